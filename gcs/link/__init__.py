@@ -1,0 +1,1 @@
+"""gcs.link layer (see DESIGN.md)."""

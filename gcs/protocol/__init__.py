@@ -1,0 +1,1 @@
+"""gcs.protocol layer (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""gcs.sim layer (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""gcs.station layer (see DESIGN.md)."""

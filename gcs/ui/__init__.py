@@ -1,0 +1,1 @@
+"""gcs.ui layer (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""gcs.video layer (see DESIGN.md)."""

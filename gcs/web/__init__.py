@@ -1,0 +1,1 @@
+"""gcs.web layer (see DESIGN.md)."""

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Set up a development environment on a fresh Debian machine (as root) and run something in it.
+#
+#   bash packaging/dev.sh demo [gcs demo options]   install the station and run the demo
+#   bash packaging/dev.sh test [pytest options]      install everything the tests need and run pytest
+#   bash packaging/dev.sh env                        only install, print the venv path
+#
+# Python >= 3.12 is required (PySide6 6.12 crashes on 3.11). The script looks for python3.12+
+# on PATH and in pyenv's folder, and keeps a virtualenv in .venv/ beside this repository.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$here"
+venv="$here/.venv"
+what="${1:-env}"
+shift || true
+
+find_python() {
+    local c
+    for c in python3.13 python3.12 /root/.pyenv/versions/3.13*/bin/python3.13 \
+             /root/.pyenv/versions/3.12*/bin/python3.12 /usr/local/bin/python3.12 /usr/bin/python3.12 python3; do
+        if command -v "$c" >/dev/null 2>&1 && "$c" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null; then
+            command -v "$c"; return 0
+        fi
+    done
+    echo "No Python >= 3.12 found. Install python3.12 (Debian trixie: apt-get install python3.12-venv)." >&2
+    return 1
+}
+
+apt_install() {
+    # Debian packages: Qt's system libraries (xcb, GL, fonts), Xvfb for screenshots,
+    # mosquitto for the external-broker tests, chromium for the H5 page tests.
+    [ "$(id -u)" = 0 ] || { echo "not root: skipping apt-get (install $* yourself)" >&2; return 0; }
+    local missing=()
+    for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+qt_libs=(libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libglib2.0-0
+         libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0
+         libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxcomposite1 libxdamage1 libxrandr2 libxtst6
+         libnss3 libasound2 fonts-noto-cjk)
+
+py="$(find_python)"
+if [ ! -x "$venv/bin/python" ]; then
+    "$py" -m venv "$venv"
+fi
+"$venv/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+
+case "$what" in
+    demo)
+        apt_install "${qt_libs[@]}"
+        "$venv/bin/python" -m pip install -q -e ".[gui]"
+        exec "$venv/bin/gcs" demo "$@"
+        ;;
+    test)
+        apt_install "${qt_libs[@]}" mosquitto chromium xvfb
+        "$venv/bin/python" -m pip install -q -e ".[gui,test]"
+        export PATH="$venv/bin:$PATH"
+        ruff check gcs broker tests
+        mypy
+        lint-imports
+        # pytest exit code 5 (no tests collected) is a failure here too.
+        exec "$venv/bin/python" -m pytest -q "$@"
+        ;;
+    env)
+        "$venv/bin/python" -m pip install -q -e ".[gui,test]"
+        echo "$venv"
+        ;;
+    *)
+        echo "usage: $0 demo|test|env" >&2; exit 2 ;;
+esac
