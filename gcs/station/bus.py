@@ -1,0 +1,170 @@
+"""The station's event bus: dataclass events named for what happened, fanned out to subscribers.
+
+Events are published on the station's event-loop thread and handlers run there, synchronously,
+in subscription order. A handler that raises is logged and the others still run (a bug in one
+feature must not stop telemetry or replies). Bound methods are held weakly, so a closed window
+or a finished WebSocket does not stay subscribed; plain functions and lambdas are held strongly
+until `unsubscribe`. Front ends on other threads (Qt) subscribe with a handler that posts to
+their own thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Any], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Base of every bus event. `ts` is the station time (ms) when it happened."""
+
+    ts: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceOnline(Event):
+    sn: str
+    gateway_sn: str
+    model_key: str
+    workspace_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceOffline(Event):
+    sn: str
+    gateway_sn: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class TopologyChanged(Event):
+    gateway_sn: str
+    sub_devices: tuple[str, ...]
+    workspace_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceBound(Event):
+    sn: str
+    workspace_id: str
+    callsign: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceUpdated(Event):
+    """Registry data other than telemetry changed (callsign, firmware, icons...)."""
+
+    sn: str
+
+
+@dataclass(frozen=True, slots=True)
+class TelemetryUpdated(Event):
+    """New OSD or state merged into the device's current state.
+
+    `changed` holds only the properties of this message (already merged); read the whole
+    current state from the telemetry service.
+    """
+
+    sn: str
+    gateway_sn: str
+    topic_kind: str  # "osd" or "state"
+    changed: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceEvent(Event):
+    """An `events` message from a device (hms, progress, ...), already acknowledged."""
+
+    gateway_sn: str
+    sn: str
+    method: str
+    bid: str
+    data: Any
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceReplied(Event):
+    gateway_sn: str
+    method: str
+    result: int
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRejected(Event):
+    """An inbound message could not be accepted (malformed, unknown topic, ...)."""
+
+    topic: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class LinkStateChanged(Event):
+    connected: bool
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry(Event):
+    """A line for the operator's events log."""
+
+    kind: str
+    level: str
+    message: str
+    sn: str = ""
+
+
+@dataclass
+class _Subscription:
+    event_type: type[Event]
+    ref: Callable[[], Handler | None]
+
+
+@dataclass
+class EventBus:
+    _subs: list[_Subscription] = field(default_factory=list)
+
+    def subscribe(self, event_type: type[Event], handler: Handler) -> Callable[[], None]:
+        """Call `handler(event)` for every published event of `event_type` (or a subclass).
+
+        Returns:
+            A function that removes the subscription.
+        """
+        if hasattr(handler, "__self__") and hasattr(handler, "__func__"):
+            ref: Callable[[], Handler | None] = weakref.WeakMethod(handler)
+        else:
+
+            def ref() -> Handler:
+                return handler
+
+        sub = _Subscription(event_type, ref)
+        self._subs.append(sub)
+
+        def unsubscribe() -> None:
+            if sub in self._subs:
+                self._subs.remove(sub)
+
+        return unsubscribe
+
+    def publish(self, event: Event) -> None:
+        dead = []
+        for sub in list(self._subs):
+            if not isinstance(event, sub.event_type):
+                continue
+            handler = sub.ref()
+            if handler is None:
+                dead.append(sub)
+                continue
+            try:
+                handler(event)
+            except Exception:
+                log.exception("event handler %r failed on %s", handler, type(event).__name__)
+        for sub in dead:
+            if sub in self._subs:
+                self._subs.remove(sub)
