@@ -75,7 +75,7 @@ class MqttLink:
         self._max_payload = max_payload_bytes
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: mqtt.Client | None = None
-        self._inbox: collections.deque[tuple[str, bytes]] = collections.deque()
+        self._inbox: collections.deque[tuple[str, bytes | bytearray]] = collections.deque()
         self._drain_scheduled = False
         self._connected = asyncio.Event()
         self._first_connect: asyncio.Future[None] | None = None

@@ -117,7 +117,7 @@ def _bad(
     return DecodeError(topic, reason, field=field, reply_to=reply_to)
 
 
-def decode(topic: str, payload: bytes, *, max_bytes: int = MAX_PAYLOAD_BYTES) -> Message:
+def decode(topic: str, payload: bytes | bytearray, *, max_bytes: int = MAX_PAYLOAD_BYTES) -> Message:
     """Decode one MQTT message.
 
     Args:
