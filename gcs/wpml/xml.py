@@ -1,0 +1,166 @@
+"""Hardened XML parsing and namespace-agnostic element access for KML/WPML.
+
+Parsing goes through defusedxml with DTDs forbidden, so entity expansion (billion laughs) and
+external entities (XXE) are rejected before any expansion happens. The size, element count and
+nesting depth are bounded.
+
+Real exports vary: `xmlns:wpml` is `http://www.dji.com/wpmz/1.0.2` ... `1.0.6`, some tools write
+no prefix at all or forget to declare it. Elements are therefore matched on their *local* name
+(`{any-namespace}index` and `index` are the same element); namespaces that are neither KML nor a
+WPML 1.0.x one are reported, and an undeclared `wpml:` prefix is repaired with a warning.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+
+import defusedxml
+import defusedxml.ElementTree as DET
+
+from gcs.wpml.archive import Limits
+from gcs.wpml.errors import Finding, KmzError, warning
+
+__all__ = [
+    "KML_NS",
+    "WPML_NS",
+    "ParsedXml",
+    "child",
+    "child_text",
+    "children",
+    "local_name",
+    "namespace_of",
+    "parse_xml",
+]
+
+KML_NS = "http://www.opengis.net/kml/2.2"
+WPML_NS = "http://www.dji.com/wpmz/1.0.6"
+_WPML_NS_RE = re.compile(r"^http://www\.dji\.com/wpmz/1\.0\.\d+$")
+_OTHER_KNOWN = {
+    KML_NS,
+    "http://earth.google.com/kml/2.2",
+    "http://www.google.com/kml/ext/2.2",
+    "http://www.w3.org/2005/Atom",
+}
+_ENCODING_RE = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedXml:
+    root: ET.Element
+    wpml_namespaces: tuple[str, ...]
+    findings: tuple[Finding, ...]
+
+
+def local_name(tag: object) -> str:
+    """`{ns}name` or `prefix:name` or `name` -> `name` ("" for comments and PIs)."""
+    if not isinstance(tag, str):
+        return ""
+    return tag.rsplit("}", 1)[-1].rsplit(":", 1)[-1]
+
+
+def namespace_of(tag: object) -> str | None:
+    if isinstance(tag, str) and tag.startswith("{"):
+        return tag[1:].split("}", 1)[0]
+    return None
+
+
+def children(element: ET.Element, name: str) -> list[ET.Element]:
+    """Direct children whose local name is `name`."""
+    return [c for c in element if local_name(c.tag) == name]
+
+
+def child(element: ET.Element, name: str) -> ET.Element | None:
+    """First direct child whose local name is `name`, or None."""
+    for c in element:
+        if local_name(c.tag) == name:
+            return c
+    return None
+
+
+def child_text(element: ET.Element, name: str) -> str | None:
+    """Stripped text of the first child named `name`; None if absent, "" if empty."""
+    c = child(element, name)
+    if c is None:
+        return None
+    return (c.text or "").strip()
+
+
+def _check_shape(root: ET.Element, part: str, limits: Limits) -> None:
+    count = 0
+    stack: list[tuple[ET.Element, int]] = [(root, 1)]
+    while stack:
+        element, depth = stack.pop()
+        count += 1
+        if count > limits.max_xml_elements or depth > limits.max_xml_depth:
+            raise KmzError(
+                "xml_too_complex", part, part=part, limit=limits.max_xml_elements,
+                depth=limits.max_xml_depth,
+            )
+        stack.extend((c, depth + 1) for c in element)
+
+
+def _parse(data: bytes, part: str) -> ET.Element:
+    try:
+        root: ET.Element = DET.fromstring(
+            data, forbid_dtd=True, forbid_entities=True, forbid_external=True
+        )
+    except defusedxml.DefusedXmlException as exc:
+        raise KmzError("xml_forbidden", part, part=part) from exc
+    return root
+
+
+def parse_xml(data: bytes, part: str, limits: Limits | None = None) -> ParsedXml:
+    """Parse one KML/WPML part safely.
+
+    Args:
+        data: the raw bytes of the part.
+        part: its name for messages ("template.kml" or "waylines.wpml").
+        limits: size limits; defaults to `Limits()`.
+
+    Returns:
+        The root element, the WPML namespaces seen, and warnings (odd encoding or namespaces).
+
+    Raises:
+        KmzError: too large, not well-formed, DTD/entities present, too complex, or not KML.
+    """
+    limits = limits or Limits()
+    findings: list[Finding] = []
+    if len(data) > limits.max_xml_bytes:
+        raise KmzError("xml_too_large", part, part=part, size=len(data), limit=limits.max_xml_bytes)
+    match = _ENCODING_RE.match(data[:300])
+    if match:
+        encoding = match.group(1).decode("ascii").lower()
+        if encoding.replace("-", "").replace("_", "") != "utf8":
+            findings.append(warning("not_utf8", part, part=part, encoding=encoding))
+    try:
+        root = _parse(data, part)
+    except ET.ParseError as exc:
+        repaired = None
+        if "unbound prefix" in str(exc) and b"xmlns:wpml" not in data:
+            repaired = re.sub(
+                rb"<kml\b", b'<kml xmlns:wpml="' + WPML_NS.encode() + b'"', data, count=1
+            )
+        if repaired is None or repaired == data:
+            raise KmzError("xml_broken", part, part=part, reason=str(exc)) from exc
+        try:
+            root = _parse(repaired, part)
+        except ET.ParseError as exc2:
+            raise KmzError("xml_broken", part, part=part, reason=str(exc2)) from exc2
+        findings.append(warning("namespace_undeclared", part, part=part))
+    _check_shape(root, part, limits)
+    if local_name(root.tag) != "kml":
+        raise KmzError("not_kml", part, part=part, root=local_name(root.tag) or "?")
+    seen: set[str] = set()
+    wpml: list[str] = []
+    for element in root.iter():
+        ns = namespace_of(element.tag)
+        if ns is None or ns in seen:
+            continue
+        seen.add(ns)
+        if _WPML_NS_RE.match(ns):
+            wpml.append(ns)
+        elif ns not in _OTHER_KNOWN:
+            findings.append(warning("namespace_unknown", part, part=part, namespace=ns))
+    return ParsedXml(root, tuple(wpml), tuple(findings))
