@@ -1,0 +1,342 @@
+"""The embedded broker: amqtt 0.12.1 with the station's auth/ACL and bounded delivery queues.
+
+Theory of operation
+-------------------
+`GcsBroker` is amqtt's `Broker` with five of its private steps replaced (amqtt is pinned to
+0.12.1 in pyproject; a new amqtt release needs this module re-checked):
+
+* `_initialize_client_session`: the login is checked *before* the client id is looked up, so a
+  refused client can neither wipe nor take over the session of the device whose id it claims
+  (amqtt deletes a clean session's namesake before authenticating). A connection that reuses a
+  connected client id closes the older connection (MQTT-3.1.4-2), which amqtt forgets to do for
+  clean sessions.
+* `_handle_message_delivery`: each PUBLISH is checked against the per-gateway ACL, an
+  ``update_topo`` on a gateway's status topic teaches the ACL that gateway's sub-devices
+  synchronously (before the next packet of that gateway is looked at), and the message carries
+  its QoS so delivery uses min(publish QoS, subscription QoS) as MQTT requires (amqtt upgrades
+  every message to the subscription's QoS).
+* `_run_broadcast`: amqtt starts one task per message per subscriber and keeps them in one
+  deque that it only trims from the front, so a subscriber that stops reading makes memory grow
+  without limit. Here each session counts its deliveries in progress; beyond
+  ``max_queued_messages`` new messages for that session are dropped (any QoS, like mosquitto's
+  ``max_queued_messages``) and counted. Messages kept for an offline persistent session are
+  bounded the same way (oldest dropped first).
+* Keep-alive: amqtt never disconnects a silent client. Here a client that sends nothing for
+  1.5 x its keep-alive is disconnected, which publishes its will.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from amqtt.adapters import ReaderAdapter, StreamWriterAdapter, WriterAdapter
+from amqtt.broker import Broker, RetainedApplicationMessage, Server
+from amqtt.errors import AMQTTError, MQTTError, NoDataError
+from amqtt.mqtt.connack import BAD_USERNAME_PASSWORD, NOT_AUTHORIZED, ConnackPacket
+from amqtt.mqtt.constants import QOS_1, QOS_2
+from amqtt.mqtt.protocol.broker_handler import BrokerProtocolHandler
+from amqtt.session import Session
+from amqtt.utils import gen_client_id
+
+from broker.auth import topic_matches
+from broker.plugin import USER_KEY, GcsAccessPlugin
+from gcs.aio import spawn
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_QUEUED = 1000
+PENDING_KEY = "gcs.pending"  # session.attributes: deliveries in progress for this session
+PREAUTH_KEY = "gcs.authenticated"
+KEEPALIVE_FACTOR = 1.5
+_DROP_LOG_INTERVAL = 5.0
+
+
+class GcsBroker(Broker):  # type: ignore[misc]
+    """amqtt broker with the station's access rules and bounded per-session queues."""
+
+    def __init__(self, config: dict[str, Any], *, max_queued_messages: int) -> None:
+        super().__init__(config)
+        if max_queued_messages < 1:
+            raise ValueError("max_queued_messages must be at least 1")
+        self.max_queued_messages = max_queued_messages
+        plugin = self.plugins_manager.get_plugin(GcsAccessPlugin.__name__)
+        if not isinstance(plugin, GcsAccessPlugin):
+            raise RuntimeError("GcsAccessPlugin is not loaded")
+        self.access: GcsAccessPlugin = plugin
+        self.dropped_messages = 0
+        self.refused_publishes = 0
+        self._deliveries: set[asyncio.Task[None]] = set()
+        self._last_drop_log = 0.0
+
+    # -- listening address
+
+    def bound_port(self, listener: str = "default") -> int:
+        """Return the TCP port the listener is bound to (useful after asking for port 0)."""
+        server: Server = self._servers[listener]
+        sockets = server.instance.sockets if server.instance else ()
+        if not sockets:
+            raise RuntimeError(f"listener {listener!r} is not bound")
+        return int(sockets[0].getsockname()[1])
+
+    # -- connection set-up
+
+    async def _initialize_client_session(
+        self, reader: ReaderAdapter, writer: WriterAdapter, remote_address: str, remote_port: int
+    ) -> tuple[BrokerProtocolHandler, Session]:
+        try:
+            handler, session = await BrokerProtocolHandler.init_from_connect(
+                reader, writer, self.plugins_manager
+            )
+        except MQTTError:
+            await writer.close()
+            raise
+        except NoDataError as exc:
+            raise AMQTTError(exc) from exc
+
+        if not await self._authenticate(session, None):
+            code = NOT_AUTHORIZED if not session.username else BAD_USERNAME_PASSWORD
+            await ConnackPacket.build(0, code).to_stream(writer)
+            await writer.close()
+            raise MQTTError(f"login refused for client {session.client_id!r} from {remote_address}")
+        session.attributes[PREAUTH_KEY] = True
+
+        client_id = session.client_id
+        existing = self._sessions.get(client_id) if client_id else None
+        if session.clean_session:
+            if existing is not None:
+                await self._close_connection(existing[1])
+                await self._delete_session(client_id)
+            if not client_id:
+                session.client_id = gen_client_id()
+            session.parent = 0
+        elif existing is not None:
+            old = existing[0]
+            for name in ("will_flag", "will_message", "will_topic", "will_qos", "will_retain"):
+                setattr(old, name, getattr(session, name))
+            old.keep_alive = session.keep_alive
+            old.username = session.username
+            old.password = session.password
+            old.attributes.update(session.attributes)
+            session = old
+            session.parent = 1
+        else:
+            session.parent = 0
+        if session.keep_alive > 0:
+            session.keep_alive = math.ceil(session.keep_alive * KEEPALIVE_FACTOR)
+        return handler, session
+
+    async def _authenticate(self, session: Session, listener: Any) -> bool:
+        if session.attributes.pop(PREAUTH_KEY, False):
+            return True
+        return bool(await super()._authenticate(session, listener))
+
+    async def _close_connection(self, handler: BrokerProtocolHandler) -> None:
+        if handler.session is None or handler.session.transitions.state != "connected":
+            return
+        log.info(
+            "client id %r connected again: closing its older connection", handler.session.client_id
+        )
+        await handler.handle_connection_closed()
+        await handler.stop()
+
+    async def _handle_client_session(
+        self,
+        reader: ReaderAdapter,
+        writer: WriterAdapter,
+        client_session: Session,
+        handler: BrokerProtocolHandler,
+        server: Server,
+        listener_name: str,
+    ) -> None:
+        handler.handle_read_timeout = partial(_keepalive_expired, handler)
+        await super()._handle_client_session(
+            reader, writer, client_session, handler, server, listener_name
+        )
+
+    # -- incoming PUBLISH
+
+    async def _handle_message_delivery(
+        self,
+        client_session: Session,
+        handler: BrokerProtocolHandler,
+        wait_deliver: asyncio.Future[Any],
+    ) -> bool:
+        message = wait_deliver.result()
+        if message is None:
+            return True
+        topic = message.topic
+        if not topic or "#" in topic or "+" in topic or topic.startswith("$"):
+            log.warning(
+                "%s published on invalid topic %r: closing", client_session.client_id, topic
+            )
+            return False
+        if not self.access.may_publish(client_session, topic):
+            self.refused_publishes += 1
+            log.info("%s may not publish on %s (refused)", client_session.client_id, topic)
+            return True
+        data = message.data
+        parts = topic.split("/")
+        if len(parts) == 4 and parts[0] == "sys" and parts[1] == "product" and parts[3] == "status":
+            self.access.policy.learn_topology(parts[2], bytes(data))
+        await self._broadcast_queue.put(
+            {"session": client_session, "topic": topic, "data": data, "pub_qos": message.qos}
+        )
+        packet = message.publish_packet
+        if packet is not None and packet.retain_flag:
+            await self.retain_message(client_session, topic, data, message.qos)
+        return True
+
+    # -- outgoing PUBLISH
+
+    async def _run_broadcast(self, running_tasks: Any) -> None:
+        broadcast = await self._broadcast_queue.get()
+        topic: str = broadcast["topic"]
+        data: bytes = broadcast["data"]
+        pub_qos = broadcast.get("pub_qos", broadcast.get("qos"))
+        for topic_filter, subscriptions in list(self._subscriptions.items()):
+            if not topic_matches(topic_filter, topic):
+                continue
+            for target, sub_qos in list(subscriptions):
+                qos = sub_qos if pub_qos is None else min(pub_qos, sub_qos)
+                if not self.access.may_receive(target, topic):
+                    continue
+                if target.transitions.state != "connected":
+                    self._keep_for_offline(broadcast, qos, target)
+                    continue
+                handler = self._get_handler(target)
+                if handler is None:
+                    continue
+                pending = int(target.attributes.get(PENDING_KEY, 0))
+                if pending >= self.max_queued_messages:
+                    self._dropped(target, topic)
+                    continue
+                target.attributes[PENDING_KEY] = pending + 1
+                task = spawn(
+                    self._deliver(target, handler, topic, data, qos),
+                    name=f"deliver:{target.client_id}",
+                )
+                self._deliveries.add(task)
+                task.add_done_callback(self._deliveries.discard)
+
+    async def _deliver(
+        self, target: Session, handler: BrokerProtocolHandler, topic: str, data: bytes, qos: int
+    ) -> None:
+        try:
+            await handler.mqtt_publish(topic, data, qos, retain=False)
+        except (AMQTTError, MQTTError, TimeoutError, OSError) as exc:
+            # QoS 1/2 without an acknowledgement within 5 s, or a closed connection.
+            log.debug("delivery to %s on %s failed: %r", target.client_id, topic, exc)
+        finally:
+            target.attributes[PENDING_KEY] = int(target.attributes.get(PENDING_KEY, 1)) - 1
+
+    def _keep_for_offline(self, broadcast: dict[str, Any], qos: int, target: Session) -> None:
+        if target.clean_session or target.is_anonymous or qos not in (QOS_1, QOS_2):
+            return
+        queue = target.retained_messages
+        while queue.qsize() >= self.max_queued_messages:
+            queue.get_nowait()
+            self._dropped(target, broadcast["topic"])
+        queue.put_nowait(
+            RetainedApplicationMessage(
+                broadcast["session"], broadcast["topic"], broadcast["data"], qos
+            )
+        )
+
+    def _dropped(self, target: Session, topic: str) -> None:
+        self.dropped_messages += 1
+        now = time.monotonic()
+        if now - self._last_drop_log >= _DROP_LOG_INTERVAL:
+            self._last_drop_log = now
+            log.warning(
+                "client %s is not reading: dropped a message on %s (%d dropped so far; bound %d)",
+                target.client_id,
+                topic,
+                self.dropped_messages,
+                self.max_queued_messages,
+            )
+
+    # -- auth file changes
+
+    async def reload_auth(self) -> None:
+        """Re-read the auth file if it changed and drop connections of changed or removed logins."""
+        changed = set(self.access.reload())
+        if not changed:
+            return
+        for session, handler in list(self._sessions.values()):
+            user = session.attributes.get(USER_KEY)
+            if getattr(user, "username", None) in changed:
+                log.info("login %s changed: disconnecting %s", user.username, session.client_id)
+                await self._close_connection(handler)
+
+    async def shutdown(self) -> None:
+        """Stop accepting, cancel deliveries in progress and stop amqtt."""
+        for task in list(self._deliveries):
+            task.cancel()
+        await super().shutdown()
+
+
+def _keepalive_expired(handler: BrokerProtocolHandler) -> None:
+    session = handler.session
+    log.info(
+        "client %s silent past its keep-alive: disconnecting", session.client_id if session else "?"
+    )
+    writer = handler.writer
+    if isinstance(writer, StreamWriterAdapter):
+        writer._writer.transport.abort()
+
+
+def broker_config(host: str, port: int, auth_path: str) -> dict[str, Any]:
+    """Return the amqtt configuration: one TCP listener and only the station's access plugin."""
+    bind_host = f"[{host}]" if ":" in host else host
+    return {
+        "listeners": {
+            "default": {"type": "tcp", "bind": f"{bind_host}:{port}", "max_connections": 0}
+        },
+        "plugins": {
+            f"{GcsAccessPlugin.__module__}.{GcsAccessPlugin.__name__}": {"auth_path": auth_path}
+        },
+    }
+
+
+async def serve(
+    host: str,
+    port: int,
+    auth_path: str,
+    *,
+    max_queued_messages: int = DEFAULT_MAX_QUEUED,
+    stop: asyncio.Event | None = None,
+    on_ready: Callable[[GcsBroker], None] | None = None,
+    should_exit: Callable[[], bool] | None = None,
+    reload_interval: float = 0.5,
+) -> None:
+    """Run the broker on the current loop until `stop` is set or `should_exit()` returns true.
+
+    Raises:
+        broker.auth.AuthFileError: the auth file is missing or invalid at start.
+        amqtt.errors.BrokerError: the port cannot be bound.
+    """
+    server = GcsBroker(
+        broker_config(host, port, auth_path), max_queued_messages=max_queued_messages
+    )
+    await server.start()
+    try:
+        if on_ready is not None:
+            on_ready(server)
+        stop = stop or asyncio.Event()
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=reload_interval)
+            except TimeoutError:
+                pass
+            await server.reload_auth()
+            if should_exit is not None and should_exit():
+                log.warning("parent process is gone: stopping the broker")
+                break
+    finally:
+        await server.shutdown()

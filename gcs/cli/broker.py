@@ -1,0 +1,65 @@
+"""`gcs broker`: run the embedded MQTT broker in this process (the station starts it as a child).
+
+The station normally starts this through `broker.BrokerProcess`; it is also handy to run a
+broker by hand against a data directory's ``broker-auth.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``broker`` sub-command."""
+    from broker.process import DEFAULT_HOST, DEFAULT_PORT
+    from broker.server import DEFAULT_MAX_QUEUED
+
+    parser = subparsers.add_parser(
+        "broker",
+        help="run the embedded MQTT broker",
+        description="Run the embedded MQTT broker (amqtt, MQTT 3.1.1) with the station's "
+        "logins and per-gateway ACL from an auth file.",
+    )
+    parser.add_argument("--host", default=DEFAULT_HOST, help="listen address (default %(default)s)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="TCP port, 0 = any free")
+    parser.add_argument("--auth", required=True, metavar="FILE", help="broker-auth.json to use")
+    parser.add_argument(
+        "--max-queued",
+        type=int,
+        default=DEFAULT_MAX_QUEUED,
+        metavar="N",
+        help="per-client bound on messages waiting for delivery (default %(default)s)",
+    )
+    parser.add_argument(
+        "--parent-pid", type=int, default=None, help=argparse.SUPPRESS
+    )  # set by BrokerProcess: exit when that process is gone
+    parser.set_defaults(func=run_broker)
+
+
+def run_broker(args: argparse.Namespace) -> int:
+    """Run the broker until SIGTERM/SIGINT; return the exit status (2 on bad auth file)."""
+    import broker
+    from broker.auth import AuthFileError
+
+    if args.verbose <= 0:
+        logging.getLogger("broker").setLevel(logging.INFO)
+    try:
+        broker.run(
+            args.host,
+            args.port,
+            args.auth,
+            max_queued_messages=args.max_queued,
+            parent_pid=args.parent_pid,
+            on_ready=broker.print_ready,
+        )
+    except AuthFileError as exc:
+        log.error("cannot start the broker: %s", exc)
+        return 2
+    except OSError as exc:
+        log.error("cannot start the broker on %s:%s: %s", args.host, args.port, exc)
+        return 2
+    return 0
