@@ -1,0 +1,48 @@
+"""Administrative commands: `gcs credentials` (and, with the Pilot feature, `gcs user`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from gcs.store.settings import SettingsError, default_data_dir, load_settings
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "credentials",
+        help="print what a dock installer types into Pilot's dock-access wizard (JSON)",
+    )
+    p.add_argument("--data-dir", type=Path, default=None)
+    p.set_defaults(func=run_credentials)
+
+
+def run_credentials(args: argparse.Namespace) -> int:
+    from gcs.station.netinfo import lan_addresses, public_host
+
+    data_dir: Path = args.data_dir or default_data_dir()
+    try:
+        s = load_settings(data_dir)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    host = public_host(s)
+    doc = {
+        "mqtt_host": host,
+        "mqtt_port": s.mqtt.port,
+        "mqtt_url": f"tcp://{host}:{s.mqtt.port}",
+        "username": s.mqtt.device_username,
+        "password": s.mqtt.device_password,
+        "workspace_id": s.station.workspace_id,
+        "organization_id": s.station.workspace_id,
+        "binding_code": s.station.binding_code,
+        "lan_addresses": lan_addresses(),
+    }
+    if s.mqtt.external_url:
+        doc["external_broker"] = True
+    json.dump(doc, sys.stdout, indent=2)
+    print()
+    return 0

@@ -1,0 +1,203 @@
+"""`gcs serve` (headless station), `gcs demo` (station + simulated fleet) and `gcs app`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from gcs.store.settings import Settings, SettingsError, default_data_dir, load_settings
+
+log = logging.getLogger(__name__)
+
+
+def add_station_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", type=Path, default=None, help="data directory (default: per user)")
+    p.add_argument("--host", default=None, help="listen address (default 0.0.0.0: all interfaces)")
+    p.add_argument(
+        "--public-host", default=None, help="address given to devices (default: first LAN address)"
+    )
+    p.add_argument(
+        "--mqtt-port", type=int, default=None, help="embedded broker port (default 1883)"
+    )
+    p.add_argument("--http-port", type=int, default=None, help="HTTP port (default 8080)")
+    p.add_argument("--https-port", type=int, default=None, help="HTTPS port (default 8443)")
+    p.add_argument("--s3-port", type=int, default=None, help="object store port (default 9000)")
+    p.add_argument("--ntp-port", type=int, default=None, help="NTP port (default 123, else 11123)")
+    p.add_argument(
+        "--broker",
+        default=None,
+        metavar="URL",
+        help="use an external broker mqtt://user:pass@host:port instead of the embedded one",
+    )
+
+
+def settings_from_args(args: argparse.Namespace) -> tuple[Settings, Path]:
+    """Load gcs.toml from the data directory and apply command-line overrides (not saved)."""
+    data_dir: Path = args.data_dir or default_data_dir()
+    settings = load_settings(data_dir)
+    if args.host is not None:
+        settings.station.host = args.host
+    if args.public_host is not None:
+        settings.station.public_host = args.public_host
+    if args.mqtt_port is not None:
+        settings.mqtt.port = args.mqtt_port
+    if args.http_port is not None:
+        settings.http.port = args.http_port
+    if args.https_port is not None:
+        settings.http.https_port = args.https_port
+    if args.s3_port is not None:
+        settings.storage.port = args.s3_port
+    if args.ntp_port is not None:
+        settings.ntp.port = args.ntp_port
+        settings.ntp.fallback_port = args.ntp_port
+    return settings, data_dir
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("serve", help="run the station headless until SIGINT/SIGTERM")
+    add_station_options(p)
+    p.set_defaults(func=run_serve)
+
+    d = sub.add_parser("demo", help="the station with a simulated fleet")
+    add_station_options(d)
+    d.add_argument("--headless", action="store_true", help="no window: serve + simulated fleet")
+    d.add_argument("--docks", type=int, default=3, help="simulated docks (default 3)")
+    d.add_argument("--pilots", type=int, default=1, help="simulated Pilot RCs (default 1)")
+    d.set_defaults(func=run_demo)
+
+    a = sub.add_parser("app", help="the desktop app (the default)")
+    add_station_options(a)
+    a.set_defaults(func=run_app)
+
+
+async def _serve(
+    settings: Settings, data_dir: Path, broker: str | None, fleet: dict[str, int] | None
+) -> int:
+    from gcs.station.core import Station
+
+    station = Station(settings, data_dir, external_broker=broker)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await station.start()
+    except Exception as exc:
+        print(f"error: the station could not start: {exc}", file=sys.stderr)
+        await station.stop()
+        return 1
+    try:
+        for ep in station.endpoints():
+            print(f"{ep.name}: {ep.url}", flush=True)
+        print(f"data: {data_dir}", flush=True)
+        sim_thread = None
+        if fleet is not None:
+            sim_thread = _start_fleet(station, settings, fleet)
+        print("ready", flush=True)
+        await stop.wait()
+        if sim_thread is not None:
+            sim_thread.stop()
+    finally:
+        await station.stop()
+    print("stopped", flush=True)
+    return 0
+
+
+class _FleetThread:
+    """The simulated fleet on its own thread and loop: it meets the station only over sockets."""
+
+    def __init__(self, kwargs: dict[str, Any]) -> None:
+        self.kwargs = kwargs
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self._run, name="gcs-sim", daemon=True)
+        self._stop: asyncio.Event | None = None
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_until_complete(self._main())
+
+    async def _main(self) -> None:
+        from gcs.sim import Fleet
+
+        self._stop = asyncio.Event()
+        fleet = Fleet(**self.kwargs)
+        try:
+            await fleet.start()
+            print(f"simulated fleet online: {len(fleet.devices)} gateways", flush=True)
+            await self._stop.wait()
+        except Exception as exc:
+            print(f"simulated fleet failed: {exc}", file=sys.stderr, flush=True)
+        finally:
+            await fleet.stop()
+
+    def stop(self) -> None:
+        if self._stop is not None:
+            self.loop.call_soon_threadsafe(self._stop.set)
+        self.thread.join(timeout=10)
+
+
+def _start_fleet(station: Any, settings: Settings, fleet: dict[str, int]) -> _FleetThread:
+    from gcs.link import BrokerUrl
+
+    host = "127.0.0.1"
+    url = BrokerUrl(
+        host, station.mqtt_port, settings.mqtt.device_username, settings.mqtt.device_password
+    )
+    if station.external_broker is not None:
+        url = station.external_broker
+    t = _FleetThread(
+        dict(
+            broker_url=str(url),
+            docks=fleet["docks"],
+            pilots=fleet["pilots"],
+            binding_code=settings.station.binding_code,
+            organization_id=settings.station.workspace_id,
+        )
+    )
+    t.start()
+    return t
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    try:
+        settings, data_dir = settings_from_args(args)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return asyncio.run(_serve(settings, data_dir, args.broker, None))
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    try:
+        settings, data_dir = settings_from_args(args)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    fleet = {"docks": args.docks, "pilots": args.pilots}
+    if args.headless:
+        return asyncio.run(_serve(settings, data_dir, args.broker, fleet))
+    from gcs.ui.app import run_desktop
+
+    return run_desktop(settings, data_dir, external_broker=args.broker, fleet=fleet)
+
+
+def run_app(args: argparse.Namespace) -> int:
+    try:
+        settings, data_dir = settings_from_args(args)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    from gcs.ui.app import run_desktop
+
+    return run_desktop(settings, data_dir, external_broker=args.broker, fleet=None)
