@@ -16,7 +16,8 @@ from collections.abc import Sequence
 COMMANDS = [
     "gcs.cli.serve",  # serve, demo (and the desktop app as the default)
     "gcs.cli.sim",
-    "gcs.cli.admin",  # credentials, user
+    "gcs.cli.admin",  # credentials
+    "gcs.cli.users",  # user add|list|passwd
     "gcs.cli.broker",
     "gcs.cli.storage",
     "gcs.cli.wayline",

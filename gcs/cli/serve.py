@@ -8,10 +8,10 @@ import contextlib
 import logging
 import signal
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
+from gcs.aio import spawn
 from gcs.store.settings import Settings, SettingsError, default_data_dir, load_settings
 
 log = logging.getLogger(__name__)
@@ -80,93 +80,40 @@ def register(sub: Any) -> None:
 async def _serve(
     settings: Settings, data_dir: Path, broker: str | None, fleet: dict[str, int] | None
 ) -> int:
-    from gcs.station.core import Station
+    from gcs.runtime import Runtime
 
-    station = Station(settings, data_dir, external_broker=broker)
+    runtime = Runtime(settings, data_dir, external_broker=broker, fleet=fleet)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     try:
-        await station.start()
+        await runtime.start()
     except Exception as exc:
         print(f"error: the station could not start: {exc}", file=sys.stderr)
-        await station.stop()
         return 1
     try:
-        for ep in station.endpoints():
+        for ep in runtime.endpoints():
             print(f"{ep.name}: {ep.url}", flush=True)
         print(f"data: {data_dir}", flush=True)
-        sim_thread = None
-        if fleet is not None:
-            sim_thread = _start_fleet(station, settings, fleet)
         print("ready", flush=True)
+        if runtime.fleet is not None:
+            spawn(_report_fleet(runtime.fleet), name="fleet-report")
         await stop.wait()
-        if sim_thread is not None:
-            sim_thread.stop()
     finally:
-        await station.stop()
+        await runtime.stop()
     print("stopped", flush=True)
     return 0
 
 
-class _FleetThread:
-    """The simulated fleet on its own thread and loop: it meets the station only over sockets."""
-
-    def __init__(self, kwargs: dict[str, Any]) -> None:
-        self.kwargs = kwargs
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self._run, name="gcs-sim", daemon=True)
-        self._stop: asyncio.Event | None = None
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        self.loop.run_until_complete(self._main())
-
-    async def _main(self) -> None:
-        from gcs.sim import Fleet
-
-        self._stop = asyncio.Event()
-        fleet = Fleet(**self.kwargs)
-        try:
-            await fleet.start()
-            print(f"simulated fleet online: {len(fleet.devices)} gateways", flush=True)
-            await self._stop.wait()
-        except Exception as exc:
-            print(f"simulated fleet failed: {exc}", file=sys.stderr, flush=True)
-        finally:
-            await fleet.stop()
-
-    def stop(self) -> None:
-        if self._stop is not None:
-            self.loop.call_soon_threadsafe(self._stop.set)
-        self.thread.join(timeout=10)
-
-
-def _start_fleet(station: Any, settings: Settings, fleet: dict[str, int]) -> _FleetThread:
-    from gcs.link import BrokerUrl
-
-    host = "127.0.0.1"
-    url = BrokerUrl(
-        host, station.mqtt_port, settings.mqtt.device_username, settings.mqtt.device_password
-    )
-    if station.external_broker is not None:
-        url = station.external_broker
-    t = _FleetThread(
-        dict(
-            broker_url=str(url),
-            docks=fleet["docks"],
-            pilots=fleet["pilots"],
-            binding_code=settings.station.binding_code,
-            organization_id=settings.station.workspace_id,
-        )
-    )
-    t.start()
-    return t
+async def _report_fleet(fleet: Any) -> None:
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, fleet.ready.wait, 120)
+    if fleet.error:
+        print(f"simulated fleet failed: {fleet.error}", file=sys.stderr, flush=True)
+    else:
+        print(f"fleet ready: {len(fleet.fleet.devices)} gateways", flush=True)
 
 
 def run_serve(args: argparse.Namespace) -> int:

@@ -1,0 +1,210 @@
+"""The composition root: a station plus its network front ends, on one asyncio loop.
+
+`Runtime` starts the `Station` (broker, NTP, MQTT link, registry, telemetry) and then every
+front-end component that is available (the Pilot web server, the S3 object store), and
+optionally a simulated fleet on a thread of its own. `gcs serve`/`gcs demo` run it on the main
+thread; the desktop app runs it on a dedicated thread through `ThreadedRuntime`, so a stalled
+GUI never stalls the station (DESIGN.md, Runtime).
+
+A component is any object with `endpoints() -> list[Endpoint]` and `async stop()`, made by an
+async factory `start(station) -> component` listed in `COMPONENTS` ("module:function"); a
+module that does not exist yet is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import importlib
+import logging
+import threading
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, Protocol
+
+from gcs.station.core import Endpoint, Station
+from gcs.store.settings import Settings
+
+log = logging.getLogger(__name__)
+
+COMPONENTS = [
+    "gcs.web.server:start",  # Pilot HTTP(S) API, WebSocket, H5 pages, tiles
+    "gcs.web.s3.server:start_component",  # embedded S3 object store
+]
+
+
+class Component(Protocol):
+    def endpoints(self) -> list[Endpoint]: ...
+
+    async def stop(self) -> None: ...
+
+
+def _factory(spec: str) -> Any:
+    module_name, func = spec.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            return None
+        raise
+    return getattr(module, func, None)
+
+
+class Runtime:
+    """Usable after `await start()` until `await stop()`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        data_dir: Path,
+        *,
+        external_broker: str | None = None,
+        fleet: dict[str, int] | None = None,
+    ) -> None:
+        self.station = Station(settings, data_dir, external_broker=external_broker)
+        self.settings = settings
+        self.fleet_options = fleet
+        self.components: list[Component] = []
+        self.fleet: FleetThread | None = None
+
+    async def start(self) -> None:
+        """Start everything; on failure what was started is stopped again and the error raised."""
+        try:
+            await self.station.start()
+            for spec in COMPONENTS:
+                factory = _factory(spec)
+                if factory is not None:
+                    self.components.append(await factory(self.station))
+        except BaseException:
+            await self.stop()
+            raise
+        if self.fleet_options is not None:
+            self.fleet = FleetThread(self._fleet_kwargs(self.fleet_options))
+            self.fleet.start()
+
+    def _fleet_kwargs(self, options: dict[str, int]) -> dict[str, Any]:
+        from gcs.link import BrokerUrl
+
+        s = self.settings
+        url = self.station.external_broker or BrokerUrl(
+            "127.0.0.1", self.station.mqtt_port, s.mqtt.device_username, s.mqtt.device_password
+        )
+        return dict(
+            broker_url=str(url),
+            docks=options.get("docks", 3),
+            pilots=options.get("pilots", 1),
+            binding_code=s.station.binding_code,
+            organization_id=s.station.workspace_id,
+            station_endpoints={ep.name: ep.url for ep in self.endpoints()},
+        )
+
+    async def stop(self) -> None:
+        if self.fleet is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self.fleet.stop)
+            self.fleet = None
+        for component in reversed(self.components):
+            try:
+                await component.stop()
+            except Exception:
+                log.exception("stopping %r failed", component)
+        self.components = []
+        await self.station.stop()
+
+    def endpoints(self) -> list[Endpoint]:
+        out = list(self.station.endpoints())
+        for component in self.components:
+            out.extend(component.endpoints())
+        return out
+
+
+class FleetThread:
+    """The simulated fleet on its own thread and loop: it meets the station only over sockets."""
+
+    def __init__(self, kwargs: dict[str, Any]) -> None:
+        self.kwargs = kwargs
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self._run, name="gcs-sim", daemon=True)
+        self._stop: asyncio.Event | None = None
+        self.ready = threading.Event()
+        self.error: str | None = None
+        self.fleet: Any = None
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_until_complete(self._main())
+
+    async def _main(self) -> None:
+        import inspect
+
+        from gcs.sim import Fleet
+
+        self._stop = asyncio.Event()
+        params = inspect.signature(Fleet).parameters
+        kwargs = {k: v for k, v in self.kwargs.items() if k in params}
+        fleet = self.fleet = Fleet(**kwargs)
+        try:
+            await fleet.start()
+            self.ready.set()
+            log.info("simulated fleet online: %d gateways", len(fleet.devices))
+            await self._stop.wait()
+        except Exception as exc:
+            self.error = str(exc)
+            self.ready.set()
+            log.error("simulated fleet failed: %s", exc)
+        finally:
+            await fleet.stop()
+
+    def stop(self) -> None:
+        if self._stop is not None and not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(self._stop.set)
+        self.thread.join(timeout=15)
+
+
+class ThreadedRuntime:
+    """A Runtime on its own thread and event loop (for the desktop app).
+
+    `start()` blocks until the runtime is ready or raises its start error. `submit(coro)` runs
+    a coroutine on the runtime's loop and returns a concurrent Future. Callbacks given to the
+    station's bus run on the runtime thread: front ends must post to their own thread.
+    """
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self._run, name="gcs-station", daemon=True)
+        self._started: concurrent.futures.Future[None] = concurrent.futures.Future()
+        self._stopping: asyncio.Event | None = None
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_until_complete(self._main())
+        self.loop.close()
+
+    async def _main(self) -> None:
+        self._stopping = asyncio.Event()
+        try:
+            await self.runtime.start()
+        except BaseException as exc:
+            self._started.set_exception(exc)
+            return
+        self._started.set_result(None)
+        await self._stopping.wait()
+        await self.runtime.stop()
+
+    def start(self, timeout: float = 60.0) -> None:
+        self.thread.start()
+        self._started.result(timeout)
+
+    def submit[T](self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    def call_soon(self, fn: Any, *args: Any) -> None:
+        self.loop.call_soon_threadsafe(fn, *args)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if self._stopping is not None and self.thread.is_alive():
+            self.loop.call_soon_threadsafe(self._stopping.set)
+        self.thread.join(timeout)
