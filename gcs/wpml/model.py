@@ -31,6 +31,7 @@ __all__ = [
     "Overlap",
     "PayloadInfo",
     "PayloadParam",
+    "PlanActionGroup",
     "PlanWaypoint",
     "Resource",
     "Route",
@@ -434,6 +435,21 @@ class Route:
 
 
 @dataclass(frozen=True, slots=True)
+class PlanActionGroup:
+    """Actions fired by a trigger other than "reach this waypoint", e.g. a photo every 10 m.
+
+    `trigger` is multipleTiming (param in s), multipleDistance (param in m) or
+    betweenAdjacentPoints; the group starts at its waypoint and ends at `end_index`
+    (None: the same waypoint).
+    """
+
+    trigger: str
+    actions: tuple[Action, ...]
+    param: float | None = None
+    end_index: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PlanWaypoint:
     """One waypoint of a plan. None means "use the plan's global value".
 
@@ -449,7 +465,9 @@ class PlanWaypoint:
     turn_mode: str | None = None
     turn_damping_dist: float | None = None
     gimbal_pitch: float | None = None
-    actions: tuple[Action, ...] = ()
+    actions: tuple[Action, ...] = ()  # run on reaching the waypoint, in order
+    groups: tuple[PlanActionGroup, ...] = ()  # timed/distance/segment action groups
+    ellipsoid_height: float | None = None  # needed (only) in aboveGroundLevel plans
 
 
 @dataclass(frozen=True, slots=True)
@@ -458,7 +476,9 @@ class WaypointPlan:
 
     Heights: with `height_mode` EGM96 the file gets EGM96 heights in template.kml and WGS84
     ellipsoid heights (converted with `gcs.wpml.geoid`) in waylines.wpml, as Pilot 2 writes;
-    with relativeToStartPoint both files carry the heights as given.
+    with relativeToStartPoint both files carry the heights as given; with aboveGroundLevel
+    (terrain is unknown here) each waypoint must bring its ellipsoid height, as computed by the
+    tool that planned it.
     """
 
     waypoints: tuple[PlanWaypoint, ...]

@@ -23,7 +23,7 @@ from typing import Any
 from gcs.protocol.models import model_name
 from gcs.wpml.model import TEMPLATE_TYPE_CODES, Route, Template, Wayline, Waypoint
 
-__all__ = ["ACTION_SECONDS", "Summary", "segment_length", "summarize"]
+__all__ = ["ACTION_SECONDS", "Summary", "segment_length", "summarize", "wayline_stats"]
 
 ACCELERATION = 2.5  # m/s^2
 MAX_CLIMB = 5.0  # m/s
@@ -166,7 +166,12 @@ def _trapezoid(distance: float, v0: float, v1: float, cruise: float) -> float:
     return (peak - v0) / a + (peak - v1) / a
 
 
-def _wayline_stats(wayline: Wayline, template: Template | None) -> tuple[float, float]:
+def wayline_stats(wayline: Wayline, template: Template | None = None) -> tuple[float, float]:
+    """Length (m) and estimated duration (s) of one executable wayline (see module docstring).
+
+    Returns:
+        (length_m, duration_s).
+    """
     points = [wp for wp in wayline.waypoints if _valid(wp.latitude, wp.longitude)]
     default_speed = wayline.auto_flight_speed or (template.auto_flight_speed if template else None)
     global_turn = template.global_waypoint_turn_mode if template else None
@@ -281,7 +286,7 @@ def summarize(route: Route) -> Summary:
     reported_length: float | None = 0.0
     reported_duration: float | None = 0.0
     for wayline in route.waylines:
-        seg_length, seg_duration = _wayline_stats(wayline, by_id.get(wayline.template_id))
+        seg_length, seg_duration = wayline_stats(wayline, by_id.get(wayline.template_id))
         length += seg_length
         duration += seg_duration
         if reported_length is not None:
