@@ -55,6 +55,7 @@ PENDING_KEY = "gcs.pending"  # session.attributes: deliveries in progress for th
 PREAUTH_KEY = "gcs.authenticated"
 KEEPALIVE_FACTOR = 1.5
 _DROP_LOG_INTERVAL = 5.0
+UNSUPPORTED_PROTOCOL_V5 = 0x84
 
 
 class GcsBroker(Broker):  # type: ignore[misc]
@@ -90,6 +91,7 @@ class GcsBroker(Broker):  # type: ignore[misc]
         self, reader: ReaderAdapter, writer: WriterAdapter, remote_address: str, remote_port: int
     ) -> tuple[BrokerProtocolHandler, Session]:
         try:
+            reader = await _refuse_mqtt5(reader, writer)
             handler, session = await BrokerProtocolHandler.init_from_connect(
                 reader, writer, self.plugins_manager
             )
@@ -279,6 +281,55 @@ class GcsBroker(Broker):  # type: ignore[misc]
         for task in list(self._deliveries):
             task.cancel()
         await super().shutdown()
+
+
+class _PrefixedReader(ReaderAdapter):  # type: ignore[misc]
+    """Serves bytes already read from the stream first, then reads on."""
+
+    def __init__(self, prefix: bytes, inner: ReaderAdapter) -> None:
+        self._prefix = prefix
+        self._inner = inner
+
+    async def read(self, n: int = -1) -> bytes:
+        if not self._prefix:
+            return bytes(await self._inner.read(n))
+        if n < 0:
+            data, self._prefix = self._prefix + await self._inner.read(n), b""
+            return data
+        head, self._prefix = self._prefix[:n], self._prefix[n:]
+        if len(head) < n:
+            head += await self._inner.read(n - len(head))
+        return head
+
+    def feed_eof(self) -> None:
+        self._inner.feed_eof()
+
+
+async def _refuse_mqtt5(reader: ReaderAdapter, writer: WriterAdapter) -> ReaderAdapter:
+    """Answer an MQTT 5 CONNECT with a v5-shaped refusal (0x84) instead of amqtt's 3.1.1 one,
+    which MQTT 5 clients cannot parse (paho then waits for a CONNACK it never understands).
+
+    Returns:
+        A reader that replays the bytes looked at, for amqtt to parse the CONNECT.
+
+    Raises:
+        MQTTError: the client asked for MQTT 5 (and has been answered).
+    """
+    try:
+        seen = bytearray(await reader.read(1))
+        for _ in range(4):  # remaining length: 1 to 4 bytes, high bit = more
+            byte = await reader.read(1)
+            seen += byte
+            if not byte or not byte[0] & 0x80:
+                break
+        seen += await reader.read(7)  # protocol name (2 + 4 bytes for "MQTT") and level
+    except (asyncio.IncompleteReadError, ConnectionError) as exc:
+        raise NoDataError(f"connection closed before a CONNECT: {exc!r}") from exc
+    if len(seen) >= 9 and seen[0] == 0x10 and seen[-7:-1] == b"\x00\x04MQTT" and seen[-1] == 5:
+        writer.write(bytes([0x20, 0x03, 0x00, UNSUPPORTED_PROTOCOL_V5, 0x00]))
+        await writer.close()
+        raise MQTTError("MQTT 5 client refused: this broker speaks MQTT 3.1.1")
+    return _PrefixedReader(bytes(seen), reader)
 
 
 def _keepalive_expired(handler: BrokerProtocolHandler) -> None:

@@ -74,7 +74,9 @@ def acl_text(logins: Iterable[Login], gateways: Mapping[str, Iterable[str]]) -> 
                 lines.append("# (no sub-devices known yet)")
         lines.append("")
     if needs_patterns:
-        lines.append("# Logins bound by client id (= gateway serial); patterns apply to all logins.")
+        lines.append(
+            "# Logins bound by client id (= gateway serial); patterns apply to all logins."
+        )
         lines.extend(f"pattern readwrite {f}" for f in gateway_topic_filters("%c", ()))
     return "\n".join(lines) + "\n"
 

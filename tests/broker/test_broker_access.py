@@ -7,8 +7,7 @@ import json
 from typing import Any
 
 import pytest
-
-from conftest import DOCK2_LOGIN, PILOT, SHARED_DEVICE, STATION, Peer, Target
+from broker_peers import DOCK2_LOGIN, PILOT, SHARED_DEVICE, STATION, Peer, Target
 
 REFUSED = 0x80
 

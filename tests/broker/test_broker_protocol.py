@@ -1,0 +1,118 @@
+"""MQTT behaviour a DJI dock and the station rely on, on both brokers: QoS 0/1/2 round trips,
+retained messages, the will on an abrupt disconnect, MQTT 3.1.1 and 5."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+from broker_peers import SHARED_DEVICE, STATION, Peer, Target
+
+OSD = json.dumps({"tid": "t", "bid": "b", "timestamp": 1, "data": {"mode_code": 0}}).encode()
+
+
+@pytest.mark.parametrize("qos", [0, 1, 2])
+def test_round_trip_at_each_qos(target: Target, connect: Any, qos: int) -> None:
+    station = connect(target, "station-q", STATION)
+    assert station.subscribe("thing/product/DOCK1/events", qos=qos) == qos
+    dock = connect(target, "DOCK1", SHARED_DEVICE)
+    dock.publish("thing/product/DOCK1/events", OSD, qos=qos)
+    message = station.expect("thing/product/DOCK1/events")
+    assert message.payload == OSD
+    assert message.qos == qos
+
+
+def test_delivery_qos_is_the_lower_of_publish_and_subscription(
+    target: Target, connect: Any
+) -> None:
+    station = connect(target, "station-m", STATION)
+    assert station.subscribe("thing/product/DOCK1/osd", qos=1) == 1
+    dock = connect(target, "DOCK1", SHARED_DEVICE)
+    dock.publish("thing/product/DOCK1/osd", OSD, qos=0)
+    assert station.expect("thing/product/DOCK1/osd").qos == 0
+    dock.publish("thing/product/DOCK1/osd", OSD, qos=2)
+    assert station.expect("thing/product/DOCK1/osd").qos == 1
+
+
+def test_retained_message_reaches_later_subscriber_and_can_be_cleared(
+    target: Target, connect: Any
+) -> None:
+    station = connect(target, "station-r", STATION)
+    station.publish("thing/product/DOCK1/property/set", b'{"retained":1}', qos=1, retain=True)
+    dock = connect(target, "DOCK1", SHARED_DEVICE)
+    assert dock.subscribe("thing/product/DOCK1/property/set") == 1
+    message = dock.expect("thing/product/DOCK1/property/set")
+    assert (message.payload, message.retain) == (b'{"retained":1}', True)
+    station.publish("thing/product/DOCK1/property/set", b"", qos=1, retain=True)  # clears it
+    dock.close()
+    again = connect(target, "DOCK1", SHARED_DEVICE)
+    assert again.subscribe("thing/product/DOCK1/property/set") == 1
+    assert again.subscribe("thing/product/DOCK1/services") == 1
+    station.publish("thing/product/DOCK1/services", b"sentinel", qos=1)
+    assert "thing/product/DOCK1/property/set" not in again.received_before(
+        "thing/product/DOCK1/services"
+    )
+
+
+def test_will_is_published_when_a_dock_vanishes(target: Target, connect: Any) -> None:
+    station = connect(target, "station-w", STATION)
+    assert station.subscribe("sys/product/DOCK1/status", qos=1) == 1
+    will = json.dumps({"method": "update_topo", "data": {"sub_devices": []}}).encode()
+    dock = connect(
+        target, "DOCK1", SHARED_DEVICE, will=("sys/product/DOCK1/status", will, 1, False)
+    )
+    dock.drop()
+    assert station.expect("sys/product/DOCK1/status").payload == will
+
+
+def test_no_will_after_a_clean_disconnect(target: Target, connect: Any) -> None:
+    station = connect(target, "station-n", STATION)
+    assert station.subscribe("thing/product/DOCK1/#", qos=1) == 1
+    dock = connect(
+        target, "DOCK1", SHARED_DEVICE, will=("thing/product/DOCK1/will", b"x", 1, False)
+    )
+    dock.close()
+    other = connect(target, "DOCK1", SHARED_DEVICE)
+    other.publish("thing/product/DOCK1/osd", b"sentinel")
+    assert "thing/product/DOCK1/will" not in station.received_before("thing/product/DOCK1/osd")
+
+
+def test_same_client_id_takes_over(target: Target, connect: Any) -> None:
+    # A dock that reconnects after a network cut replaces its half-open old connection.
+    station = connect(target, "station-t", STATION)
+    assert station.subscribe("thing/product/DOCK1/osd", qos=0) == 0
+    connect(target, "DOCK1", SHARED_DEVICE, will=("thing/product/DOCK1/osd", b"will", 0, False))
+    second = connect(target, "DOCK1", SHARED_DEVICE)
+    assert station.expect("thing/product/DOCK1/osd").payload == b"will"  # old one was closed
+    second.publish("thing/product/DOCK1/osd", b"second")
+    assert station.expect("thing/product/DOCK1/osd").payload == b"second"
+
+
+def test_refused_login_cannot_disturb_the_connected_dock(
+    target: Target, connect: Any, peers: list[Peer]
+) -> None:
+    dock = connect(target, "DOCK1", SHARED_DEVICE)
+    assert dock.subscribe("thing/product/DOCK1/services") == 1
+    intruder = Peer(target, "DOCK1", (SHARED_DEVICE[0], "wrong"))
+    peers.append(intruder)
+    assert intruder.connect().is_failure
+    station = connect(target, "station-i", STATION)
+    station.publish("thing/product/DOCK1/services", b"still here", qos=1)
+    assert dock.expect("thing/product/DOCK1/services").payload == b"still here"
+
+
+def test_mqtt5_client(target: Target, connect: Any, peers: list[Peer]) -> None:
+    if target.kind == "embedded":
+        # amqtt 0.12.1 speaks MQTT 3.1.1 only: a v5 client gets a clear refusal
+        # (CONNACK 0x84 "unsupported protocol version"), never a half-working session.
+        peer = Peer(target, "station-v5", STATION, protocol=mqtt.MQTTv5)
+        peers.append(peer)
+        assert peer.connect().value == 0x84
+        return
+    station = connect(target, "station-v5", STATION, protocol=mqtt.MQTTv5)
+    assert station.subscribe("thing/product/DOCK1/osd", qos=1) == 1
+    dock = connect(target, "DOCK1", SHARED_DEVICE, protocol=mqtt.MQTTv5)
+    dock.publish("thing/product/DOCK1/osd", OSD, qos=1)
+    assert station.expect("thing/product/DOCK1/osd").payload == OSD
