@@ -1,0 +1,31 @@
+"""Result codes the simulated devices answer with (protocol §11.1, DJI's error table)."""
+
+from __future__ import annotations
+
+try:
+    from gcs.protocol.errors import StationCode  # type: ignore[import-not-found,unused-ignore]
+
+    NOT_SUPPORTED = int(StationCode.NOT_SUPPORTED)
+except ImportError:  # the protocol layer's error table is not there yet
+    NOT_SUPPORTED = 325001
+
+OK = 0
+BAD_PARAMETERS = 325001  # cloud command format invalid
+DEVICE_STATE_FORBIDS = 314000  # device state does not allow the operation
+NOT_IN_REMOTE_DEBUG = 514153  # dock left remote-debug mode; cannot run the operation
+IN_REMOTE_DEBUG = 514146  # dock in remote debugging; cannot run a flight task
+DOCK_WORKING = 514148  # dock already working; no remote debugging or second task
+BATTERY_TOO_LOW = 316009  # aircraft battery below 30 %
+CANNOT_PAUSE = 319046
+RESUME_FAILED = 319042
+AIRCRAFT_NOT_CONNECTED = 325012
+LIVE_CAMERA_MISSING = 513002
+LIVE_ALREADY = 513003
+LIVE_BAD_QUALITY = 513005
+LIVE_NOT_LIVE = 513011
+LIVE_PROTOCOL_UNSUPPORTED = 513013
+LIVE_BAD_PARAMETERS = 513014
+USER_RTH = 322283  # wayline ended by the user's return-to-home (321000 + break reason 1283)
+
+PROPERTY_OK = 0
+PROPERTY_FAILED = 1

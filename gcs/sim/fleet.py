@@ -1,0 +1,156 @@
+"""A fleet of simulated gateways sharing one asyncio loop (and no threads)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from types import TracebackType
+
+from gcs.sim.dock import SimDock
+from gcs.sim.gateway import GatewayConfig, SimGateway, Timing
+from gcs.sim.link import BrokerAddress
+from gcs.sim.pilot import SimPilot
+from gcs.sim.products import DOCK_PRODUCTS, RC_PLUS_M30T, offset_position, site_offset
+
+log = logging.getLogger(__name__)
+
+# A quiet park in Shenzhen's Nanshan district: open ground, plausible for a demo.
+DEFAULT_LAT = 22.5797
+DEFAULT_LON = 113.9436
+
+
+class FleetError(RuntimeError):
+    """The fleet did not come online; `stuck` lists the gateways that did not, with why."""
+
+    def __init__(self, message: str, stuck: list[SimGateway]) -> None:
+        super().__init__(message)
+        self.stuck = stuck
+
+
+class Fleet:
+    """`docks` docks (cycling Dock 1 + M30, Dock 2 + M3D, Dock 3 + M4D) and `pilots` RC Plus
+    + M30T, each an independent MQTT client of `broker_url` (`mqtt://user:pass@host:port`).
+
+    Serial numbers and positions depend only on `seed` and the index, so the same arguments
+    give the same fleet. Sites are spread a few hundred metres apart around (`lat`, `lon`).
+    `speedup` > 1 makes simulated time (OSD periods, flights, charging) run faster.
+    """
+
+    def __init__(
+        self,
+        broker_url: str,
+        *,
+        docks: int = 1,
+        pilots: int = 0,
+        binding_code: str = "",
+        organization_id: str = "",
+        seed: int = 0,
+        lat: float = DEFAULT_LAT,
+        lon: float = DEFAULT_LON,
+        speedup: float = 1.0,
+        timing: Timing | None = None,
+        on_online: Callable[[SimGateway], None] | None = None,
+    ) -> None:
+        if docks < 0 or pilots < 0:
+            raise ValueError("docks and pilots must be >= 0")
+        if speedup <= 0:
+            raise ValueError("speedup must be > 0")
+        broker = BrokerAddress.parse(broker_url)
+        self.broker = broker
+        self.devices: list[SimGateway] = []
+        for i in range(docks + pilots):
+            north, east = site_offset(i, seed)
+            site_lat, site_lon = offset_position(lat, lon, north, east)
+            config = GatewayConfig(
+                broker=broker,
+                seed=seed,
+                lat=site_lat,
+                lon=site_lon,
+                ground_height=18.0 + (i * 7.3 + seed) % 12.0,
+                binding_code=binding_code,
+                organization_id=organization_id,
+                speedup=speedup,
+                timing=timing or Timing(),
+                on_online=on_online,
+            )
+            if i < docks:
+                product = DOCK_PRODUCTS[i % len(DOCK_PRODUCTS)]
+                self.devices.append(SimDock(product, i // len(DOCK_PRODUCTS), config))
+            else:
+                self.devices.append(SimPilot(RC_PLUS_M30T, i - docks, config))
+        self._stopped = asyncio.Event()
+
+    @property
+    def docks(self) -> list[SimDock]:
+        return [d for d in self.devices if isinstance(d, SimDock)]
+
+    @property
+    def pilots(self) -> list[SimPilot]:
+        return [d for d in self.devices if isinstance(d, SimPilot)]
+
+    def device(self, sn: str) -> SimGateway:
+        """The gateway whose SN or aircraft SN is `sn`.
+
+        Raises:
+            KeyError: no such device in this fleet.
+        """
+        for d in self.devices:
+            if sn in (d.sn, d.aircraft_sn):
+                return d
+        raise KeyError(sn)
+
+    async def start(self, timeout_s: float = 60.0) -> None:
+        """Start every gateway and wait until each has had its update_topo answered.
+
+        Raises:
+            FleetError: some gateways were not online after `timeout_s` seconds; the message
+                names each with the step it is stuck at and why. The fleet keeps trying;
+                call `stop()` to end it.
+        """
+        self._stopped.clear()
+        for d in self.devices:
+            d.start()
+        try:
+            await asyncio.wait_for(self.wait_online(), timeout_s)
+        except TimeoutError:
+            stuck = [d for d in self.devices if not d.online_event.is_set()]
+            lines = [
+                f"  {d.product.gateway_name} {d.sn}: stuck at {d.stage}"
+                + (f" ({d.error})" if d.error else "")
+                for d in stuck
+            ]
+            raise FleetError(
+                f"{len(stuck)} of {len(self.devices)} simulated gateways not online after "
+                f"{timeout_s:g} s:\n" + "\n".join(lines),
+                stuck,
+            ) from None
+
+    async def wait_online(self) -> None:
+        """Wait until every gateway has been online at least once."""
+        await asyncio.gather(*(d.online_event.wait() for d in self.devices))
+
+    async def stop(self) -> None:
+        """Disconnect every gateway and end all simulation tasks. Idempotent."""
+        await asyncio.gather(*(d.stop() for d in self.devices), return_exceptions=True)
+        self._stopped.set()
+
+    async def run_forever(self) -> None:
+        """Run until `stop()` is called (or the task is cancelled, which stops the fleet)."""
+        try:
+            await self._stopped.wait()
+        finally:
+            if not self._stopped.is_set():
+                await self.stop()
+
+    async def __aenter__(self) -> Fleet:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()

@@ -1,0 +1,949 @@
+"""A simulated gateway (dock or RC with Pilot 2) and its aircraft, as one MQTT protocol peer.
+
+Theory of operation: a gateway owns three kinds of tasks.
+
+* One *lifetime* task (`_run`) connects, runs a session, and on a lost connection waits and
+  reconnects, forever until `stop()`. A *session* is one MQTT connection: subscribe, onboard
+  (dock: `config`, `airport_bind_status`, organisation get/bind — only on the first session or
+  after a reboot), `update_topo` until a `status_reply`, then the periodic publishers and the
+  re-sender of unanswered `need_reply` messages, until the connection drops. Session tasks are
+  cancelled with the session, so a reconnect never duplicates publishers.
+* *World* tasks (weather, charging, flight programs, missions and progress jobs) live as long
+  as the gateway: an aircraft keeps flying while its link is down, as a real one does, and
+  what it publishes meanwhile is dropped.
+* Incoming messages are handled synchronously in paho's read callback on the loop thread:
+  replies resolve waiting futures; `services` and `property/set` are answered at once and may
+  start world tasks (progress jobs) whose events carry the command's `bid`.
+
+Timing: simulated seconds pass `speedup` times faster than real ones. Periodic publishing
+(OSD, HMS) and all simulated durations scale; network timeouts (request retry, re-send of
+`need_reply` messages) do not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from gcs.aio import spawn
+from gcs.protocol.envelope import DecodeError, Message, decode, new_id
+from gcs.protocol.onboarding import SubDevice, update_topo_data
+from gcs.protocol.topics import Topic, TopicKind
+from gcs.sim import codes, payloads
+from gcs.sim.link import BrokerAddress, Link, LinkError
+from gcs.sim.products import DeviceKind, Product, offset_position, serial_number
+from gcs.sim.world import Aircraft, wind_direction_code
+
+log = logging.getLogger(__name__)
+
+ServiceResult = tuple[int, Any]
+"""(result code, output or None) of a `services` handler."""
+ServiceHandler = Callable[[Message], ServiceResult]
+
+_NO_OUTPUT = object()
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """Periods and timeouts. `*_s` in simulated seconds unless marked real."""
+
+    dock_osd_s: tuple[float, float, float] = (1.3, 1.3, 2.0)  # the capture's partial rates
+    aircraft_osd_s: float = 2.0  # capture and docs (0.5 Hz)
+    rc_osd_s: float = 2.0
+    hms_s: float = 2.0  # capture: hms every ~2 s on dock and aircraft topics
+    tick_s: float = 1.0  # physics step
+    progress_s: float = 2.0  # flighttask_progress period (capture ~2 s)
+    debug_step_s: float = 1.5  # between steps of a remote-debug progress job
+    hms_alarm_every_s: float = 240.0  # mean time between occasional HMS alarms
+    hms_alarm_lasts_s: float = 6.0
+    reboot_s: float = 15.0
+    # Real seconds: network behaviour does not speed up.
+    request_timeout_s: float = 5.0
+    resend_s: float = 8.0  # capture: unanswered state re-sent every ~8 s
+    resend_max: int = 6
+    onboard_retry_s: float = 10.0
+    reconnect_min_s: float = 1.0
+    reconnect_max_s: float = 10.0
+    connect_timeout_s: float = 10.0
+
+
+class OnboardError(Exception):
+    """The cloud refused a step of onboarding; `step` names it, `result` is its code."""
+
+    def __init__(self, step: str, reason: str, result: int | None = None) -> None:
+        super().__init__(f"{step}: {reason}")
+        self.step = step
+        self.reason = reason
+        self.result = result
+
+
+@dataclass(slots=True)
+class _Unacked:
+    message: Message
+    qos: int
+    next_at: float
+    attempts: int = 1
+
+
+@dataclass(slots=True)
+class _Periodic:
+    due: float  # loop time
+    period: float  # real seconds
+    job: Callable[[], None]
+
+
+@dataclass(slots=True)
+class ServiceRecord:
+    """One `services` or `property/set` message received and what was answered."""
+
+    request: Message
+    reply: dict[str, Any]
+
+
+@dataclass(slots=True)
+class LiveStream:
+    video_id: str
+    sn: str
+    camera_index: str
+    video_index: str
+    video_type: str
+    video_quality: int
+    url_type: int
+    url: str
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass
+class GatewayConfig:
+    """What the fleet tells each gateway."""
+
+    broker: BrokerAddress
+    seed: int = 0
+    lat: float = 0.0
+    lon: float = 0.0
+    ground_height: float = 20.0
+    binding_code: str = ""
+    organization_id: str = ""
+    speedup: float = 1.0
+    timing: Timing = field(default_factory=Timing)
+    on_online: Callable[[SimGateway], None] | None = None
+
+
+class SimGateway:
+    """Base of `SimDock` and `SimPilot`: link, session, replies, live streaming, properties.
+
+    Public attributes for tests and the lead: `sn`, `model_key`, `aircraft_sn`,
+    `aircraft_model_key`, `kind`, `stage` (what it is doing or waiting for), `error` (why it
+    is stuck, "" when fine), `online` (update_topo answered on the current connection),
+    `sessions` (connections that reached online), `sent`/`received` (Counters by topic kind),
+    `ntp_server` and `app` (from the `config` reply).
+    """
+
+    kind: DeviceKind
+
+    def __init__(self, product: Product, index: int, config: GatewayConfig) -> None:
+        self.product = product
+        self.index = index
+        self.cfg = config
+        self.timing = config.timing
+        self.speedup = max(0.01, config.speedup)
+        self.sn = serial_number(
+            product.gateway_sn_prefix, config.seed, product.key, index, product.sn_length
+        )
+        self.aircraft_sn = serial_number(
+            product.aircraft_sn_prefix, config.seed, product.key + "/aircraft", index
+        )
+        self.model_key = str(product.gateway_model)
+        self.aircraft_model_key = str(product.aircraft_model)
+        self.callsign = f"{product.gateway_name} {index + 1}"
+        self.aircraft_callsign = f"{product.aircraft_name} {index + 1}"
+        self.rng = random.Random(f"{config.seed}:{self.sn}")
+        self.stage = "created"
+        self.error = ""
+        self.online = False
+        self.sessions = 0
+        self.sent: Counter[str] = Counter()
+        self.received: Counter[str] = Counter()
+        self.ntp_server: tuple[str, int] | None = None
+        self.app: dict[str, str] = {}
+        self.organization_name = ""
+        self.services: list[ServiceRecord] = []
+        self.live: dict[str, LiveStream] = {}
+        self.online_event = asyncio.Event()
+        self.link = Link(self.sn, config.broker, self._on_raw, on_lost=self._on_lost)
+        self._replies: dict[str, Message] = {}
+        self._waiting: dict[str, asyncio.Future[Message]] = {}
+        self._unacked: dict[str, _Unacked] = {}
+        self._run_task: asyncio.Task[None] | None = None
+        self._session_tasks: list[asyncio.Task[Any]] = []
+        self._world_tasks: set[asyncio.Task[Any]] = set()
+        self._stopping = False
+        self._needs_onboarding = True
+        self._offline_until = 0.0
+        self.aircraft = Aircraft(
+            home_lat=config.lat,
+            home_lon=config.lon,
+            home_height=config.ground_height,
+            battery=self.rng.uniform(45.0, 75.0),
+            heading=self.rng.uniform(-180, 180),
+            total_flight_sorties=self.rng.randint(20, 400),
+            total_flight_time=self.rng.uniform(2e4, 2e5),
+            total_flight_distance=self.rng.uniform(5e4, 5e5),
+            wind_speed=self.rng.uniform(0.5, 4.0),
+            wind_from=self.rng.uniform(0, 360),
+            _rng=random.Random(f"{config.seed}:{self.aircraft_sn}"),
+        )
+        self.aircraft_props = payloads.aircraft_osd(
+            payload_index=product.camera_index,
+            thermal=product.thermal,
+            gateway_sn=self.sn,
+            activation_time=1_700_000_000 + self.rng.randint(0, 50_000_000),
+        )
+        self._hms_active: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._service_handlers: dict[str, ServiceHandler] = {}
+        self._register_services()
+
+    # -- public API --------------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.sn} {self.model_key} stage={self.stage}>"
+
+    @property
+    def name(self) -> str:
+        return f"{self.product.gateway_name} {self.sn} + {self.product.aircraft_name} " + (
+            self.aircraft_sn
+        )
+
+    @property
+    def messages_sent(self) -> int:
+        return sum(self.sent.values())
+
+    @property
+    def messages_received(self) -> int:
+        return sum(self.received.values())
+
+    def last_reply(self, method: str) -> Message | None:
+        """The last reply the cloud sent to this gateway for `method` (requests_reply,
+        status_reply, events_reply; `"state"` for state_reply), or None."""
+        return self._replies.get(method)
+
+    def last_service(self, method: str) -> ServiceRecord | None:
+        """The last `services` call of `method` received (`"property/set"` for property
+        writes) and the reply data sent, or None."""
+        for record in reversed(self.services):
+            name = record.request.method or record.request.kind.value
+            if name == method:
+                return record
+        return None
+
+    def start(self) -> None:
+        """Start connecting (returns at once; await `online_event` for the first online)."""
+        if self._run_task is None:
+            self._stopping = False
+            self._start_world()
+            self._run_task = spawn(self._run(), name=f"sim-{self.sn}")
+
+    async def stop(self) -> None:
+        """Disconnect and end every task. The gateway cannot be started again."""
+        self._stopping = True
+        tasks = [t for t in (self._run_task, *self._session_tasks, *self._world_tasks) if t]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._session_tasks.clear()
+        self._world_tasks.clear()
+        self._run_task = None
+        self.online = False
+        await self.link.close()
+
+    def drop_connection(self) -> None:
+        """Lose the MQTT connection abruptly (as a cut cable would); it reconnects by itself."""
+        self.link.drop()
+
+    # -- time --------------------------------------------------------------------------------
+
+    def real(self, sim_seconds: float) -> float:
+        return sim_seconds / self.speedup
+
+    async def sleep_sim(self, sim_seconds: float) -> None:
+        await asyncio.sleep(sim_seconds / self.speedup)
+
+    # -- connection lifecycle ----------------------------------------------------------------
+
+    async def _run(self) -> None:
+        backoff = self.timing.reconnect_min_s
+        while not self._stopping:
+            wait = self._offline_until - time.monotonic()
+            if wait > 0:
+                self.stage = "rebooting"
+                await asyncio.sleep(wait)
+            self.stage = "connecting"
+            try:
+                await self.link.connect(self.timing.connect_timeout_s)
+            except LinkError as exc:
+                self.error = exc.reason
+                log.info("%s: %s; retrying in %.0f s", self.sn, exc.reason, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.timing.reconnect_max_s)
+                continue
+            backoff = self.timing.reconnect_min_s
+            self.error = ""
+            try:
+                await self._session()
+            except LinkError as exc:
+                log.info("%s: session ended: %s", self.sn, exc.reason)
+            finally:
+                await self._end_session()
+            if not self._stopping:
+                await asyncio.sleep(self.timing.reconnect_min_s)
+
+    async def _end_session(self) -> None:
+        self.online = False
+        for task in self._session_tasks:
+            task.cancel()
+        await asyncio.gather(*self._session_tasks, return_exceptions=True)
+        self._session_tasks.clear()
+        for fut in self._waiting.values():
+            if not fut.done():
+                fut.set_exception(LinkError("connection lost"))
+                fut.exception()
+        if self.link.connected:
+            await self.link.close()
+
+    async def _session(self) -> None:
+        self.stage = "subscribing"
+        await self.link.subscribe(self._subscriptions())
+        if self._needs_onboarding:
+            await self._onboard_until_done()
+            self._needs_onboarding = False
+        await self._send_update_topo()
+        self.online = True
+        self.sessions += 1
+        self.stage = "online"
+        self.error = ""
+        self.online_event.set()
+        if self.cfg.on_online is not None:
+            self.cfg.on_online(self)
+        self._publish_initial_state()
+        self._session_tasks.append(spawn(self._publisher(), name=f"sim-pub-{self.sn}"))
+        self._session_tasks.append(spawn(self._resender(), name=f"sim-resend-{self.sn}"))
+        await self.link.lost.wait()
+        raise LinkError("connection lost")
+
+    def _on_lost(self) -> None:
+        self.online = False
+        for fut in self._waiting.values():
+            if not fut.done():
+                fut.set_exception(LinkError("connection lost"))
+                fut.exception()
+
+    def _subscriptions(self) -> list[str]:
+        gw = self.sn
+        kinds = (
+            TopicKind.SERVICES,
+            TopicKind.PROPERTY_SET,
+            TopicKind.REQUESTS_REPLY,
+            TopicKind.EVENTS_REPLY,
+            TopicKind.STATE_REPLY,
+            TopicKind.DRC_DOWN,
+        )
+        subs = [str(Topic(k, gw)) for k in kinds]
+        subs.append(str(Topic(TopicKind.STATUS_REPLY, gw)))
+        subs.append(str(Topic(TopicKind.STATE_REPLY, self.aircraft_sn)))
+        subs.append(str(Topic(TopicKind.EVENTS_REPLY, self.aircraft_sn)))
+        return subs
+
+    async def _onboard_until_done(self) -> None:
+        while True:
+            try:
+                await self._onboard()
+                return
+            except OnboardError as exc:
+                self.error = str(exc)
+                log.warning("%s: onboarding stuck at %s", self.sn, exc)
+                await asyncio.sleep(self.timing.onboard_retry_s)
+
+    async def _onboard(self) -> None:
+        """Steps before update_topo (docks: config and binding; RCs: nothing)."""
+
+    def reboot(self) -> None:
+        """Go offline for `timing.reboot_s` (simulated), then reconnect and onboard again."""
+        self._offline_until = time.monotonic() + self.real(self.timing.reboot_s)
+        self._needs_onboarding = True
+        self.on_reboot()
+        self.link.drop()
+
+    def on_reboot(self) -> None:
+        """Reset device state after a reboot (subclasses)."""
+
+    # -- sending -----------------------------------------------------------------------------
+
+    def publish(self, msg: Message, qos: int = 0) -> bool:
+        if self.link.publish(str(msg.topic), msg.encode(), qos):
+            self.sent[msg.kind.value] += 1
+            return True
+        return False
+
+    def envelope(
+        self,
+        kind: TopicKind,
+        data: Any,
+        *,
+        sn: str | None = None,
+        method: str | None = None,
+        need_reply: bool = False,
+        bid: str | None = None,
+        tid: str | None = None,
+        gateway: bool = True,
+    ) -> Message:
+        return Message(
+            Topic(kind, sn or self.sn),
+            data,
+            tid=tid or new_id(),
+            bid=bid or new_id(),
+            timestamp=now_ms(),
+            method=method,
+            gateway=self.sn if gateway else None,
+            need_reply=need_reply,
+        )
+
+    def publish_reliable(self, msg: Message, qos: int = 1) -> None:
+        """Publish a `need_reply` message and re-send it (same tid) until its reply arrives."""
+        self.publish(msg, qos)
+        self._unacked[msg.tid] = _Unacked(msg, qos, time.monotonic() + self.timing.resend_s)
+
+    def send_state(
+        self, data: dict[str, Any], *, sn: str | None = None, need_reply: bool = False
+    ) -> None:
+        msg = self.envelope(TopicKind.STATE, data, sn=sn, need_reply=need_reply)
+        if need_reply:
+            self.publish_reliable(msg)
+        else:
+            self.publish(msg, 1)
+
+    def send_event(
+        self,
+        method: str,
+        data: Any,
+        *,
+        bid: str | None = None,
+        need_reply: bool = False,
+        sn: str | None = None,
+    ) -> None:
+        msg = self.envelope(
+            TopicKind.EVENTS, data, sn=sn, method=method, need_reply=need_reply, bid=bid
+        )
+        if need_reply:
+            self.publish_reliable(msg)
+        else:
+            self.publish(msg, 0 if method == "hms" else 1)
+
+    async def request(self, method: str, data: dict[str, Any]) -> Message:
+        """Publish a `requests` message and wait for its `requests_reply` (same tid).
+
+        The request is re-sent with the same tid every `request_timeout_s` until answered.
+
+        Raises:
+            LinkError: the connection was lost meanwhile.
+        """
+        msg = self.envelope(TopicKind.REQUESTS, data, method=method)
+        return await self._call(msg)
+
+    async def _call(self, msg: Message) -> Message:
+        fut: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+        self._waiting[msg.tid] = fut
+        try:
+            while True:
+                if not self.link.connected:
+                    raise LinkError("connection lost")
+                self.publish(msg, 1)
+                try:
+                    return await asyncio.wait_for(
+                        asyncio.shield(fut), self.timing.request_timeout_s
+                    )
+                except TimeoutError:
+                    log.info("%s: no reply to %s %s yet; re-sending", self.sn, msg.method, msg.tid)
+        finally:
+            self._waiting.pop(msg.tid, None)
+
+    def update_topo_message(self) -> Message:
+        subs = []
+        if self.aircraft.powered:
+            subs.append(
+                SubDevice(
+                    self.aircraft_sn,
+                    self.product.aircraft_model,
+                    "A",
+                    self.product.aircraft_thing_version,
+                )
+            )
+        data = update_topo_data(
+            self.product.gateway_model, self.product.gateway_thing_version, subs
+        )
+        return self.envelope(TopicKind.STATUS, data, method="update_topo")
+
+    async def _send_update_topo(self) -> None:
+        while True:
+            self.stage = "update_topo"
+            reply = await self._call(self.update_topo_message())
+            result = reply.data.get("result") if isinstance(reply.data, dict) else None
+            if result == 0:
+                return
+            self.error = f"update_topo: status_reply result {result!r}"
+            await asyncio.sleep(self.timing.onboard_retry_s)
+
+    def announce_topology(self) -> None:
+        """Send update_topo now (aircraft powered on/off) without waiting for the reply."""
+        if self.online:
+            self.publish(self.update_topo_message(), 1)
+
+    async def _resender(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            now = time.monotonic()
+            for tid, item in list(self._unacked.items()):
+                if item.next_at > now:
+                    continue
+                if item.attempts > self.timing.resend_max:
+                    del self._unacked[tid]
+                    continue
+                self.publish(item.message, item.qos)
+                item.attempts += 1
+                item.next_at = now + self.timing.resend_s
+
+    # -- periodic publishing -----------------------------------------------------------------
+
+    def periodic_jobs(self) -> list[tuple[float, Callable[[], None]]]:
+        """(period in simulated seconds, job) pairs run while online (subclasses)."""
+        return []
+
+    async def _publisher(self) -> None:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        jobs = [
+            _Periodic(start + 0.05 * i + self.rng.uniform(0, 0.2), self.real(period), job)
+            for i, (period, job) in enumerate(self.periodic_jobs())
+        ]
+        if not jobs:
+            return
+        while True:
+            entry = min(jobs, key=lambda j: j.due)
+            delay = entry.due - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            try:
+                entry.job()
+            except Exception:
+                log.exception("%s: periodic job failed", self.sn)
+            entry.due += entry.period
+            if entry.due < loop.time():
+                entry.due = loop.time() + entry.period
+
+    def _publish_initial_state(self) -> None:
+        """State messages sent after each update_topo (subclasses)."""
+
+    # -- world tasks -------------------------------------------------------------------------
+
+    def _start_world(self) -> None:
+        """Start lifetime simulation tasks (subclasses)."""
+
+    def start_job(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        task = spawn(coro, name=f"sim-{self.sn}-{name}")
+        self._world_tasks.add(task)
+        task.add_done_callback(self._world_tasks.discard)
+        return task
+
+    async def tick(self) -> float:
+        """Wait one physics step; returns its length in simulated seconds."""
+        dt = self.timing.tick_s
+        await self.sleep_sim(dt)
+        return dt
+
+    def maybe_hms_alarm(self, dt: float, key: str, alarm: dict[str, Any]) -> None:
+        """Now and then raise `alarm` for `hms_alarm_lasts_s`; expire old ones."""
+        t = time.monotonic()
+        for k, (until, _) in list(self._hms_active.items()):
+            if until < t:
+                del self._hms_active[k]
+        if key in self._hms_active:
+            return
+        if self.rng.random() < dt / self.timing.hms_alarm_every_s:
+            self._hms_active[key] = (t + self.real(self.timing.hms_alarm_lasts_s), alarm)
+
+    def active_alarms(self, prefix: str) -> list[dict[str, Any]]:
+        return [a for k, (_, a) in self._hms_active.items() if k.startswith(prefix)]
+
+    # -- aircraft rendering ------------------------------------------------------------------
+
+    def render_aircraft(self) -> dict[str, Any]:
+        """The aircraft OSD now (updates and returns `aircraft_props`)."""
+        ac = self.aircraft
+        p = self.aircraft_props
+        lat, lon = ac.position
+        p["latitude"] = round(lat, 8)
+        p["longitude"] = round(lon, 8)
+        p["height"] = round(ac.height, 2)
+        p["elevation"] = round(ac.elevation, 1)
+        p["attitude_head"] = round(ac.heading, 1)
+        p["attitude_pitch"] = round(ac.pitch, 1)
+        p["attitude_roll"] = round(ac.roll, 1)
+        p["horizontal_speed"] = ac.horizontal_speed
+        p["vertical_speed"] = ac.vertical_speed
+        p["home_distance"] = round(ac.home_distance, 1)
+        p["mode_code"] = ac.mode_code
+        p["track_id"] = ac.track_id
+        p["wind_speed"] = round(ac.wind_speed * 10)  # 0.1 m/s units
+        p["wind_direction"] = wind_direction_code(ac.wind_from)
+        p["total_flight_distance"] = round(ac.total_flight_distance, 1)
+        p["total_flight_time"] = round(ac.total_flight_time, 1)
+        p["total_flight_sorties"] = ac.total_flight_sorties
+        capacity = int(ac.battery)
+        battery = p["battery"]
+        battery["capacity_percent"] = capacity
+        battery["remain_flight_time"] = ac.remain_flight_time() if ac.airborne else 0
+        battery["return_home_power"] = max(5, min(40, int(8 + ac.home_distance / 100)))
+        pack = battery["batteries"][0]
+        pack["capacity_percent"] = capacity
+        pack["voltage"] = int(21000 + capacity * 40)
+        pack["temperature"] = round(28.0 + (8.0 if ac.airborne else 0.0) + capacity / 50, 1)
+        gimbal = p.get(self.product.camera_index)
+        if isinstance(gimbal, dict):
+            gimbal["gimbal_yaw"] = round(ac.heading, 1)
+            gimbal["gimbal_pitch"] = -30.0 if ac.airborne else 0.0
+            if ac.airborne:
+                dist = ac.elevation / math.tan(math.radians(30.0))
+                tlat, tlon = self._ahead(dist)
+                gimbal["measure_target_latitude"] = round(tlat, 8)
+                gimbal["measure_target_longitude"] = round(tlon, 8)
+                gimbal["measure_target_altitude"] = round(ac.home_height, 1)
+                gimbal["measure_target_distance"] = round(math.hypot(dist, ac.elevation), 1)
+                gimbal["measure_target_error_state"] = 0
+            else:
+                gimbal["measure_target_error_state"] = 2
+        return p
+
+    def _ahead(self, distance: float) -> tuple[float, float]:
+        ac = self.aircraft
+        h = math.radians(ac.heading)
+        lat, lon = ac.position
+        return offset_position(lat, lon, distance * math.cos(h), distance * math.sin(h))
+
+    def publish_aircraft_osd(self) -> None:
+        if self.aircraft.powered:
+            msg = self.envelope(TopicKind.OSD, self.render_aircraft(), sn=self.aircraft_sn)
+            self.publish(msg, 0)
+
+    # -- receiving ---------------------------------------------------------------------------
+
+    def _on_raw(self, topic: str, payload: bytes) -> None:
+        try:
+            msg = decode(topic, payload)
+        except DecodeError as exc:
+            self.received["invalid"] += 1
+            log.warning("%s: undecodable message: %s", self.sn, exc)
+            bad = exc.reply_to
+            if bad is not None and bad.kind is TopicKind.SERVICES:
+                self._answer_service(bad, {"result": codes.BAD_PARAMETERS})
+            return
+        self.received[msg.kind.value] += 1
+        kind = msg.kind
+        if kind in (
+            TopicKind.REQUESTS_REPLY,
+            TopicKind.STATUS_REPLY,
+            TopicKind.EVENTS_REPLY,
+            TopicKind.STATE_REPLY,
+        ):
+            self._on_reply(msg)
+        elif kind is TopicKind.SERVICES:
+            self._on_services(msg)
+        elif kind is TopicKind.PROPERTY_SET:
+            self._on_property_set(msg)
+
+    def _on_reply(self, msg: Message) -> None:
+        key = msg.method or ("state" if msg.kind is TopicKind.STATE_REPLY else msg.kind.value)
+        self._replies[key] = msg
+        fut = self._waiting.get(msg.tid)
+        if fut is not None and not fut.done():
+            fut.set_result(msg)
+        self._unacked.pop(msg.tid, None)
+
+    def _answer_service(self, msg: Message, data: dict[str, Any]) -> None:
+        reply = Message(
+            Topic(TopicKind.SERVICES_REPLY, self.sn),
+            data,
+            tid=msg.tid,
+            bid=msg.bid,
+            timestamp=now_ms(),
+            method=msg.method,
+        )
+        self.services.append(ServiceRecord(msg, data))
+        del self.services[:-200]
+        self.publish(reply, 1)
+
+    def _on_services(self, msg: Message) -> None:
+        method = msg.method or ""
+        handler = self._service_handlers.get(method)
+        if handler is None:
+            self._answer_service(msg, {"result": codes.NOT_SUPPORTED})
+            return
+        try:
+            result, output = handler(msg)
+        except Exception:
+            log.exception("%s: service %s failed", self.sn, method)
+            result, output = codes.BAD_PARAMETERS, None
+        data: dict[str, Any] = {"result": result}
+        if output is not None:
+            data["output"] = output
+        self._answer_service(msg, data)
+
+    def _register_services(self) -> None:
+        for method in ("live_start_push", "live_stop_push", "live_set_quality", "live_lens_change"):
+            self._service_handlers[method] = getattr(self, "_svc_" + method)
+        self._service_handlers["return_home"] = self._svc_return_home
+        self._service_handlers["return_home_cancel"] = lambda msg: (codes.OK, None)
+
+    def data_of(self, msg: Message) -> dict[str, Any]:
+        return msg.data if isinstance(msg.data, dict) else {}
+
+    # -- property/set ------------------------------------------------------------------------
+
+    AIRCRAFT_OSD_PROPERTIES = frozenset(
+        {
+            "night_lights_state",
+            "height_limit",
+            "distance_limit_status",
+            "obstacle_avoidance",
+            "rth_altitude",
+            "rc_lost_action",
+            "exit_wayline_when_rc_lost",
+        }
+    )
+    AIRCRAFT_STATE_PROPERTIES = frozenset(
+        {
+            "rth_mode",
+            "commander_mode_lost_action",
+            "commander_flight_height",
+            "offline_map_enable",
+            "camera_watermark_settings",
+        }
+    )
+    THERMAL_PROPERTIES = frozenset(
+        {
+            "thermal_current_palette_style",
+            "thermal_gain_mode",
+            "thermal_isotherm_state",
+            "thermal_isotherm_upper_limit",
+            "thermal_isotherm_lower_limit",
+        }
+    )
+    _RANGES: ClassVar[dict[str, tuple[float, float]]] = {
+        "height_limit": (20, 1500),
+        "rth_altitude": (20, 1500),
+        "commander_flight_height": (2, 3000),
+        "rc_lost_action": (0, 2),
+        "night_lights_state": (0, 1),
+        "rth_mode": (0, 1),
+        "commander_mode_lost_action": (0, 1),
+        "exit_wayline_when_rc_lost": (0, 1),
+    }
+
+    def _on_property_set(self, msg: Message) -> None:
+        values = self.data_of(msg)
+        out: dict[str, Any] = {}
+        if any(k in self.THERMAL_PROPERTIES for k in values):
+            for key, value in values.items():
+                if key != "payload_index":
+                    out[key] = {"result": self._set_thermal(values, key, value)}
+        else:
+            for key, value in values.items():
+                out[key] = {"result": self._set_property(key, value)}
+        reply = Message(
+            Topic(TopicKind.PROPERTY_SET_REPLY, self.sn),
+            out,
+            tid=msg.tid,
+            bid=msg.bid,
+            timestamp=now_ms(),
+            gateway=self.sn,
+        )
+        self.services.append(ServiceRecord(msg, out))
+        self.publish(reply, 1)
+
+    def _in_range(self, key: str, value: Any) -> bool:
+        bounds = self._RANGES.get(key)
+        if bounds is None:
+            return True
+        return (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and bounds[0] <= value <= bounds[1]
+        )
+
+    def _set_property(self, key: str, value: Any) -> int:
+        if not self._in_range(key, value):
+            return codes.PROPERTY_FAILED
+        if key in self.AIRCRAFT_OSD_PROPERTIES:
+            current = self.aircraft_props.get(key)
+            if isinstance(current, dict):
+                if not isinstance(value, dict):
+                    return codes.PROPERTY_FAILED
+                current.update(value)
+            else:
+                self.aircraft_props[key] = value
+            return codes.PROPERTY_OK
+        if key in self.AIRCRAFT_STATE_PROPERTIES:
+            self.send_state(
+                {key: value}, sn=self.aircraft_sn, need_reply=self.kind is DeviceKind.DOCK
+            )
+            return codes.PROPERTY_OK
+        return self.set_gateway_property(key, value)
+
+    def set_gateway_property(self, key: str, value: Any) -> int:
+        """Write a property of the gateway itself (subclasses)."""
+        return codes.PROPERTY_FAILED
+
+    def _set_thermal(self, values: dict[str, Any], key: str, value: Any) -> int:
+        index = values.get("payload_index", self.product.camera_index)
+        gimbal = self.aircraft_props.get(index) if isinstance(index, str) else None
+        if not self.product.thermal or not isinstance(gimbal, dict) or key not in gimbal:
+            return codes.PROPERTY_FAILED
+        gimbal[key] = value
+        return codes.PROPERTY_OK
+
+    # -- live streaming ----------------------------------------------------------------------
+
+    def live_sources(self) -> dict[str, list[tuple[str, list[str]]]]:
+        """{source SN: [(camera_index, switchable video types)]} (subclasses extend)."""
+        lenses = ["normal", "wide", "zoom"] + (["ir"] if self.product.thermal else [])
+        cameras = [(self.product.camera_index, lenses)]
+        cameras += [(index, ["normal"]) for index in self.product.extra_cameras]
+        return {self.aircraft_sn: cameras}
+
+    def allowed_url_types(self) -> frozenset[int]:
+        return frozenset({0, 1, 3, 4})
+
+    def live_capacity(self) -> dict[str, Any]:
+        return payloads.live_capacity(self.live_sources(), dock=self.kind is DeviceKind.DOCK)
+
+    def live_status(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "video_id": s.video_id,
+                "video_type": s.video_type,
+                "video_quality": s.video_quality,
+                "status": 1,
+                "error_status": 0,
+            }
+            for s in self.live.values()
+        ]
+
+    def publish_live_status(self) -> None:
+        self.send_state({"live_status": self.live_status()})
+
+    def _parse_video_id(self, video_id: Any) -> tuple[str, str, str] | None:
+        if not isinstance(video_id, str) or video_id.count("/") != 2:
+            return None
+        sn, camera_index, video_index = video_id.split("/")
+        return sn, camera_index, video_index
+
+    def _camera(self, sn: str, camera_index: str) -> list[str] | None:
+        for index, types in self.live_sources().get(sn, []):
+            if index == camera_index:
+                return types
+        return None
+
+    def _svc_live_start_push(self, msg: Message) -> ServiceResult:
+        d = self.data_of(msg)
+        parsed = self._parse_video_id(d.get("video_id"))
+        url_type = d.get("url_type")
+        quality = d.get("video_quality", 0)
+        if parsed is None or not isinstance(d.get("url"), str) or not isinstance(url_type, int):
+            return codes.LIVE_BAD_PARAMETERS, None
+        if url_type not in self.allowed_url_types():
+            return codes.LIVE_PROTOCOL_UNSUPPORTED, None
+        if not isinstance(quality, int) or not 0 <= quality <= 4:
+            return codes.LIVE_BAD_QUALITY, None
+        sn, camera_index, video_index = parsed
+        types = self._camera(sn, camera_index)
+        if types is None:
+            return codes.LIVE_CAMERA_MISSING, None
+        if sn == self.aircraft_sn and not self.aircraft.powered:
+            return codes.AIRCRAFT_NOT_CONNECTED, None
+        key = f"{sn}/{camera_index}"
+        if key in self.live:
+            return codes.LIVE_ALREADY, None
+        video_type = video_index.split("-")[0] or "normal"
+        self.live[key] = LiveStream(
+            video_id=f"{sn}/{camera_index}/{video_index}",
+            sn=sn,
+            camera_index=camera_index,
+            video_index=video_index,
+            video_type=video_type if video_type in types else types[0],
+            video_quality=quality,
+            url_type=url_type,
+            url=d["url"],
+        )
+        self.publish_live_status()
+        if url_type == 2:
+            return codes.OK, self.rtsp_url(d["url"])
+        return codes.OK, None
+
+    def rtsp_url(self, params: str) -> str:
+        fields = dict(p.split("=", 1) for p in params.split("&") if "=" in p)
+        port = fields.get("port", "8554")
+        user, password = fields.get("userName", "user"), fields.get("password", "")
+        return f"rtsp://{user}:{password}@127.0.0.1:{port}/streaming/live/1"
+
+    def _live_of(self, msg: Message) -> tuple[LiveStream | None, int]:
+        parsed = self._parse_video_id(self.data_of(msg).get("video_id"))
+        if parsed is None:
+            return None, codes.LIVE_BAD_PARAMETERS
+        stream = self.live.get(f"{parsed[0]}/{parsed[1]}")
+        return stream, codes.OK if stream is not None else codes.LIVE_NOT_LIVE
+
+    def _svc_live_stop_push(self, msg: Message) -> ServiceResult:
+        stream, result = self._live_of(msg)
+        if stream is None:
+            return result, None
+        del self.live[f"{stream.sn}/{stream.camera_index}"]
+        self.publish_live_status()
+        return codes.OK, None
+
+    def _svc_live_set_quality(self, msg: Message) -> ServiceResult:
+        stream, result = self._live_of(msg)
+        if stream is None:
+            return result, None
+        quality = self.data_of(msg).get("video_quality")
+        if not isinstance(quality, int) or not 0 <= quality <= 4:
+            return codes.LIVE_BAD_QUALITY, None
+        stream.video_quality = quality
+        self.publish_live_status()
+        return codes.OK, None
+
+    def _svc_live_lens_change(self, msg: Message) -> ServiceResult:
+        stream, result = self._live_of(msg)
+        if stream is None:
+            return result, None
+        video_type = self.data_of(msg).get("video_type")
+        types = self._camera(stream.sn, stream.camera_index) or []
+        if not isinstance(video_type, str) or video_type not in types:
+            return codes.LIVE_BAD_PARAMETERS, None
+        stream.video_type = video_type
+        self.publish_live_status()
+        return codes.OK, None
+
+    def _svc_return_home(self, msg: Message) -> ServiceResult:
+        self.request_return_home()
+        return codes.OK, None
+
+    def request_return_home(self) -> None:
+        """Make a flying aircraft come back (subclasses)."""

@@ -1,0 +1,361 @@
+"""One simulated device's MQTT connection, driven by the running asyncio loop.
+
+Theory of operation: paho-mqtt does the MQTT framing; this module does the I/O scheduling. The
+paho client is put in "external loop" mode: its socket callbacks register the socket with the
+asyncio loop (`add_reader` → `loop_read`, `add_writer` → `loop_write` while paho has bytes
+queued), and a small task calls `loop_misc` every second for keep-alive pings. A whole fleet of
+simulated gateways therefore shares one thread and one loop, with no thread per connection.
+
+Only the TCP connect is blocking in paho, so it runs in the default executor; socket callbacks
+that paho fires from that thread are forwarded to the loop with `call_soon_threadsafe`, except
+the close callback, which must unregister before the file descriptor can be reused and is only
+ever fired on the loop thread.
+
+A `Link` is reusable: `connect()` after a lost connection opens a new one. Incoming messages go
+to the `on_message(topic, payload)` callback given at construction, on the loop thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.reasoncodes import ReasonCode
+
+from gcs.aio import spawn
+
+log = logging.getLogger(__name__)
+
+OnMessage = Callable[[str, bytes], None]
+
+
+class LinkError(ConnectionError):
+    """The broker could not be reached or refused the connection; `reason` says which."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerAddress:
+    """Where and how devices connect: parsed from `mqtt://user:pass@host:port`."""
+
+    host: str
+    port: int
+    username: str = ""
+    password: str = ""
+    tls: bool = False
+
+    @classmethod
+    def parse(cls, url: str) -> BrokerAddress:
+        """Parse `mqtt://user:pass@host:port` (also `tcp://`, `mqtts://`, `ssl://`).
+
+        Raises:
+            ValueError: unknown scheme or no host.
+        """
+        parts = urlsplit(url if "://" in url else f"mqtt://{url}")
+        scheme = parts.scheme.lower()
+        if scheme not in ("mqtt", "tcp", "mqtts", "ssl", "tls"):
+            raise ValueError(f"broker URL {url!r}: scheme must be mqtt:// or mqtts://")
+        if not parts.hostname:
+            raise ValueError(f"broker URL {url!r} has no host")
+        tls = scheme in ("mqtts", "ssl", "tls")
+        try:
+            port = parts.port or (8883 if tls else 1883)
+        except ValueError as exc:
+            raise ValueError(f"broker URL {url!r}: {exc}") from None
+        return cls(
+            host=parts.hostname,
+            port=port,
+            username=unquote(parts.username or ""),
+            password=unquote(parts.password or ""),
+            tls=tls,
+        )
+
+
+class Link:
+    """An MQTT 3.1.1 client connection for one simulated gateway (client id = its SN)."""
+
+    def __init__(
+        self,
+        client_id: str,
+        broker: BrokerAddress,
+        on_message: OnMessage,
+        *,
+        on_lost: Callable[[], None] | None = None,
+        keepalive: int = 30,
+    ) -> None:
+        self.client_id = client_id
+        self.broker = broker
+        self.keepalive = keepalive
+        self._on_message_cb = on_message
+        self._on_lost_cb = on_lost
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread = 0
+        self._client: mqtt.Client | None = None
+        self._connack: asyncio.Future[ReasonCode] | None = None
+        self._subacks: dict[int, asyncio.Future[list[ReasonCode]]] = {}
+        self._misc_task: asyncio.Task[None] | None = None
+        self._fds: set[int] = set()
+        self.connected = False
+        self.lost = asyncio.Event()
+        self.bytes_out = 0
+
+    # -- public ---------------------------------------------------------------------------
+
+    async def connect(self, timeout_s: float = 10.0) -> None:
+        """Open the TCP connection, send CONNECT and wait for a successful CONNACK.
+
+        Raises:
+            LinkError: the broker is unreachable, did not answer in `timeout_s` seconds, or
+                refused (the reason code's text, e.g. "Not authorized"). The link is closed
+                and can be connected again.
+        """
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        self._teardown()
+        client = self._new_client()
+        self._client = client
+        self._connack = self._loop.create_future()
+        self.lost.clear()
+        try:
+            await asyncio.wait_for(
+                self._loop.run_in_executor(
+                    None, client.connect, self.broker.host, self.broker.port, self.keepalive
+                ),
+                timeout_s,
+            )
+        except (OSError, TimeoutError, ValueError) as exc:
+            self._teardown()
+            raise LinkError(f"cannot reach {self.broker.host}:{self.broker.port}: {exc}") from None
+        try:
+            rc = await asyncio.wait_for(asyncio.shield(self._connack), timeout_s)
+        except TimeoutError:
+            self._teardown()
+            raise LinkError("no CONNACK from the broker") from None
+        if rc.is_failure:
+            self._teardown()
+            raise LinkError(f"broker refused the connection: {rc.getName()}")
+        self.connected = True
+        self._misc_task = spawn(self._misc(), name=f"mqtt-misc-{self.client_id}")
+
+    async def subscribe(self, topics: list[str], qos: int = 1, timeout_s: float = 10.0) -> None:
+        """Subscribe and wait for the SUBACK.
+
+        Raises:
+            LinkError: not connected, or no SUBACK in time.
+        """
+        client = self._require()
+        assert self._loop is not None
+        rc, mid = client.subscribe([(t, qos) for t in topics])
+        if rc != MQTTErrorCode.MQTT_ERR_SUCCESS or mid is None:
+            raise LinkError(f"subscribe failed: {mqtt.error_string(rc)}")
+        fut = self._subacks.setdefault(mid, self._loop.create_future())
+        try:
+            await asyncio.wait_for(asyncio.shield(fut), timeout_s)
+        except TimeoutError:
+            raise LinkError("no SUBACK from the broker") from None
+        finally:
+            self._subacks.pop(mid, None)
+
+    def publish(self, topic: str, payload: bytes, qos: int = 0) -> bool:
+        """Queue one message; False when not connected (the message is dropped)."""
+        client = self._client
+        if client is None or not self.connected:
+            return False
+        info = client.publish(topic, payload, qos=qos)
+        if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            return False
+        self.bytes_out += len(payload)
+        return True
+
+    async def close(self) -> None:
+        """Send DISCONNECT (when connected) and release the socket. Idempotent."""
+        client = self._client
+        if client is not None and self.connected:
+            client.disconnect()
+            # Let the writer flush the DISCONNECT packet.
+            for _ in range(20):
+                if not client.want_write():
+                    break
+                await asyncio.sleep(0.01)
+        self._teardown()
+
+    def drop(self) -> None:
+        """Cut the connection without DISCONNECT, as a network loss would (for tests/reboot)."""
+        if self._client is None:
+            return
+        was_connected = self.connected
+        self._teardown()
+        self.connected = was_connected
+        self._mark_lost("dropped")
+
+    # -- paho plumbing -------------------------------------------------------------------
+
+    def _new_client(self) -> mqtt.Client:
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self.client_id,
+            protocol=mqtt.MQTTv311,
+            clean_session=True,
+        )
+        if self.broker.username:
+            client.username_pw_set(self.broker.username, self.broker.password or None)
+        if self.broker.tls:
+            # Simulated devices accept the station's self-signed certificate.
+            client.tls_set(cert_reqs=ssl.CERT_NONE)
+            client.tls_insecure_set(True)
+        client.connect_timeout = 5.0
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
+        client.on_socket_open = self._on_socket_open
+        client.on_socket_close = self._on_socket_close
+        client.on_socket_register_write = self._on_register_write
+        client.on_socket_unregister_write = self._on_unregister_write
+        return client
+
+    def _require(self) -> mqtt.Client:
+        if self._client is None or not self.connected:
+            raise LinkError("not connected")
+        return self._client
+
+    def _call(self, func: Callable[..., None], *args: Any) -> None:
+        """Run `func` on the loop thread (now, if already there)."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        if threading.get_ident() == self._loop_thread:
+            func(*args)
+        else:
+            loop.call_soon_threadsafe(func, *args)
+
+    def _on_socket_open(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
+        self._call(self._add_reader, client, sock)
+
+    def _add_reader(self, client: mqtt.Client, sock: Any) -> None:
+        if client is not self._client or self._loop is None:
+            return
+        fd = sock.fileno()
+        if fd < 0:
+            return
+        self._loop.add_reader(fd, self._readable, client)
+        self._fds.add(fd)
+
+    def _readable(self, client: mqtt.Client) -> None:
+        if client is self._client:
+            client.loop_read()
+
+    def _writable(self, client: mqtt.Client) -> None:
+        if client is self._client:
+            client.loop_write()
+
+    def _on_socket_close(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
+        # Always on the loop thread (paho closes sockets from loop_read/loop_misc/disconnect).
+        self._remove_fd(sock.fileno())
+
+    def _remove_fd(self, fd: int) -> None:
+        if self._loop is not None and fd in self._fds:
+            self._loop.remove_reader(fd)
+            self._loop.remove_writer(fd)
+            self._fds.discard(fd)
+
+    def _on_register_write(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
+        self._call(self._add_writer, client, sock)
+
+    def _add_writer(self, client: mqtt.Client, sock: Any) -> None:
+        if client is not self._client or self._loop is None:
+            return
+        fd = sock.fileno()
+        if fd >= 0:
+            self._loop.add_writer(fd, self._writable, client)
+
+    def _on_unregister_write(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
+        self._call(self._remove_writer, sock)
+
+    def _remove_writer(self, sock: Any) -> None:
+        fd = sock.fileno()
+        if self._loop is not None and fd >= 0:
+            self._loop.remove_writer(fd)
+
+    def _on_connect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, rc: ReasonCode, props: Any
+    ) -> None:
+        fut = self._connack
+        if client is self._client and fut is not None and not fut.done():
+            fut.set_result(rc)
+
+    def _on_disconnect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, rc: ReasonCode, props: Any
+    ) -> None:
+        if client is not self._client:
+            return
+        self._mark_lost(rc.getName() if isinstance(rc, ReasonCode) else str(rc))
+
+    def _mark_lost(self, why: str) -> None:
+        if self.connected:
+            log.info("%s: connection lost (%s)", self.client_id, why)
+        self.connected = False
+        fut = self._connack
+        if fut is not None and not fut.done():
+            fut.set_exception(LinkError(f"connection closed before CONNACK ({why})"))
+            fut.exception()  # mark retrieved
+        for sub in self._subacks.values():
+            if not sub.done():
+                sub.set_exception(LinkError("connection lost"))
+                sub.exception()
+        self.lost.set()
+        if self._on_lost_cb is not None:
+            self._on_lost_cb()
+
+    def _on_subscribe(
+        self, client: mqtt.Client, userdata: Any, mid: int, rcs: list[ReasonCode], props: Any
+    ) -> None:
+        if self._loop is None:
+            return
+        fut = self._subacks.setdefault(mid, self._loop.create_future())
+        if not fut.done():
+            fut.set_result(rcs)
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        try:
+            self._on_message_cb(msg.topic, bytes(msg.payload))
+        except Exception:
+            log.exception("%s: handling a message on %s failed", self.client_id, msg.topic)
+
+    async def _misc(self) -> None:
+        client = self._client
+        while client is self._client and client is not None:
+            await asyncio.sleep(1.0)
+            if client is not self._client:
+                return
+            if client.loop_misc() != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                self._mark_lost("keep-alive")
+                return
+
+    def _teardown(self) -> None:
+        if self._misc_task is not None and self._misc_task is not asyncio.current_task():
+            self._misc_task.cancel()
+        self._misc_task = None
+        for fd in list(self._fds):
+            self._remove_fd(fd)
+        client = self._client
+        self._client = None
+        self.connected = False
+        if client is not None:
+            sock = client.socket()
+            if sock is not None:
+                try:
+                    sock.close()
+                except OSError:
+                    pass
