@@ -42,6 +42,10 @@ _TID_REQUIRED = _METHOD_REQUIRED | {
     TopicKind.EVENTS_REPLY,
     TopicKind.REQUESTS_REPLY,
 }
+# Where `"data": null` stands for an empty object.
+_DATA_NULL_OK = frozenset(
+    {TopicKind.REQUESTS, TopicKind.EVENTS, TopicKind.SERVICES_REPLY, TopicKind.REQUESTS_REPLY}
+)
 # Where `data` may be something other than an object.
 _DATA_ANY = frozenset({TopicKind.SERVICES, TopicKind.DRC_UP, TopicKind.DRC_DOWN})
 
@@ -117,7 +121,9 @@ def _bad(
     return DecodeError(topic, reason, field=field, reply_to=reply_to)
 
 
-def decode(topic: str, payload: bytes | bytearray, *, max_bytes: int = MAX_PAYLOAD_BYTES) -> Message:
+def decode(
+    topic: str, payload: bytes | bytearray, *, max_bytes: int = MAX_PAYLOAD_BYTES
+) -> Message:
     """Decode one MQTT message.
 
     Args:
@@ -179,8 +185,10 @@ def from_dict(parsed: Topic, raw: dict[str, Any], *, topic_text: str | None = No
         raise bad("missing method", "method")
 
     ts = raw.get("timestamp", 0)
-    if isinstance(ts, bool) or not isinstance(ts, int | float):
-        raise bad(f"must be an integer (ms), got {type(ts).__name__}", "timestamp")
+    if isinstance(ts, str) and ts.isdigit() and len(ts) <= 16:
+        ts = int(ts)  # some DJI docs examples send "1234567890123"
+    if isinstance(ts, bool) or not isinstance(ts, int | float) or ts != ts or abs(ts) > 2**53:
+        raise bad(f"must be an integer (ms), got {ts!r:.40}", "timestamp")
 
     nr = raw.get("need_reply", 0)
     if nr in (0, 1) or isinstance(nr, bool):
@@ -195,6 +203,8 @@ def from_dict(parsed: Topic, raw: dict[str, Any], *, topic_text: str | None = No
             raise bad("missing data", "data")
     else:
         data = raw["data"]
+    if data is None and kind in _DATA_NULL_OK:
+        data = {}  # parameterless requests/events arrive with "data": null
     if kind not in _DATA_ANY:
         allowed_list = kind is TopicKind.EVENTS
         if not isinstance(data, dict) and not (allowed_list and isinstance(data, list)):
