@@ -1,0 +1,320 @@
+"""The bridge between the station (its own thread and loop) and the Qt widgets.
+
+Theory of operation: bus handlers run on the station thread. They never touch Qt objects other
+than emitting one private signal (queued to the Qt thread) to wake the bridge. Everything the
+widgets read is a snapshot the station thread prepared under a lock:
+
+* device views and counts are rebuilt at most every `DEVICE_COALESCE_S` after a registry event
+  (one `registry.all()` for a burst of 200 gateways coming online, not 200);
+* the merged state of a device is copied (shallow: a merge replaces top-level values, it never
+  mutates nested ones) on each telemetry message;
+* log entries are queued.
+
+The Qt side drains these on wake-up and emits the public signals, `telemetry_changed` at most
+`TELEMETRY_MAX_HZ` per device. A stalled GUI only makes the queues wait: the station thread
+never waits on Qt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
+
+from gcs.station.bus import (
+    DeviceBound,
+    DeviceOffline,
+    DeviceOnline,
+    DeviceUpdated,
+    Event,
+    LinkStateChanged,
+    LogEntry,
+    MessageRejected,
+    ServiceReplied,
+    TelemetryUpdated,
+    TopologyChanged,
+)
+from gcs.station.core import Endpoint
+from gcs.station.devices import DeviceView
+from gcs.store.history import Sample
+
+if TYPE_CHECKING:
+    from gcs.runtime import ThreadedRuntime
+
+__all__ = ["Selection", "StationBridge"]
+
+DEVICE_COALESCE_S = 0.1
+TELEMETRY_MAX_HZ = 5.0
+MAX_QUEUED_LOG = 5000
+
+
+class StationBridge(QObject):
+    """Station state as Qt signals and snapshots; station calls as awaitables.
+
+    Create it on the Qt thread after the runtime has started; call `close()` before the
+    runtime stops. Signals are always emitted on the Qt thread.
+    """
+
+    devices_changed = Signal()
+    telemetry_changed = Signal(str)
+    log_entry = Signal(object)
+    status_changed = Signal()
+    _wake = Signal()
+
+    def __init__(self, threaded_runtime: ThreadedRuntime, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._rt = threaded_runtime
+        self._lock = threading.Lock()
+        # -- written on the station thread, read on the Qt thread (under _lock) --
+        self._devices: dict[str, DeviceView] = {}
+        self._counts = (0, 0)
+        self._endpoints: list[Endpoint] = []
+        self._link_connected = False
+        self._states: dict[str, dict[str, Any]] = {}
+        self._dirty_sns: set[str] = set()
+        self._dirty_devices = False
+        self._dirty_status = False
+        self._log: deque[LogEntry] = deque(maxlen=MAX_QUEUED_LOG)
+        self._wake_pending = False
+        self._rebuild_scheduled = False  # station thread only
+        self._received_at: dict[str, float] = {}  # monotonic time a sn's state arrived
+        # -- Qt thread only --
+        self._last_emit: dict[str, float] = {}
+        self._held: set[str] = set()
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._drain)
+        self._wake.connect(self._drain, Qt.ConnectionType.QueuedConnection)
+        self._unsubscribers: list[Any] = []
+        self._closed = False
+        self._rt.submit(self._attach()).result(10)
+
+    # -- station thread ------------------------------------------------------------------
+
+    async def _attach(self) -> None:
+        station = self._rt.runtime.station
+        bus = station.bus
+        for event_type in (
+            DeviceOnline,
+            DeviceOffline,
+            TopologyChanged,
+            DeviceBound,
+            DeviceUpdated,
+        ):
+            self._unsubscribers.append(bus.subscribe(event_type, self._st_on_registry))
+        self._unsubscribers += [
+            bus.subscribe(TelemetryUpdated, self._st_on_telemetry),
+            bus.subscribe(LinkStateChanged, self._st_on_link),
+            bus.subscribe(LogEntry, self._st_on_log),
+            bus.subscribe(MessageRejected, self._st_on_rejected),
+            bus.subscribe(ServiceReplied, self._st_on_service_reply),
+        ]
+        with self._lock:
+            self._link_connected = bool(station.link and station.link.connected)
+            self._endpoints = list(self._rt.runtime.endpoints())
+            for sn in station.telemetry.known():
+                self._states[sn] = station.telemetry.current(sn)
+        self._st_rebuild_devices()
+
+    async def _detach(self) -> None:
+        for unsubscribe in self._unsubscribers:
+            unsubscribe()
+        self._unsubscribers = []
+
+    def _st_post(self) -> None:
+        """Wake the Qt side once; further posts wait until it has drained (call under _lock)."""
+        if not self._wake_pending and not self._closed:
+            self._wake_pending = True
+            self._wake.emit()
+
+    def _st_on_registry(self, _event: Event) -> None:
+        if self._rebuild_scheduled:
+            return
+        self._rebuild_scheduled = True
+        asyncio.get_running_loop().call_later(DEVICE_COALESCE_S, self._st_rebuild_devices)
+
+    def _st_rebuild_devices(self) -> None:
+        self._rebuild_scheduled = False
+        registry = self._rt.runtime.station.registry
+        views = {v.sn: v for v in registry.all()}
+        counts = registry.counts()
+        with self._lock:
+            self._devices = views
+            status = counts != self._counts
+            self._counts = counts
+            self._dirty_devices = True
+            self._dirty_status = self._dirty_status or status
+            self._st_post()
+
+    def _st_on_telemetry(self, event: TelemetryUpdated) -> None:
+        state = self._rt.runtime.station.telemetry.current(event.sn)
+        with self._lock:
+            self._states[event.sn] = state
+            self._received_at[event.sn] = time.monotonic()
+            self._dirty_sns.add(event.sn)
+            self._st_post()
+
+    def _st_on_link(self, event: LinkStateChanged) -> None:
+        endpoints = list(self._rt.runtime.endpoints())
+        with self._lock:
+            self._link_connected = event.connected
+            self._endpoints = endpoints
+            self._dirty_status = True
+            self._st_post()
+
+    def _st_on_log(self, entry: LogEntry) -> None:
+        with self._lock:
+            self._log.append(entry)
+            self._st_post()
+
+    def _st_on_rejected(self, event: MessageRejected) -> None:
+        self._st_on_log(LogEntry(event.ts, "rejected", "warning", f"{event.topic}: {event.reason}"))
+
+    def _st_on_service_reply(self, event: ServiceReplied) -> None:
+        if event.result != 0:
+            self._st_on_log(
+                LogEntry(
+                    event.ts,
+                    "error",
+                    "warning",
+                    f"{event.method} answered with error {event.result}",
+                    event.gateway_sn,
+                )
+            )
+
+    # -- Qt thread -----------------------------------------------------------------------
+
+    @Slot()
+    def _drain(self) -> None:
+        if self._closed:
+            return
+        with self._lock:
+            self._wake_pending = False
+            sns = self._dirty_sns
+            self._dirty_sns = set()
+            devices, self._dirty_devices = self._dirty_devices, False
+            status, self._dirty_status = self._dirty_status, False
+            entries = list(self._log)
+            self._log.clear()
+        if devices:
+            self.devices_changed.emit()
+        if status:
+            self.status_changed.emit()
+        for entry in entries:
+            self.log_entry.emit(entry)
+        now = time.monotonic()
+        min_gap = 1.0 / TELEMETRY_MAX_HZ
+        self._held |= sns
+        due: list[str] = []
+        wait = None
+        for sn in self._held:
+            left = self._last_emit.get(sn, 0.0) + min_gap - now
+            if left <= 0:
+                due.append(sn)
+            else:
+                wait = left if wait is None else min(wait, left)
+        for sn in due:
+            self._held.discard(sn)
+            self._last_emit[sn] = now
+            self.telemetry_changed.emit(sn)
+        if wait is not None and not self._timer.isActive():
+            self._timer.start(max(1, int(wait * 1000) + 1))
+
+    def close(self) -> None:
+        """Stop listening to the station (call before the runtime stops). Idempotent."""
+        if self._closed:
+            return
+        with self._lock:
+            self._closed = True
+        self._timer.stop()
+        if self._rt.thread.is_alive():
+            try:
+                self._rt.submit(self._detach()).result(5)
+            except Exception:  # the loop may already be stopping
+                pass
+
+    # -- snapshots (Qt thread; cheap, no waiting on the station) -------------------------
+
+    def devices(self) -> list[DeviceView]:
+        """Every known device (a snapshot, sorted by SN)."""
+        with self._lock:
+            return [self._devices[sn] for sn in sorted(self._devices)]
+
+    def device(self, sn: str) -> DeviceView | None:
+        """The device `sn`, or None if the station has never seen it."""
+        with self._lock:
+            return self._devices.get(sn)
+
+    def state(self, sn: str) -> dict[str, Any]:
+        """The merged current OSD/state of `sn` (a copy; empty if nothing arrived)."""
+        with self._lock:
+            return dict(self._states.get(sn, {}))
+
+    def state_received_at(self, sn: str) -> float | None:
+        """`time.monotonic()` when the station merged the newest state of `sn` (for latency)."""
+        with self._lock:
+            return self._received_at.get(sn)
+
+    def endpoints(self) -> list[Endpoint]:
+        """The station's listening endpoints (mqtt, ntp, http, https, ws, s3 when present)."""
+        with self._lock:
+            return list(self._endpoints)
+
+    def counts(self) -> tuple[int, int]:
+        """(online gateways, online aircraft)."""
+        with self._lock:
+            return self._counts
+
+    def link_connected(self) -> bool:
+        """Whether the station's own MQTT client is connected to the broker."""
+        with self._lock:
+            return self._link_connected
+
+    def http_base_url(self) -> str | None:
+        """Base URL of the station's web server reachable from this machine, if it runs."""
+        for ep in self.endpoints():
+            if ep.name == "http":
+                scheme, _, rest = ep.url.partition("://")
+                port = rest.rsplit(":", 1)[-1].split("/", 1)[0]
+                return f"{scheme}://127.0.0.1:{port}"
+        return None
+
+    @property
+    def threaded_runtime(self) -> ThreadedRuntime:
+        return self._rt
+
+    # -- calls (awaitable from qasync code; they run on the station loop) ----------------
+
+    async def history(self, sn: str, since_ms: int, until_ms: int | None = None) -> list[Sample]:
+        """Telemetry history rows of `sn` in [since_ms, until_ms] (numeric properties)."""
+        telemetry = self._rt.runtime.station.telemetry
+        return await asyncio.wrap_future(self._rt.submit(telemetry.history(sn, since_ms, until_ms)))
+
+    async def set_callsign(self, sn: str, callsign: str) -> None:
+        """Rename a device. Raises KeyError for an unknown SN."""
+        registry = self._rt.runtime.station.registry
+        await asyncio.wrap_future(self._rt.submit(registry.set_callsign(sn, callsign)))
+
+
+class Selection(QObject):
+    """The one selected device shared by the fleet tree, map, device panels and plots."""
+
+    changed = Signal(str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._sn = ""
+
+    def select(self, sn: str) -> None:
+        """Select `sn` ("" clears); emits `changed` only on a real change."""
+        if sn != self._sn:
+            self._sn = sn
+            self.changed.emit(sn)
+
+    @property
+    def current(self) -> str:
+        return self._sn
