@@ -1,0 +1,79 @@
+"""Fixtures for the desktop UI tests: a real station on its own thread, a bridge, a fleet.
+
+Qt runs offscreen. `ui_runtime` starts a `ThreadedRuntime` on free loopback ports (optionally
+with the simulated fleet); `bridge` wraps it in a `StationBridge` on the Qt thread.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+if hasattr(os, "geteuid") and os.geteuid() == 0:
+    os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+
+from gcs.runtime import Runtime, ThreadedRuntime  # noqa: E402
+from gcs.store.settings import Settings, load_settings  # noqa: E402
+
+
+def _free(kind: int = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def loopback_settings(data_dir: Path) -> Settings:
+    """gcs.toml for a test station: loopback only, free ports."""
+    settings = load_settings(data_dir)
+    settings.station.host = "127.0.0.1"
+    settings.station.public_host = "127.0.0.1"
+    settings.mqtt.port = _free()
+    settings.http.port = _free()
+    settings.http.https_port = _free()
+    settings.storage.port = _free()
+    settings.ntp.port = settings.ntp.fallback_port = _free(socket.SOCK_DGRAM)
+    return settings
+
+
+StartRuntime = Callable[..., ThreadedRuntime]
+
+
+@pytest.fixture
+def start_runtime(tmp_path: Path) -> Iterator[StartRuntime]:
+    """Factory: `start_runtime(fleet={"docks": 2, "pilots": 1})` → a started ThreadedRuntime."""
+    started: list[ThreadedRuntime] = []
+
+    def start(fleet: dict[str, int] | None = None, **kw: Any) -> ThreadedRuntime:
+        data_dir = tmp_path / f"station{len(started)}"
+        settings = loopback_settings(data_dir)
+        rt = ThreadedRuntime(Runtime(settings, data_dir, fleet=fleet, **kw))
+        rt.start()
+        started.append(rt)
+        return rt
+
+    yield start
+    for rt in reversed(started):
+        rt.stop()
+
+
+@pytest.fixture
+def ui_runtime(start_runtime: StartRuntime) -> ThreadedRuntime:
+    """A station with no simulated devices (tests add raw MQTT devices)."""
+    return start_runtime()
+
+
+@pytest.fixture
+def fleet_runtime(start_runtime: StartRuntime) -> ThreadedRuntime:
+    """A station with a simulated fleet of 3 docks and 1 Pilot RC, all online."""
+    rt = start_runtime(fleet={"docks": 3, "pilots": 1})
+    fleet = rt.runtime.fleet
+    assert fleet is not None
+    assert fleet.ready.wait(60), "simulated fleet did not come up"
+    assert fleet.error is None, fleet.error
+    return rt
