@@ -1,0 +1,188 @@
+"""Third-party web assets the station map needs, fetched at install time (never committed).
+
+The map page loads Leaflet from a local folder only (the station runs on LANs without
+internet, and the project commits no third-party code). `ensure_leaflet(dest)` installs the
+Leaflet release the page is written for into `dest/leaflet/` from the npm registry with
+`npm pack` (so npm's own registry and proxy settings apply) and unpacks `dist/` with `tarfile`.
+It is run by `packaging/dev.sh` and by the packager; `python -m gcs.ui.assets [DEST]` does the
+same by hand. At run time `leaflet_dir()` finds the installed copy, or raises `AssetError`
+saying which command to run.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+__all__ = [
+    "LEAFLET_VERSION",
+    "AssetError",
+    "default_vendor_dir",
+    "ensure_leaflet",
+    "leaflet_dir",
+    "main",
+]
+
+LEAFLET_VERSION = "1.9.4"
+_STAMP = ".gcs-version"
+_NEEDED = ("leaflet.js", "leaflet.css", "images/layers.png", "images/marker-icon.png")
+ENV_VENDOR = "GCS_VENDOR_DIR"
+
+
+class AssetError(RuntimeError):
+    """A web asset is missing or cannot be installed; the message says what to do."""
+
+
+def default_vendor_dir() -> Path:
+    """Where vendored web assets live: `$GCS_VENDOR_DIR`, else `<repo>/resources/vendor`.
+
+    A frozen (PyInstaller) build looks next to its executable's bundled data instead.
+    """
+    env = os.environ.get(ENV_VENDOR)
+    if env:
+        return Path(env)
+    frozen_root = getattr(sys, "_MEIPASS", None)
+    if frozen_root:
+        return Path(frozen_root) / "resources" / "vendor"
+    return Path(__file__).resolve().parents[2] / "resources" / "vendor"
+
+
+def _installed(folder: Path, version: str) -> bool:
+    stamp = folder / _STAMP
+    try:
+        ok = stamp.read_text().strip() == version
+    except OSError:
+        return False
+    return ok and all((folder / name).is_file() for name in _NEEDED)
+
+
+def leaflet_dir(vendor: Path | None = None) -> Path:
+    """The folder holding `leaflet.js`, `leaflet.css` and `images/`.
+
+    Raises:
+        AssetError: Leaflet has not been installed there.
+    """
+    folder = (vendor or default_vendor_dir()) / "leaflet"
+    if not _installed(folder, LEAFLET_VERSION):
+        raise AssetError(
+            f"Leaflet {LEAFLET_VERSION} is not installed in {folder}. Run "
+            f"`python -m gcs.ui.assets {folder.parent}` (needs npm and the npm registry once), "
+            "or `bash packaging/dev.sh env`."
+        )
+    return folder
+
+
+def ensure_leaflet(dest: Path, *, version: str = LEAFLET_VERSION, npm: str = "npm") -> Path:
+    """Install Leaflet `version` into `dest/leaflet/` unless it is already there.
+
+    Args:
+        dest: The vendor folder (e.g. `resources/vendor`).
+        version: The Leaflet release.
+        npm: The npm executable.
+
+    Returns:
+        The folder holding `leaflet.js` (`dest/leaflet`).
+
+    Raises:
+        AssetError: npm is not installed, the registry cannot be reached, or the package does
+            not look like Leaflet; `dest` is left as it was.
+    """
+    folder = Path(dest) / "leaflet"
+    if _installed(folder, version):
+        return folder
+    tarball = _npm_pack(f"leaflet@{version}", npm)
+    staging = Path(tempfile.mkdtemp(prefix=".leaflet-", dir=_mkdir(Path(dest))))
+    try:
+        _extract_dist(tarball, staging)
+        missing = [n for n in _NEEDED if not (staging / n).is_file()]
+        if missing:
+            raise AssetError(f"leaflet@{version} from npm lacks {', '.join(missing)}.")
+        (staging / _STAMP).write_text(version + "\n")
+        if folder.exists():
+            shutil.rmtree(folder)
+        staging.rename(folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return folder
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _npm_pack(spec: str, npm: str) -> bytes:
+    exe = shutil.which(npm)
+    if exe is None:
+        raise AssetError(
+            f"npm is not installed, so {spec} cannot be fetched for the offline map. "
+            "Install Node.js/npm (Debian: apt-get install npm) and run this again, "
+            f"or copy Leaflet's dist/ folder into {ENV_VENDOR}/leaflet by hand."
+        )
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            out = subprocess.run(
+                [exe, "pack", spec, "--json", "--pack-destination", tmp],
+                capture_output=True,
+                text=True,
+                timeout=300,
+                cwd=tmp,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise AssetError(f"`npm pack {spec}` failed: {exc}") from exc
+        if out.returncode != 0:
+            tail = (out.stderr or out.stdout).strip().splitlines()[-5:]
+            raise AssetError(
+                f"`npm pack {spec}` failed (exit {out.returncode}); is the npm registry "
+                "reachable (npm config get registry)?\n" + "\n".join(tail)
+            )
+        try:
+            filename = json.loads(out.stdout)[0]["filename"]
+        except (ValueError, LookupError, TypeError):
+            files = list(Path(tmp).glob("*.tgz"))
+            if len(files) != 1:
+                raise AssetError(f"`npm pack {spec}` produced no tarball.") from None
+            filename = files[0].name
+        return (Path(tmp) / Path(filename).name).read_bytes()
+
+
+def _extract_dist(tarball: bytes, dest: Path) -> None:
+    """Unpack `package/dist/**` of an npm tarball into `dest` (regular files only)."""
+    prefix = "package/dist/"
+    with tarfile.open(fileobj=io.BytesIO(tarball), mode="r:gz") as tar:
+        for member in tar.getmembers():
+            if not member.isfile() or not member.name.startswith(prefix):
+                continue
+            rel = Path(member.name[len(prefix) :])
+            if rel.is_absolute() or ".." in rel.parts:
+                continue
+            src = tar.extractfile(member)
+            if src is None:
+                continue
+            target = dest / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with src, target.open("wb") as f:
+                shutil.copyfileobj(src, f)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m gcs.ui.assets [DEST]`: install the map's web assets; prints the folder."""
+    args = sys.argv[1:] if argv is None else argv
+    dest = Path(args[0]) if args else default_vendor_dir()
+    try:
+        print(ensure_leaflet(dest))
+    except AssetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
