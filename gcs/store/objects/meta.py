@@ -1,0 +1,406 @@
+"""The object store's metadata database, `objects/meta.db` (SQLite, WAL).
+
+One module owns these tables and their queries. The connection is shared by executor threads;
+the caller (`ObjectStore`, `CredentialTable`) serialises use with its own lock.
+
+Tables:
+    buckets      name, creation time, bytes used (kept in step with `objects`).
+    objects      one row per visible object: size, ETag, content type, stored headers.
+    journal      intent log of a put: the row to write once the temp file is renamed into
+                 place. Recovery at start-up finishes or forgets each entry.
+    uploads      multipart uploads in progress; `stride` is the part size of the in-place
+                 assembly file (see `store.py`).
+    parts        received parts of those uploads.
+    credentials  temporary S3 credentials: the session token only as a SHA-256.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+MIGRATIONS: list[str] = [
+    # 1
+    """
+    CREATE TABLE buckets(
+        name TEXT PRIMARY KEY,
+        created REAL NOT NULL,
+        used_bytes INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE objects(
+        bucket TEXT NOT NULL,
+        key TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        etag TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        headers TEXT NOT NULL,
+        mtime REAL NOT NULL,
+        PRIMARY KEY (bucket, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE journal(
+        id TEXT PRIMARY KEY,
+        tmp TEXT NOT NULL,
+        final TEXT NOT NULL,
+        row TEXT NOT NULL
+    );
+    CREATE TABLE uploads(
+        upload_id TEXT PRIMARY KEY,
+        bucket TEXT NOT NULL,
+        key TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        headers TEXT NOT NULL,
+        created REAL NOT NULL,
+        stride INTEGER
+    );
+    CREATE TABLE parts(
+        upload_id TEXT NOT NULL,
+        part_number INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        etag TEXT NOT NULL,
+        location TEXT NOT NULL,
+        mtime REAL NOT NULL,
+        PRIMARY KEY (upload_id, part_number)
+    ) WITHOUT ROWID;
+    CREATE TABLE credentials(
+        access_key TEXT PRIMARY KEY,
+        token_sha256 TEXT NOT NULL,
+        bucket TEXT NOT NULL,
+        prefix TEXT NOT NULL,
+        writable INTEGER NOT NULL,
+        created REAL NOT NULL,
+        expires REAL NOT NULL
+    );
+    CREATE INDEX credentials_expires ON credentials(expires);
+    """,
+]
+
+
+class MigrationError(Exception):
+    """meta.db could not be brought up to date; it was left at the last good version."""
+
+
+@dataclass(frozen=True)
+class ObjectRow:
+    """Metadata of one stored object."""
+
+    bucket: str
+    key: str
+    size: int
+    etag: str
+    content_type: str
+    mtime: float
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        """The row as JSON (for the journal)."""
+        return json.dumps(
+            {
+                "bucket": self.bucket,
+                "key": self.key,
+                "size": self.size,
+                "etag": self.etag,
+                "content_type": self.content_type,
+                "mtime": self.mtime,
+                "headers": self.headers,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> ObjectRow:
+        """Read back `to_json` output."""
+        d = json.loads(text)
+        return cls(
+            d["bucket"],
+            d["key"],
+            d["size"],
+            d["etag"],
+            d["content_type"],
+            d["mtime"],
+            d["headers"],
+        )
+
+
+@dataclass(frozen=True)
+class UploadRow:
+    """A multipart upload in progress."""
+
+    upload_id: str
+    bucket: str
+    key: str
+    content_type: str
+    headers: dict[str, str]
+    created: float
+    stride: int | None
+
+
+@dataclass(frozen=True)
+class PartRow:
+    """One received part."""
+
+    part_number: int
+    size: int
+    etag: str
+    location: str
+    mtime: float
+
+
+@dataclass(frozen=True)
+class CredentialRow:
+    """A temporary credential as stored (no secret, token hashed)."""
+
+    access_key: str
+    token_sha256: str
+    bucket: str
+    prefix: str
+    writable: bool
+    created: float
+    expires: float
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open meta.db (WAL, autocommit mode) and apply pending migrations.
+
+    Raises:
+        MigrationError: a migration failed; it was rolled back and stays pending.
+    """
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    migrate(conn)
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Apply the numbered migrations not yet applied, each in its own transaction.
+
+    Raises:
+        MigrationError: one failed (rolled back; earlier ones stay applied).
+    """
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    for number, script in enumerate(MIGRATIONS, start=1):
+        if number <= version:
+            continue
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for statement in script.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            conn.execute("ROLLBACK")
+            raise MigrationError(f"meta.db migration {number} failed: {exc}") from exc
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+# --- objects ----------------------------------------------------------------------------
+
+_OBJECT_COLUMNS = "bucket, key, size, etag, content_type, mtime, headers"
+
+
+def _object(row: tuple[Any, ...]) -> ObjectRow:
+    return ObjectRow(row[0], row[1], row[2], row[3], row[4], row[5], json.loads(row[6]))
+
+
+def get_object(conn: sqlite3.Connection, bucket: str, key: str) -> ObjectRow | None:
+    """The object's row, or None."""
+    row = conn.execute(
+        f"SELECT {_OBJECT_COLUMNS} FROM objects WHERE bucket = ? AND key = ?", (bucket, key)
+    ).fetchone()
+    return _object(row) if row else None
+
+
+def put_object(conn: sqlite3.Connection, obj: ObjectRow) -> None:
+    """Insert or replace an object's row and keep the bucket's byte count (in a transaction)."""
+    old = conn.execute(
+        "SELECT size FROM objects WHERE bucket = ? AND key = ?", (obj.bucket, obj.key)
+    ).fetchone()
+    conn.execute(
+        "INSERT OR REPLACE INTO objects(bucket, key, size, etag, content_type, mtime, headers) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            obj.bucket,
+            obj.key,
+            obj.size,
+            obj.etag,
+            obj.content_type,
+            obj.mtime,
+            json.dumps(obj.headers),
+        ),
+    )
+    conn.execute(
+        "UPDATE buckets SET used_bytes = used_bytes + ? WHERE name = ?",
+        (obj.size - (old[0] if old else 0), obj.bucket),
+    )
+
+
+def delete_object(conn: sqlite3.Connection, bucket: str, key: str) -> ObjectRow | None:
+    """Delete an object's row (in a transaction); returns what was deleted."""
+    old = get_object(conn, bucket, key)
+    if old is None:
+        return None
+    conn.execute("DELETE FROM objects WHERE bucket = ? AND key = ?", (bucket, key))
+    conn.execute(
+        "UPDATE buckets SET used_bytes = used_bytes - ? WHERE name = ?", (old.size, bucket)
+    )
+    return old
+
+
+def list_objects(
+    conn: sqlite3.Connection,
+    bucket: str,
+    *,
+    lower: str,
+    inclusive: bool,
+    prefix: str,
+    limit: int,
+) -> list[ObjectRow]:
+    """Up to `limit` rows with key after `lower` (or at it, if `inclusive`) starting with `prefix`.
+
+    Keys compare as UTF-8 bytes (SQLite's BINARY collation), the order S3 lists in.
+    """
+    if lower < prefix:
+        lower, inclusive = prefix, True
+    op = ">=" if inclusive else ">"
+    sql = f"SELECT {_OBJECT_COLUMNS} FROM objects WHERE bucket = ? AND key {op} ?"
+    args: list[Any] = [bucket, lower]
+    upper = prefix_successor(prefix) if prefix else None
+    if upper is not None:
+        sql += " AND key < ?"
+        args.append(upper)
+    sql += " ORDER BY key LIMIT ?"
+    args.append(limit)
+    return [_object(r) for r in conn.execute(sql, args)]
+
+
+def prefix_successor(prefix: str) -> str | None:
+    """The smallest string greater than every string starting with `prefix` (None if none)."""
+    chars = list(prefix)
+    while chars:
+        last = ord(chars.pop())
+        if last < 0x10FFFF:
+            nxt = last + 1
+            if 0xD800 <= nxt <= 0xDFFF:
+                nxt = 0xE000
+            return "".join(chars) + chr(nxt)
+    return None
+
+
+# --- buckets ----------------------------------------------------------------------------
+
+
+def get_bucket(conn: sqlite3.Connection, name: str) -> tuple[str, float, int] | None:
+    """(name, created, used_bytes) or None."""
+    row = conn.execute(
+        "SELECT name, created, used_bytes FROM buckets WHERE name = ?", (name,)
+    ).fetchone()
+    return (row[0], row[1], row[2]) if row else None
+
+
+def list_buckets(conn: sqlite3.Connection) -> list[tuple[str, float]]:
+    """Every bucket with its creation time."""
+    return [(r[0], r[1]) for r in conn.execute("SELECT name, created FROM buckets ORDER BY name")]
+
+
+# --- journal ----------------------------------------------------------------------------
+
+
+def journal_entries(conn: sqlite3.Connection) -> list[tuple[str, str, str, ObjectRow]]:
+    """Every pending put: (id, tmp path, final path, row)."""
+    return [
+        (r[0], r[1], r[2], ObjectRow.from_json(r[3]))
+        for r in conn.execute("SELECT id, tmp, final, row FROM journal")
+    ]
+
+
+# --- multipart --------------------------------------------------------------------------
+
+
+def get_upload(conn: sqlite3.Connection, upload_id: str) -> UploadRow | None:
+    """The upload's row, or None."""
+    r = conn.execute(
+        "SELECT upload_id, bucket, key, content_type, headers, created, stride FROM uploads "
+        "WHERE upload_id = ?",
+        (upload_id,),
+    ).fetchone()
+    if r is None:
+        return None
+    return UploadRow(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6])
+
+
+def list_uploads(conn: sqlite3.Connection, bucket: str, prefix: str) -> list[UploadRow]:
+    """Uploads in progress in `bucket` whose key starts with `prefix`, by key then time."""
+    rows = conn.execute(
+        "SELECT upload_id, bucket, key, content_type, headers, created, stride FROM uploads "
+        "WHERE bucket = ? ORDER BY key, created",
+        (bucket,),
+    )
+    return [
+        UploadRow(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6])
+        for r in rows
+        if r[2].startswith(prefix)
+    ]
+
+
+def get_parts(conn: sqlite3.Connection, upload_id: str) -> dict[int, PartRow]:
+    """The upload's parts by number."""
+    return {
+        r[0]: PartRow(r[0], r[1], r[2], r[3], r[4])
+        for r in conn.execute(
+            "SELECT part_number, size, etag, location, mtime FROM parts WHERE upload_id = ? "
+            "ORDER BY part_number",
+            (upload_id,),
+        )
+    }
+
+
+# --- credentials ------------------------------------------------------------------------
+
+
+def put_credential(conn: sqlite3.Connection, row: CredentialRow) -> None:
+    """Store a temporary credential."""
+    conn.execute(
+        "INSERT INTO credentials(access_key, token_sha256, bucket, prefix, writable, created, "
+        "expires) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            row.access_key,
+            row.token_sha256,
+            row.bucket,
+            row.prefix,
+            int(row.writable),
+            row.created,
+            row.expires,
+        ),
+    )
+
+
+def get_credential(conn: sqlite3.Connection, access_key: str) -> CredentialRow | None:
+    """The credential, or None."""
+    r = conn.execute(
+        "SELECT access_key, token_sha256, bucket, prefix, writable, created, expires "
+        "FROM credentials WHERE access_key = ?",
+        (access_key,),
+    ).fetchone()
+    return CredentialRow(r[0], r[1], r[2], r[3], bool(r[4]), r[5], r[6]) if r else None
+
+
+def purge_credentials(conn: sqlite3.Connection, before: float) -> int:
+    """Delete credentials that expired before `before`; returns how many."""
+    return conn.execute("DELETE FROM credentials WHERE expires < ?", (before,)).rowcount

@@ -1,0 +1,148 @@
+"""The S3 aiohttp application and a helper that serves it on its own port."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+import time
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+
+from gcs.station.storage import StorageAccess, open_access
+from gcs.store.objects import ObjectStore
+from gcs.store.settings import Settings, load_settings
+from gcs.web.s3.handlers import Context, handle
+
+log = logging.getLogger(__name__)
+
+CONTEXT_KEY = web.AppKey("s3_context", Context)
+READ_BUFSIZE = 1 << 20
+
+
+def init_app(
+    store: ObjectStore,
+    access: StorageAccess,
+    *,
+    executor: Executor | None = None,
+    clock: Callable[[], float] = time.time,
+) -> web.Application:
+    """The S3 application over an open `store`, authenticating with `access`.
+
+    Args:
+        store: an opened object store (the caller closes it).
+        access: credential lookup.
+        executor: for blocking store work; default: a pool the app creates and shuts down.
+        clock: epoch seconds (for signature times and expiry).
+    """
+    app = web.Application(client_max_size=1 << 20)
+    own_pool = executor is None
+    pool = executor or ThreadPoolExecutor(max_workers=8, thread_name_prefix="s3-io")
+    app[CONTEXT_KEY] = Context(store, access, pool, clock)
+
+    async def _pool(_: web.Application) -> AsyncIterator[None]:
+        yield
+        if own_pool and isinstance(pool, ThreadPoolExecutor):
+            pool.shutdown(wait=True)
+
+    app.cleanup_ctx.append(_pool)
+
+    async def _handler(request: web.Request) -> web.StreamResponse:
+        return await handle(request.app[CONTEXT_KEY], request)
+
+    app.router.add_route("*", "/{tail:.*}", _handler)
+    return app
+
+
+@dataclass
+class S3Server:
+    """A running S3 front: `url` to reach it, `close()` to stop it and close the store."""
+
+    runner: web.AppRunner
+    store: ObjectStore
+    access: StorageAccess
+    host: str
+    port: int
+    scheme: str
+
+    @property
+    def url(self) -> str:
+        """``http(s)://host:port`` (127.0.0.1 when bound to every interface)."""
+        host = "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host
+        return f"{self.scheme}://{host}:{self.port}"
+
+    async def close(self) -> None:
+        """Stop accepting, finish requests in flight, close the store."""
+        await self.runner.cleanup()
+        await asyncio.get_running_loop().run_in_executor(None, self.store.close)
+        self.access._table.close()
+
+
+async def start_s3_server(
+    host: str,
+    port: int,
+    *,
+    data_dir: Path,
+    settings: Settings | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+    clock: Callable[[], float] = time.time,
+    endpoint: str | None = None,
+) -> S3Server:
+    """Open `<data_dir>/objects`, create the default bucket, serve S3 on host:port.
+
+    Returns once the socket accepts connections. Port 0 picks a free port (see `.port`).
+
+    Args:
+        host: address to bind ('0.0.0.0' for every interface).
+        port: TCP port (settings.storage.port is the usual value).
+        data_dir: the station's data directory.
+        settings: loaded settings (default: read `gcs.toml` from `data_dir`).
+        ssl_context: serve HTTPS instead of HTTP.
+        clock: epoch seconds.
+        endpoint: the URL devices are told (default: public host and the bound port).
+
+    Raises:
+        OSError: the port cannot be bound or the folder created.
+        gcs.store.objects.MigrationError: meta.db cannot be brought up to date.
+    """
+    loop = asyncio.get_running_loop()
+    if settings is None:
+        settings = await loop.run_in_executor(None, load_settings, data_dir)
+    conf: Settings = settings
+    storage = conf.storage
+    store = ObjectStore(
+        data_dir / "objects",
+        max_object_bytes=storage.max_object_bytes,
+        max_bucket_bytes=storage.max_bucket_bytes,
+        free_reserve_bytes=storage.min_free_bytes,
+    )
+    await loop.run_in_executor(None, store.open)
+    await loop.run_in_executor(None, store.create_bucket, storage.bucket)
+    access = await loop.run_in_executor(None, lambda: open_access(conf, data_dir))
+    app = init_app(store, access, clock=clock)
+    runner = web.AppRunner(app, access_log=None, read_bufsize=READ_BUFSIZE)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
+    try:
+        await site.start()
+    except BaseException:
+        await runner.cleanup()
+        store.close()
+        raise
+    bound = port
+    server = site._server
+    sockets = getattr(server, "sockets", None)
+    if sockets:
+        bound = sockets[0].getsockname()[1]
+    scheme = "https" if ssl_context else "http"
+    if endpoint is None:
+        from gcs.station import netinfo
+
+        endpoint = f"{scheme}://{netinfo.public_host(conf)}:{bound}"
+    access.endpoint = endpoint
+    log.info("S3 store serving %s on %s:%d", data_dir / "objects", host, bound)
+    return S3Server(runner, store, access, host, bound, scheme)

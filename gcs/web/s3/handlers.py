@@ -1,0 +1,806 @@
+"""S3 operations: parse the request, check the principal's scope, call the store, answer.
+
+One catch-all route feeds `handle`, which splits the raw path itself (path-style addressing:
+``/bucket/key``) so that keys reach the store exactly as the client signed them. Blocking store
+calls run in the app's executor; a write the client was answered for is committed (fsynced and
+renamed) before the answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import logging
+import os
+import re
+import secrets
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from gcs.station.storage import Principal, StorageAccess
+from gcs.station.storage.sigv4 import SigV4Error, decode_component, parse_query
+from gcs.store.objects import ObjectRow, ObjectStore, StoreError
+from gcs.web.s3 import xml
+from gcs.web.s3.auth import Claim, Payload, parse_request, verify
+from gcs.web.s3.body import BodyProcessor, pump
+from gcs.web.s3.errors import S3Error, access_denied, not_implemented
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+READ_CHUNK = 1 << 20
+SMALL_BODY_LIMIT = 4 << 20
+MAX_METADATA_BYTES = 2048
+STORED_HEADERS = (
+    "cache-control",
+    "content-disposition",
+    "content-encoding",
+    "content-language",
+    "expires",
+)
+EXPOSED = (
+    "ETag, Content-Length, Content-Range, Content-Type, Last-Modified, x-amz-request-id, "
+    "x-amz-id-2, x-amz-checksum-crc32, x-amz-checksum-crc32c, x-amz-checksum-sha1, "
+    "x-amz-checksum-sha256, x-amz-checksum-crc64nvme"
+)
+NOT_CHECKSUMS = ("x-amz-checksum-type", "x-amz-checksum-mode", "x-amz-checksum-algorithm")
+# Query parameters naming sub-resources we do not serve (answering them as plain object or
+# bucket operations would be wrong).
+UNSUPPORTED_SUBRESOURCES = {
+    "acl",
+    "tagging",
+    "versioning",
+    "policy",
+    "lifecycle",
+    "cors",
+    "website",
+    "replication",
+    "encryption",
+    "notification",
+    "object-lock",
+    "retention",
+    "legal-hold",
+    "torrent",
+    "versionId",
+    "versions",
+    "select",
+    "restore",
+    "attributes",
+    "logging",
+    "accelerate",
+    "requestPayment",
+    "ownershipControls",
+    "publicAccessBlock",
+    "analytics",
+    "metrics",
+    "inventory",
+    "intelligent-tiering",
+}
+
+
+@dataclass
+class Context:
+    """What handlers share: the store, the credentials, the executor, the clock."""
+
+    store: ObjectStore
+    access: StorageAccess
+    executor: Executor | None
+    clock: Callable[[], float]
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a blocking call in the executor."""
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+
+@dataclass
+class S3Request:
+    """A parsed request: where it goes and who sent it."""
+
+    request: web.Request
+    bucket: str
+    key: str
+    query: dict[str, str]
+    principal: Principal
+    payload: Payload
+
+
+def _split(request: web.Request) -> tuple[str, list[tuple[str, str]]]:
+    raw_path, _, raw_query = request.raw_path.partition("?")
+    try:
+        return decode_component(raw_path), parse_query(raw_query)
+    except SigV4Error as exc:
+        raise S3Error(exc.code, str(exc)) from None
+
+
+def _headers(request: web.Request) -> list[tuple[str, str]]:
+    return [
+        (k.decode("latin-1").lower(), v.decode("utf-8", "replace")) for k, v in request.raw_headers
+    ]
+
+
+async def authenticate(ctx: Context, request: web.Request) -> S3Request:
+    """Verify the request's signature and split its path.
+
+    Raises:
+        S3Error: authentication failed or the path is malformed.
+    """
+    path, query = _split(request)
+    if not path.startswith("/"):
+        raise S3Error("InvalidURI", "The request path must start with '/'.")
+    claim: Claim = parse_request(request.method, path, query, _headers(request))
+    principal = await ctx.run(ctx.access.lookup, claim.info.credential.access_key)
+    payload = verify(claim, principal, ctx.clock())
+    assert principal is not None
+    bucket, _, key = path[1:].partition("/")
+    return S3Request(request, bucket, key, dict(query), principal, payload)
+
+
+async def handle(ctx: Context, request: web.Request) -> web.StreamResponse:
+    """Answer one S3 request (never raises: errors become S3 XML errors)."""
+    request_id = secrets.token_hex(8).upper()
+    try:
+        if request.method == "OPTIONS":
+            response: web.StreamResponse = _preflight(request)
+        else:
+            s3 = await authenticate(ctx, request)
+            response = await _dispatch(ctx, s3)
+    except S3Error as exc:
+        response = _error(request, exc, request_id)
+    except StoreError as exc:
+        response = _error(
+            request, S3Error(exc.code, exc.message, BucketName=exc.bucket, Key=exc.key), request_id
+        )
+    except Exception:
+        log.exception("S3 request %s %s failed", request.method, request.path)
+        response = _error(
+            request,
+            S3Error("InternalError", "We encountered an internal error. Please try again."),
+            request_id,
+        )
+    if not response.prepared:
+        _common_headers(request, response, request_id)
+    return response
+
+
+def _common_headers(request: web.Request, response: web.StreamResponse, request_id: str) -> None:
+    response.headers["x-amz-request-id"] = request_id
+    response.headers["x-amz-id-2"] = request_id
+    response.headers["Server"] = "gcs-s3"
+    origin = request.headers.get("Origin")
+    if origin:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Expose-Headers"] = EXPOSED
+        response.headers["Vary"] = "Origin"
+
+
+def _preflight(request: web.Request) -> web.Response:
+    headers = {
+        "Access-Control-Allow-Origin": request.headers.get("Origin", "*"),
+        "Access-Control-Allow-Methods": "GET, PUT, POST, DELETE, HEAD",
+        "Access-Control-Allow-Headers": request.headers.get("Access-Control-Request-Headers", "*"),
+        "Access-Control-Expose-Headers": EXPOSED,
+        "Access-Control-Max-Age": "3600",
+    }
+    return web.Response(status=200, headers=headers)
+
+
+def _error(request: web.Request, exc: S3Error, request_id: str) -> web.Response:
+    if request.method == "HEAD":
+        response = web.Response(status=exc.status)
+    else:
+        body = xml.error_document(exc.code, exc.message, request.path, request_id, **exc.extra)
+        response = web.Response(status=exc.status, body=body, content_type="application/xml")
+    if request.can_read_body and not request.content.at_eof():
+        response.force_close()  # do not drain an unread upload
+    if exc.code == "InvalidRange":
+        response.headers["Content-Range"] = exc.extra.get("ActualObjectSize", "")
+    return response
+
+
+async def _dispatch(ctx: Context, s3: S3Request) -> web.StreamResponse:
+    method, q = s3.request.method, s3.query
+    unsupported = UNSUPPORTED_SUBRESOURCES.intersection(q)
+    if unsupported:
+        raise not_implemented(f"The ?{sorted(unsupported)[0]} sub-resource")
+    if not s3.bucket:
+        if method == "GET":
+            return await list_buckets(ctx, s3)
+        raise S3Error("MethodNotAllowed", "The specified method is not allowed here.")
+    if not s3.key:
+        return await _bucket_operation(ctx, s3, method, q)
+    if method == "PUT":
+        if "x-amz-copy-source" in s3.request.headers:
+            raise not_implemented("CopyObject / UploadPartCopy")
+        if "uploadId" in q or "partNumber" in q:
+            return await upload_part(ctx, s3)
+        return await put_object(ctx, s3)
+    if method in ("GET", "HEAD"):
+        if "uploadId" in q and method == "GET":
+            return await list_parts(ctx, s3)
+        return await get_object(ctx, s3, head=method == "HEAD")
+    if method == "DELETE":
+        if "uploadId" in q:
+            return await abort_upload(ctx, s3)
+        return await delete_object(ctx, s3)
+    if method == "POST":
+        if "uploads" in q:
+            return await create_upload(ctx, s3)
+        if "uploadId" in q:
+            return await complete_upload(ctx, s3)
+    raise S3Error("MethodNotAllowed", "The specified method is not allowed against this resource.")
+
+
+async def _bucket_operation(
+    ctx: Context, s3: S3Request, method: str, q: dict[str, str]
+) -> web.StreamResponse:
+    if method == "HEAD":
+        return await head_bucket(ctx, s3)
+    if method == "PUT":
+        return await create_bucket(ctx, s3)
+    if method == "DELETE":
+        return await delete_bucket(ctx, s3)
+    if method == "POST" and "delete" in q:
+        return await delete_objects(ctx, s3)
+    if method == "GET":
+        if "location" in q:
+            return await bucket_location(ctx, s3)
+        if "uploads" in q:
+            return await list_uploads(ctx, s3)
+        return await list_objects(ctx, s3, v2=q.get("list-type") == "2")
+    raise S3Error("MethodNotAllowed", "The specified method is not allowed against this resource.")
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+
+def _xml(body: bytes, status: int = 200) -> web.Response:
+    return web.Response(status=status, body=body, content_type="application/xml")
+
+
+def _require(allowed: bool) -> None:
+    if not allowed:
+        raise access_denied("Access Denied: the credential's scope does not cover this.")
+
+
+def _declared_length(request: web.Request, payload: Payload) -> int | None:
+    if payload.chunked:
+        raw = request.headers.get("x-amz-decoded-content-length")
+        if raw is None:
+            if payload.signed_chunks:
+                raise S3Error("MissingContentLength", "x-amz-decoded-content-length is required.")
+            return None
+    else:
+        raw = request.headers.get("Content-Length")
+        if raw is None:
+            return None
+    if not raw.strip().isdigit():
+        raise S3Error("InvalidArgument", "The announced content length is not a number.")
+    return int(raw)
+
+
+def _checksum_headers(request: web.Request) -> dict[str, str]:
+    found = {}
+    for name, value in request.headers.items():
+        lower = name.lower()
+        if lower.startswith("x-amz-checksum-") and lower not in NOT_CHECKSUMS:
+            found[lower.removeprefix("x-amz-checksum-")] = value
+    return found
+
+
+def _trailer_names(request: web.Request, payload: Payload) -> list[str]:
+    raw = request.headers.get("x-amz-trailer", "")
+    names = [n.strip().lower() for n in raw.split(",") if n.strip()]
+    if names and not payload.trailer:
+        raise S3Error("InvalidRequest", "x-amz-trailer needs a STREAMING-*-TRAILER payload.")
+    return names
+
+
+def _processor(
+    s3: S3Request, sink: Callable[[memoryview], None], md5_of_sink: Callable[[], bytes] | None
+) -> tuple[BodyProcessor, int | None]:
+    request = s3.request
+    declared = _declared_length(request, s3.payload)
+    processor = BodyProcessor(
+        s3.payload,
+        sink,
+        content_md5=request.headers.get("Content-MD5"),
+        md5_of_sink=md5_of_sink,
+        checksum_headers=_checksum_headers(request),
+        trailer_names=_trailer_names(request, s3.payload),
+        decoded_length=declared,
+    )
+    return processor, declared
+
+
+async def read_small_body(ctx: Context, s3: S3Request, limit: int = SMALL_BODY_LIMIT) -> bytes:
+    """Read and verify a small body (XML requests) into memory.
+
+    Raises:
+        S3Error: too large, or verification failed.
+    """
+    buffer = bytearray()
+
+    def sink(view: memoryview) -> None:
+        if len(buffer) + len(view) > limit:
+            raise S3Error("EntityTooLarge", f"This request's body is limited to {limit} bytes.")
+        buffer.extend(view)
+
+    processor, declared = _processor(s3, sink, None)
+    if declared is not None and declared > limit:
+        raise S3Error("EntityTooLarge", f"This request's body is limited to {limit} bytes.")
+    await pump(s3.request.content, processor, ctx.executor)
+    return bytes(buffer)
+
+
+def _stored_headers(request: web.Request) -> dict[str, str]:
+    stored: dict[str, str] = {}
+    meta_bytes = 0
+    for name, value in request.headers.items():
+        lower = name.lower()
+        if lower.startswith("x-amz-meta-"):
+            stored[lower] = value
+            meta_bytes += len(lower) - len("x-amz-meta-") + len(value.encode())
+        elif lower in STORED_HEADERS:
+            if lower == "content-encoding":
+                value = ",".join(
+                    p.strip() for p in value.split(",") if p.strip().lower() != "aws-chunked"
+                )
+                if not value:
+                    continue
+            stored[lower] = value
+    if meta_bytes > MAX_METADATA_BYTES:
+        raise S3Error(
+            "MetadataTooLarge", "Your metadata headers exceed the maximum allowed size (2 KB)."
+        )
+    return stored
+
+
+def _content_type(request: web.Request) -> str:
+    return request.headers.get("Content-Type") or "binary/octet-stream"
+
+
+def _object_headers(row: ObjectRow) -> dict[str, str]:
+    headers = {
+        "ETag": f'"{row.etag}"',
+        "Last-Modified": xml.http_date(row.mtime),
+        "Content-Type": row.content_type,
+        "Accept-Ranges": "bytes",
+    }
+    headers.update(row.headers)
+    return headers
+
+
+# --- service and buckets ------------------------------------------------------------------
+
+
+async def list_buckets(ctx: Context, s3: S3Request) -> web.Response:
+    """ListBuckets: all buckets for the station, the credential's own bucket otherwise."""
+    buckets = await ctx.run(ctx.store.list_buckets)
+    visible = [(n, t) for n, t in buckets if s3.principal.may_see_bucket(n)]
+    body = [
+        "<Owner><ID>gcs</ID><DisplayName>gcs</DisplayName></Owner><Buckets>",
+        *(
+            f"<Bucket>{xml.element('Name', n)}{xml.element('CreationDate', xml.iso(t))}</Bucket>"
+            for n, t in visible
+        ),
+        "</Buckets>",
+    ]
+    return _xml(xml.document("ListAllMyBucketsResult", body))
+
+
+async def head_bucket(ctx: Context, s3: S3Request) -> web.Response:
+    """HeadBucket."""
+    _require(s3.principal.may_see_bucket(s3.bucket))
+    if not await ctx.run(ctx.store.bucket_exists, s3.bucket):
+        raise S3Error("NoSuchBucket", "The specified bucket does not exist.", BucketName=s3.bucket)
+    return web.Response(
+        status=200, headers={"x-amz-bucket-region": ctx.access.settings.storage.region}
+    )
+
+
+async def bucket_location(ctx: Context, s3: S3Request) -> web.Response:
+    """GetBucketLocation (minio clients ask it before anything else)."""
+    _require(s3.principal.may_see_bucket(s3.bucket))
+    if not await ctx.run(ctx.store.bucket_exists, s3.bucket):
+        raise S3Error("NoSuchBucket", "The specified bucket does not exist.", BucketName=s3.bucket)
+    region = ctx.access.settings.storage.region
+    body = (
+        xml.HEADER
+        + f'<LocationConstraint xmlns="{xml.NS}">'
+        + (region if region != "us-east-1" else "")
+        + "</LocationConstraint>"
+    )
+    return _xml(body.encode())
+
+
+async def create_bucket(ctx: Context, s3: S3Request) -> web.Response:
+    """CreateBucket: only the station's own credentials may."""
+    _require(s3.principal.is_station)
+    await read_small_body(ctx, s3)
+    created = await ctx.run(ctx.store.create_bucket, s3.bucket)
+    if not created:
+        raise S3Error(
+            "BucketAlreadyOwnedByYou",
+            "The bucket you tried to create already exists, and you own it.",
+            BucketName=s3.bucket,
+        )
+    return web.Response(status=200, headers={"Location": f"/{s3.bucket}"})
+
+
+async def delete_bucket(ctx: Context, s3: S3Request) -> web.Response:
+    """DeleteBucket (empty buckets; station credentials only)."""
+    _require(s3.principal.is_station)
+    await ctx.run(ctx.store.delete_bucket, s3.bucket)
+    return web.Response(status=204)
+
+
+def _max_keys(q: dict[str, str]) -> int:
+    raw = q.get("max-keys", "1000")
+    if not raw.isdigit():
+        raise S3Error("InvalidArgument", "max-keys must be a non-negative integer.")
+    return min(int(raw), 1000)
+
+
+def _token(last: str, is_prefix: bool) -> str:
+    return base64.urlsafe_b64encode((("P" if is_prefix else "K") + last).encode()).decode()
+
+
+def _untoken(token: str) -> tuple[str, bool]:
+    try:
+        raw = base64.urlsafe_b64decode(token.encode("ascii")).decode("utf-8")
+    except (binascii.Error, ValueError, UnicodeError):
+        raise S3Error("InvalidArgument", "The continuation token provided is incorrect.") from None
+    if not raw or raw[0] not in "PK":
+        raise S3Error("InvalidArgument", "The continuation token provided is incorrect.")
+    return raw[1:], raw[0] == "P"
+
+
+async def list_objects(ctx: Context, s3: S3Request, *, v2: bool) -> web.Response:
+    """ListObjectsV2 (and the older ListObjects)."""
+    q = s3.query
+    prefix, delimiter = q.get("prefix", ""), q.get("delimiter", "")
+    _require(s3.principal.may_list(s3.bucket, prefix))
+    max_keys = _max_keys(q)
+    encoding = q.get("encoding-type", "")
+    enc = xml.url_encoder(encoding)
+    if v2 and "continuation-token" in q:
+        after, after_is_prefix = _untoken(q["continuation-token"])
+    elif v2:
+        after, after_is_prefix = q.get("start-after", ""), False
+    else:
+        after, after_is_prefix = q.get("marker", ""), False
+    page = await ctx.run(
+        lambda: ctx.store.list_page(
+            s3.bucket,
+            prefix=prefix,
+            delimiter=delimiter,
+            after=after,
+            after_is_prefix=after_is_prefix,
+            max_keys=max_keys,
+        )
+    )
+    body = [
+        xml.element("Name", s3.bucket),
+        xml.element("Prefix", enc(prefix)),
+        xml.element("MaxKeys", max_keys),
+        xml.element("IsTruncated", page.truncated),
+    ]
+    if delimiter:
+        body.append(xml.element("Delimiter", enc(delimiter)))
+    if encoding:
+        body.append(xml.element("EncodingType", encoding))
+    if v2:
+        body.append(xml.element("KeyCount", len(page.objects) + len(page.prefixes)))
+        if "continuation-token" in q:
+            body.append(xml.element("ContinuationToken", q["continuation-token"]))
+        if "start-after" in q:
+            body.append(xml.element("StartAfter", enc(q["start-after"])))
+        if page.truncated:
+            body.append(
+                xml.element("NextContinuationToken", _token(page.last, page.last_is_prefix))
+            )
+    else:
+        body.append(xml.element("Marker", enc(q.get("marker", ""))))
+        if page.truncated:
+            body.append(xml.element("NextMarker", enc(page.last)))
+    for row in page.objects:
+        body.append(
+            "<Contents>"
+            + xml.element("Key", enc(row.key))
+            + xml.element("LastModified", xml.iso(row.mtime))
+            + xml.element("ETag", f'"{row.etag}"')
+            + xml.element("Size", row.size)
+            + xml.element("StorageClass", "STANDARD")
+            + "</Contents>"
+        )
+    for common in page.prefixes:
+        body.append(f"<CommonPrefixes>{xml.element('Prefix', enc(common))}</CommonPrefixes>")
+    return _xml(xml.document("ListBucketResult", body))
+
+
+async def list_uploads(ctx: Context, s3: S3Request) -> web.Response:
+    """ListMultipartUploads (no pagination: one page of at most 1000)."""
+    prefix = s3.query.get("prefix", "")
+    _require(s3.principal.may_list(s3.bucket, prefix))
+    uploads = await ctx.run(ctx.store.list_uploads, s3.bucket, prefix)
+    body = [xml.element("Bucket", s3.bucket), xml.element("Prefix", prefix)]
+    body.append(xml.element("MaxUploads", 1000))
+    body.append(xml.element("IsTruncated", len(uploads) > 1000))
+    for upload in uploads[:1000]:
+        body.append(
+            "<Upload>"
+            + xml.element("Key", upload.key)
+            + xml.element("UploadId", upload.upload_id)
+            + xml.element("Initiated", xml.iso(upload.created))
+            + xml.element("StorageClass", "STANDARD")
+            + "</Upload>"
+        )
+    return _xml(xml.document("ListMultipartUploadsResult", body))
+
+
+async def delete_objects(ctx: Context, s3: S3Request) -> web.Response:
+    """DeleteObjects: each key checked against the scope on its own."""
+    keys, quiet = xml.parse_delete(await read_small_body(ctx, s3))
+    body = []
+    for key in keys:
+        if not s3.principal.may_write(s3.bucket, key):
+            body.append(
+                "<Error>"
+                + xml.element("Key", key)
+                + xml.element("Code", "AccessDenied")
+                + xml.element("Message", "Access Denied.")
+                + "</Error>"
+            )
+            continue
+        try:
+            await ctx.run(ctx.store.delete, s3.bucket, key)
+        except StoreError as exc:
+            body.append(
+                "<Error>"
+                + xml.element("Key", key)
+                + xml.element("Code", exc.code)
+                + xml.element("Message", exc.message)
+                + "</Error>"
+            )
+            continue
+        if not quiet:
+            body.append(f"<Deleted>{xml.element('Key', key)}</Deleted>")
+    return _xml(xml.document("DeleteResult", body))
+
+
+# --- objects ------------------------------------------------------------------------------
+
+
+async def put_object(ctx: Context, s3: S3Request) -> web.Response:
+    """PutObject: stream to a temp file, verify, commit."""
+    _require(s3.principal.may_write(s3.bucket, s3.key))
+    request = s3.request
+    declared = _declared_length(request, s3.payload)
+    headers = _stored_headers(request)
+    content_type = _content_type(request)
+    writer = await ctx.run(lambda: ctx.store.begin_put(s3.bucket, s3.key, expected_size=declared))
+    committed = False
+    try:
+        processor, _ = _processor(s3, writer.write, writer.md5)
+        await pump(request.content, processor, ctx.executor)
+        row = await ctx.run(
+            lambda: ctx.store.commit_put(writer, content_type=content_type, headers=headers)
+        )
+        committed = True
+    finally:
+        if not committed:
+            await ctx.run(writer.abort)
+    response_headers = {"ETag": f'"{row.etag}"', **processor.checksum_values()}
+    return web.Response(status=200, headers=response_headers)
+
+
+def parse_range(value: str, size: int) -> tuple[int, int] | None:
+    """The (first, last) byte of a ``Range: bytes=...`` header; None to send everything.
+
+    Raises:
+        S3Error: ``InvalidRange`` (unsatisfiable).
+    """
+    match = re.fullmatch(r"\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*", value)
+    if not match or (not match[1] and not match[2]):
+        return None
+    unsatisfiable = S3Error(
+        "InvalidRange",
+        "The requested range is not satisfiable",
+        ActualObjectSize=str(size),
+        RangeRequested=value.strip()[:200],
+    )
+    if match[1]:
+        first = int(match[1])
+        last = int(match[2]) if match[2] else size - 1
+        if last < first:
+            return None
+        if first >= size:
+            raise unsatisfiable
+        return first, min(last, size - 1)
+    suffix = int(match[2])
+    if suffix == 0 or size == 0:
+        raise unsatisfiable
+    return max(0, size - suffix), size - 1
+
+
+def _preconditions(request: web.Request, row: ObjectRow) -> int | None:
+    etag = f'"{row.etag}"'
+    if_match = request.headers.get("If-Match")
+    if if_match is not None and if_match.strip() not in (etag, "*", row.etag):
+        return 412
+    if_none = request.headers.get("If-None-Match")
+    if if_none is not None and if_none.strip() in (etag, "*", row.etag):
+        return 304
+    return None
+
+
+async def get_object(ctx: Context, s3: S3Request, *, head: bool) -> web.StreamResponse:
+    """GetObject / HeadObject, with a single byte range."""
+    _require(s3.principal.may_read(s3.bucket, s3.key))
+    row, f = await ctx.run(ctx.store.open_object, s3.bucket, s3.key)
+    try:
+        request = s3.request
+        headers = _object_headers(row)
+        precondition = _preconditions(request, row)
+        if precondition == 412:
+            raise S3Error("PreconditionFailed", "At least one of the preconditions failed.")
+        if precondition == 304:
+            return web.Response(status=304, headers={"ETag": headers["ETag"]})
+        first, last, status = 0, row.size - 1, 200
+        range_header = request.headers.get("Range")
+        if range_header is not None:
+            try:
+                chosen = parse_range(range_header, row.size)
+            except S3Error as exc:
+                exc.extra["ActualObjectSize"] = f"bytes */{row.size}"
+                raise
+            if chosen is not None:
+                first, last = chosen
+                status = 206
+                headers["Content-Range"] = f"bytes {first}-{last}/{row.size}"
+        length = last - first + 1 if row.size else 0
+        response = web.StreamResponse(status=status, headers=headers)
+        response.content_length = length
+        _common_headers(request, response, secrets.token_hex(8).upper())
+        await response.prepare(request)
+        if not head and f is not None:
+            fd = f.fileno()
+            offset, remaining = first, length
+            while remaining > 0:
+                data = await ctx.run(os.pread, fd, min(READ_CHUNK, remaining), offset)
+                if not data:
+                    break
+                await response.write(data)
+                offset += len(data)
+                remaining -= len(data)
+        await response.write_eof()
+        return response
+    finally:
+        if f is not None:
+            f.close()
+
+
+async def delete_object(ctx: Context, s3: S3Request) -> web.Response:
+    """DeleteObject (204 whether or not it existed)."""
+    _require(s3.principal.may_write(s3.bucket, s3.key))
+    await ctx.run(ctx.store.delete, s3.bucket, s3.key)
+    return web.Response(status=204)
+
+
+# --- multipart ----------------------------------------------------------------------------
+
+
+async def _upload_of(ctx: Context, s3: S3Request) -> str:
+    upload_id = s3.query["uploadId"]
+    upload = await ctx.run(ctx.store.get_upload, upload_id)
+    if upload.bucket != s3.bucket or upload.key != s3.key:
+        raise S3Error("NoSuchUpload", "The specified multipart upload does not exist.")
+    return upload_id
+
+
+async def create_upload(ctx: Context, s3: S3Request) -> web.Response:
+    """CreateMultipartUpload."""
+    _require(s3.principal.may_write(s3.bucket, s3.key))
+    await read_small_body(ctx, s3)
+    headers = _stored_headers(s3.request)
+    content_type = _content_type(s3.request)
+    upload_id = await ctx.run(
+        lambda: ctx.store.create_upload(
+            s3.bucket, s3.key, content_type=content_type, headers=headers
+        )
+    )
+    body = [
+        xml.element("Bucket", s3.bucket),
+        xml.element("Key", s3.key),
+        xml.element("UploadId", upload_id),
+    ]
+    return _xml(xml.document("InitiateMultipartUploadResult", body))
+
+
+async def upload_part(ctx: Context, s3: S3Request) -> web.Response:
+    """UploadPart."""
+    _require(s3.principal.may_write(s3.bucket, s3.key))
+    raw_number = s3.query.get("partNumber", "")
+    if "uploadId" not in s3.query or not raw_number.isdigit():
+        raise S3Error("InvalidArgument", "UploadPart needs uploadId and a numeric partNumber.")
+    upload_id = await _upload_of(ctx, s3)
+    declared = _declared_length(s3.request, s3.payload)
+    writer = await ctx.run(
+        lambda: ctx.store.begin_part(upload_id, int(raw_number), expected_size=declared)
+    )
+    committed = False
+    try:
+        processor, _ = _processor(s3, writer.write, writer.md5)
+        await pump(s3.request.content, processor, ctx.executor)
+        part = await ctx.run(ctx.store.commit_part, writer)
+        committed = True
+    finally:
+        if not committed:
+            await ctx.run(ctx.store.abort_part, writer)
+    return web.Response(
+        status=200, headers={"ETag": f'"{part.etag}"', **processor.checksum_values()}
+    )
+
+
+async def list_parts(ctx: Context, s3: S3Request) -> web.Response:
+    """ListParts (one page of up to 1000 after part-number-marker)."""
+    _require(s3.principal.may_write(s3.bucket, s3.key))
+    upload_id = await _upload_of(ctx, s3)
+    marker_raw = s3.query.get("part-number-marker", "0") or "0"
+    if not marker_raw.isdigit():
+        raise S3Error("InvalidArgument", "part-number-marker must be an integer.")
+    max_parts = _max_keys({"max-keys": s3.query.get("max-parts", "1000")})
+    parts = [
+        p for p in await ctx.run(ctx.store.list_parts, upload_id) if p.part_number > int(marker_raw)
+    ]
+    page = parts[:max_parts]
+    body = [
+        xml.element("Bucket", s3.bucket),
+        xml.element("Key", s3.key),
+        xml.element("UploadId", upload_id),
+        xml.element("PartNumberMarker", int(marker_raw)),
+        xml.element("MaxParts", max_parts),
+        xml.element("IsTruncated", len(parts) > max_parts),
+        xml.element("StorageClass", "STANDARD"),
+    ]
+    if page:
+        body.append(xml.element("NextPartNumberMarker", page[-1].part_number))
+    for part in page:
+        body.append(
+            "<Part>"
+            + xml.element("PartNumber", part.part_number)
+            + xml.element("LastModified", xml.iso(part.mtime))
+            + xml.element("ETag", f'"{part.etag}"')
+            + xml.element("Size", part.size)
+            + "</Part>"
+        )
+    return _xml(xml.document("ListPartsResult", body))
+
+
+async def abort_upload(ctx: Context, s3: S3Request) -> web.Response:
+    """AbortMultipartUpload."""
+    _require(s3.principal.may_write(s3.bucket, s3.key))
+    upload_id = await _upload_of(ctx, s3)
+    await ctx.run(ctx.store.abort_upload, upload_id)
+    return web.Response(status=204)
+
+
+async def complete_upload(ctx: Context, s3: S3Request) -> web.Response:
+    """CompleteMultipartUpload."""
+    _require(s3.principal.may_write(s3.bucket, s3.key))
+    upload_id = await _upload_of(ctx, s3)
+    parts = xml.parse_complete(await read_small_body(ctx, s3))
+    row = await ctx.run(ctx.store.complete_upload, upload_id, parts)
+    host = s3.request.host
+    body = [
+        xml.element("Location", f"{s3.request.scheme}://{host}/{s3.bucket}/{s3.key}"),
+        xml.element("Bucket", s3.bucket),
+        xml.element("Key", s3.key),
+        xml.element("ETag", f'"{row.etag}"'),
+    ]
+    return _xml(xml.document("CompleteMultipartUploadResult", body))
