@@ -18,10 +18,12 @@ never waits on Qt.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
@@ -40,7 +42,7 @@ from gcs.station.bus import (
 )
 from gcs.station.core import Endpoint
 from gcs.station.devices import DeviceView
-from gcs.store.history import Sample
+from gcs.store.history import EventRow, Sample, recent_events
 
 if TYPE_CHECKING:
     from gcs.runtime import ThreadedRuntime
@@ -50,6 +52,8 @@ __all__ = ["Selection", "StationBridge"]
 DEVICE_COALESCE_S = 0.1
 TELEMETRY_MAX_HZ = 5.0
 MAX_QUEUED_LOG = 5000
+
+T = TypeVar("T")
 
 
 class StationBridge(QObject):
@@ -64,6 +68,7 @@ class StationBridge(QObject):
     log_entry = Signal(object)
     status_changed = Signal()
     _wake = Signal()
+    _deliver = Signal(object)
 
     def __init__(self, threaded_runtime: ThreadedRuntime, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -71,6 +76,7 @@ class StationBridge(QObject):
         self._lock = threading.Lock()
         # -- written on the station thread, read on the Qt thread (under _lock) --
         self._devices: dict[str, DeviceView] = {}
+        self._workspaces: dict[str, str] = {}
         self._counts = (0, 0)
         self._endpoints: list[Endpoint] = []
         self._link_connected = False
@@ -89,6 +95,7 @@ class StationBridge(QObject):
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._drain)
         self._wake.connect(self._drain, Qt.ConnectionType.QueuedConnection)
+        self._deliver.connect(self._on_deliver, Qt.ConnectionType.QueuedConnection)
         self._unsubscribers: list[Any] = []
         self._closed = False
         self._rt.submit(self._attach()).result(10)
@@ -142,8 +149,10 @@ class StationBridge(QObject):
         registry = self._rt.runtime.station.registry
         views = {v.sn: v for v in registry.all()}
         counts = registry.counts()
+        workspaces = {w.id: w.name for w in registry.workspaces()}
         with self._lock:
             self._devices = views
+            self._workspaces = workspaces
             status = counts != self._counts
             self._counts = counts
             self._dirty_devices = True
@@ -249,6 +258,11 @@ class StationBridge(QObject):
         with self._lock:
             return self._devices.get(sn)
 
+    def workspaces(self) -> dict[str, str]:
+        """Workspace names by id."""
+        with self._lock:
+            return dict(self._workspaces)
+
     def state(self, sn: str) -> dict[str, Any]:
         """The merged current OSD/state of `sn` (a copy; empty if nothing arrived)."""
         with self._lock:
@@ -298,6 +312,55 @@ class StationBridge(QObject):
         """Rename a device. Raises KeyError for an unknown SN."""
         registry = self._rt.runtime.station.registry
         await asyncio.wrap_future(self._rt.submit(registry.set_callsign(sn, callsign)))
+
+    async def recent_events(self, limit: int = 500) -> list[EventRow]:
+        """The newest `limit` events-log rows stored by the station (oldest first)."""
+        station = self._rt.runtime.station
+
+        async def query() -> list[EventRow]:
+            if station.store is None:
+                return []
+            rows = await station.store.call(recent_events, limit)
+            return sorted(rows, key=lambda r: r.ts)
+
+        return await asyncio.wrap_future(self._rt.submit(query()))
+
+    # -- calls without an asyncio loop on the Qt side ------------------------------------
+
+    def run(
+        self,
+        coro: Coroutine[Any, Any, T],
+        on_done: Callable[[T | None, BaseException | None], None] | None = None,
+    ) -> concurrent.futures.Future[T]:
+        """Run `coro` on the station loop; `on_done(result, error)` is called on the Qt thread.
+
+        For widgets that must not depend on a running qasync loop (e.g. under plain pytest-qt).
+        """
+        future = self._rt.submit(coro)
+        if on_done is not None:
+            callback = on_done
+
+            def finished(f: concurrent.futures.Future[T]) -> None:
+                result: tuple[T | None, BaseException | None]
+                if f.cancelled():
+                    result = (None, asyncio.CancelledError())
+                elif f.exception() is not None:
+                    result = (None, f.exception())
+                else:
+                    result = (f.result(), None)
+                self._deliver.emit(lambda: callback(*result))
+
+            future.add_done_callback(finished)
+        return future
+
+    @Slot(object)
+    def _on_deliver(self, fn: Callable[[], None]) -> None:
+        if not self._closed:
+            fn()
+
+    def rename(self, sn: str, callsign: str) -> concurrent.futures.Future[None]:
+        """Start a rename on the station loop (see `set_callsign`)."""
+        return self._rt.submit(self._rt.runtime.station.registry.set_callsign(sn, callsign))
 
 
 class Selection(QObject):
