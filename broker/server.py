@@ -37,18 +37,20 @@ from typing import Any
 
 from amqtt.adapters import ReaderAdapter, StreamWriterAdapter, WriterAdapter
 from amqtt.broker import Broker, RetainedApplicationMessage, Server
-from amqtt.errors import AMQTTError, MQTTError, NoDataError
+from amqtt.errors import AMQTTError, BrokerError, MQTTError, NoDataError
 from amqtt.mqtt.connack import BAD_USERNAME_PASSWORD, NOT_AUTHORIZED, ConnackPacket
 from amqtt.mqtt.constants import QOS_1, QOS_2
 from amqtt.mqtt.protocol.broker_handler import BrokerProtocolHandler
 from amqtt.session import Session
 from amqtt.utils import gen_client_id
 
-from broker.auth import topic_matches
+from broker.auth import AuthFile, topic_matches
 from broker.plugin import USER_KEY, GcsAccessPlugin
 from gcs.aio import spawn
 
 log = logging.getLogger(__name__)
+
+__all__ = ["DEFAULT_MAX_QUEUED", "BrokerError", "GcsBroker", "broker_config", "serve"]
 
 DEFAULT_MAX_QUEUED = 1000
 PENDING_KEY = "gcs.pending"  # session.attributes: deliveries in progress for this session
@@ -56,6 +58,8 @@ PREAUTH_KEY = "gcs.authenticated"
 KEEPALIVE_FACTOR = 1.5
 _DROP_LOG_INTERVAL = 5.0
 UNSUPPORTED_PROTOCOL_V5 = 0x84
+SHUTDOWN_TIMEOUT = 4.0
+INCOMING_BACKLOG = 200  # messages read from one client (and broker-wide) before reading pauses
 
 
 class GcsBroker(Broker):  # type: ignore[misc]
@@ -70,6 +74,8 @@ class GcsBroker(Broker):  # type: ignore[misc]
         if not isinstance(plugin, GcsAccessPlugin):
             raise RuntimeError("GcsAccessPlugin is not loaded")
         self.access: GcsAccessPlugin = plugin
+        # Bounded: a publisher faster than delivery waits here instead of filling memory.
+        self._broadcast_queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(INCOMING_BACKLOG)
         self.dropped_messages = 0
         self.refused_publishes = 0
         self._deliveries: set[asyncio.Task[None]] = set()
@@ -157,8 +163,9 @@ class GcsBroker(Broker):  # type: ignore[misc]
         listener_name: str,
     ) -> None:
         handler.handle_read_timeout = partial(_keepalive_expired, handler)
+        gated = _GatedReader(reader, client_session.delivered_message_queue, INCOMING_BACKLOG)
         await super()._handle_client_session(
-            reader, writer, client_session, handler, server, listener_name
+            gated, writer, client_session, handler, server, listener_name
         )
 
     # -- incoming PUBLISH
@@ -231,8 +238,11 @@ class GcsBroker(Broker):  # type: ignore[misc]
     ) -> None:
         try:
             await handler.mqtt_publish(topic, data, qos, retain=False)
-        except (AMQTTError, MQTTError, TimeoutError, OSError) as exc:
-            # QoS 1/2 without an acknowledgement within 5 s, or a closed connection.
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a failed delivery must never stop the broker
+            # QoS 1/2 without an acknowledgement within 5 s, a closed connection, or amqtt's
+            # ProtocolHandlerError when the delivery is cancelled at shutdown.
             log.debug("delivery to %s on %s failed: %r", target.client_id, topic, exc)
         finally:
             target.attributes[PENDING_KEY] = int(target.attributes.get(PENDING_KEY, 1)) - 1
@@ -277,10 +287,23 @@ class GcsBroker(Broker):  # type: ignore[misc]
                 await self._close_connection(handler)
 
     async def shutdown(self) -> None:
-        """Stop accepting, cancel deliveries in progress and stop amqtt."""
+        """Stop accepting, cancel deliveries in progress and stop amqtt.
+
+        Connections of clients that stopped reading are aborted first: amqtt would otherwise
+        wait forever to flush them.
+        """
         for task in list(self._deliveries):
             task.cancel()
-        await super().shutdown()
+        for _session, handler in list(self._sessions.values()):
+            writer = handler.writer
+            if isinstance(writer, StreamWriterAdapter):
+                transport = writer._writer.transport
+                if transport.get_write_buffer_size() > 0:
+                    transport.abort()
+        try:
+            await asyncio.wait_for(super().shutdown(), SHUTDOWN_TIMEOUT)
+        except TimeoutError:
+            log.warning("broker shutdown took over %.0f s; exiting anyway", SHUTDOWN_TIMEOUT)
 
 
 class _PrefixedReader(ReaderAdapter):  # type: ignore[misc]
@@ -294,7 +317,8 @@ class _PrefixedReader(ReaderAdapter):  # type: ignore[misc]
         if not self._prefix:
             return bytes(await self._inner.read(n))
         if n < 0:
-            data, self._prefix = self._prefix + await self._inner.read(n), b""
+            rest: bytes = await self._inner.read(n)
+            data, self._prefix = self._prefix + rest, b""
             return data
         head, self._prefix = self._prefix[:n], self._prefix[n:]
         if len(head) < n:
@@ -330,6 +354,29 @@ async def _refuse_mqtt5(reader: ReaderAdapter, writer: WriterAdapter) -> ReaderA
         await writer.close()
         raise MQTTError("MQTT 5 client refused: this broker speaks MQTT 3.1.1")
     return _PrefixedReader(bytes(seen), reader)
+
+
+class _GatedReader(ReaderAdapter):  # type: ignore[misc]
+    """Stops reading from a client while its received messages wait for the broker.
+
+    amqtt reads packets as fast as they arrive and queues them without limit; pausing the read
+    lets TCP flow control slow the publisher down instead (what mosquitto does).
+    """
+
+    def __init__(self, inner: ReaderAdapter, backlog: asyncio.Queue[Any], limit: int) -> None:
+        self._inner = inner
+        self._backlog = backlog
+        self._limit = limit
+
+    async def read(self, n: int = -1) -> bytes:
+        # amqtt's queue signals nothing when it drains, so poll; only while backlogged.
+        while self._backlog.qsize() >= self._limit:  # noqa: ASYNC110
+            await asyncio.sleep(0.002)
+        data: bytes = await self._inner.read(n)
+        return data
+
+    def feed_eof(self) -> None:
+        self._inner.feed_eof()
 
 
 def _keepalive_expired(handler: BrokerProtocolHandler) -> None:
@@ -372,6 +419,7 @@ async def serve(
         broker.auth.AuthFileError: the auth file is missing or invalid at start.
         amqtt.errors.BrokerError: the port cannot be bound.
     """
+    AuthFile(auth_path).load()  # a clear error now rather than a plugin-init traceback
     server = GcsBroker(
         broker_config(host, port, auth_path), max_queued_messages=max_queued_messages
     )

@@ -44,6 +44,7 @@ def run_broker(args: argparse.Namespace) -> int:
     """Run the broker until SIGTERM/SIGINT; return the exit status (2 on bad auth file)."""
     import broker
     from broker.auth import AuthFileError
+    from broker.server import BrokerError
 
     if args.verbose <= 0:
         logging.getLogger("broker").setLevel(logging.INFO)
@@ -59,7 +60,7 @@ def run_broker(args: argparse.Namespace) -> int:
     except AuthFileError as exc:
         log.error("cannot start the broker: %s", exc)
         return 2
-    except OSError as exc:
+    except (BrokerError, OSError) as exc:
         log.error("cannot start the broker on %s:%s: %s", args.host, args.port, exc)
         return 2
     return 0
