@@ -244,13 +244,16 @@ def _template_kml(plan: WaypointPlan) -> bytes:
         x.leaf("wpml:ellipsoidHeight", _ellipsoid(plan, wp, height))
         x.leaf("wpml:height", height)
         x.leaf("wpml:waypointSpeed", wp.speed if wp.speed is not None else plan.auto_flight_speed)
+        # Like Pilot 2, write the heading and turn even where the global ones apply.
         if wp.heading_mode is not None:
             _heading(x, "wpml:waypointHeadingParam", wp.heading_mode, wp.heading_angle or 0.0,
                      executable=False)
-        if wp.turn_mode is not None:
-            damping = wp.turn_damping_dist
-            _turn(x, wp.turn_mode, damping if damping is not None
-                  else _default_damping(wp.turn_mode))
+        else:
+            _heading(x, "wpml:waypointHeadingParam", plan.heading_mode, plan.heading_angle,
+                     executable=False)
+        turn_mode = wp.turn_mode or plan.turn_mode
+        damping = wp.turn_damping_dist if wp.turn_mode is not None else None
+        _turn(x, turn_mode, damping if damping is not None else _default_damping(turn_mode))
         x.leaf("wpml:useGlobalHeight", wp.height is None)
         x.leaf("wpml:useGlobalSpeed", wp.speed is None)
         x.leaf("wpml:useGlobalHeadingParam", wp.heading_mode is None)
