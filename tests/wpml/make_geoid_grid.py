@@ -19,7 +19,7 @@ import textwrap
 import zlib
 from pathlib import Path
 
-import egm96  # type: ignore[import-not-found]
+import egm96  # type: ignore[import-not-found,unused-ignore]
 import numpy as np
 
 STEP = 0.5

@@ -53,7 +53,8 @@ def test_real_route_summary(waylines_dir: Path, filename: str) -> None:
     assert d["name"] == filename.removesuffix(".kmz")
     assert d["template_types"] == [0] and d["template_type_names"] == ["waypoint"]
     assert d["wayline_count"] == 1
-    assert d["action_count"] == sum(EXPECTED[filename]["actions_by_function"].values())  # type: ignore[arg-type]
+    by_function: dict[str, int] = EXPECTED[filename]["actions_by_function"]  # type: ignore[assignment]
+    assert d["action_count"] == sum(by_function.values())
     assert d["fingerprint"] == hashlib.md5(path.read_bytes()).hexdigest()
     assert d["size_bytes"] == path.stat().st_size
     assert d["finish_action"] == "goHome" and d["rc_lost_action"] == "goBack"
