@@ -24,7 +24,7 @@ from aiohttp import StreamReader
 
 from gcs.station.storage import sigv4
 from gcs.web.s3 import checksums
-from gcs.web.s3.auth import Payload
+from gcs.web.s3.auth import CHUNKED_SIGNED_TRAILER, Payload
 from gcs.web.s3.chunked import (
     AwsChunkedDecoder,
     BodyEnd,
@@ -209,7 +209,7 @@ class BodyProcessor:
                 raise S3Error(
                     "BadDigest", "The Content-MD5 you specified did not match what we received."
                 )
-        if self.payload.mode.endswith("signed-trailer") and self._trailers:
+        if self.payload.mode == CHUNKED_SIGNED_TRAILER and self._trailers:
             if not self._trailer_signed:
                 raise S3Error("SignatureDoesNotMatch", "The trailer signature is missing.")
         trailers = dict(self._trailers)

@@ -617,10 +617,10 @@ def parse_range(value: str, size: int) -> tuple[int, int] | None:
     if match[1]:
         first = int(match[1])
         last = int(match[2]) if match[2] else size - 1
-        if last < first:
-            return None
         if first >= size:
             raise unsatisfiable
+        if last < first:
+            return None
         return first, min(last, size - 1)
     suffix = int(match[2])
     if suffix == 0 or size == 0:

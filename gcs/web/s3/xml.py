@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -28,11 +29,17 @@ def http_date(epoch_s: float) -> str:
     return email.utils.formatdate(epoch_s, usegmt=True)
 
 
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
 def element(name: str, value: Any) -> str:
-    """``<name>value</name>`` with the value escaped (bools as true/false)."""
+    """``<name>value</name>`` with the value escaped (bools as true/false).
+
+    Characters XML 1.0 cannot carry (NUL and other controls) become U+FFFD.
+    """
     if isinstance(value, bool):
         value = "true" if value else "false"
-    return f"<{name}>{escape(str(value))}</{name}>"
+    return f"<{name}>{escape(_NOT_XML.sub(chr(0xFFFD), str(value)))}</{name}>"
 
 
 def document(root: str, body: Iterable[str]) -> bytes:
