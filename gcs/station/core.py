@@ -49,6 +49,7 @@ from gcs.station.bus import (
 from gcs.station.devices import DeviceRegistry, RequestRefused
 from gcs.station.ntp import NtpServer
 from gcs.station.telemetry import Telemetry
+from gcs.station.users import Users
 from gcs.store import history as h
 from gcs.store.db import Store, open_store
 from gcs.store.devices import WorkspaceRow
@@ -107,6 +108,7 @@ class Station:
         self.store: Store | None = None
         self.registry: DeviceRegistry
         self.telemetry: Telemetry
+        self.users: Users | None = None
         self.broker: BrokerProcess | None = None
         self.ntp: NtpServer | None = None
         self.link: MqttLink | None = None
@@ -149,6 +151,10 @@ class Station:
                 now_ms(),
             )
         )
+        self.users = Users(
+            self.store, workspace_id=s.station.workspace_id, on_logins_changed=self._logins_changed
+        )
+        await self.users.load(s.pilot.default_user, s.pilot.default_password)
         self.bus.subscribe(LogEntry, self._on_log_entry)
         self._register_requests()
 
@@ -271,8 +277,12 @@ class Station:
         self._auth_signature = signature
 
     def extra_broker_logins(self) -> list[tuple[str, str, Role, str | None]]:
-        """More logins as (username, password, role, gateway); the Pilot feature adds its own."""
-        return []
+        """More logins as (username, password, role, gateway): each Pilot user's MQTT login."""
+        return self.users.broker_logins() if self.users is not None else []
+
+    def _logins_changed(self) -> None:
+        if self.broker is not None:
+            self.write_broker_auth()
 
     # -- dispatch ------------------------------------------------------------------------
 

@@ -90,6 +90,27 @@ def _m0003(db: Database) -> None:
     db.execute("CREATE INDEX station_events_ts ON station_events(ts)")
 
 
+
+@migrations(name="0004_users")
+def _m0004(db: Database) -> None:
+    # Pilot/operator logins. `mqtt_password` is kept in clear on purpose: it is handed to Pilot
+    # at login for its `thing` module; the broker stores only its hash. `token_epoch` grows on
+    # every password change so that older access tokens stop working.
+    db.execute(
+        """CREATE TABLE users (
+            id TEXT PRIMARY KEY,
+            username TEXT NOT NULL UNIQUE,
+            password_hash TEXT NOT NULL,
+            role TEXT NOT NULL,
+            workspace_id TEXT NOT NULL,
+            mqtt_username TEXT NOT NULL UNIQUE,
+            mqtt_password TEXT NOT NULL,
+            token_epoch INTEGER NOT NULL DEFAULT 0,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        )"""
+    )
+
 class MigrationError(RuntimeError):
     """A schema migration failed; the database is left at the last good version."""
 

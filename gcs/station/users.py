@@ -1,0 +1,190 @@
+"""Users: who may log in from DJI Pilot 2, with which role, and their own MQTT login.
+
+Each user has a hashed password (PBKDF2, the broker's scheme), a role (`admin` or `pilot`), a
+workspace, and a per-user MQTT login generated at creation. The MQTT password is handed to Pilot
+at login (`thing` module) and written to the embedded broker's auth file with role `pilot`: the
+broker ties such a login to the MQTT client id, which Pilot sets to the RC serial, so a Pilot
+user can use only that RC's (and its aircraft's) topics.
+
+Theory of operation: the table is the truth; the service keeps a copy in memory for the
+per-request token checks and re-reads it at most every `RELOAD_S` seconds (and at every login),
+so users added or changed by `gcs user ...` while the station runs are picked up. When the set
+of MQTT logins changes, `on_logins_changed` is called (the station rewrites the broker's auth
+file). Also remembers which user bound which remote controller (shown in Pilot's topology).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import secrets
+import string
+import time
+import uuid
+from collections.abc import Callable
+
+from broker import hash_password, verify_password
+from broker.auth import Role
+from gcs.store import users as q
+from gcs.store.db import Store
+from gcs.store.users import ROLES, UserExists, UserRow
+
+log = logging.getLogger(__name__)
+
+__all__ = ["ROLES", "UserError", "UserExists", "UserRow", "Users", "new_user_row"]
+
+RELOAD_S = 5.0
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
+MIN_PASSWORD = 6
+
+
+class UserError(ValueError):
+    """A user cannot be created or changed as asked; the message says why and what to do."""
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def mqtt_password() -> str:
+    alphabet = string.ascii_letters + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(24))
+
+
+def check_username(username: str) -> None:
+    """Raises UserError unless `username` is 1-64 letters, digits or `_ . @ -`."""
+    if not _NAME_RE.match(username):
+        raise UserError(
+            f"user name {username!r} is not allowed: use 1-64 letters, digits, '_', '.', '@' "
+            "or '-', starting with a letter or digit"
+        )
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"the password must have at least {MIN_PASSWORD} characters")
+
+
+def new_user_row(username: str, password: str, role: str, workspace_id: str) -> UserRow:
+    """A new user with a hashed password and a fresh MQTT login (not saved yet).
+
+    Raises:
+        UserError: bad name, short password or unknown role.
+    """
+    check_username(username)
+    check_password(password)
+    if role not in ROLES:
+        raise UserError(f"role {role!r} is unknown: use one of {', '.join(ROLES)}")
+    now = _now_ms()
+    return UserRow(
+        id=str(uuid.uuid4()),
+        username=username,
+        password_hash=hash_password(password),
+        role=role,
+        workspace_id=workspace_id,
+        mqtt_username=f"pilot-{username}",
+        mqtt_password=mqtt_password(),
+        token_epoch=0,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+class Users:
+    """The user service of a running station. Usable after `await load()`."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        workspace_id: str,
+        on_logins_changed: Callable[[], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store = store
+        self.workspace_id = workspace_id
+        self.on_logins_changed = on_logins_changed
+        self._clock = clock
+        self._by_id: dict[str, UserRow] = {}
+        self._loaded_at = float("-inf")
+        self._reload_lock = asyncio.Lock()
+        self._rc_user: dict[str, str] = {}  # RC serial -> user id
+
+    async def load(self, default_user: str = "", default_password: str = "") -> None:
+        """Read the users; create `default_user` (role admin) if no user of that name exists."""
+        if default_user:
+            existing = await self.store.call(q.user_by_name, default_user)
+            if existing is None:
+                try:
+                    row = await asyncio.get_running_loop().run_in_executor(
+                        None,
+                        new_user_row,
+                        default_user,
+                        default_password,
+                        "admin",
+                        self.workspace_id,
+                    )
+                    await self.store.call(q.insert_user, row)
+                except (UserError, UserExists) as exc:
+                    log.warning("default user %r not created: %s", default_user, exc)
+        await self.reload(force=True)
+
+    async def reload(self, *, force: bool = False) -> None:
+        """Re-read the table if the copy is older than `RELOAD_S` (or `force`)."""
+        async with self._reload_lock:
+            if not force and self._clock() - self._loaded_at < RELOAD_S:
+                return
+            rows = await self.store.call(q.list_users)
+            before = self.broker_logins()
+            self._by_id = {r.id: r for r in rows}
+            self._loaded_at = self._clock()
+            if self.broker_logins() != before and self.on_logins_changed is not None:
+                self.on_logins_changed()
+
+    def all(self) -> list[UserRow]:
+        return sorted(self._by_id.values(), key=lambda u: u.username)
+
+    def get(self, user_id: str) -> UserRow | None:
+        """The cached user with that id (None if unknown)."""
+        return self._by_id.get(user_id)
+
+    async def current(self, user_id: str) -> UserRow | None:
+        """The user with that id, from a copy at most `RELOAD_S` old."""
+        await self.reload()
+        return self._by_id.get(user_id)
+
+    async def authenticate(self, username: str, password: str) -> UserRow | None:
+        """Check a login against the table (fresh read); None if name or password is wrong."""
+        await self.reload(force=True)
+        row = next((u for u in self._by_id.values() if u.username == username), None)
+        if row is None:
+            # Spend the same time as a real check so names cannot be probed by timing.
+            await asyncio.get_running_loop().run_in_executor(
+                None, verify_password, password, _DUMMY_HASH
+            )
+            return None
+        ok = await asyncio.get_running_loop().run_in_executor(
+            None, verify_password, password, row.password_hash
+        )
+        return row if ok else None
+
+    def broker_logins(self) -> list[tuple[str, str, Role, str | None]]:
+        """(mqtt username, mqtt password, "pilot", None) for every user, sorted by name.
+
+        The gateway is None: the broker ties each connection to its client id (the RC serial).
+        """
+        role: Role = "pilot"
+        return sorted((u.mqtt_username, u.mqtt_password, role, None) for u in self._by_id.values())
+
+    # -- who flies which RC ------------------------------------------------------------
+
+    def note_rc(self, rc_sn: str, user_id: str) -> None:
+        self._rc_user[rc_sn] = user_id
+
+    def user_of_rc(self, rc_sn: str) -> UserRow | None:
+        user_id = self._rc_user.get(rc_sn)
+        return self._by_id.get(user_id) if user_id else None
+
+
+_DUMMY_HASH = hash_password(secrets.token_hex(8))

@@ -1,0 +1,19 @@
+"""Typed keys of the objects the web application shares (no globals: tests build their own)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from gcs.station.core import Station
+from gcs.web.tokens import TokenSigner
+
+if TYPE_CHECKING:
+    from gcs.web.tls import TlsFiles
+    from gcs.web.ws import WsHub
+
+STATION = web.AppKey("station", Station)
+SIGNER = web.AppKey("signer", TokenSigner)
+HUB: web.AppKey[WsHub] = web.AppKey("hub")
+TLS: web.AppKey[TlsFiles | None] = web.AppKey("tls")

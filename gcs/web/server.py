@@ -1,0 +1,108 @@
+"""The Pilot web server as a runtime component: HTTP and HTTPS listeners on one application.
+
+`start(station)` makes sure the local CA and a server certificate for the current addresses
+exist, builds the application and listens on `settings.http.port` (HTTP) and
+`settings.http.https_port` (HTTPS) on the station's listen address (all interfaces by default).
+Both serve the same routes. A port of 0 asks the OS for a free one; `endpoints()` reports the
+real ports. The URL to type into Pilot ("Cloud Service -> Other platforms") is the `pilot`
+endpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import web
+
+from gcs.station import netinfo
+from gcs.station.core import Endpoint, Station
+from gcs.web.app import init_app
+from gcs.web.keys import HUB
+from gcs.web.tls import TlsFiles, ensure_certificates, server_names
+from gcs.web.ws import WsHub
+
+log = logging.getLogger(__name__)
+
+
+class WebServer:
+    """Usable after `start()` until `stop()`."""
+
+    def __init__(self, station: Station) -> None:
+        self.station = station
+        self.runner: web.AppRunner | None = None
+        self.http_port: int | None = None
+        self.https_port: int | None = None
+        self.tls: TlsFiles | None = None
+        self.app: web.Application | None = None
+
+    @property
+    def hub(self) -> WsHub:
+        assert self.app is not None
+        return self.app[HUB]
+
+    async def start(self) -> None:
+        """Listen. Raises OSError (port in use, ...) with what failed; nothing stays open."""
+        s = self.station.settings
+        names = server_names(netinfo.lan_addresses(), [self.station.public_host])
+        loop = asyncio.get_running_loop()
+        self.tls = await loop.run_in_executor(
+            None, ensure_certificates, self.station.data_dir, names, s.station.platform_name
+        )
+        self.app = init_app(self.station, tls=self.tls)
+        self.runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=5.0)
+        await self.runner.setup()
+        host = s.station.host or "0.0.0.0"
+        try:
+            http = web.TCPSite(self.runner, host, s.http.port, reuse_address=True)
+            await http.start()
+            self.http_port = _bound_port(http, s.http.port)
+            https = web.TCPSite(
+                self.runner,
+                host,
+                s.http.https_port,
+                ssl_context=self.tls.server_context(),
+                reuse_address=True,
+            )
+            await https.start()
+            self.https_port = _bound_port(https, s.http.https_port)
+        except OSError as exc:
+            await self.stop()
+            raise OSError(
+                exc.errno,
+                f"the Pilot web server cannot listen on {host} (HTTP {s.http.port}, HTTPS "
+                f"{s.http.https_port}): {exc.strerror or exc}; choose other ports with "
+                "--http-port/--https-port",
+            ) from exc
+
+    def endpoints(self) -> list[Endpoint]:
+        host = self.station.public_host
+        out = []
+        if self.http_port is not None:
+            out.append(Endpoint("http", f"http://{host}:{self.http_port}/"))
+        if self.https_port is not None:
+            out.append(Endpoint("https", f"https://{host}:{self.https_port}/"))
+        if self.http_port is not None:
+            out.append(Endpoint("pilot", f"http://{host}:{self.http_port}/pilot/"))
+            out.append(Endpoint("ca", f"http://{host}:{self.http_port}/ca.crt"))
+        return out
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            runner, self.runner = self.runner, None
+            await runner.cleanup()
+
+
+def _bound_port(site: web.TCPSite, wanted: int) -> int:
+    server = site._server  # aiohttp keeps the asyncio server here; the port is only known there
+    sockets = getattr(server, "sockets", None) or []
+    for sock in sockets:
+        return int(sock.getsockname()[1])
+    return wanted
+
+
+async def start(station: Station) -> WebServer:
+    """The runtime's factory: a started web server for `station`."""
+    server = WebServer(station)
+    await server.start()
+    return server

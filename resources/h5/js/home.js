@@ -1,0 +1,298 @@
+/* Module page: workspace, thing (MQTT), then ws, map, tsa, media, mission and liveshare once
+   the thing module reports it is connected; binds the RC to the workspace; per-module state. */
+(function () {
+  'use strict';
+  var t = window.I18n.t;
+  var MODULES = ['thing', 'api', 'ws', 'map', 'tsa', 'media', 'mission', 'liveshare'];
+  var state = {
+    cfg: null, user: null, workspace: null, rcSn: '', aircraftSn: '',
+    params: {}, failed: {}, bound: false, bindTimer: null, live: null
+  };
+
+  function say(text, kind) { Api.show(text, kind || 'info'); }
+
+  function safe(fn) {
+    try { return fn(); } catch (e) { say(e.message, 'error'); return undefined; }
+  }
+
+  function setText(id, text) {
+    document.getElementById(id).textContent = text === undefined || text === '' ? t('home.none') : text;
+  }
+
+  /* -- modules ------------------------------------------------------------------------ */
+
+  function paramsFor(name) {
+    var cfg = state.cfg, user = state.user;
+    switch (name) {
+      case 'thing':
+        return { host: user.mqtt_addr, username: user.mqtt_username, password: user.mqtt_password,
+          connectCallback: 'connectCallback' };
+      case 'api':
+        return { host: Api.apiHost(), token: currentToken() };
+      case 'ws':
+        return { host: Api.wsUrl(cfg.ws_path), token: currentToken(), connectCallback: 'wsConnectCallback' };
+      case 'map':
+        return { userName: user.username, elementPreName: cfg.element_prefix };
+      case 'media':
+        return cfg.media;
+      case 'liveshare':
+        return { videoPublishType: cfg.liveshare_publish_type, statusCallback: 'liveStatusCallback' };
+      default:
+        return {};  // tsa and mission take an empty object
+    }
+  }
+
+  function currentToken() {
+    var tok = '';
+    try { tok = Bridge.call('apiGetToken'); } catch (e) { tok = ''; }
+    return tok || Api.token();
+  }
+
+  function load(name) {
+    try {
+      var params = paramsFor(name);
+      state.params[name] = params;
+      Bridge.loadComponent(name, params);
+      delete state.failed[name];
+      if (name === 'media') Bridge.call('mediaSetDownloadOwner', 0);
+      if (name === 'api') Bridge.call('apiSetToken', params.token);
+      return true;
+    } catch (e) {
+      state.failed[name] = e.message;
+      say(e.message, 'error');
+      return false;
+    } finally {
+      render();
+    }
+  }
+
+  function unload(name) {
+    safe(function () { Bridge.call('platformUnloadComponent', name); });
+    render();
+  }
+
+  function isLoaded(name) {
+    try { return Bridge.callBool('platformIsComponentLoaded', name); } catch (e) { return false; }
+  }
+
+  function moduleState(name) {
+    if (state.failed[name]) return { text: t('home.failed'), cls: 'state-bad', title: state.failed[name] };
+    if (!isLoaded(name)) return { text: t('home.notloaded'), cls: 'state-bad' };
+    var connected = null;
+    try {
+      if (name === 'thing') connected = Bridge.callBool('thingGetConnectState');
+      if (name === 'ws') connected = Bridge.callBool('wsGetConnectState');
+    } catch (e) { connected = false; }
+    if (connected === false) return { text: t('home.connecting'), cls: 'state-wait' };
+    return { text: connected ? t('home.connected') : t('home.loaded'), cls: 'state-ok' };
+  }
+
+  function render() {
+    var body = document.querySelector('#modules tbody');
+    body.textContent = '';
+    MODULES.forEach(function (name) {
+      var st = moduleState(name);
+      var tr = document.createElement('tr');
+      tr.setAttribute('data-module', name);
+      var tdName = document.createElement('td');
+      tdName.textContent = t('mod.' + name);
+      var tdState = document.createElement('td');
+      tdState.textContent = st.text;
+      tdState.className = 'module-state ' + st.cls;
+      if (st.title) tdState.title = st.title;
+      var tdAct = document.createElement('td');
+      tdAct.className = 'actions';
+      var bLoad = document.createElement('button');
+      bLoad.className = 'small load';
+      bLoad.textContent = t('home.load');
+      bLoad.addEventListener('click', function () { load(name); });
+      var bUnload = document.createElement('button');
+      bUnload.className = 'small unload';
+      bUnload.textContent = t('home.unload');
+      bUnload.addEventListener('click', function () { unload(name); });
+      tdAct.appendChild(bLoad);
+      tdAct.appendChild(bUnload);
+      tr.appendChild(tdName);
+      tr.appendChild(tdState);
+      tr.appendChild(tdAct);
+      body.appendChild(tr);
+    });
+  }
+
+  /* -- Pilot callbacks (names given to the modules) ------------------------------------ */
+
+  window.connectCallback = function (connected) {
+    var ok = connected === true || connected === 'true';
+    say(ok ? t('home.thing.connected') : t('home.thing.lost'), ok ? 'ok' : 'error');
+    if (ok) afterThing();
+    render();
+  };
+
+  window.wsConnectCallback = function (connected) {
+    var ok = connected === true || connected === 'true';
+    say(ok ? t('home.ws.connected') : t('home.ws.lost'), ok ? 'ok' : 'error');
+    render();
+  };
+
+  window.liveStatusCallback = function (status) {
+    var s = status;
+    if (typeof s === 'string') { try { s = JSON.parse(s); } catch (e) { s = { status: status }; } }
+    state.live = s;
+    var names = ['not connected', 'connected', 'live'];
+    var code = s && typeof s.status === 'number' ? s.status : -1;
+    setText('live', t('home.live.status', names[code] || String(code)));
+  };
+
+  /* -- sequence ------------------------------------------------------------------------- */
+
+  var afterThingDone = false;
+
+  function afterThing() {
+    if (afterThingDone) return;
+    afterThingDone = true;
+    ['liveshare', 'ws', 'map', 'tsa', 'media', 'mission'].forEach(function (name) { load(name); });
+    startBinding();
+  }
+
+  function startBinding() {
+    if (state.bindTimer || state.bound) return;
+    var attempt = async function () {
+      if (!state.rcSn) {
+        try { state.rcSn = Bridge.call('platformGetRemoteControllerSN') || ''; } catch (e) { state.rcSn = ''; }
+        setText('rc-sn', state.rcSn);
+        if (!state.rcSn) { setText('binding', t('home.rcmissing')); return; }
+      }
+      try {
+        await Api.post('/manage/api/v1/devices/' + encodeURIComponent(state.rcSn) + '/binding', {
+          device_sn: state.rcSn, user_id: state.user.user_id, workspace_id: state.workspace.workspace_id
+        });
+        state.bound = true;
+        clearInterval(state.bindTimer);
+        state.bindTimer = null;
+        setText('binding', t('home.bind.ok'));
+      } catch (e) {
+        if (e instanceof Api.ApiError && e.status === 401) return expired();
+        setText('binding', e.status === 404 ? t('home.bind.wait') : t('home.bind.failed', e.message));
+      }
+    };
+    state.bindTimer = setInterval(attempt, 2000);
+    attempt();
+  }
+
+  function expired() {
+    Api.setToken('');
+    location.replace('index.html');
+  }
+
+  async function refreshToken() {
+    try {
+      var data = await Api.post('/manage/api/v1/token/refresh', {});
+      Api.setToken(data.access_token);
+      Bridge.call('apiSetToken', data.access_token);
+    } catch (e) {
+      if (e instanceof Api.ApiError && e.status === 401) expired();
+    }
+  }
+
+  async function main() {
+    I18n.apply();
+    document.addEventListener('gcs-lang', render);
+    document.getElementById('lang').addEventListener('click', I18n.toggle);
+    if (!Api.token()) return expired();
+
+    if (Bridge.available()) {
+      window.djiBridge.onBackClick = function () {
+        var dialog = document.getElementById('confirm');
+        if (!dialog.hidden) { dialog.hidden = true; return true; }
+        return false;  // Pilot closes the page
+      };
+      window.djiBridge.onStopPlatform = function () {
+        try { localStorage.removeItem('gcs.token'); localStorage.removeItem('gcs.user'); } catch (e) { /* ignore */ }
+      };
+    }
+    wireButtons();
+
+    try {
+      if (!Bridge.callBool('platformIsVerified')) { location.replace('index.html'); return; }
+    } catch (e) {
+      say(e.message, 'error');
+      return;
+    }
+
+    try {
+      state.rcSn = Bridge.call('platformGetRemoteControllerSN') || '';
+      state.aircraftSn = Bridge.call('platformGetAircraftSN') || '';
+    } catch (e) {
+      say(e.message, 'error');
+    }
+    setText('rc-sn', state.rcSn);
+    setText('aircraft-sn', state.aircraftSn);
+
+    try {
+      state.cfg = await Api.config();
+      state.workspace = await Api.get('/manage/api/v1/workspaces/current');
+      state.user = await Api.get('/manage/api/v1/users/current');
+    } catch (e) {
+      if (e instanceof Api.ApiError && e.status === 401) return expired();
+      say(e.message, 'error');
+      return;
+    }
+    var ws = state.workspace;
+    setText('workspace', ws.workspace_name);
+    setText('user', state.user.username);
+    safe(function () { Bridge.call('platformSetWorkspaceId', ws.workspace_id); });
+    safe(function () { Bridge.call('platformSetInformation', ws.platform_name, ws.workspace_name, ws.workspace_desc); });
+    safe(function () { setText('log-path', Bridge.call('platformGetLogPath')); });
+
+    var thingUp = false;
+    try { thingUp = isLoaded('thing') && Bridge.callBool('thingGetConnectState'); } catch (e) { thingUp = false; }
+    if (thingUp) {
+      afterThing();  // the page was reloaded while Pilot stayed connected
+    } else {
+      load('thing');
+    }
+    render();
+    setInterval(render, 3000);
+    setInterval(refreshToken, 30 * 60 * 1000);
+  }
+
+  function wireButtons() {
+    document.getElementById('third-party').addEventListener('click', openThirdParty);
+    document.getElementById('log-key-set').addEventListener('click', function () {
+      var key = document.getElementById('log-key').value.trim();
+      if (!key) return say(t('home.logkey.empty'), 'error');
+      try { Bridge.call('platformSetLogEncryptKey', key); say(t('home.logkey.done'), 'ok'); } catch (e) { say(e.message, 'error'); }
+    });
+    document.getElementById('log-key-clear').addEventListener('click', function () {
+      try { Bridge.call('platformClearLogEncryptKey'); say(t('home.logkey.cleared'), 'ok'); } catch (e) { say(e.message, 'error'); }
+    });
+    document.getElementById('logout').addEventListener('click', function () {
+      document.getElementById('confirm').hidden = false;
+    });
+    document.getElementById('confirm-cancel').addEventListener('click', function () {
+      document.getElementById('confirm').hidden = true;
+    });
+    document.getElementById('confirm-ok').addEventListener('click', logout);
+  }
+
+  function openThirdParty() {
+    var cfg = state.cfg || {};
+    var pkg = cfg.third_party_app_package, url = cfg.third_party_app_url;
+    if (!pkg && !url) return say(t('home.thirdparty.none'), 'error');
+    try {
+      if (pkg && !Bridge.callBool('platformIsAppInstalled', pkg)) {
+        return say(t('home.thirdparty.missing', pkg), 'error');
+      }
+    } catch (e) { return say(e.message, 'error'); }
+    window.open(url || ('intent://#Intent;package=' + pkg + ';end'), '_blank');
+  }
+
+  function logout() {
+    document.getElementById('confirm').hidden = true;
+    if (state.bindTimer) clearInterval(state.bindTimer);
+    try { localStorage.removeItem('gcs.token'); localStorage.removeItem('gcs.user'); } catch (e) { /* ignore */ }
+    safe(function () { Bridge.call('platformStopSelf'); });
+  }
+
+  window.addEventListener('DOMContentLoaded', main);
+})();
