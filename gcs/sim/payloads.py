@@ -52,7 +52,7 @@ _DOCK3_ONLY = frozenset(
         "tilt_angle",
     }
 )  # fmt: skip
-_DOCK1_ONLY = frozenset({"electric_supply_voltage"})
+_NOT_DOCK2 = frozenset({"electric_supply_voltage"})  # Dock 1 docs; a real Dock 3 sends it too
 _NOT_DOCK1 = frozenset({"heading", "home_position_is_valid"})
 
 
@@ -193,10 +193,10 @@ def dock_osd(*, model: str = "3-3-0", aircraft_sn: str = "", **overrides: Any) -
     if model != "3-3-0":
         for key in _DOCK3_ONLY:
             base.pop(key, None)
-    if model != "3-1-0":
-        for key in _DOCK1_ONLY:
+    if model == "3-2-0":
+        for key in _NOT_DOCK2:
             base.pop(key, None)
-    else:
+    if model == "3-1-0":
         for key in _NOT_DOCK1:
             base.pop(key, None)
     return _apply(base, overrides)

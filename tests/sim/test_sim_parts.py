@@ -1,0 +1,169 @@
+"""Simulator parts without a broker: serials, positions, payload factories, kinematics, URLs."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+
+import pytest
+from sim_cloud import SHARED_DATA
+
+from gcs.sim import BrokerAddress, Fleet, aircraft_osd, dock_osd, split_dock_osd
+from gcs.sim import dock as dock_module
+from gcs.sim import pilot as pilot_module
+from gcs.sim.products import local_offset_m
+from gcs.sim.world import Aircraft, wind_direction_code
+
+URL = "mqtt://u:p@127.0.0.1:1"
+
+
+def test_serials_are_deterministic_distinct_and_dji_like() -> None:
+    a = Fleet(URL, docks=150, pilots=50, seed=1)
+    b = Fleet(URL, docks=150, pilots=50, seed=1)
+    c = Fleet(URL, docks=150, pilots=50, seed=2)
+    sns = [s for d in a.devices for s in (d.sn, d.aircraft_sn)]
+    assert sns == [s for d in b.devices for s in (d.sn, d.aircraft_sn)]
+    assert len(set(sns)) == 400
+    assert not set(sns) & {s for d in c.devices for s in (d.sn, d.aircraft_sn)}
+    assert all(re.fullmatch(r"[0-9A-HJ-NP-Z]{14}", sn) for sn in sns)
+    keys = [d.model_key for d in a.devices[:6]]
+    assert keys == ["3-1-0", "3-2-0", "3-3-0", "3-1-0", "3-2-0", "3-3-0"]
+    assert {d.model_key for d in a.pilots} == {"2-119-0"}
+    assert {d.aircraft_model_key for d in a.pilots} == {"0-67-1"}
+
+
+def test_sites_are_spread_around_the_centre() -> None:
+    fleet = Fleet(URL, docks=30, pilots=10, lat=47.0, lon=8.0)
+    offsets = [local_offset_m(47.0, 8.0, d.cfg.lat, d.cfg.lon) for d in fleet.devices]
+    distances = [math.hypot(n, e) for n, e in offsets]
+    assert max(distances) < 5_000
+    closest = min(math.dist(p, q) for i, p in enumerate(offsets) for q in offsets[i + 1 :])
+    assert closest > 100
+
+
+def test_dock_osd_models_and_split() -> None:
+    full = dock_osd(model="3-3-0", aircraft_sn="AC", drone_charge_state={"state": 1})
+    assert full["drone_charge_state"] == {"state": 1, "capacity_percent": 60}  # merged
+    parts = split_dock_osd(full)
+    assert len(parts) == 3
+    assert {k for p in parts for k in p} == set(full)
+    assert sum(len(p) for p in parts) == len(full)
+    dock1 = dock_osd(model="3-1-0")
+    assert "heading" not in dock1 and "electric_supply_voltage" in dock1
+    assert "tilt_angle" not in dock1
+    assert "electric_supply_voltage" not in dock_osd(model="3-2-0")
+    assert split_dock_osd({"x_new": 1})[2] == {"x_new": 1}  # nothing is lost
+
+
+def test_aircraft_osd_payload_object() -> None:
+    data = aircraft_osd(payload_index="53-0-0", thermal=True, mode_code=3)
+    assert data["53-0-0"]["payload_index"] == "53-0-0"
+    assert "thermal_current_palette_style" in data["53-0-0"]
+    assert data["cameras"][0]["payload_index"] == "53-0-0"
+    assert data["mode_code"] == 3
+    assert "thermal_gain_mode" not in aircraft_osd(payload_index="98-0-0")["98-0-0"]
+
+
+def test_hms_codes_exist_in_djis_table() -> None:
+    table_path = SHARED_DATA / "hms.json"
+    if not table_path.is_file():
+        pytest.skip("shared data not present")
+    table = json.loads(table_path.read_text(encoding="utf-8"))
+    for code, _ in dock_module.DOCK_ALARMS:
+        assert f"dock_tip_{code}" in table
+    for code, _ in (*dock_module.AIRCRAFT_ALARMS, *pilot_module.AIRCRAFT_ALARMS):
+        assert f"fpv_tip_{code}" in table
+
+
+def test_orbit_heading_follows_motion() -> None:
+    ac = Aircraft(home_lat=22.5, home_lon=113.9, home_height=20.0, north=-100.0, elevation=60)
+    for _ in range(50):
+        n0, e0 = ac.north, ac.east
+        ac.orbit(0.0, 0.0, 100.0, 6.0, 0.1)
+        course = math.degrees(math.atan2(ac.east - e0, ac.north - n0))
+        assert abs((course - ac.heading + 180) % 360 - 180) < 1.0
+        assert -180 < ac.heading <= 180
+    assert ac.roll == pytest.approx(math.degrees(math.atan(36 / (9.81 * 100))))
+    assert ac.battery < 80.0  # airborne drains
+
+
+def test_move_towards_arrives_and_accounts_distance() -> None:
+    ac = Aircraft(home_lat=22.5, home_lon=113.9, home_height=20.0)
+    steps = 0
+    while not ac.move_towards(0.0, 0.0, 30.0, 0.0, 5.0, 1.0):
+        steps += 1
+    assert steps == 5 and ac.elevation == pytest.approx(30.0)
+    while not ac.move_towards(100.0, 0.0, 30.0, 10.0, 5.0, 1.0):
+        pass
+    assert ac.north == pytest.approx(100.0) and ac.heading == pytest.approx(0.0)
+    assert ac.total_flight_distance == pytest.approx(100.0)
+    assert ac.height == pytest.approx(50.0)
+
+
+def test_wind_direction_codes() -> None:
+    assert [wind_direction_code(d) for d in (0, 44, 46, 90, 180, 270, 315, 359)] == [
+        1, 2, 2, 3, 5, 7, 8, 1
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("mqtt://dev:s%40cret@10.0.0.5:1883", ("10.0.0.5", 1883, "dev", "s@cret", False)),
+        ("tcp://h", ("h", 1883, "", "", False)),
+        ("mqtts://u:p@h", ("h", 8883, "u", "p", True)),
+        ("h:2000", ("h", 2000, "", "", False)),
+    ],
+)
+def test_broker_url(url: str, expected: tuple[object, ...]) -> None:
+    b = BrokerAddress.parse(url)
+    assert (b.host, b.port, b.username, b.password, b.tls) == expected
+
+
+@pytest.mark.parametrize("url", ["http://h:1", "mqtt://", "mqtt://h:notaport"])
+def test_bad_broker_url(url: str) -> None:
+    with pytest.raises(ValueError, match="broker URL"):
+        BrokerAddress.parse(url)
+
+
+def test_cli_resolves_credentials_file(tmp_path: Path) -> None:
+    import argparse
+
+    from gcs.cli.sim import UsageError, resolve
+
+    creds = tmp_path / "c.json"
+    creds.write_text(
+        json.dumps(
+            {
+                "mqtt_host": "192.168.1.10",
+                "mqtt_port": 1884,
+                "username": "dock",
+                "password": "p@ss",
+                "workspace_id": "ws-9",
+                "binding_code": "abc",
+            }
+        )
+    )
+
+    def ns(**kw: object) -> argparse.Namespace:
+        base: dict[str, object] = dict(
+            broker=None, credentials=None, binding_code=None, workspace_id=None
+        )
+        base.update(kw)
+        return argparse.Namespace(**base)
+
+    url, code, org = resolve(ns(credentials=str(creds)))
+    assert BrokerAddress.parse(url) == BrokerAddress("192.168.1.10", 1884, "dock", "p@ss")
+    assert (code, org) == ("abc", "ws-9")
+    url, code, org = resolve(
+        ns(credentials=str(creds), broker="mqtt://127.0.0.1:5", binding_code="x")
+    )
+    assert BrokerAddress.parse(url) == BrokerAddress("127.0.0.1", 5, "dock", "p@ss")
+    assert code == "x"
+    with pytest.raises(UsageError, match="--broker"):
+        resolve(ns())
+    (tmp_path / "bad.json").write_text("[1]")
+    with pytest.raises(UsageError, match="JSON object"):
+        resolve(ns(credentials=str(tmp_path / "bad.json")))
