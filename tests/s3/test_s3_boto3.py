@@ -86,8 +86,11 @@ def test_list_prefix_delimiter_continuation(store: RunningStore) -> None:
     assert [o["Key"] for o in rest["Contents"]] == keys[4:7]
     assert [p["Prefix"] for p in rest["CommonPrefixes"]] == ["a/sub/"]
     paginator = s3.get_paginator("list_objects")
-    v1 = [o["Key"] for page in paginator.paginate(Bucket="gcs", PaginationConfig={"PageSize": 2})
-          for o in page.get("Contents", [])]
+    v1 = [
+        o["Key"]
+        for page in paginator.paginate(Bucket="gcs", PaginationConfig={"PageSize": 2})
+        for o in page.get("Contents", [])
+    ]
     assert v1 == sorted(keys)
     s3.delete_objects(Bucket="gcs", Delete={"Objects": [{"Key": k} for k in keys[:5]]})
     remaining = s3.list_objects_v2(Bucket="gcs")
@@ -122,7 +125,10 @@ def test_multipart_5mb_parts_list_and_abort(store: RunningStore) -> None:
 
     second = s3.create_multipart_upload(Bucket="gcs", Key="waylines/aborted.kmz")
     s3.upload_part(
-        Bucket="gcs", Key="waylines/aborted.kmz", UploadId=second["UploadId"], PartNumber=1,
+        Bucket="gcs",
+        Key="waylines/aborted.kmz",
+        UploadId=second["UploadId"],
+        PartNumber=1,
         Body=b"x" * (5 * MiB),
     )
     s3.abort_multipart_upload(Bucket="gcs", Key="waylines/aborted.kmz", UploadId=second["UploadId"])
@@ -146,7 +152,9 @@ def test_multipart_out_of_order_and_bad_parts(store: RunningStore) -> None:
         )["ETag"]
     with pytest.raises(ClientError) as exc:
         s3.complete_multipart_upload(
-            Bucket="gcs", Key=key, UploadId=upload_id,
+            Bucket="gcs",
+            Key=key,
+            UploadId=upload_id,
             MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": '"' + "0" * 32 + '"'}]},
         )
     assert error_code(exc.value) == "InvalidPart"
@@ -159,12 +167,16 @@ def test_multipart_out_of_order_and_bad_parts(store: RunningStore) -> None:
     ]
     with pytest.raises(ClientError) as exc:
         s3.complete_multipart_upload(
-            Bucket="gcs", Key="small.bin", UploadId=small,
+            Bucket="gcs",
+            Key="small.bin",
+            UploadId=small,
             MultipartUpload={"Parts": [{"PartNumber": n, "ETag": e[n - 1]} for n in (1, 2)]},
         )
     assert error_code(exc.value) == "EntityTooSmall"
     s3.complete_multipart_upload(
-        Bucket="gcs", Key=key, UploadId=upload_id,
+        Bucket="gcs",
+        Key=key,
+        UploadId=upload_id,
         MultipartUpload={"Parts": [{"PartNumber": n, "ETag": etags[n]} for n in (1, 2, 3)]},
     )
     assert s3.get_object(Bucket="gcs", Key=key)["Body"].read() == p1 + p2 + p3
@@ -222,7 +234,9 @@ def test_presigned_url_expires(store: RunningStore) -> None:
 def test_wrong_secret_expired_scope_and_unknown_key(store: RunningStore) -> None:
     creds = store.mint(prefix="media/ws1")
     with pytest.raises(ClientError) as exc:
-        store.boto3(creds, secret="not-the-secret").put_object(Bucket="gcs", Key="media/ws1/a", Body=b"x")
+        store.boto3(creds, secret="not-the-secret").put_object(
+            Bucket="gcs", Key="media/ws1/a", Body=b"x"
+        )
     assert error_code(exc.value) == "SignatureDoesNotMatch"
     expired = StorageAccess(
         store.settings, store.access._table, clock=lambda: time.time() - 7200
@@ -267,8 +281,17 @@ def test_read_only_credentials(store: RunningStore) -> None:
 
 @pytest.mark.parametrize(
     "key",
-    ["../escape", "a/../../b", "a/./b", "a//b", "/abs", "a\\..\\b", "nul\x00byte", "x" * 1025,
-     "a/" + "y" * 300],
+    [
+        "../escape",
+        "a/../../b",
+        "a/./b",
+        "a//b",
+        "/abs",
+        "a\\..\\b",
+        "nul\x00byte",
+        "x" * 1025,
+        "a/" + "y" * 300,
+    ],
 )
 def test_traversal_and_bad_keys_refused(store: RunningStore, key: str) -> None:
     s3 = store.boto3()
@@ -292,9 +315,13 @@ def test_bad_digests(store: RunningStore) -> None:
     with pytest.raises(ClientError) as exc:
         s3.head_object(Bucket="gcs", Key="d.bin")
     right = base64.b64encode(hashlib.md5(b"data").digest()).decode()
-    s3.put_object(Bucket="gcs", Key="d.bin", Body=b"data", ContentMD5=right, ChecksumSHA256=(
-        base64.b64encode(hashlib.sha256(b"data").digest()).decode()
-    ))
+    s3.put_object(
+        Bucket="gcs",
+        Key="d.bin",
+        Body=b"data",
+        ContentMD5=right,
+        ChecksumSHA256=(base64.b64encode(hashlib.sha256(b"data").digest()).decode()),
+    )
     assert s3.get_object(Bucket="gcs", Key="d.bin")["Body"].read() == b"data"
 
 
@@ -304,9 +331,11 @@ def test_payload_modes_over_https(tls_store: RunningStore) -> None:
     events: list[str] = []
 
     def record(request: Any, **_: Any) -> None:
-        events.append(request.headers.get("X-Amz-Content-SHA256", b"").decode()
-                      if isinstance(request.headers.get("X-Amz-Content-SHA256"), bytes)
-                      else str(request.headers.get("X-Amz-Content-SHA256")))
+        events.append(
+            request.headers.get("X-Amz-Content-SHA256", b"").decode()
+            if isinstance(request.headers.get("X-Amz-Content-SHA256"), bytes)
+            else str(request.headers.get("X-Amz-Content-SHA256"))
+        )
 
     trailer = tls_store.boto3()
     trailer.meta.events.register("before-send.s3.PutObject", record)

@@ -140,9 +140,17 @@ def _chunked_body(trailers: bytes = b"\r\n", *, signed: bool = True) -> bytes:
         return f"{size:x}".encode() + (f";chunk-signature={sig}".encode() if signed else b"")
 
     return (
-        header(65536, CHUNK_1) + b"\r\n" + b"a" * 65536 + b"\r\n"
-        + header(1024, CHUNK_2) + b"\r\n" + b"a" * 1024 + b"\r\n"
-        + header(0, CHUNK_FINAL) + b"\r\n" + trailers
+        header(65536, CHUNK_1)
+        + b"\r\n"
+        + b"a" * 65536
+        + b"\r\n"
+        + header(1024, CHUNK_2)
+        + b"\r\n"
+        + b"a" * 1024
+        + b"\r\n"
+        + header(0, CHUNK_FINAL)
+        + b"\r\n"
+        + trailers
     )
 
 
