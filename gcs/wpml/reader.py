@@ -13,7 +13,7 @@ import dataclasses
 import hashlib
 import math
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container
 from pathlib import Path
 
 from gcs.wpml.archive import Limits, open_kmz
@@ -98,12 +98,11 @@ class _Walker:
             self.findings.append(warning("unknown_element", path, name=name))
         return Extra(path, ET.tostring(element, encoding="unicode"))
 
-    def extras(self, parent: ET.Element, path: str, known: Iterable[str]) -> tuple[Extra, ...]:
-        allowed = set(known) | _KML_COMMON
+    def extras(self, parent: ET.Element, path: str, known: Container[str]) -> tuple[Extra, ...]:
         out = []
         for c in parent:
             name = local_name(c.tag)
-            if not name or name in allowed:
+            if not name or name in known or name in _KML_COMMON:
                 continue
             out.append(self.unknown(c, f"{path}/{name}"))
         return tuple(out)
@@ -402,12 +401,11 @@ def _geometry(w: _Walker, sources: list[tuple[ET.Element, str]], name: str
 
 def _template(w: _Walker, el: ET.Element, path: str) -> Template:
     template_type = w.text(el, "templateType")
-    placemarks = children(el, "Placemark")
-    waypoint_els = [p for p in placemarks if child(p, "Point") is not None]
-    shape_els = [p for p in placemarks if child(p, "Point") is None]
+    placemarks = list(enumerate(children(el, "Placemark")))
+    waypoint_els = [(i, p) for i, p in placemarks if child(p, "Point") is not None]
     # Mapping parameters live on the Folder or on the Placemark holding the Polygon/LineString.
-    sources = [(el, path)] + [(p, f"{path}/Placemark[{placemarks.index(p)}]")
-                              for p in shape_els]
+    sources = [(el, path)] + [(p, f"{path}/Placemark[{i}]") for i, p in placemarks
+                              if child(p, "Point") is None]
 
     def first(getter: Callable[[ET.Element, str], object]) -> object:
         for src, p in sources:
@@ -451,8 +449,7 @@ def _template(w: _Walker, el: ET.Element, path: str) -> Template:
                                "surfaceRelativeHeight"))
     for shape, p in sources[1:]:
         w.extras(shape, p, _MAPPING_KNOWN)
-    waypoints = tuple(_waypoint(w, p, f"{path}/Placemark[{placemarks.index(p)}]")
-                      for p in waypoint_els)
+    waypoints = tuple(_waypoint(w, p, f"{path}/Placemark[{i}]") for i, p in waypoint_els)
     shoot_type = first(lambda s, p: w.text(s, "shootType"))
     return Template(
         template_type=template_type,

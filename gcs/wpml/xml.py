@@ -8,6 +8,8 @@ Real exports vary: `xmlns:wpml` is `http://www.dji.com/wpmz/1.0.2` ... `1.0.6`, 
 no prefix at all or forget to declare it. Elements are therefore matched on their *local* name
 (`{any-namespace}index` and `index` are the same element); namespaces that are neither KML nor a
 WPML 1.0.x one are reported, and an undeclared `wpml:` prefix is repaired with a warning.
+After parsing, every tag is rewritten to its local name, so kept unknown elements serialize
+without namespaces.
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ def local_name(tag: object) -> str:
     """`{ns}name` or `prefix:name` or `name` -> `name` ("" for comments and PIs)."""
     if not isinstance(tag, str):
         return ""
+    if "}" not in tag and ":" not in tag:
+        return tag
     return tag.rsplit("}", 1)[-1].rsplit(":", 1)[-1]
 
 
@@ -66,17 +70,18 @@ def namespace_of(tag: object) -> str | None:
     return None
 
 
+# `parse_xml` rewrites every tag to its local name after noting the namespaces, so these
+# lookups are ElementTree's own (C) child searches on plain names.
+
+
 def children(element: ET.Element, name: str) -> list[ET.Element]:
-    """Direct children whose local name is `name`."""
-    return [c for c in element if local_name(c.tag) == name]
+    """Direct children whose local name is `name` (in a tree from `parse_xml`)."""
+    return element.findall(name)
 
 
 def child(element: ET.Element, name: str) -> ET.Element | None:
-    """First direct child whose local name is `name`, or None."""
-    for c in element:
-        if local_name(c.tag) == name:
-            return c
-    return None
+    """First direct child whose local name is `name`, or None (in a tree from `parse_xml`)."""
+    return element.find(name)
 
 
 def child_text(element: ET.Element, name: str) -> str | None:
@@ -154,13 +159,20 @@ def parse_xml(data: bytes, part: str, limits: Limits | None = None) -> ParsedXml
         raise KmzError("not_kml", part, part=part, root=local_name(root.tag) or "?")
     seen: set[str] = set()
     wpml: list[str] = []
+    names: dict[str, str] = {}
     for element in root.iter():
-        ns = namespace_of(element.tag)
-        if ns is None or ns in seen:
+        tag = element.tag
+        if not isinstance(tag, str):
             continue
-        seen.add(ns)
-        if _WPML_NS_RE.match(ns):
-            wpml.append(ns)
-        elif ns not in _OTHER_KNOWN:
-            findings.append(warning("namespace_unknown", part, part=part, namespace=ns))
+        plain = names.get(tag)
+        if plain is None:
+            plain = names[tag] = local_name(tag)
+            ns = namespace_of(tag)
+            if ns is not None and ns not in seen:
+                seen.add(ns)
+                if _WPML_NS_RE.match(ns):
+                    wpml.append(ns)
+                elif ns not in _OTHER_KNOWN:
+                    findings.append(warning("namespace_unknown", part, part=part, namespace=ns))
+        element.tag = plain
     return ParsedXml(root, tuple(wpml), tuple(findings))
