@@ -1,0 +1,274 @@
+"""The events log: device online/offline, binding, topology, errors; filterable."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Slot,
+)
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gcs.station.bus import LogEntry
+from gcs.ui.bridge import Selection, StationBridge
+from gcs.ui.i18n import i18n, tr
+
+MAX_ROWS = 20_000
+COLUMNS = ["Time", "Device", "Kind", "Level", "Message"]
+KINDS = ["online", "offline", "binding", "topology", "error", "rejected", "broker"]
+LEVEL_COLORS = {"warning": QColor("#b26a00"), "error": QColor("#c62828")}
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    ts: int
+    sn: str
+    kind: str
+    level: str
+    message: str
+
+
+class EventsModel(QAbstractTableModel):
+    def __init__(self, bridge: StationBridge) -> None:
+        super().__init__()
+        self.bridge = bridge
+        self.rows: list[Entry] = []
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:
+        return len(COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return tr(COLUMNS[section])
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        e = self.rows[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == 0:
+                return datetime.datetime.fromtimestamp(e.ts / 1000).strftime("%Y-%m-%d %H:%M:%S")
+            if col == 1:
+                return self._device_name(e.sn)
+            if col == 2:
+                return tr(e.kind)
+            if col == 3:
+                return tr(e.level)
+            return e.message
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return LEVEL_COLORS.get(e.level)
+        if role == Qt.ItemDataRole.UserRole:
+            return e
+        if role == Qt.ItemDataRole.ToolTipRole and col == 4:
+            return e.message
+        return None
+
+    def _device_name(self, sn: str) -> str:
+        if not sn:
+            return ""
+        view = self.bridge.device(sn)
+        if view is None or not view.callsign:
+            return sn
+        return f"{view.callsign} ({sn})"
+
+    def add(self, entries: list[Entry]) -> None:
+        if not entries:
+            return
+        overflow = len(self.rows) + len(entries) - MAX_ROWS
+        if overflow > 0:
+            self.beginRemoveRows(QModelIndex(), 0, overflow - 1)
+            del self.rows[:overflow]
+            self.endRemoveRows()
+        first = len(self.rows)
+        self.beginInsertRows(QModelIndex(), first, first + len(entries) - 1)
+        self.rows.extend(entries)
+        self.endInsertRows()
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self.rows = []
+        self.endResetModel()
+
+    def relabel(self) -> None:
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(COLUMNS) - 1)
+        if self.rows:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self.rows) - 1, 3))
+
+
+class EventsFilter(QSortFilterProxyModel):
+    def __init__(self, selection: Selection) -> None:
+        super().__init__()
+        self.selection = selection
+        self.text = ""
+        self.kind = ""
+        self.only_selected = False
+
+    def filterAcceptsRow(self, row: int, parent: Index) -> bool:
+        model = self.sourceModel()
+        entry = model.data(model.index(row, 0, parent), Qt.ItemDataRole.UserRole)
+        if not isinstance(entry, Entry):
+            return False
+        if self.kind and entry.kind != self.kind:
+            return False
+        if self.only_selected and entry.sn != self.selection.current:
+            return False
+        if self.text:
+            needle = self.text.lower()
+            hay = " ".join(
+                str(model.data(model.index(row, c, parent))) for c in range(len(COLUMNS))
+            )
+            if needle not in hay.lower() and needle not in entry.sn.lower():
+                return False
+        return True
+
+    def refilter(self) -> None:
+        self.beginFilterChange()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+
+class EventsPanel(QWidget):
+    """The station's events log, newest at the bottom, with text/kind/device filters."""
+
+    def __init__(
+        self, bridge: StationBridge, selection: Selection, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.bridge = bridge
+        self.selection = selection
+        self.model = EventsModel(bridge)
+        self.proxy = EventsFilter(selection)
+        self.proxy.setSourceModel(self.model)
+        self.view = QTableView()
+        self.view.setObjectName("events_table")
+        self.view.setModel(self.proxy)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.view.verticalHeader().setVisible(False)
+        self.view.verticalHeader().setDefaultSectionSize(20)
+        self.view.setWordWrap(False)
+        header = self.view.horizontalHeader()
+        header.setStretchLastSection(True)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.view.setColumnWidth(0, 150)
+        self.view.setColumnWidth(1, 220)
+        self.view.setColumnWidth(2, 80)
+        self.view.setColumnWidth(3, 70)
+        self.text = QLineEdit()
+        self.text.setObjectName("events_filter")
+        self.text.setClearButtonEnabled(True)
+        self.kind = QComboBox()
+        self.kind.setObjectName("events_kind")
+        self.only_selected = QCheckBox()
+        self.clear_button = QPushButton()
+        bar = QHBoxLayout()
+        bar.addWidget(self.text, 1)
+        bar.addWidget(self.kind)
+        bar.addWidget(self.only_selected)
+        bar.addWidget(self.clear_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addLayout(bar)
+        layout.addWidget(self.view, 1)
+
+        self.text.textChanged.connect(self._on_filter_changed)
+        self.kind.currentIndexChanged.connect(self._on_filter_changed)
+        self.only_selected.toggled.connect(self._on_filter_changed)
+        self.clear_button.clicked.connect(self.model.clear)
+        bridge.log_entry.connect(self._on_log_entry)
+        selection.changed.connect(self._on_selection)
+        i18n.language_changed.connect(self._on_language)
+        self.retranslate()
+        self._load_history()
+
+    def _load_history(self) -> None:
+        def done(rows: Any, error: BaseException | None) -> None:
+            if error is None and rows:
+                existing = {(e.ts, e.message) for e in self.model.rows}
+                old = [
+                    Entry(r.ts, r.sn, r.kind, r.level, r.message)
+                    for r in rows
+                    if (r.ts, r.message) not in existing
+                ]
+                if old:
+                    self.model.beginResetModel()
+                    self.model.rows = (old + self.model.rows)[-MAX_ROWS:]
+                    self.model.endResetModel()
+                    self.view.scrollToBottom()
+
+        self.bridge.run(self.bridge.recent_events(1000), done)
+
+    def entries(self) -> list[Entry]:
+        """The entries shown after filtering (tests read this)."""
+        out = []
+        for row in range(self.proxy.rowCount()):
+            e = self.proxy.data(self.proxy.index(row, 0), Qt.ItemDataRole.UserRole)
+            if isinstance(e, Entry):
+                out.append(e)
+        return out
+
+    def retranslate(self) -> None:
+        self.text.setPlaceholderText(tr("Filter text…"))
+        current = self.kind.currentData()
+        self.kind.blockSignals(True)
+        self.kind.clear()
+        self.kind.addItem(tr("All kinds"), "")
+        for k in KINDS:
+            self.kind.addItem(tr(k), k)
+        index = self.kind.findData(current)
+        self.kind.setCurrentIndex(max(0, index))
+        self.kind.blockSignals(False)
+        self.only_selected.setText(tr("Only selected device"))
+        self.clear_button.setText(tr("Clear"))
+        self.model.relabel()
+
+    @Slot(object)
+    def _on_log_entry(self, entry: LogEntry) -> None:
+        bar = self.view.verticalScrollBar()
+        at_bottom = bar.value() >= bar.maximum() - 2
+        self.model.add([Entry(entry.ts, entry.sn, entry.kind, entry.level, entry.message)])
+        if at_bottom:
+            self.view.scrollToBottom()
+
+    @Slot()
+    def _on_filter_changed(self, *_args: Any) -> None:
+        self.proxy.text = self.text.text().strip()
+        self.proxy.kind = self.kind.currentData() or ""
+        self.proxy.only_selected = self.only_selected.isChecked()
+        self.proxy.refilter()
+
+    @Slot(str)
+    def _on_selection(self, _sn: str) -> None:
+        if self.only_selected.isChecked():
+            self.proxy.refilter()
+
+    @Slot(str)
+    def _on_language(self, _lang: str) -> None:
+        self.retranslate()

@@ -1,0 +1,289 @@
+"""The settings dialog: edits gcs.toml (ports, workspace, device login, licence, retention...).
+
+Values are read from and written to the file in the data directory (command-line overrides of
+the running station are not saved). The DJI licence is applied to the running station at once
+(docks read it on their next `config` request); other changes take effect after a restart,
+and the dialog says which.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+import string
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings, Signal, Slot
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gcs.store.settings import SETTINGS_FILE, Settings, load_settings, save_settings
+from gcs.ui.bridge import StationBridge
+from gcs.ui.i18n import LANGUAGES, tr
+
+LIVE = {("dji", "app_id"), ("dji", "app_key"), ("dji", "app_license")}
+
+
+@dataclass(frozen=True)
+class Field:
+    section: str
+    name: str
+    label: str
+    kind: str = "str"  # str, secret, text, port, float, code
+
+
+TABS: list[tuple[str, list[Field]]] = [
+    (
+        "General",
+        [
+            Field("station", "workspace_name", "Workspace name"),
+            Field("station", "workspace_desc", "Workspace description"),
+            Field("station", "platform_name", "Platform name"),
+            Field("station", "binding_code", "Binding code", "code"),
+            Field("station", "host", "Listen address"),
+            Field("station", "public_host", "Public address (empty = first LAN address)"),
+        ],
+    ),
+    (
+        "Ports",
+        [
+            Field("mqtt", "port", "MQTT port", "port"),
+            Field("http", "port", "HTTP port", "port"),
+            Field("http", "https_port", "HTTPS port", "port"),
+            Field("ntp", "port", "NTP port", "port"),
+            Field("ntp", "fallback_port", "NTP fallback port", "port"),
+            Field("storage", "port", "Storage port", "port"),
+        ],
+    ),
+    (
+        "Devices",
+        [
+            Field("mqtt", "device_username", "Device username"),
+            Field("mqtt", "device_password", "Device password", "secret"),
+            Field("mqtt", "external_url", "External broker URL (empty = embedded)"),
+        ],
+    ),
+    (
+        "DJI licence",
+        [
+            Field("dji", "app_id", "App ID"),
+            Field("dji", "app_key", "App key", "secret"),
+            Field("dji", "app_license", "App licence", "text"),
+        ],
+    ),
+    (
+        "Telemetry",
+        [
+            Field("telemetry", "offline_timeout_s", "Offline after (s)", "float"),
+            Field("telemetry", "retention_days", "History retention (days)", "float"),
+            Field("telemetry", "history_interval_s", "History interval (s)", "float"),
+        ],
+    ),
+]
+
+
+def _code() -> str:
+    return "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(8))
+
+
+class SettingsDialog(QDialog):
+    """Edit gcs.toml; `language_chosen("system"|"en"|"zh")` when the UI language changes."""
+
+    language_chosen = Signal(str)
+
+    def __init__(
+        self,
+        bridge: StationBridge | None,
+        data_dir: Path,
+        parent: QWidget | None = None,
+        *,
+        ui_settings: QSettings | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("settings_dialog")
+        self.setWindowTitle(tr("Settings"))
+        self.bridge = bridge
+        self.data_dir = data_dir
+        self.ui_settings = ui_settings
+        self.original = load_settings(data_dir)
+        self.editors: dict[tuple[str, str], QWidget] = {}
+        self.tabs = QTabWidget()
+        for title, fields in TABS:
+            page = QWidget()
+            form = QFormLayout(page)
+            for f in fields:
+                form.addRow(tr(f.label), self._editor(f))
+            self.tabs.addTab(page, tr(title))
+        page = QWidget()
+        form = QFormLayout(page)
+        self.language = QComboBox()
+        self.language.setObjectName("setting.language")
+        self.language.addItem(tr("Follow system"), "system")
+        for code, name in LANGUAGES.items():
+            self.language.addItem(name, code)
+        current = str(ui_settings.value("ui/language", "system")) if ui_settings else "system"
+        self.language.setCurrentIndex(max(0, self.language.findData(current)))
+        form.addRow(tr("Language"), self.language)
+        self.tabs.addTab(page, tr("Interface"))
+        note = QLabel(f"{data_dir / SETTINGS_FILE}")
+        note.setStyleSheet("color: gray")
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.save)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.tabs)
+        layout.addWidget(note)
+        layout.addWidget(buttons)
+        self.resize(620, 420)
+        self.message = ""
+
+    def _editor(self, f: Field) -> QWidget:
+        value = getattr(getattr(self.original, f.section), f.name)
+        editor: QWidget
+        if f.kind == "port":
+            spin = QSpinBox()
+            spin.setRange(0, 65535)
+            spin.setValue(int(value))
+            editor = spin
+        elif f.kind == "float":
+            dspin = QDoubleSpinBox()
+            dspin.setRange(0.0, 100000.0)
+            dspin.setDecimals(1)
+            dspin.setValue(float(value))
+            editor = dspin
+        elif f.kind == "text":
+            text = QPlainTextEdit(str(value))
+            text.setFixedHeight(90)
+            editor = text
+        else:
+            line = QLineEdit(str(value))
+            editor = line
+            if f.kind in ("secret", "code"):
+                row = QWidget()
+                box = QHBoxLayout(row)
+                box.setContentsMargins(0, 0, 0, 0)
+                box.addWidget(line, 1)
+                if f.kind == "secret":
+                    line.setEchoMode(QLineEdit.EchoMode.Password)
+                    show = QPushButton(tr("Show"))
+                    show.setCheckable(True)
+                    show.toggled.connect(
+                        lambda on, e=line: e.setEchoMode(
+                            QLineEdit.EchoMode.Normal if on else QLineEdit.EchoMode.Password
+                        )
+                    )
+                    box.addWidget(show)
+                else:
+                    gen = QPushButton(tr("Generate"))
+                    gen.clicked.connect(lambda _=False, e=line: e.setText(_code()))
+                    box.addWidget(gen)
+                line.setObjectName(f"setting.{f.section}.{f.name}")
+                self.editors[(f.section, f.name)] = line
+                return row
+        editor.setObjectName(f"setting.{f.section}.{f.name}")
+        self.editors[(f.section, f.name)] = editor
+        return editor
+
+    def set_value(self, section: str, name: str, value: Any) -> None:
+        """Put `value` into the editor of `section.name` (tests and scripted setup)."""
+        editor = self.editors[(section, name)]
+        if isinstance(editor, QSpinBox):
+            editor.setValue(int(value))
+        elif isinstance(editor, QDoubleSpinBox):
+            editor.setValue(float(value))
+        elif isinstance(editor, QPlainTextEdit):
+            editor.setPlainText(str(value))
+        elif isinstance(editor, QLineEdit):
+            editor.setText(str(value))
+
+    def _read(self, f: Field) -> Any:
+        editor = self.editors[(f.section, f.name)]
+        if isinstance(editor, QSpinBox):
+            return editor.value()
+        if isinstance(editor, QDoubleSpinBox):
+            return float(editor.value())
+        if isinstance(editor, QPlainTextEdit):
+            return editor.toPlainText().strip()
+        assert isinstance(editor, QLineEdit)
+        return editor.text().strip()
+
+    def edited(self) -> tuple[Settings, list[Field]]:
+        """The settings as edited, and the fields that differ from the file."""
+        new = load_settings(self.data_dir)
+        changed = []
+        for _title, fields in TABS:
+            for f in fields:
+                section = getattr(new, f.section)
+                value = self._read(f)
+                if value != getattr(section, f.name):
+                    setattr(section, f.name, value)
+                    changed.append(f)
+        return new, changed
+
+    def _validate(self, new: Settings) -> str | None:
+        if not new.station.binding_code:
+            return tr("Binding code") + ": " + tr("Failed")
+        if not new.mqtt.device_username or not new.mqtt.device_password:
+            return tr("Device username") + " / " + tr("Device password") + ": " + tr("Failed")
+        return None
+
+    @Slot()
+    def save(self) -> None:
+        """Write gcs.toml (keeping keys this dialog does not know), apply what can be applied."""
+        new, changed = self.edited()
+        error = self._validate(new)
+        if error:
+            QMessageBox.warning(self, tr("Could not save the settings"), error)
+            return
+        path = self.data_dir / SETTINGS_FILE
+        try:
+            extra = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+            save_settings(self.data_dir, new, extra=extra)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            QMessageBox.warning(self, tr("Could not save the settings"), f"{path}: {exc}")
+            return
+        live = [f for f in changed if (f.section, f.name) in LIVE]
+        if live and self.bridge is not None:
+            self._apply_live(new)
+        restart = [f for f in changed if (f.section, f.name) not in LIVE]
+        if restart:
+            self.message = tr(
+                "Settings saved. Restart the station for these changes to take effect: {names}."
+            ).format(names=", ".join(tr(f.label) for f in restart))
+            QMessageBox.information(self, tr("Restart needed"), self.message)
+        else:
+            self.message = tr("Settings saved.")
+        lang = self.language.currentData()
+        if self.ui_settings is None or lang != self.ui_settings.value("ui/language", "system"):
+            self.language_chosen.emit(str(lang))
+        self.accept()
+
+    def _apply_live(self, new: Settings) -> None:
+        assert self.bridge is not None
+        station = self.bridge.threaded_runtime.runtime.station
+        dji = dataclasses.replace(new.dji)
+
+        async def apply() -> None:
+            station.settings.dji = dji
+
+        self.bridge.run(apply())
