@@ -412,6 +412,8 @@ class ObjectStore:
         check_key(bucket, key)
         with self._lock:
             _, _, used = self._require_bucket(bucket)
+            old = meta.get_object(self.conn, bucket, key)
+        used -= old.size if old else 0  # a replacement frees the old version's bytes
         limit = min(self.max_object_bytes, MAX_PUT_BYTES)
         if expected_size is not None:
             self._check_size(bucket, used, expected_size, limit)
@@ -854,25 +856,38 @@ class ObjectStore:
                     f"The assembled object ({total} bytes) exceeds the maximum allowed size "
                     f"({self.max_object_bytes} bytes).",
                 )
-            self._completing.add(upload_id)
-        try:
-            folder = self.mp_dir / upload_id
             stride = upload.stride
+            # The assembly file can become the object when parts 1..k sit (or can be put) at
+            # their stride offsets and nothing else writes or lives in it.
             in_place = (
                 stride is not None
                 and all(
-                    p.location == "data"
-                    and p.part_number == i
-                    and (p.size == stride or i == len(chosen))
+                    p.part_number == i
+                    and (p.size == stride or (i == len(chosen) and p.size <= stride))
                     for i, p in enumerate(chosen, start=1)
                 )
                 and not any(
                     p.location == "data" and p.part_number > len(chosen) for p in stored.values()
                 )
+                and not any(u == upload_id for u, _ in self._inflight_parts)
             )
+            self._completing.add(upload_id)
+        try:
+            folder = self.mp_dir / upload_id
             if in_place:
+                assert stride is not None
                 source = folder / "data"
-                with open(source, "r+b") as f:
+                with os.fdopen(os.open(source, os.O_RDWR | os.O_CREAT, 0o644), "r+b") as f:
+                    for part in chosen:
+                        if part.location != "data":  # e.g. a last part that came first
+                            with open(folder / part.location, "rb") as src:
+                                _copy_range(
+                                    src.fileno(),
+                                    f.fileno(),
+                                    0,
+                                    part.size,
+                                    dst_offset=(part.part_number - 1) * stride,
+                                )
                     f.truncate(total)
                     os.fsync(f.fileno())
             else:
@@ -952,29 +967,39 @@ def _validate_parts(parts: list[tuple[int, str]], stored: dict[int, PartRow]) ->
     return chosen
 
 
-def _copy_range(src: int, dst: int, offset: int, size: int) -> None:
+def _copy_range(
+    src: int, dst: int, offset: int, size: int, *, dst_offset: int | None = None
+) -> None:
+    """Copy `size` bytes of `src` from `offset` to `dst` (at its position, or `dst_offset`)."""
     done = 0
     while done < size:
         n = min(_COPY_CHUNK, size - done)
+        at = None if dst_offset is None else dst_offset + done
+        copied = 0
         if hasattr(os, "copy_file_range"):
             try:
-                copied = os.copy_file_range(src, dst, n, offset + done)
+                copied = os.copy_file_range(src, dst, n, offset + done, at)
             except OSError as exc:
                 if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL):
                     raise
-                copied = _copy_slow(src, dst, offset + done, n)
+                copied = _copy_slow(src, dst, offset + done, n, at)
         else:
-            copied = _copy_slow(src, dst, offset + done, n)
+            copied = _copy_slow(src, dst, offset + done, n, at)
         if copied == 0:
             raise StoreError("InternalError", "A stored part is shorter than recorded.")
         done += copied
 
 
-def _copy_slow(src: int, dst: int, offset: int, n: int) -> int:
+def _copy_slow(src: int, dst: int, offset: int, n: int, at: int | None) -> int:
     data = os.pread(src, min(n, 8 * MiB), offset)
     view = memoryview(data)
     while view:
-        view = view[os.write(dst, view) :]
+        if at is None:
+            written = os.write(dst, view)
+        else:
+            written = os.pwrite(dst, view, at)
+            at += written
+        view = view[written:]
     return len(data)
 
 
