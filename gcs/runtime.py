@@ -16,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import importlib
+import json
 import logging
+import os
 import threading
 from collections.abc import Coroutine
 from pathlib import Path
@@ -26,6 +28,20 @@ from gcs.station.core import Endpoint, Station
 from gcs.store.settings import Settings
 
 log = logging.getLogger(__name__)
+
+RUNTIME_FILE = "runtime.json"
+
+
+def read_runtime_file(data_dir: Path) -> dict[str, Any] | None:
+    """The running station's addresses, or None when no live station uses `data_dir`."""
+    try:
+        doc = json.loads((data_dir / RUNTIME_FILE).read_text())
+        pid = int(doc["pid"])
+        os.kill(pid, 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
 
 COMPONENTS = [
     "gcs.web.server:start",  # Pilot HTTP(S) API, WebSocket, H5 pages, tiles
@@ -78,6 +94,7 @@ class Runtime:
         except BaseException:
             await self.stop()
             raise
+        self._write_runtime_file()
         if self.fleet_options is not None:
             self.fleet = FleetThread(self._fleet_kwargs(self.fleet_options))
             self.fleet.start()
@@ -98,7 +115,26 @@ class Runtime:
             station_endpoints={ep.name: ep.url for ep in self.endpoints()},
         )
 
+    @property
+    def runtime_file(self) -> Path:
+        return self.station.data_dir / RUNTIME_FILE
+
+    def _write_runtime_file(self) -> None:
+        """Record where this running station listens, for `gcs credentials` and tools."""
+        doc = {
+            "pid": os.getpid(),
+            "public_host": self.station.public_host,
+            "mqtt_host": self.station.mqtt_host,
+            "mqtt_port": self.station.mqtt_port,
+            "ntp_port": self.station.ntp.port if self.station.ntp else None,
+            "endpoints": {ep.name: ep.url for ep in self.endpoints()},
+        }
+        tmp = self.runtime_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(doc, indent=1))
+        os.replace(tmp, self.runtime_file)
+
     async def stop(self) -> None:
+        self.runtime_file.unlink(missing_ok=True)
         if self.fleet is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.fleet.stop)
             self.fleet = None

@@ -29,11 +29,15 @@ def run_credentials(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    host = public_host(s)
-    doc = {
+    from gcs.runtime import read_runtime_file
+
+    running = read_runtime_file(data_dir)
+    host = running["mqtt_host"] if running else public_host(s)
+    port = running["mqtt_port"] if running else s.mqtt.port
+    doc: dict[str, Any] = {
         "mqtt_host": host,
-        "mqtt_port": s.mqtt.port,
-        "mqtt_url": f"tcp://{host}:{s.mqtt.port}",
+        "mqtt_port": port,
+        "mqtt_url": f"tcp://{host}:{port}",
         "username": s.mqtt.device_username,
         "password": s.mqtt.device_password,
         "workspace_id": s.station.workspace_id,
@@ -43,6 +47,9 @@ def run_credentials(args: argparse.Namespace) -> int:
     }
     if s.mqtt.external_url:
         doc["external_broker"] = True
+    doc["station_running"] = running is not None
+    if running:
+        doc["endpoints"] = running.get("endpoints", {})
     json.dump(doc, sys.stdout, indent=2)
     print()
     return 0
