@@ -530,9 +530,11 @@ class SimGateway:
     async def _publisher(self) -> None:
         loop = asyncio.get_running_loop()
         start = loop.time()
+        # Real devices are not synchronised: each job starts at a random phase of its period,
+        # so a fleet's messages spread evenly instead of arriving in bursts.
         jobs = [
-            _Periodic(start + 0.05 * i + self.rng.uniform(0, 0.2), self.real(period), job)
-            for i, (period, job) in enumerate(self.periodic_jobs())
+            _Periodic(start + self.rng.uniform(0.0, self.real(period)), self.real(period), job)
+            for period, job in self.periodic_jobs()
         ]
         if not jobs:
             return

@@ -1,0 +1,294 @@
+"""The HTTP/WebSocket side of a simulated DJI Pilot 2: what Pilot does once its modules load.
+
+A `PilotWeb` session talks to the station only over the network, like Pilot 2 on an RC:
+
+1. `login()` -- POST /manage/api/v1/login (as the H5 login page does) and keep the token; the
+   returned `thing` credentials (`mqtt_addr`, `mqtt_username`, `mqtt_password`) are what the
+   simulated RC must use for its MQTT session (client id = RC serial).
+2. `start()` -- a background task that fetches GET users/current and workspaces/current, POSTs
+   the RC binding every `bind_retry_s` until the station knows the RC (the H5 page polls the
+   same way), fetches the situational-awareness topology, and keeps the WebSocket
+   /api/v1/ws?x-auth-token=... open: on `device_online`, `device_offline` and
+   `device_update_topo` it re-fetches the topology (as Pilot's tsa module does) and it keeps
+   the last `device_osd` of every device. A lost WebSocket is re-opened after `retry_s`; a 401
+   (token expired or revoked) logs in again.
+3. `stop()` -- closes everything.
+
+Counters and the last topology are public for tests and the operator's demo view.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import ssl
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import aiohttp
+
+from gcs.aio import spawn
+
+log = logging.getLogger(__name__)
+
+__all__ = ["PilotLogin", "PilotWeb", "PilotWebError"]
+
+
+class PilotWebError(Exception):
+    """A station answer Pilot could not use: `status` (HTTP) and the station's message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"HTTP {status}: {message}")
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class PilotLogin:
+    """What login returned: the token and the `thing` module's MQTT parameters."""
+
+    access_token: str
+    user_id: str
+    username: str
+    workspace_id: str
+    mqtt_addr: str
+    mqtt_username: str
+    mqtt_password: str
+
+    @property
+    def mqtt_host(self) -> str:
+        return urlsplit(self.mqtt_addr).hostname or ""
+
+    @property
+    def mqtt_port(self) -> int:
+        return urlsplit(self.mqtt_addr).port or 1883
+
+
+@dataclass
+class PilotWebStats:
+    logins: int = 0
+    topology_fetches: int = 0
+    ws_connects: int = 0
+    ws_messages: dict[str, int] = field(default_factory=dict)
+    bind_attempts: int = 0
+
+
+class PilotWeb:
+    """One Pilot's HTTP/WS session. Usable after `await login()`; `start()` runs the rest."""
+
+    def __init__(
+        self,
+        base_url: str,
+        username: str,
+        password: str,
+        rc_sn: str,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        bind_retry_s: float = 2.0,
+        retry_s: float = 2.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/") + "/"
+        self.username = username
+        self.password = password
+        self.rc_sn = rc_sn
+        self.ssl_context = ssl_context
+        self.bind_retry_s = bind_retry_s
+        self.retry_s = retry_s
+        self.credentials: PilotLogin | None = None
+        self.user: dict[str, Any] = {}
+        self.workspace: dict[str, Any] = {}
+        self.bound = False
+        self.topology: list[dict[str, Any]] = []
+        self.osd: dict[str, dict[str, Any]] = {}
+        self.osd_received_at: dict[str, float] = {}
+        self.ws_connected = asyncio.Event()
+        self.topology_event = asyncio.Event()
+        self.stats = PilotWebStats()
+        self.error = ""
+        self._session: aiohttp.ClientSession | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    # -- HTTP ----------------------------------------------------------------------------
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(ssl=self.ssl_context or False, limit=4)
+            self._session = aiohttp.ClientSession(
+                connector=connector, timeout=aiohttp.ClientTimeout(total=10)
+            )
+        return self._session
+
+    async def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """One API call; returns the envelope's `data`.
+
+        Raises:
+            PilotWebError: non-2xx status or non-zero `code` (status 0 if unreachable).
+        """
+        headers = {"Content-Type": "application/json"}
+        if self.credentials is not None:
+            headers["x-auth-token"] = self.credentials.access_token
+        url = self.base_url + path.lstrip("/")
+        try:
+            async with self._http().request(
+                method, url, headers=headers, data=json.dumps(body) if body is not None else None
+            ) as resp:
+                text = await resp.text()
+                status = resp.status
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise PilotWebError(0, f"{url} unreachable: {exc}") from exc
+        try:
+            doc = json.loads(text) if text else {}
+        except ValueError:
+            doc = {}
+        if status >= 300 or not isinstance(doc, dict) or doc.get("code") != 0:
+            message = doc.get("message") if isinstance(doc, dict) else None
+            raise PilotWebError(status, str(message or text[:200] or "no answer"))
+        return doc.get("data")
+
+    async def login(self) -> PilotLogin:
+        """Log in and return the token and thing credentials. Raises PilotWebError."""
+        self.credentials = None
+        data = await self.call(
+            "POST",
+            "manage/api/v1/login",
+            {"username": self.username, "password": self.password, "flag": 2},
+        )
+        if not isinstance(data, dict):
+            raise PilotWebError(200, "login answered without data")
+        try:
+            self.credentials = PilotLogin(
+                access_token=str(data["access_token"]),
+                user_id=str(data["user_id"]),
+                username=str(data["username"]),
+                workspace_id=str(data["workspace_id"]),
+                mqtt_addr=str(data["mqtt_addr"]),
+                mqtt_username=str(data["mqtt_username"]),
+                mqtt_password=str(data["mqtt_password"]),
+            )
+        except KeyError as exc:
+            raise PilotWebError(200, f"login answer lacks {exc}") from exc
+        self.stats.logins += 1
+        return self.credentials
+
+    async def fetch_topology(self) -> list[dict[str, Any]]:
+        """GET the workspace's topology (what Pilot's map shows). Raises PilotWebError."""
+        assert self.credentials is not None
+        ws_id = quote(self.credentials.workspace_id)
+        data = await self.call("GET", f"manage/api/v1/workspaces/{ws_id}/devices/topologies")
+        items = data.get("list", []) if isinstance(data, dict) else []
+        self.topology = [i for i in items if isinstance(i, dict)]
+        self.stats.topology_fetches += 1
+        self.topology_event.set()
+        return self.topology
+
+    def devices_on_map(self) -> dict[str, bool]:
+        """Every device in the last topology: sn -> online."""
+        out: dict[str, bool] = {}
+        for item in self.topology:
+            for entry in [*item.get("parents", []), *item.get("hosts", [])]:
+                if isinstance(entry, dict) and isinstance(entry.get("sn"), str):
+                    out[entry["sn"]] = bool(entry.get("online_status"))
+        return out
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Run the session in the background (after `login()`)."""
+        if self._task is None:
+            self._task = spawn(self._run(), name=f"pilot-web:{self.rc_sn}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                if self.credentials is None:
+                    await self.login()
+                await self._session_once()
+            except asyncio.CancelledError:
+                raise
+            except PilotWebError as exc:
+                self.error = str(exc)
+                if exc.status == 401:
+                    self.credentials = None  # token expired or revoked: log in again
+                log.info("pilot %s: %s; retrying", self.rc_sn, exc)
+            except (aiohttp.ClientError, ConnectionError, TimeoutError) as exc:
+                self.error = f"connection lost: {exc}"
+                log.info("pilot %s: %s; retrying", self.rc_sn, self.error)
+            self.ws_connected.clear()
+            await asyncio.sleep(self.retry_s)
+
+    async def _session_once(self) -> None:
+        self.user = await self.call("GET", "manage/api/v1/users/current")
+        self.workspace = await self.call("GET", "manage/api/v1/workspaces/current")
+        await self._bind()
+        await self.fetch_topology()
+        await self._websocket()
+
+    async def _bind(self) -> None:
+        assert self.credentials is not None
+        body = {
+            "device_sn": self.rc_sn,
+            "user_id": self.credentials.user_id,
+            "workspace_id": self.credentials.workspace_id,
+        }
+        while not self.bound:
+            self.stats.bind_attempts += 1
+            try:
+                await self.call("POST", f"manage/api/v1/devices/{quote(self.rc_sn)}/binding", body)
+                self.bound = True
+            except PilotWebError as exc:
+                if exc.status != 404:
+                    raise
+                await asyncio.sleep(self.bind_retry_s)  # the RC has not come online yet
+
+    def ws_url(self) -> str:
+        assert self.credentials is not None
+        parts = urlsplit(self.base_url)
+        scheme = "wss" if parts.scheme == "https" else "ws"
+        token = quote(self.credentials.access_token, safe="")
+        return f"{scheme}://{parts.netloc}/api/v1/ws?x-auth-token={token}"
+
+    async def _websocket(self) -> None:
+        async with self._http().ws_connect(self.ws_url(), heartbeat=20.0) as ws:
+            self.stats.ws_connects += 1
+            self.ws_connected.set()
+            self.error = ""
+            async for msg in ws:
+                if msg.type == aiohttp.WSMsgType.TEXT:
+                    await self._on_text(msg.data)
+                elif msg.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSE):
+                    break
+        raise ConnectionError("the station closed the WebSocket")
+
+    async def _on_text(self, text: str) -> None:
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            return
+        if not isinstance(doc, dict):
+            return
+        code = doc.get("biz_code")
+        if not isinstance(code, str):
+            return
+        self.stats.ws_messages[code] = self.stats.ws_messages.get(code, 0) + 1
+        data = doc.get("data")
+        if code == "device_osd" and isinstance(data, dict) and isinstance(data.get("sn"), str):
+            host = data.get("host")
+            if isinstance(host, dict):
+                self.osd[data["sn"]] = host
+                self.osd_received_at[data["sn"]] = time.monotonic()
+        elif code in ("device_online", "device_offline", "device_update_topo"):
+            await self.fetch_topology()
