@@ -445,12 +445,28 @@ class Station:
             batch, self._pending_log = self._pending_log, []
             await self.store.call(h.insert_events, batch)
 
+    async def _supervise_broker(self) -> None:
+        """Restart the embedded broker if its process died (devices and the link reconnect)."""
+        broker = self.broker
+        if broker is None or broker.alive:
+            return
+        tail = broker.error_tail(5)
+        log.error("the embedded broker stopped unexpectedly; restarting it. Last output: %s", tail)
+        self.bus.publish(
+            LogEntry(now_ms(), "broker", "error", "embedded MQTT broker stopped; restarting it")
+        )
+        self._auth_signature = ""
+        self.write_broker_auth()
+        await asyncio.get_running_loop().run_in_executor(None, broker.restart)
+        self.bus.publish(LogEntry(now_ms(), "broker", "info", "embedded MQTT broker restarted"))
+
     async def _watchdog(self) -> None:
         ticks = 0
         while True:
             await asyncio.sleep(1.0)
             ticks += 1
             try:
+                await self._supervise_broker()
                 self.registry.expire()
                 await self._flush_log()
                 if ticks % 10 == 0:
