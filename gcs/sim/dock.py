@@ -148,9 +148,15 @@ class SimDock(SimGateway):
         self.stage = "config"
         reply = await self.request("config", {"config_type": "json", "config_scope": "product"})
         data = self.data_of(reply)
-        if "ntp_server_host" not in data and data.get("result", 0) != 0:
+        missing = [k for k in ("app_id", "app_key", "app_license") if k not in data]
+        if missing:
+            # The licence fields go directly in `data`, with no result/output wrapper (§6).
             result = data.get("result")
-            raise OnboardError("config", f"cloud answered result {result}", result)
+            raise OnboardError(
+                "config",
+                f"reply lacks {', '.join(missing)} directly in data (result {result!r})",
+                result if isinstance(result, int) else None,
+            )
         host = data.get("ntp_server_host")
         port = data.get("ntp_server_port", 123)
         if isinstance(host, str) and host:

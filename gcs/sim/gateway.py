@@ -778,6 +778,7 @@ class SimGateway:
             gateway=self.sn,
         )
         self.services.append(ServiceRecord(msg, out))
+        del self.services[:-200]
         self.publish(reply, 1)
 
     def _in_range(self, key: str, value: Any) -> bool:

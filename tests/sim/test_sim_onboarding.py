@@ -128,7 +128,7 @@ async def test_wrong_binding_code_is_reported_as_stuck(mosquitto: Mosquitto, clo
     fleet = Fleet(mosquitto.url, docks=1, binding_code="nope", seed=4)
     try:
         with pytest.raises(FleetError) as info:
-            await fleet.start(timeout_s=2)
+            await fleet.start(timeout_s=1)
         text = str(info.value)
         [dock] = fleet.docks
         assert dock.sn in text
@@ -224,7 +224,7 @@ async def test_aircraft_state_need_reply_resent_with_same_tid(
         docks=1,
         binding_code="qwe",
         seed=5,
-        timing=Timing(resend_s=0.3, resend_max=3),
+        timing=Timing(resend_s=0.2, resend_max=3),
     )
     try:
         await fleet.start(timeout_s=10)
@@ -242,5 +242,25 @@ async def test_aircraft_state_need_reply_resent_with_same_tid(
         # Bounded: 1 send + resend_max re-sends.
         await cloud.wait(lambda: len(cloud.on(topic)) > 0)
         assert max(len([s for s in cloud.on(topic) if s.payload["tid"] == t]) for t in tids) <= 4
+    finally:
+        await fleet.stop()
+
+
+async def test_config_reply_in_wrapper_form_is_refused(mosquitto: Mosquitto, cloud: Cloud) -> None:
+    """§6: the config answer carries its fields directly in data; the wrapped form is wrong."""
+    original = cloud._request_answer
+
+    def wrapped(p: dict[str, Any]) -> str:
+        if p.get("method") == "config":
+            return '{"result": 0, "output": {"app_id": "1", "app_key": "k", "app_license": "l"}}'
+        return original(p)
+
+    cloud._request_answer = wrapped  # type: ignore[method-assign]
+    fleet = Fleet(mosquitto.url, docks=1, binding_code="qwe", seed=6)
+    try:
+        with pytest.raises(FleetError, match="config"):
+            await fleet.start(timeout_s=1.5)
+        assert fleet.docks[0].stage == "config"
+        assert "app_id" in fleet.docks[0].error
     finally:
         await fleet.stop()

@@ -153,7 +153,16 @@ async def test_live_streaming_updates_live_status(fleet: Fleet, cloud: Cloud) ->
     assert not_live.data == {"result": 513011}
 
 
-async def test_flight_task_flies_and_reports_progress(fleet: Fleet, cloud: Cloud) -> None:
+async def test_flight_task_flies_and_reports_progress(mosquitto: Mosquitto, cloud: Cloud) -> None:
+    fleet = Fleet(mosquitto.url, docks=3, binding_code="qwe", seed=12, speedup=50.0)
+    await fleet.start(timeout_s=15)
+    try:
+        await fly_a_task(fleet, cloud)
+    finally:
+        await fleet.stop()
+
+
+async def fly_a_task(fleet: Fleet, cloud: Cloud) -> None:
     dock = dock3(fleet)
     gw, ac = dock.sn, dock.aircraft_sn
     dock.aircraft.battery = 90.0
