@@ -11,6 +11,7 @@ unreadable. Elements the reader does not know are kept as `Extra(path, xml)`.
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -196,11 +197,13 @@ class Action:
         return None
 
     def get_float(self, name: str) -> float | None:
+        """The parameter as a finite number, or None when absent or not a number."""
         value = self.get(name)
         try:
-            return float(value) if value is not None else None
+            number = float(value) if value is not None else None
         except ValueError:
             return None
+        return number if number is not None and math.isfinite(number) else None
 
     # --- constructors for the writer (the parameters Pilot 2 writes) ---
     @classmethod
@@ -231,13 +234,14 @@ class Action:
     @classmethod
     def hover(cls, seconds: float) -> Action:
         """Hover for `seconds` (> 0) (`hover`)."""
-        return cls("hover", (("hoverTime", _num(seconds)),))
+        return cls("hover", (("hoverTime", format_number(seconds)),))
 
     @classmethod
     def rotate_yaw(cls, heading: float, *, clockwise: bool = True) -> Action:
         """Turn the aircraft to `heading` degrees (-180..180, 0 north) (`rotateYaw`)."""
         mode = "clockwise" if clockwise else "counterClockwise"
-        return cls("rotateYaw", (("aircraftHeading", _num(heading)), ("aircraftPathMode", mode)))
+        return cls("rotateYaw", (("aircraftHeading", format_number(heading)),
+                                 ("aircraftPathMode", mode)))
 
     @classmethod
     def gimbal_rotate(cls, *, pitch: float | None = None, yaw: float | None = None,
@@ -247,11 +251,11 @@ class Action:
             ("gimbalHeadingYawBase", "north"),
             ("gimbalRotateMode", "absoluteAngle"),
             ("gimbalPitchRotateEnable", "1" if pitch is not None else "0"),
-            ("gimbalPitchRotateAngle", _num(pitch or 0.0)),
+            ("gimbalPitchRotateAngle", format_number(pitch or 0.0)),
             ("gimbalRollRotateEnable", "0"),
             ("gimbalRollRotateAngle", "0"),
             ("gimbalYawRotateEnable", "1" if yaw is not None else "0"),
-            ("gimbalYawRotateAngle", _num(yaw or 0.0)),
+            ("gimbalYawRotateAngle", format_number(yaw or 0.0)),
             ("gimbalRotateTimeEnable", "0"),
             ("gimbalRotateTime", "0"),
             ("payloadPositionIndex", str(payload_index)),
@@ -260,12 +264,19 @@ class Action:
     @classmethod
     def zoom(cls, focal_length_mm: float, *, payload_index: int = 0) -> Action:
         """Zoom to a focal length in mm (`zoom`)."""
-        return cls("zoom", (("focalLength", _num(focal_length_mm)), ("isUseFocalFactor", "0"),
+        return cls("zoom", (("focalLength", format_number(focal_length_mm)),
+                            ("isUseFocalFactor", "0"),
                             ("payloadPositionIndex", str(payload_index))))
 
 
-def _num(value: float) -> str:
-    """Shortest text that reads back to exactly `value` ("5" rather than "5.0")."""
+def format_number(value: float) -> str:
+    """Shortest text that reads back to exactly `value` ("5" rather than "5.0").
+
+    Raises:
+        ValueError: `value` is NaN or infinite.
+    """
+    if not math.isfinite(value):
+        raise ValueError(f"not a finite number: {value!r}")
     if value == int(value) and abs(value) < 1e15:
         return str(int(value))
     return repr(float(value))

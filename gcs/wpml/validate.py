@@ -94,7 +94,9 @@ class _Checker:
 
 
 def _fmt(value: float) -> str:
-    return str(int(value)) if value == int(value) else f"{value:g}"
+    if math.isfinite(value) and value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:g}"
 
 
 def _mission(c: _Checker, mission: MissionConfig, where: str) -> None:

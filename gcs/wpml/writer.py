@@ -36,6 +36,7 @@ from gcs.wpml.model import (
     Wayline,
     Waypoint,
     WaypointPlan,
+    format_number,
 )
 from gcs.wpml.summary import wayline_stats
 from gcs.wpml.xml import KML_NS, WPML_NS
@@ -48,10 +49,6 @@ _EARLY_TURN = (TurnMode.COORDINATE_TURN, TurnMode.PASS_CONTINUOUS)
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
-def _num(value: float) -> str:
-    if value == int(value) and abs(value) < 1e15:
-        return str(int(value))
-    return repr(float(value))
 
 
 class _Xml:
@@ -74,14 +71,14 @@ class _Xml:
         if isinstance(value, bool):
             text = "1" if value else "0"
         elif isinstance(value, (int, float)):
-            text = _num(value)
+            text = format_number(value)
         else:
             text = escape(value)
         self.lines.append("  " * self.depth + f"<{tag}>{text}</{tag}>")
 
     def point(self, lon: float, lat: float) -> None:
         self.open("Point")
-        self.leaf("coordinates", f"{_num(lon)},{_num(lat)}")
+        self.leaf("coordinates", f"{format_number(lon)},{format_number(lat)}")
         self.close("Point")
 
     def done(self) -> bytes:
