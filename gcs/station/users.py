@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 __all__ = ["ROLES", "UserError", "UserExists", "UserRow", "Users", "new_user_row"]
 
 RELOAD_S = 5.0
+# The embedded broker re-reads its auth file every 0.5 s: a login that just changed the MQTT
+# logins waits this long before handing them to Pilot, so they work at once.
+BROKER_SETTLE_S = 0.6
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 MIN_PASSWORD = 6
 
@@ -110,6 +113,7 @@ class Users:
         self._loaded_at = float("-inf")
         self._reload_lock = asyncio.Lock()
         self._rc_user: dict[str, str] = {}  # RC serial -> user id
+        self._logins_changed_at = float("-inf")
 
     async def load(self, default_user: str = "", default_password: str = "") -> None:
         """Read the users; create `default_user` (role admin) if no user of that name exists."""
@@ -139,8 +143,10 @@ class Users:
             before = self.broker_logins()
             self._by_id = {r.id: r for r in rows}
             self._loaded_at = self._clock()
-            if self.broker_logins() != before and self.on_logins_changed is not None:
-                self.on_logins_changed()
+            if self.broker_logins() != before:
+                self._logins_changed_at = self._clock()
+                if self.on_logins_changed is not None:
+                    self.on_logins_changed()
 
     def all(self) -> list[UserRow]:
         return sorted(self._by_id.values(), key=lambda u: u.username)
@@ -167,7 +173,12 @@ class Users:
         ok = await asyncio.get_running_loop().run_in_executor(
             None, verify_password, password, row.password_hash
         )
-        return row if ok else None
+        if not ok:
+            return None
+        wait = BROKER_SETTLE_S - (self._clock() - self._logins_changed_at)
+        if wait > 0:
+            await asyncio.sleep(wait)
+        return row
 
     def broker_logins(self) -> list[tuple[str, str, Role, str | None]]:
         """(mqtt username, mqtt password, "pilot", None) for every user, sorted by name.

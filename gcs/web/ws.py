@@ -2,22 +2,26 @@
 
 Theory of operation: the token is checked before the handshake (a bad one gets HTTP 401 and no
 WebSocket). Each client belongs to the workspace of its token. `WsHub.publish` serialises a
-message once and appends the text to every client queue of that workspace without waiting; a
-per-client writer task drains its queue onto the socket. A client whose queue reaches
-`max_queue` (it does not read, or reads slower than the fleet talks) is dropped: its connection
-is aborted and its queue freed, so one slow RC can neither stall the others nor grow the
-station's memory. Pilot keeps the connection alive with WebSocket pings (answered by aiohttp)
-or a text "ping" (answered with "pong"); the station pings every `HEARTBEAT_S` and closes a
-connection that stops answering. Anything else Pilot sends is ignored (as in the Demo).
+message and builds its WebSocket frame once, then writes that frame to the transport of every
+client of the workspace, without awaiting anything: fan-out costs one buffered write per client
+and a slow or dead RC can never stall the others. What a client has not taken yet waits in its
+transport's buffer; a client whose buffer exceeds `max_buffer` bytes (it stopped reading, or
+reads slower than the fleet talks) is dropped -- its connection aborted and its buffer freed --
+so the station's memory stays bounded. Frames are never compressed (identical bytes for all
+clients) and are always whole, so they interleave safely with aiohttp's own ping/pong/close
+frames on the same transport (all on the station's loop). Pilot keeps the connection alive with
+WebSocket pings (answered by aiohttp) or a text "ping" (answered "pong"); the station pings every
+`HEARTBEAT_S` and closes a connection that stops answering. Anything else Pilot sends is ignored
+(as in the Demo).
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
+import struct
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -28,11 +32,11 @@ from gcs.aio import spawn
 log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 20.0
-MAX_QUEUE = 512
+MAX_BUFFER = 1024 * 1024  # ~15 s of a 200-gateway fleet's map updates
 
 
-def envelope(biz_code: str, data: Any, ts_ms: int | None = None) -> str:
-    """The text of one push: ``{biz_code, version, timestamp, data}``."""
+def envelope(biz_code: str, data: Any, ts_ms: int | None = None) -> bytes:
+    """The JSON of one push: ``{biz_code, version, timestamp, data}``."""
     return orjson.dumps(
         {
             "biz_code": biz_code,
@@ -40,7 +44,19 @@ def envelope(biz_code: str, data: Any, ts_ms: int | None = None) -> str:
             "timestamp": ts_ms if ts_ms is not None else int(time.time() * 1000),
             "data": data,
         }
-    ).decode()
+    )
+
+
+def text_frame(payload: bytes) -> bytes:
+    """An unmasked, uncompressed, final WebSocket text frame (RFC 6455 §5.2)."""
+    n = len(payload)
+    if n < 126:
+        header = struct.pack("!BB", 0x81, n)
+    elif n < 65536:
+        header = struct.pack("!BBH", 0x81, 126, n)
+    else:
+        header = struct.pack("!BBQ", 0x81, 127, n)
+    return header + payload
 
 
 @dataclass(eq=False)
@@ -49,8 +65,6 @@ class WsClient:
     request: web.Request
     workspace_id: str
     user_id: str
-    queue: collections.deque[str] = field(default_factory=collections.deque)
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
     dropped: bool = False
     sent: int = 0
 
@@ -58,8 +72,8 @@ class WsClient:
 class WsHub:
     """Per-workspace fan-out to the connected Pilot WebSockets. Loop-affine (station loop)."""
 
-    def __init__(self, *, max_queue: int = MAX_QUEUE) -> None:
-        self.max_queue = max_queue
+    def __init__(self, *, max_buffer: int = MAX_BUFFER) -> None:
+        self.max_buffer = max_buffer
         self._clients: dict[str, set[WsClient]] = {}
         self.dropped_clients = 0
 
@@ -72,20 +86,28 @@ class WsHub:
         return bool(workspace_id) and bool(self._clients.get(workspace_id or ""))
 
     def publish(self, workspace_id: str | None, biz_code: str, data: Any) -> int:
-        """Queue one message for every client of the workspace; returns how many got it."""
+        """Send one message to every client of the workspace; returns how many got it."""
         clients = self._clients.get(workspace_id or "")
         if not clients:
             return 0
-        text = envelope(biz_code, data)
+        frame = text_frame(envelope(biz_code, data))
         n = 0
         for client in list(clients):
-            if len(client.queue) >= self.max_queue:
-                self._drop(client, "it does not keep up with the messages")
-                continue
-            client.queue.append(text)
-            client.wake.set()
-            n += 1
+            if self._write(client, frame):
+                n += 1
         return n
+
+    def _write(self, client: WsClient, frame: bytes) -> bool:
+        transport = client.request.transport
+        if client.dropped or transport is None or transport.is_closing():
+            self._remove(client)
+            return False
+        if transport.get_write_buffer_size() + len(frame) > self.max_buffer:
+            self._drop(client, "it does not keep up with the messages")
+            return False
+        transport.write(frame)
+        client.sent += 1
+        return True
 
     def _add(self, client: WsClient) -> None:
         self._clients.setdefault(client.workspace_id, set()).add(client)
@@ -101,8 +123,6 @@ class WsHub:
         if client.dropped:
             return
         client.dropped = True
-        client.queue.clear()
-        client.wake.set()
         self._remove(client)
         self.dropped_clients += 1
         log.warning("dropped WebSocket client of user %s: %s", client.user_id, reason)
@@ -114,46 +134,34 @@ class WsHub:
         self, request: web.Request, workspace_id: str, user_id: str
     ) -> web.WebSocketResponse:
         """Run one accepted connection until it closes (the token was checked by the caller)."""
-        ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=64 * 1024)
+        # No per-message deflate: every client gets the same frame bytes.
+        ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=64 * 1024, compress=False)
         await ws.prepare(request)
         client = WsClient(ws, request, workspace_id, user_id)
         self._add(client)
-        writer = spawn(self._writer(client), name=f"ws-writer:{user_id}")
         try:
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT and msg.data.strip().lower() in ("ping", '"ping"'):
-                    client.queue.append("pong")
-                    client.wake.set()
+                    self._write(client, text_frame(b"pong"))
                 elif msg.type == WSMsgType.ERROR:
                     break
         finally:
             self._remove(client)
-            writer.cancel()
             if not ws.closed and not client.dropped:
                 await ws.close()
         return ws
 
-    async def _writer(self, client: WsClient) -> None:
-        ws = client.ws
-        try:
-            while not client.dropped and not ws.closed:
-                await client.wake.wait()
-                client.wake.clear()
-                while client.queue and not client.dropped:
-                    await ws.send_str(client.queue.popleft())
-                    client.sent += 1
-        except (ConnectionError, RuntimeError) as exc:
-            log.info("WebSocket to user %s ended: %s", client.user_id, exc)
-            self._drop(client, "the connection broke")
-
-    async def close_all(self) -> None:
-        """Close every connection with GOING_AWAY (shutdown)."""
+    async def close_all(self, within: float = 2.0) -> None:
+        """Close every connection with GOING_AWAY (shutdown); abort what does not close in time."""
         clients = [c for cs in self._clients.values() for c in cs]
         self._clients.clear()
+
+        async def close(c: WsClient) -> None:
+            await c.ws.close(code=1001, message=b"station shutting down")
+
+        if clients:
+            await asyncio.wait([spawn(close(c), name="ws-close") for c in clients], timeout=within)
         for c in clients:
-            try:
-                await asyncio.wait_for(c.ws.close(code=1001, message=b"station shutting down"), 2.0)
-            except (TimeoutError, ConnectionError, RuntimeError):
-                transport = c.request.transport
-                if transport is not None:
-                    transport.abort()
+            transport = c.request.transport
+            if transport is not None and not transport.is_closing():
+                transport.abort()
