@@ -210,6 +210,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "length ({length} m).",
         "航点 {a} 与 {b} 的转弯截距之和（{sum} 米）超过了航段长度（{length} 米）。",
     ),
+    "resource_missing": (
+        "The action refers to {path}, which is not in the archive.",
+        "该动作引用了 {path}，但压缩包中没有此文件。",
+    ),
     "null_island": (
         "A waypoint is at latitude 0, longitude 0, which is almost always a missing position.",
         "有航点位于纬度 0、经度 0，这几乎总是缺失的位置。",

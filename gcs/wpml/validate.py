@@ -437,6 +437,26 @@ def _cross_waypoints(c: _Checker, template: Template, wayline: Wayline) -> None:
             return
 
 
+def _resource_refs(c: _Checker, route: Route) -> None:
+    """Action parameters naming a file under wpmz/res/ (megaphone audio...) need that file."""
+    if route.size is None:
+        return  # read from loose XML parts: the archive's resources are not known
+    present = {r.path.lower() for r in route.resources}
+    for wayline in route.waylines:
+        for wp in wayline.waypoints:
+            for group in wp.action_groups:
+                for i, action in enumerate(group.actions):
+                    for name, value in action.params:
+                        at = value.lower().find("wpmz/res/")
+                        if at < 0 or "<" in value:
+                            continue
+                        path = value[at:].strip()
+                        if path.lower() not in present:
+                            c.add(warning("resource_missing",
+                                          f"{group.path}/action[{i}]/actionActuatorFuncParam/"
+                                          f"{name}", path=path))
+
+
 def validate(route: Route) -> list[Finding]:
     """All errors and warnings about a route: the reader's findings plus these checks.
 
@@ -457,4 +477,5 @@ def validate(route: Route) -> list[Finding]:
     for wayline in route.waylines:
         _wayline(c, wayline, route)
     _cross(c, route)
+    _resource_refs(c, route)
     return sorted(c.findings, key=lambda f: not f.is_error)

@@ -246,3 +246,16 @@ def test_finding_to_dict() -> None:
         "severity": "error", "code": "no_waypoints", "message_en": finding.message_en,
         "message_zh": finding.message_zh, "element": "waylines.wpml"}
     assert str(finding).startswith("error no_waypoints: ")
+
+
+def test_action_resources_must_be_in_the_archive() -> None:
+    params = ("<wpml:megaphoneOperateFilePath>/wpmz/res/audio/71b4.opus"
+              "</wpml:megaphoneOperateFilePath><wpml:megaphoneOperateVolume>80"
+              "</wpml:megaphoneOperateVolume>")
+    wl = _waylines_with(_action("megaphone", params))
+    findings = _findings(kmz(wl))
+    hit = next(f for f in findings if f.code == "resource_missing")
+    assert "wpmz/res/audio/71b4.opus" in hit.message_en
+    assert hit.element and hit.element.endswith("megaphoneOperateFilePath")
+    present = kmz(wl, extra=[("wpmz/res/audio/71b4.opus", b"OggS")])
+    assert _codes(present) == []
