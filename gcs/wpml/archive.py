@@ -48,7 +48,7 @@ class Limits:
     max_total_bytes: int = 512 * _MiB
     max_ratio: int = 200
     max_xml_bytes: int = 64 * _MiB
-    max_xml_elements: int = 2_000_000
+    max_xml_elements: int = 1_000_000
     max_xml_depth: int = 64
     keep_resources: bool = True
 

@@ -252,9 +252,13 @@ class Finding:
 
 def _messages(code: str, details: dict[str, Any]) -> tuple[str, str]:
     en, zh = MESSAGES[code]
-    filled = {"kind_zh": details.get("kind", ""), "why_zh": details.get("why", "")}
-    filled.update({"detail_zh": details.get("detail", "")})
-    filled.update(details)
+    # Chinese variants of free-text details fall back to the English text.
+    filled = {
+        "kind_zh": details.get("kind", ""),
+        "why_zh": details.get("why", ""),
+        "detail_zh": details.get("detail", ""),
+        **details,
+    }
     try:
         return en.format(**filled), zh.format(**filled)
     except (KeyError, IndexError, ValueError):  # a caller forgot a detail: still say something

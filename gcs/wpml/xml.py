@@ -1,8 +1,8 @@
 """Hardened XML parsing and namespace-agnostic element access for KML/WPML.
 
 Parsing goes through defusedxml with DTDs forbidden, so entity expansion (billion laughs) and
-external entities (XXE) are rejected before any expansion happens. The size, element count and
-nesting depth are bounded.
+external entities (XXE) are rejected before any expansion happens. The size is checked before
+parsing; the element count and nesting depth while parsing (the tree builder stops the parse).
 
 Real exports vary: `xmlns:wpml` is `http://www.dji.com/wpmz/1.0.2` ... `1.0.6`, some tools write
 no prefix at all or forget to declare it. Elements are therefore matched on their *local* name
@@ -92,27 +92,46 @@ def child_text(element: ET.Element, name: str) -> str | None:
     return (c.text or "").strip()
 
 
-def _check_shape(root: ET.Element, part: str, limits: Limits) -> None:
-    count = 0
-    stack: list[tuple[ET.Element, int]] = [(root, 1)]
-    while stack:
-        element, depth = stack.pop()
-        count += 1
-        if count > limits.max_xml_elements or depth > limits.max_xml_depth:
-            raise KmzError(
-                "xml_too_complex", part, part=part, limit=limits.max_xml_elements,
-                depth=limits.max_xml_depth,
-            )
-        stack.extend((c, depth + 1) for c in element)
+class _TooComplex(Exception):
+    pass
 
 
-def _parse(data: bytes, part: str) -> ET.Element:
+class _BoundedBuilder(ET.TreeBuilder):
+    """Tree builder that stops the parse as soon as the element count or depth is too high,
+    before a hostile file can fill memory with millions of tiny elements."""
+
+    def __init__(self, max_elements: int, max_depth: int) -> None:
+        super().__init__()
+        self.count = 0
+        self.depth = 0
+        self.max_elements = max_elements
+        self.max_depth = max_depth
+
+    def start(self, tag: str, attrs: dict[str, str]) -> ET.Element:
+        self.count += 1
+        self.depth += 1
+        if self.count > self.max_elements or self.depth > self.max_depth:
+            raise _TooComplex
+        return super().start(tag, attrs)
+
+    def end(self, tag: str) -> ET.Element:
+        self.depth -= 1
+        return super().end(tag)
+
+
+def _parse(data: bytes, part: str, limits: Limits) -> ET.Element:
+    builder = _BoundedBuilder(limits.max_xml_elements, limits.max_xml_depth)
+    parser = DET.DefusedXMLParser(
+        target=builder, forbid_dtd=True, forbid_entities=True, forbid_external=True
+    )
     try:
-        root: ET.Element = DET.fromstring(
-            data, forbid_dtd=True, forbid_entities=True, forbid_external=True
-        )
+        parser.feed(data)
+        root: ET.Element = parser.close()
     except defusedxml.DefusedXmlException as exc:
         raise KmzError("xml_forbidden", part, part=part) from exc
+    except _TooComplex as exc:
+        raise KmzError("xml_too_complex", part, part=part, limit=limits.max_xml_elements,
+                       depth=limits.max_xml_depth) from exc
     return root
 
 
@@ -140,7 +159,7 @@ def parse_xml(data: bytes, part: str, limits: Limits | None = None) -> ParsedXml
         if encoding.replace("-", "").replace("_", "") != "utf8":
             findings.append(warning("not_utf8", part, part=part, encoding=encoding))
     try:
-        root = _parse(data, part)
+        root = _parse(data, part, limits)
     except ET.ParseError as exc:
         repaired = None
         if "unbound prefix" in str(exc) and b"xmlns:wpml" not in data:
@@ -150,11 +169,10 @@ def parse_xml(data: bytes, part: str, limits: Limits | None = None) -> ParsedXml
         if repaired is None or repaired == data:
             raise KmzError("xml_broken", part, part=part, reason=str(exc)) from exc
         try:
-            root = _parse(repaired, part)
+            root = _parse(repaired, part, limits)
         except ET.ParseError as exc2:
             raise KmzError("xml_broken", part, part=part, reason=str(exc2)) from exc2
         findings.append(warning("namespace_undeclared", part, part=part))
-    _check_shape(root, part, limits)
     if local_name(root.tag) != "kml":
         raise KmzError("not_kml", part, part=part, root=local_name(root.tag) or "?")
     seen: set[str] = set()
