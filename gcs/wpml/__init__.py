@@ -107,7 +107,7 @@ class Inspection:
         }
 
 
-def inspect_kmz(data: bytes | Path, *, name: str | None = None,
+def inspect_kmz(data: bytes | Path | str, *, name: str | None = None,
                 limits: Limits | None = None) -> Inspection:
     """Read, summarize and validate a wayline file without raising for bad content.
 

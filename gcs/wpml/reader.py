@@ -598,12 +598,13 @@ def read_parts(
     )
 
 
-def read_kmz(data: bytes | Path, *, name: str | None = None,
+def read_kmz(data: bytes | Path | str, *, name: str | None = None,
              limits: Limits | None = None) -> Route:
     """Read a KMZ wayline file from bytes or a path.
 
     Args:
-        data: the file's bytes, or its path (read here, after checking its size).
+        data: the file's bytes, or its path as a Path or str (read here, after checking
+            its size).
         name: the wayline name; defaults to the file name without `.kmz` for a path, else "".
         limits: size limits (the station passes its settings); defaults to `Limits()`.
 
@@ -617,6 +618,8 @@ def read_kmz(data: bytes | Path, *, name: str | None = None,
         OSError: a path that cannot be read.
     """
     limits = limits or Limits()
+    if isinstance(data, str):
+        data = Path(data)
     if isinstance(data, Path):
         if name is None:
             name = data.name[:-4] if data.name.lower().endswith(".kmz") else data.stem
@@ -624,6 +627,8 @@ def read_kmz(data: bytes | Path, *, name: str | None = None,
         if size > limits.max_file_bytes:
             raise KmzError("file_too_large", str(data), size=size, limit=limits.max_file_bytes)
         data = data.read_bytes()
+    if not isinstance(data, bytes):
+        data = bytes(data)  # bytearray, memoryview
     archive = open_kmz(data, limits)
     route = read_parts(archive.waylines, archive.template, name=name or "", limits=limits)
     resources = tuple(Resource(r.path, r.size, r.data) for r in archive.resources)

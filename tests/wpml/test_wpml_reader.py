@@ -347,3 +347,10 @@ def test_read_parts_without_zip() -> None:
     route = read_parts(waylines_xml().encode(), template_xml().encode(), name="x")
     assert route.name == "x" and route.fingerprint is None
     assert len(route.templates[0].waypoints) == 3
+
+
+def test_str_path_and_bytearray(waylines_dir: Path) -> None:
+    path = waylines_dir / "pilot2-m3m-seed.kmz"
+    by_str = read_kmz(str(path))
+    assert by_str.name == "pilot2-m3m-seed"
+    assert read_kmz(bytearray(path.read_bytes()), name="pilot2-m3m-seed") == by_str
