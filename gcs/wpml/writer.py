@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import math
+import re
 import zipfile
 from xml.sax.saxutils import escape
 
@@ -51,6 +52,10 @@ _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+
+
 class _Xml:
     """Tiny indented XML writer for KML/WPML (`wpml:` names get the WPML namespace)."""
 
@@ -73,6 +78,8 @@ class _Xml:
         elif isinstance(value, (int, float)):
             text = format_number(value)
         else:
+            if _NOT_XML.search(value):
+                raise ValueError(f"<{tag}> holds characters XML cannot carry: {value!r}")
             text = escape(value)
         self.lines.append("  " * self.depth + f"<{tag}>{text}</{tag}>")
 
@@ -116,6 +123,10 @@ def _check(plan: WaypointPlan) -> None:
                              "ellipsoid height (terrain is not known here)")
         if wp.speed is not None and wp.speed <= 0:
             raise ValueError(f"waypoint {i}: speed must be above 0 m/s")
+        for action in wp.actions + tuple(a for g in wp.groups for a in g.actions):
+            if not _NAME.match(action.func) or not all(_NAME.match(n) for n, _v in action.params):
+                raise ValueError(f"waypoint {i}: action {action.func!r} has a name that is not "
+                                 "an XML element name")
 
 
 def _mission(x: _Xml, plan: WaypointPlan) -> None:
@@ -366,8 +377,9 @@ def write_kmz(route: WaypointPlan | Route) -> bytes:
 
     Raises:
         ValueError: the plan cannot be flown as given (no waypoints, position off the globe,
-            non-finite or non-positive numbers, a height mode that needs terrain data), or
-            the Route is not a waypoint route.
+            non-finite or non-positive numbers, a height mode that needs terrain data, text
+            XML cannot carry, action names that are not element names), or the Route is not
+            a waypoint route.
     """
     plan = plan_from_route(route) if isinstance(route, Route) else route
     _check(plan)

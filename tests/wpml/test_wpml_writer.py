@@ -250,3 +250,18 @@ def test_mapping_route_cannot_be_converted_to_a_plan() -> None:
     route = read_kmz(kmz(template=template_xml("", template_type="mapping2d")))
     with pytest.raises(ValueError, match="no waypoint template"):
         plan_from_route(route)
+
+
+def test_text_xml_cannot_carry_is_refused() -> None:
+    plan = WaypointPlan(waypoints=(PlanWaypoint(10.0, 0.0),), author="bad\x00name")
+    with pytest.raises(ValueError, match="XML cannot carry"):
+        write_kmz(plan)
+    odd = Action("takePhoto", (("file suffix", "x"),))
+    with pytest.raises(ValueError, match="element name"):
+        write_kmz(WaypointPlan(waypoints=(PlanWaypoint(10.0, 0.0, actions=(odd,)),)))
+
+
+def test_special_characters_round_trip() -> None:
+    plan = WaypointPlan(waypoints=(PlanWaypoint(10.0, 0.0, actions=(
+        Action.take_photo(suffix="航点<1>&\"'"),)),), author="Zoë & <Ops>")
+    assert plan_from_route(read_kmz(write_kmz(plan))) == plan
