@@ -89,6 +89,7 @@ class StationBridge(QObject):
         self._rebuild_scheduled = False  # station thread only
         self._received_at: dict[str, float] = {}  # monotonic time a sn's state arrived
         # -- Qt thread only --
+        self._log_history: deque[LogEntry] = deque(maxlen=MAX_QUEUED_LOG)
         self._last_emit: dict[str, float] = {}
         self._held: set[str] = set()
         self._timer = QTimer(self)
@@ -214,6 +215,7 @@ class StationBridge(QObject):
         if status:
             self.status_changed.emit()
         for entry in entries:
+            self._log_history.append(entry)
             self.log_entry.emit(entry)
         now = time.monotonic()
         min_gap = 1.0 / TELEMETRY_MAX_HZ
@@ -272,6 +274,10 @@ class StationBridge(QObject):
         """`time.monotonic()` when the station merged the newest state of `sn` (for latency)."""
         with self._lock:
             return self._received_at.get(sn)
+
+    def log_history(self) -> list[LogEntry]:
+        """Log entries already delivered through `log_entry` (the newest few thousand)."""
+        return list(self._log_history)
 
     def endpoints(self) -> list[Endpoint]:
         """The station's listening endpoints (mqtt, ntp, http, https, ws, s3 when present)."""
@@ -335,7 +341,14 @@ class StationBridge(QObject):
         """Run `coro` on the station loop; `on_done(result, error)` is called on the Qt thread.
 
         For widgets that must not depend on a running qasync loop (e.g. under plain pytest-qt).
+        After `close()` (or once the station has stopped) nothing runs and `on_done` is not
+        called; the returned future is cancelled.
         """
+        if self._closed or self._rt.loop.is_closed():
+            coro.close()
+            gone: concurrent.futures.Future[T] = concurrent.futures.Future()
+            gone.cancel()
+            return gone
         future = self._rt.submit(coro)
         if on_done is not None:
             callback = on_done

@@ -12,6 +12,7 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
+    QTimer,
     Slot,
 )
 from PySide6.QtGui import QColor
@@ -206,24 +207,39 @@ class EventsPanel(QWidget):
         selection.changed.connect(self._on_selection)
         i18n.language_changed.connect(self._on_language)
         self.retranslate()
+        self.model.add(
+            [Entry(e.ts, e.sn, e.kind, e.level, e.message) for e in bridge.log_history()]
+        )
+        self._history_retried = False
         self._load_history()
 
     def _load_history(self) -> None:
+        """Merge in what the station logged before this window (from its database).
+
+        The station writes its log every second, so this runs once now and once after the
+        next write; duplicates are dropped.
+        """
+
         def done(rows: Any, error: BaseException | None) -> None:
-            if error is None and rows:
-                existing = {(e.ts, e.message) for e in self.model.rows}
-                old = [
-                    Entry(r.ts, r.sn, r.kind, r.level, r.message)
-                    for r in rows
-                    if (r.ts, r.message) not in existing
-                ]
-                if old:
-                    self.model.beginResetModel()
-                    self.model.rows = (old + self.model.rows)[-MAX_ROWS:]
-                    self.model.endResetModel()
-                    self.view.scrollToBottom()
+            if error is not None or not rows:
+                return
+            existing = {(e.ts, e.sn, e.message) for e in self.model.rows}
+            old = [
+                Entry(r.ts, r.sn, r.kind, r.level, r.message)
+                for r in rows
+                if (r.ts, r.sn, r.message) not in existing
+            ]
+            if old:
+                self.model.beginResetModel()
+                merged = sorted(old + self.model.rows, key=lambda e: e.ts)
+                self.model.rows = merged[-MAX_ROWS:]
+                self.model.endResetModel()
+                self.view.scrollToBottom()
 
         self.bridge.run(self.bridge.recent_events(1000), done)
+        if not self._history_retried:
+            self._history_retried = True
+            QTimer.singleShot(1500, self._load_history)
 
     def entries(self) -> list[Entry]:
         """The entries shown after filtering (tests read this)."""

@@ -100,7 +100,14 @@ class FleetPanel(QWidget):
         i18n.language_changed.connect(self._on_language)
         self.retranslate()
         self._on_devices()
-        for col, width in ((COL_NAME, 190), (COL_MODEL, 110), (COL_STATE, 60), (COL_MODE, 120)):
+        widths = (
+            (COL_NAME, 150),
+            (COL_MODEL, 95),
+            (COL_STATE, 55),
+            (COL_MODE, 85),
+            (COL_BATTERY, 45),
+        )
+        for col, width in widths:
             self.tree.setColumnWidth(col, width)
 
     # -- public (tests read these) -------------------------------------------------------

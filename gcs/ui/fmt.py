@@ -50,6 +50,8 @@ def number(value: object, unit: str = "", digits: int = 1, scale: float = 1.0) -
         return DASH
     x *= scale
     text = f"{x:.{digits}f}"
+    if text.startswith("-") and float(text) == 0:
+        text = text[1:]
     return f"{text} {unit}".rstrip() if unit else text
 
 

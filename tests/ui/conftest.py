@@ -18,8 +18,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 if hasattr(os, "geteuid") and os.geteuid() == 0:
     os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
 
-from gcs.runtime import Runtime, ThreadedRuntime  # noqa: E402
-from gcs.store.settings import Settings, load_settings  # noqa: E402
+from gcs.runtime import Runtime, ThreadedRuntime
+from gcs.store.settings import Settings, load_settings
 
 
 def _free(kind: int = socket.SOCK_STREAM) -> int:
@@ -77,3 +77,9 @@ def fleet_runtime(start_runtime: StartRuntime) -> ThreadedRuntime:
     assert fleet.ready.wait(60), "simulated fleet did not come up"
     assert fleet.error is None, fleet.error
     return rt
+
+
+@pytest.fixture
+def make_settings() -> Callable[[Path], Settings]:
+    """`make_settings(data_dir)` → loopback settings on free ports (not started)."""
+    return loopback_settings
