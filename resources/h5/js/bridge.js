@@ -4,10 +4,12 @@
   'use strict';
   var t = window.I18n.t;
 
-  function BridgeError(fn, message) {
+  /* `message` is the sentence for the pilot; `detail` what Pilot itself said, if anything. */
+  function BridgeError(fn, message, detail) {
     this.name = 'BridgeError';
     this.fn = fn;
     this.message = message;
+    this.detail = detail || message;
   }
   BridgeError.prototype = Object.create(Error.prototype);
   BridgeError.prototype.constructor = BridgeError;
@@ -25,7 +27,8 @@
       throw new BridgeError(fn, t('bridge.badanswer', fn));
     }
     if (res.code !== 0) {
-      throw new BridgeError(fn, t('bridge.failed', fn, res.message || ('code ' + res.code)));
+      var said = res.message || ('code ' + res.code);
+      throw new BridgeError(fn, t('bridge.failed', fn, said), said);
     }
     return res.data;
   }

@@ -150,7 +150,10 @@
   function afterThing() {
     if (afterThingDone) return;
     afterThingDone = true;
-    ['liveshare', 'ws', 'map', 'tsa', 'media', 'mission'].forEach(function (name) { load(name); });
+    // After a page reload Pilot still has the modules it loaded: load only what is missing.
+    ['liveshare', 'ws', 'map', 'tsa', 'media', 'mission'].forEach(function (name) {
+      if (!isLoaded(name)) load(name);
+    });
     startBinding();
   }
 

@@ -25,7 +25,7 @@
       }
     } catch (e) {
       setLicence(e.fn === 'platformVerifyLicense' || e.fn === 'platformIsVerified'
-        ? t('licence.failed', e.message) : e.message, 'error');
+        ? t('licence.failed', e.detail) : e.message, 'error');
       return false;
     }
     setLicence(t('licence.ok'), 'ok');
