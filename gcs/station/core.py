@@ -128,9 +128,27 @@ class Station:
     async def start(self) -> None:
         """Bring the station up. Raises OSError/LinkError/BrokerStartError with a readable cause."""
         s = self.settings
-        self.store = await asyncio.get_running_loop().run_in_executor(
-            None, open_store, self.data_dir
-        )
+        loop = asyncio.get_running_loop()
+        # The broker child starts (its Python imports take most of a second) while the database
+        # opens; pilot logins join its auth file once the users are loaded.
+        broker_started: asyncio.Future[None] | None = None
+        if self.external_broker is None:
+            (self.data_dir / "logs").mkdir(exist_ok=True)
+            self.write_broker_auth()
+            self.broker = BrokerProcess(
+                self.data_dir / AUTH_FILE_NAME,
+                host=s.station.host,
+                port=s.mqtt.port,
+                max_queued_messages=s.mqtt.max_queued_messages,
+                log_path=self.data_dir / "logs" / "broker.log",
+            )
+            broker_started = loop.run_in_executor(None, self.broker.start)
+        try:
+            self.store = await loop.run_in_executor(None, open_store, self.data_dir)
+        except BaseException:
+            if broker_started is not None:
+                await asyncio.gather(broker_started, return_exceptions=True)
+            raise
         self.registry = DeviceRegistry(
             self.store, self.bus, offline_timeout_s=s.telemetry.offline_timeout_s
         )
@@ -158,17 +176,9 @@ class Station:
         self.bus.subscribe(LogEntry, self._on_log_entry)
         self._register_requests()
 
-        if self.external_broker is None:
+        if self.broker is not None and broker_started is not None:
+            await broker_started
             self.write_broker_auth()
-            self.broker = BrokerProcess(
-                self.data_dir / AUTH_FILE_NAME,
-                host=s.station.host,
-                port=s.mqtt.port,
-                max_queued_messages=s.mqtt.max_queued_messages,
-                log_path=self.data_dir / "logs" / "broker.log",
-            )
-            (self.data_dir / "logs").mkdir(exist_ok=True)
-            await asyncio.get_running_loop().run_in_executor(None, self.broker.start)
             url = BrokerUrl(
                 self.broker.connect_host,
                 self.broker.port or s.mqtt.port,
@@ -176,6 +186,7 @@ class Station:
                 self._station_password,
             )
         else:
+            assert self.external_broker is not None
             url = self.external_broker
 
         self.ntp = NtpServer(s.station.host, [s.ntp.port, s.ntp.fallback_port, 0])
@@ -213,6 +224,8 @@ class Station:
             await asyncio.get_running_loop().run_in_executor(None, self.broker.stop)
         if self.store is not None:
             try:
+                if not hasattr(self, "telemetry"):
+                    return
                 await self.telemetry.flush()
                 await self.registry.flush_last_seen()
                 await self._flush_log()
