@@ -247,7 +247,7 @@ def test_fuzz_random_bytes(data: bytes) -> None:
         read_kmz(data)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(st.data())
 def test_fuzz_mutated_kmz(data: st.DataObject) -> None:
     original = bytearray(kmz())

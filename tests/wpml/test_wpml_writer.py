@@ -87,7 +87,7 @@ def plans(draw: st.DrawFn) -> WaypointPlan:
                                  HeightMode.ABOVE_GROUND_LEVEL]))
     agl = mode == HeightMode.ABOVE_GROUND_LEVEL
     return WaypointPlan(
-        waypoints=tuple(draw(st.lists(waypoints(agl), min_size=1, max_size=25))),
+        waypoints=tuple(draw(st.lists(waypoints(agl), min_size=1, max_size=15))),
         drone_enum_value=draw(st.sampled_from([60, 67, 77, 89, 91, 99, 100])),
         drone_sub_enum_value=draw(st.integers(0, 3)),
         payload_enum_value=draw(st.one_of(st.none(), st.sampled_from([52, 53, 66, 68, 81]))),
@@ -112,7 +112,7 @@ def plans(draw: st.DrawFn) -> WaypointPlan:
     )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(plans())
 def test_write_read_round_trip(plan: WaypointPlan) -> None:
     data = write_kmz(plan)
