@@ -96,13 +96,41 @@ class Page:
 
     async def screenshot(self, path: Path) -> Path:
         res = await self.send("Page.captureScreenshot", {"format": "png"})
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(base64.b64decode(res["data"]))
+        _write(path, base64.b64decode(res["data"]))
         return path
 
     async def close(self) -> None:
         self._reader.cancel()
         await self.ws.close()
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def _spawn(width: int, height: int, profile: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            f"--window-size={width},{height}",
+            f"--user-data-dir={profile}",
+            "--remote-debugging-address=127.0.0.1",
+            "--remote-debugging-port=0",
+            "about:blank",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 class Browser:
@@ -115,27 +143,7 @@ class Browser:
     @classmethod
     async def launch(cls, width: int = 1280, height: int = 800) -> Browser:
         profile = tempfile.mkdtemp(prefix="gcs-chromium-")
-        proc = subprocess.Popen(
-            [
-                CHROMIUM,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--disable-dev-shm-usage",
-                f"--window-size={width},{height}",
-                f"--user-data-dir={profile}",
-                "--remote-debugging-address=127.0.0.1",
-                "--remote-debugging-port=0",
-                "about:blank",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        proc = _spawn(width, height, profile)
         active = Path(profile) / "DevToolsActivePort"
         deadline = time.monotonic() + 30
         while not active.exists() or not active.read_text().strip():
