@@ -19,15 +19,17 @@ import io
 import math
 import re
 import zipfile
+from typing import Any
 from xml.sax.saxutils import escape
 
-from gcs.wpml.geoid import egm96_to_ellipsoid
+from gcs.wpml.geoid import egm96_to_ellipsoid, ellipsoid_to_egm96
 from gcs.wpml.model import (
     Action,
     ActionGroup,
     ActionTrigger,
     HeadingParam,
     HeightMode,
+    MissionConfig,
     PlanActionGroup,
     PlanWaypoint,
     Route,
@@ -399,70 +401,36 @@ def _turn_of(wp: Waypoint) -> tuple[str | None, float | None]:
     return wp.turn.mode, wp.turn.damping_dist
 
 
-def plan_from_route(route: Route) -> WaypointPlan:
-    """The editable waypoint plan of a route read from a KMZ (its first waypoint template).
+def _plan_actions(wp: Waypoint) -> tuple[tuple[Action, ...], tuple[PlanActionGroup, ...]]:
+    actions: list[Action] = []
+    groups: list[PlanActionGroup] = []
+    for g in wp.action_groups:
+        plain = tuple(dataclasses.replace(a, action_id=None) for a in g.actions)
+        trigger = g.trigger.type if g.trigger and g.trigger.type else "reachPoint"
+        if trigger == "reachPoint" and g.end_index in (None, g.start_index):
+            actions.extend(plain)
+        else:
+            end = None if g.end_index == g.start_index else g.end_index
+            groups.append(PlanActionGroup(trigger, plain,
+                                          g.trigger.param if g.trigger else None, end))
+    return tuple(actions), tuple(groups)
 
-    Action groups fired on reaching a waypoint become its `actions`; other triggers become
-    `groups` (both renumbered when written). Unknown elements are not carried over.
 
-    Returns:
-        A `WaypointPlan`; values the template leaves global stay None on the waypoints.
+def _position(wp: Waypoint) -> tuple[float, float]:
+    if wp.latitude is None or wp.longitude is None:
+        raise ValueError(f"waypoint {wp.index} has no position")
+    return wp.latitude, wp.longitude
 
-    Raises:
-        ValueError: the route has no waypoint template with waypoints.
-    """
-    template = next((t for t in route.templates
-                     if t.template_type == "waypoint" and t.waypoints), None)
-    if template is None:
-        raise ValueError("the route has no waypoint template to edit")
-    mission = route.template_mission or route.mission
+
+def _plan_globals(route: Route, mission: MissionConfig) -> dict[str, Any]:
     drone = mission.drone
     payload = mission.payloads[0] if mission.payloads else None
-    height_mode = (template.coordinate_sys.height_mode if template.coordinate_sys else None)
-    agl = height_mode == HeightMode.ABOVE_GROUND_LEVEL
-    waypoints = []
-    for wp in template.waypoints:
-        if wp.latitude is None or wp.longitude is None:
-            raise ValueError(f"waypoint {wp.index} has no position")
-        heading = wp.heading if wp.use_global_heading_param is False else None
-        turn_mode, damping = _turn_of(wp)
-        actions: list[Action] = []
-        groups: list[PlanActionGroup] = []
-        for g in wp.action_groups:
-            plain = tuple(dataclasses.replace(a, action_id=None) for a in g.actions)
-            trigger = g.trigger.type if g.trigger and g.trigger.type else "reachPoint"
-            if trigger == "reachPoint" and g.end_index in (None, g.start_index):
-                actions.extend(plain)
-            else:
-                end = None if g.end_index == g.start_index else g.end_index
-                groups.append(PlanActionGroup(trigger, plain,
-                                              g.trigger.param if g.trigger else None, end))
-        waypoints.append(PlanWaypoint(
-            latitude=wp.latitude,
-            longitude=wp.longitude,
-            height=wp.height if wp.use_global_height is False else None,
-            speed=wp.speed if wp.use_global_speed is False else None,
-            heading_mode=heading.mode if heading else None,
-            heading_angle=heading.angle if heading else None,
-            turn_mode=turn_mode,
-            turn_damping_dist=damping,
-            gimbal_pitch=wp.gimbal_pitch_angle,
-            actions=tuple(actions),
-            groups=tuple(groups),
-            ellipsoid_height=wp.ellipsoid_height if agl else None,
-        ))
-    heading = template.global_heading
-    image_format = template.payload_params[0].image_format if template.payload_params else None
-    return WaypointPlan(
-        waypoints=tuple(waypoints),
+    return dict(
         drone_enum_value=drone.enum_value if drone and drone.enum_value is not None else 67,
         drone_sub_enum_value=drone.sub_enum_value or 0 if drone else 0,
         payload_enum_value=payload.enum_value if payload else None,
         payload_sub_enum_value=payload.sub_enum_value or 0 if payload else 0,
         payload_position_index=payload.position_index or 0 if payload else 0,
-        height_mode=height_mode or HeightMode.RELATIVE_TO_START_POINT,
-        global_height=template.global_height if template.global_height is not None else 100.0,
-        auto_flight_speed=template.auto_flight_speed or 10.0,
         global_transitional_speed=mission.global_transitional_speed or 10.0,
         take_off_security_height=mission.take_off_security_height or 20.0,
         global_rth_height=mission.global_rth_height,
@@ -470,12 +438,110 @@ def plan_from_route(route: Route) -> WaypointPlan:
         finish_action=mission.finish_action or "goHome",
         exit_on_rc_lost=mission.exit_on_rc_lost or "executeLostAction",
         execute_rc_lost_action=mission.execute_rc_lost_action or "goBack",
+        author=route.author,
+        create_time=route.create_time or 0,
+        update_time=route.update_time or 0,
+    )
+
+
+def _plan_from_template(route: Route, template: Template) -> WaypointPlan:
+    height_mode = (template.coordinate_sys.height_mode if template.coordinate_sys else None)
+    agl = height_mode == HeightMode.ABOVE_GROUND_LEVEL
+    waypoints = []
+    for wp in template.waypoints:
+        latitude, longitude = _position(wp)
+        heading = wp.heading if wp.use_global_heading_param is False else None
+        turn_mode, damping = _turn_of(wp)
+        actions, groups = _plan_actions(wp)
+        waypoints.append(PlanWaypoint(
+            latitude=latitude,
+            longitude=longitude,
+            height=wp.height if wp.use_global_height is False else None,
+            speed=wp.speed if wp.use_global_speed is False else None,
+            heading_mode=heading.mode if heading else None,
+            heading_angle=heading.angle if heading else None,
+            turn_mode=turn_mode,
+            turn_damping_dist=damping,
+            gimbal_pitch=wp.gimbal_pitch_angle,
+            actions=actions,
+            groups=groups,
+            ellipsoid_height=wp.ellipsoid_height if agl else None,
+        ))
+    heading = template.global_heading
+    image_format = template.payload_params[0].image_format if template.payload_params else None
+    return WaypointPlan(
+        waypoints=tuple(waypoints),
+        height_mode=height_mode or HeightMode.RELATIVE_TO_START_POINT,
+        global_height=template.global_height if template.global_height is not None else 100.0,
+        auto_flight_speed=template.auto_flight_speed or 10.0,
         turn_mode=template.global_waypoint_turn_mode or TurnMode.STOP_DISCONTINUOUS,
         heading_mode=heading.mode if heading and heading.mode else "followWayline",
         heading_angle=heading.angle if heading and heading.angle is not None else 0.0,
         use_straight_line=template.global_use_straight_line is not False,
         image_format=image_format,
-        author=route.author,
-        create_time=route.create_time or 0,
-        update_time=route.update_time or 0,
+        **_plan_globals(route, route.template_mission or route.mission),
     )
+
+
+def _plan_from_wayline(route: Route, wayline: Wayline) -> WaypointPlan:
+    """Every value of an executable wayline is explicit: so is every value of its plan."""
+    mode = wayline.execute_height_mode
+    if mode not in (HeightMode.WGS84, HeightMode.RELATIVE_TO_START_POINT):
+        raise ValueError(f"a wayline executed in {mode!r} height mode cannot be edited here")
+    waypoints = []
+    for wp in wayline.waypoints:
+        latitude, longitude = _position(wp)
+        height = wp.execute_height if wp.execute_height is not None else 0.0
+        if mode == HeightMode.WGS84:
+            height = ellipsoid_to_egm96(height, latitude, longitude)
+        actions, groups = _plan_actions(wp)
+        heading, turn = wp.heading, wp.turn
+        waypoints.append(PlanWaypoint(
+            latitude=latitude,
+            longitude=longitude,
+            height=height,
+            speed=wp.speed,
+            heading_mode=heading.mode if heading and heading.mode else None,
+            heading_angle=(heading.angle or 0.0) if heading and heading.mode else None,
+            turn_mode=turn.mode if turn and turn.mode else None,
+            turn_damping_dist=(turn.damping_dist or 0.0) if turn and turn.mode else None,
+            gimbal_pitch=wp.gimbal_pitch_angle,
+            actions=actions,
+            groups=groups,
+        ))
+    first = waypoints[0]
+    return WaypointPlan(
+        waypoints=tuple(waypoints),
+        height_mode=(HeightMode.EGM96 if mode == HeightMode.WGS84
+                     else HeightMode.RELATIVE_TO_START_POINT),
+        global_height=first.height if first.height is not None else 100.0,
+        auto_flight_speed=wayline.auto_flight_speed or first.speed or 10.0,
+        **_plan_globals(route, route.mission),
+    )
+
+
+def plan_from_route(route: Route) -> WaypointPlan:
+    """The editable waypoint plan of a route read from a KMZ.
+
+    The plan comes from the first waypoint template of template.kml; a file without one
+    (waylines.wpml only, as some tools write) is planned from its first wayline, every value
+    explicit and WGS84 ellipsoid heights converted to EGM96. Action groups fired on reaching a
+    waypoint become its `actions`; other triggers become `groups` (both renumbered when
+    written). Unknown elements are not carried over.
+
+    Returns:
+        A `WaypointPlan`; values the template leaves global stay None on the waypoints.
+
+    Raises:
+        ValueError: no waypoint template or wayline with waypoints, a waypoint without
+            position, or a wayline that follows the terrain.
+    """
+    template = next((t for t in route.templates
+                     if t.template_type == "waypoint" and t.waypoints), None)
+    if template is not None:
+        return _plan_from_template(route, template)
+    if not route.templates:
+        wayline = next((w for w in route.waylines if w.waypoints), None)
+        if wayline is not None:
+            return _plan_from_wayline(route, wayline)
+    raise ValueError("the route has no waypoint template to edit")

@@ -265,3 +265,21 @@ def test_special_characters_round_trip() -> None:
     plan = WaypointPlan(waypoints=(PlanWaypoint(10.0, 0.0, actions=(
         Action.take_photo(suffix="航点<1>&\"'"),)),), author="Zoë & <Ops>")
     assert plan_from_route(read_kmz(write_kmz(plan))) == plan
+
+
+@pytest.mark.parametrize("mode", ["relativeToStartPoint", "WGS84"])
+def test_waylines_only_file_is_planned_from_its_wayline(mode: str) -> None:
+    from wpml_kmz import POINTS, kmz, placemark, waylines_xml
+
+    pms = "".join(placemark(i, lon, lat, height=40.0 + i, speed=4.0 + i)
+                  for i, (lon, lat) in enumerate(POINTS))
+    route = read_kmz(kmz(waylines_xml(pms, mode=mode), None))
+    plan = plan_from_route(route)
+    expected_mode = HeightMode.EGM96 if mode == "WGS84" else HeightMode.RELATIVE_TO_START_POINT
+    assert plan.height_mode == expected_mode
+    assert [w.speed for w in plan.waypoints] == [4.0, 5.0, 6.0]
+    rewritten = read_kmz(write_kmz(plan))
+    assert rewritten.waylines[0].execute_height_mode == mode
+    heights = [w.execute_height for w in rewritten.waylines[0].waypoints]
+    assert heights == pytest.approx([40.0, 41.0, 42.0], abs=1e-9)
+    assert validate(rewritten) == []
