@@ -76,7 +76,8 @@ async def page(station: PilotStation) -> AsyncIterator[Page]:
 
 
 def pilot_url(st: PilotStation) -> str:
-    for line in st.serve.lines:
+    lines: list[str] = st.serve.lines
+    for line in lines:
         if line.startswith("pilot: "):
             return line.split(" ", 1)[1]
     raise AssertionError("gcs serve printed no pilot URL")

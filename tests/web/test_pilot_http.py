@@ -165,7 +165,7 @@ async def test_bad_tokens_get_401_everywhere(
     ]
     for method, path in paths:
         for token in (None, "", "garbage", tamper(good), bad_sig, forged, expired):
-            body = {} if method == "POST" else None
+            body: dict[str, Any] | None = {} if method == "POST" else None
             status, doc = await call(http, station, method, path, token=token, body=body)
             assert status == 401, (method, path, token, doc)
         status, _ = await call(http, station, method, path, token=good, body={})
