@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
+import stat
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Container
 from pathlib import Path
@@ -623,10 +624,16 @@ def read_kmz(data: bytes | Path | str, *, name: str | None = None,
     if isinstance(data, Path):
         if name is None:
             name = data.name[:-4] if data.name.lower().endswith(".kmz") else data.stem
-        size = data.stat().st_size
-        if size > limits.max_file_bytes:
-            raise KmzError("file_too_large", str(data), size=size, limit=limits.max_file_bytes)
-        data = data.read_bytes()
+        info = data.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise KmzError("not_zip", str(data), reason="not a regular file")
+        if info.st_size > limits.max_file_bytes:
+            raise KmzError("file_too_large", str(data), size=info.st_size,
+                           limit=limits.max_file_bytes)
+        with data.open("rb") as stream:  # bounded: the file may grow while we read
+            data = stream.read(limits.max_file_bytes + 1)
+        if len(data) > limits.max_file_bytes:
+            raise KmzError("file_too_large", name, size=len(data), limit=limits.max_file_bytes)
     if not isinstance(data, bytes):
         data = bytes(data)  # bytearray, memoryview
     archive = open_kmz(data, limits)

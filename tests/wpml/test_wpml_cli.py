@@ -78,3 +78,8 @@ def test_info_requires_a_file(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(["wayline", "info"])
     assert info.value.code == 2
+
+
+def test_info_on_a_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["wayline", "info", str(tmp_path)]) == 1
+    assert "not a regular file" in capsys.readouterr().out
