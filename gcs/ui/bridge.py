@@ -11,8 +11,9 @@ widgets read is a snapshot the station thread prepared under a lock:
 * log entries are queued.
 
 The Qt side drains these on wake-up and emits the public signals, `telemetry_changed` at most
-`TELEMETRY_MAX_HZ` per device. A stalled GUI only makes the queues wait: the station thread
-never waits on Qt.
+`TELEMETRY_MAX_HZ` per device sustained (a token bucket of `TELEMETRY_BURST`, so the partial
+OSD messages of one dock arriving close together are not held back; a flood is coalesced).
+A stalled GUI only makes the queues wait: the station thread never waits on Qt.
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ if TYPE_CHECKING:
 __all__ = ["Selection", "StationBridge"]
 
 DEVICE_COALESCE_S = 0.1
-TELEMETRY_MAX_HZ = 5.0
+TELEMETRY_MAX_HZ = 5.0  # sustained telemetry_changed rate per device
+TELEMETRY_BURST = 2.0  # token bucket: two updates may follow each other without waiting
 MAX_QUEUED_LOG = 5000
 
 T = TypeVar("T")
@@ -90,7 +92,7 @@ class StationBridge(QObject):
         self._received_at: dict[str, float] = {}  # monotonic time a sn's state arrived
         # -- Qt thread only --
         self._log_history: deque[LogEntry] = deque(maxlen=MAX_QUEUED_LOG)
-        self._last_emit: dict[str, float] = {}
+        self._tokens: dict[str, tuple[float, float]] = {}  # sn -> (tokens, at)
         self._held: set[str] = set()
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -218,19 +220,21 @@ class StationBridge(QObject):
             self._log_history.append(entry)
             self.log_entry.emit(entry)
         now = time.monotonic()
-        min_gap = 1.0 / TELEMETRY_MAX_HZ
         self._held |= sns
         due: list[str] = []
         wait = None
         for sn in self._held:
-            left = self._last_emit.get(sn, 0.0) + min_gap - now
-            if left <= 0:
+            tokens, since = self._tokens.get(sn, (TELEMETRY_BURST, now))
+            tokens = min(TELEMETRY_BURST, tokens + (now - since) * TELEMETRY_MAX_HZ)
+            if tokens >= 1.0:
                 due.append(sn)
+                tokens -= 1.0
             else:
+                left = (1.0 - tokens) / TELEMETRY_MAX_HZ
                 wait = left if wait is None else min(wait, left)
+            self._tokens[sn] = (tokens, now)
         for sn in due:
             self._held.discard(sn)
-            self._last_emit[sn] = now
             self.telemetry_changed.emit(sn)
         if wait is not None and not self._timer.isActive():
             self._timer.start(max(1, int(wait * 1000) + 1))
