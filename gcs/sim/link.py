@@ -18,7 +18,9 @@ to the `on_message(topic, payload)` callback given at construction, on the loop 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import socket
 import ssl
 import threading
 from collections.abc import Callable
@@ -127,16 +129,20 @@ class Link:
         self._client = client
         self._connack = self._loop.create_future()
         self.lost.clear()
+        opening = self._loop.run_in_executor(
+            None, client.connect, self.broker.host, self.broker.port, self.keepalive
+        )
         try:
-            await asyncio.wait_for(
-                self._loop.run_in_executor(
-                    None, client.connect, self.broker.host, self.broker.port, self.keepalive
-                ),
-                timeout_s,
-            )
-        except (OSError, TimeoutError, ValueError) as exc:
+            await asyncio.wait_for(asyncio.shield(opening), timeout_s)
+        except BaseException as exc:
+            # The connect thread may still finish later: close what it opens then.
+            opening.add_done_callback(lambda _: self._discard(client))
             self._teardown()
-            raise LinkError(f"cannot reach {self.broker.host}:{self.broker.port}: {exc}") from None
+            if isinstance(exc, OSError | TimeoutError | ValueError):
+                where = f"{self.broker.host}:{self.broker.port}"
+                reason = str(exc) or type(exc).__name__
+                raise LinkError(f"cannot reach {where}: {reason}") from None
+            raise
         try:
             rc = await asyncio.wait_for(asyncio.shield(self._connack), timeout_s)
         except TimeoutError:
@@ -241,6 +247,10 @@ class Link:
             loop.call_soon_threadsafe(func, *args)
 
     def _on_socket_open(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
+        # paho leaves Nagle on: a PUBACK followed by a PUBLISH then waits for the peer's
+        # delayed ACK (~40 ms a hop on Linux). Devices answer at once; so do we.
+        with contextlib.suppress(OSError, AttributeError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._call(self._add_reader, client, sock)
 
     def _add_reader(self, client: mqtt.Client, sock: Any) -> None:
@@ -342,6 +352,17 @@ class Link:
             if client.loop_misc() != MQTTErrorCode.MQTT_ERR_SUCCESS:
                 self._mark_lost("keep-alive")
                 return
+
+    def _discard(self, client: mqtt.Client) -> None:
+        """Close the socket of a client that is no longer ours."""
+        if client is self._client:
+            return
+        sock = client.socket()
+        if sock is not None:
+            try:
+                sock.close()
+            except OSError:
+                pass
 
     def _teardown(self) -> None:
         if self._misc_task is not None and self._misc_task is not asyncio.current_task():

@@ -110,6 +110,9 @@ class Cloud:
         c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="test-cloud")
         c.on_connect = self._on_connect
         c.on_message = self._on_message
+        c.on_socket_open = lambda c, u, sock: sock.setsockopt(
+            socket.IPPROTO_TCP, socket.TCP_NODELAY, 1
+        )
         c.reconnect_delay_set(0.1, 0.5)
         c.connect("127.0.0.1", self.port)
         c.loop_start()

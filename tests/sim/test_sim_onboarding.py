@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+import shutil
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from sim_cloud import Cloud, Mosquitto
+from sim_cloud import MOSQUITTO, Cloud, Mosquitto, free_port
 
 from gcs.sim import Fleet, FleetError, SimDock, Timing
 
@@ -139,13 +143,9 @@ async def test_wrong_binding_code_is_reported_as_stuck(mosquitto: Mosquitto, clo
         await fleet.stop()
 
 
-async def test_bad_credentials_reported(tmp_path: Any, mosquitto: Mosquitto) -> None:
+async def test_unreachable_broker_reported() -> None:
     # Nothing listens on this port: the gateway keeps retrying and says why.
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     fleet = Fleet(f"mqtt://u:p@127.0.0.1:{port}", docks=1, timing=Timing(reconnect_min_s=0.1))
     try:
         with pytest.raises(FleetError) as info:
@@ -262,5 +262,37 @@ async def test_config_reply_in_wrapper_form_is_refused(mosquitto: Mosquitto, clo
             await fleet.start(timeout_s=1.5)
         assert fleet.docks[0].stage == "config"
         assert "app_id" in fleet.docks[0].error
+    finally:
+        await fleet.stop()
+
+
+@pytest.fixture
+def password_broker(tmp_path: Path) -> Iterator[Mosquitto]:
+    """mosquitto that accepts only user `device` with password `right`."""
+    passwd_tool = shutil.which("mosquitto_passwd")
+    if passwd_tool is None or not Path(MOSQUITTO).exists():
+        pytest.skip("mosquitto / mosquitto_passwd not installed")
+    passwords = tmp_path / "passwd"
+    subprocess.run([passwd_tool, "-c", "-b", str(passwords), "device", "right"], check=True)
+    port = free_port()
+    conf = tmp_path / "auth.conf"
+    # As root, mosquitto drops to user "mosquitto", which cannot read pytest's tmp_path.
+    keep_user = "user root\n" if os.geteuid() == 0 else ""
+    conf.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {passwords}\n" + keep_user
+    )
+    broker = Mosquitto(port, conf)
+    broker.start()
+    yield broker
+    broker.kill()
+
+
+async def test_refused_credentials_reported(password_broker: Mosquitto) -> None:
+    port = password_broker.port
+    fleet = Fleet(f"mqtt://device:wrong@127.0.0.1:{port}", docks=1, pilots=1)
+    try:
+        with pytest.raises(FleetError) as info:
+            await fleet.start(timeout_s=1)
+        assert str(info.value).count("broker refused the connection: Not authorized") == 2
     finally:
         await fleet.stop()
