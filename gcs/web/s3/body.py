@@ -103,6 +103,11 @@ class BodyProcessor:
 
     # --- streaming ----------------------------------------------------------------------
 
+    def feed_all(self, pieces: list[bytes]) -> None:
+        """`feed` each of `pieces` in order (one executor hop for a whole batch)."""
+        for raw in pieces:
+            self.feed(raw)
+
     def feed(self, raw: bytes) -> None:
         """Process the next bytes of the raw body.
 
@@ -256,16 +261,15 @@ async def pump(content: StreamReader, processor: BodyProcessor, executor: Execut
             parts.append(data)
             size += len(data)
             if size >= BATCH_BYTES:
-                blob = parts[0] if len(parts) == 1 else b"".join(parts)
-                parts, size = [], 0
+                batch, parts, size = parts, [], 0
                 if pending is not None:
                     await pending
-                pending = loop.run_in_executor(executor, processor.feed, blob)
+                pending = loop.run_in_executor(executor, processor.feed_all, batch)
         if pending is not None:
             await pending
             pending = None
         if parts:
-            await loop.run_in_executor(executor, processor.feed, b"".join(parts))
+            await loop.run_in_executor(executor, processor.feed_all, parts)
         await loop.run_in_executor(executor, processor.finish)
     finally:
         if pending is not None:
