@@ -24,8 +24,19 @@ MiB = 1024 * 1024
 
 def start(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gcs", "storage", "serve", "--data-dir", str(data_dir),
-         "--host", "127.0.0.1", "--s3-port", "0"],
+        [
+            sys.executable,
+            "-m",
+            "gcs",
+            "storage",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--host",
+            "127.0.0.1",
+            "--s3-port",
+            "0",
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -35,7 +46,9 @@ def start(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
     return proc, line.split()[1]
 
 
-def begin_upload(url: str, creds: TemporaryCredentials, path: str, total: int) -> http.client.HTTPConnection:
+def begin_upload(
+    url: str, creds: TemporaryCredentials, path: str, total: int
+) -> http.client.HTTPConnection:
     host = url.split("://", 1)[1]
     when = amz_date(time.time())
     headers = [
@@ -47,9 +60,16 @@ def begin_upload(url: str, creds: TemporaryCredentials, path: str, total: int) -
     ]
     bare, _, query = path.partition("?")
     authorization = sigv4.authorization_header(
-        method="PUT", path=bare, query=sigv4.parse_query(query), headers=headers,
-        payload_hash=sigv4.UNSIGNED_PAYLOAD, access_key=creds.access_key, secret=creds.secret,
-        region="us-east-1", service="s3", amz_date=when,
+        method="PUT",
+        path=bare,
+        query=sigv4.parse_query(query),
+        headers=headers,
+        payload_hash=sigv4.UNSIGNED_PAYLOAD,
+        access_key=creds.access_key,
+        secret=creds.secret,
+        region="us-east-1",
+        service="s3",
+        amz_date=when,
     )
     connection = http.client.HTTPConnection(host, timeout=30)
     connection.putrequest("PUT", path, skip_host=True, skip_accept_encoding=True)
@@ -80,15 +100,21 @@ def test_kill_mid_upload_then_restart(tmp_path: Path) -> None:
     access = open_access(settings, data_dir)
     creds = access.mint(prefix="media")
     s3 = boto3.client(
-        "s3", endpoint_url=url, aws_access_key_id=creds.access_key,
-        aws_secret_access_key=creds.secret, aws_session_token=creds.session_token,
+        "s3",
+        endpoint_url=url,
+        aws_access_key_id=creds.access_key,
+        aws_secret_access_key=creds.secret,
+        aws_session_token=creds.session_token,
         region_name="us-east-1",
         config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
     )
     s3.put_object(Bucket="gcs", Key="media/before.bin", Body=b"committed before the crash")
     upload_id = s3.create_multipart_upload(Bucket="gcs", Key="media/multi.bin")["UploadId"]
     etag1 = s3.upload_part(
-        Bucket="gcs", Key="media/multi.bin", UploadId=upload_id, PartNumber=1,
+        Bucket="gcs",
+        Key="media/multi.bin",
+        UploadId=upload_id,
+        PartNumber=1,
         Body=b"1" * (5 * MiB),
     )["ETag"]
 
@@ -112,8 +138,11 @@ def test_kill_mid_upload_then_restart(tmp_path: Path) -> None:
     proc, url = start(data_dir)
     try:
         s3 = boto3.client(
-            "s3", endpoint_url=url, aws_access_key_id=creds.access_key,
-            aws_secret_access_key=creds.secret, aws_session_token=creds.session_token,
+            "s3",
+            endpoint_url=url,
+            aws_access_key_id=creds.access_key,
+            aws_secret_access_key=creds.secret,
+            aws_session_token=creds.session_token,
             region_name="us-east-1",
             config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
         )
@@ -127,7 +156,9 @@ def test_kill_mid_upload_then_restart(tmp_path: Path) -> None:
         parts = s3.list_parts(Bucket="gcs", Key="media/multi.bin", UploadId=upload_id)["Parts"]
         assert [(p["PartNumber"], p["Size"]) for p in parts] == [(1, 5 * MiB)]
         s3.complete_multipart_upload(
-            Bucket="gcs", Key="media/multi.bin", UploadId=upload_id,
+            Bucket="gcs",
+            Key="media/multi.bin",
+            UploadId=upload_id,
             MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag1}]},
         )
         assert s3.get_object(Bucket="gcs", Key="media/multi.bin")["Body"].read() == b"1" * (5 * MiB)

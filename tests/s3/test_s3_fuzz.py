@@ -67,9 +67,15 @@ def signed_headers(
     headers = [("host", host), ("x-amz-content-sha256", payload), ("x-amz-date", when)]
     headers += [(k.lower(), v) for k, v in extra.items()]
     authorization = sigv4.authorization_header(
-        method=method, path=bare, query=sigv4.parse_query(query), headers=headers,
-        payload_hash=payload, access_key=store.settings.storage.access_key,
-        secret=store.settings.storage.secret_key, region="us-east-1", service="s3",
+        method=method,
+        path=bare,
+        query=sigv4.parse_query(query),
+        headers=headers,
+        payload_hash=payload,
+        access_key=store.settings.storage.access_key,
+        secret=store.settings.storage.secret_key,
+        region="us-east-1",
+        service="s3",
         amz_date=when,
     )
     return {**{k: v for k, v in headers if k != "host"}, "authorization": authorization}
@@ -80,13 +86,21 @@ def assert_sane(store: RunningStore, status: int, body: bytes) -> None:
     assert status < 500 or status in (501, 507), body[:300]
     if status >= 400 and body:
         assert body.startswith(b"<?xml") and b"<Error><Code>" in body, body[:300]
-    alive, _ = send(store, "GET", "/gcs?list-type=2", signed_headers(
-        store, "GET", "/gcs?list-type=2", sigv4.EMPTY_SHA256, {}))
+    alive, _ = send(
+        store,
+        "GET",
+        "/gcs?list-type=2",
+        signed_headers(store, "GET", "/gcs?list-type=2", sigv4.EMPTY_SHA256, {}),
+    )
     assert alive == 200
 
 
-@given(data=st.binary(max_size=400), splits=st.lists(st.integers(1, 64), max_size=20),
-       signed=st.booleans(), trailer=st.booleans())
+@given(
+    data=st.binary(max_size=400),
+    splits=st.lists(st.integers(1, 64), max_size=20),
+    signed=st.booleans(),
+    trailer=st.booleans(),
+)
 @settings(max_examples=500, deadline=None)
 def test_decoder_only_raises_format_errors(
     data: bytes, splits: list[int], signed: bool, trailer: bool
@@ -104,15 +118,30 @@ def test_decoder_only_raises_format_errors(
 @FUZZ
 @given(
     method=st.sampled_from(["GET", "PUT", "HEAD", "POST", "DELETE"]),
-    path=st.sampled_from(["/", "/gcs", "/gcs/a", "/gcs/a/b?uploadId=x", "/gcs?delete",
-                          "/gcs/k?partNumber=1&uploadId=zz", "/%ff", "/gcs/%00"]),
+    path=st.sampled_from(
+        [
+            "/",
+            "/gcs",
+            "/gcs/a",
+            "/gcs/a/b?uploadId=x",
+            "/gcs?delete",
+            "/gcs/k?partNumber=1&uploadId=zz",
+            "/%ff",
+            "/gcs/%00",
+        ]
+    ),
     auth=HEADER_TEXT,
     date=HEADER_TEXT,
     content=HEADER_TEXT,
     range_=HEADER_TEXT,
 )
 def test_malformed_headers(
-    fuzz_store: RunningStore, method: str, path: str, auth: str, date: str, content: str,
+    fuzz_store: RunningStore,
+    method: str,
+    path: str,
+    auth: str,
+    date: str,
+    content: str,
     range_: str,
 ) -> None:
     headers = {
@@ -127,17 +156,27 @@ def test_malformed_headers(
 
 @FUZZ
 @given(
-    payload=st.sampled_from([
-        sigv4.STREAMING_UNSIGNED_TRAILER, sigv4.UNSIGNED_PAYLOAD, "bogus", sigv4.EMPTY_SHA256,
-    ]),
-    extra=st.fixed_dictionaries({}, optional={
-        "content-md5": HEADER_TEXT,
-        "x-amz-decoded-content-length": st.one_of(HEADER_TEXT, st.integers(0, 10**6).map(str)),
-        "x-amz-trailer": st.sampled_from(["x-amz-checksum-crc32", "x-amz-checksum-nope", "a,b"]),
-        "x-amz-checksum-crc32": HEADER_TEXT,
-        "range": HEADER_TEXT,
-        "x-amz-meta-x": HEADER_TEXT,
-    }),
+    payload=st.sampled_from(
+        [
+            sigv4.STREAMING_UNSIGNED_TRAILER,
+            sigv4.UNSIGNED_PAYLOAD,
+            "bogus",
+            sigv4.EMPTY_SHA256,
+        ]
+    ),
+    extra=st.fixed_dictionaries(
+        {},
+        optional={
+            "content-md5": HEADER_TEXT,
+            "x-amz-decoded-content-length": st.one_of(HEADER_TEXT, st.integers(0, 10**6).map(str)),
+            "x-amz-trailer": st.sampled_from(
+                ["x-amz-checksum-crc32", "x-amz-checksum-nope", "a,b"]
+            ),
+            "x-amz-checksum-crc32": HEADER_TEXT,
+            "range": HEADER_TEXT,
+            "x-amz-meta-x": HEADER_TEXT,
+        },
+    ),
     body=st.one_of(
         st.binary(max_size=300),
         st.builds(
@@ -172,19 +211,22 @@ XML_BODIES = st.one_of(
     st.binary(max_size=300),
     st.builds(
         lambda inner: b"<?xml version='1.0'?>" + inner,
-        st.sampled_from([
-            b"<Delete><Object><Key>a</Key></Object></Delete>",
-            b"<Delete><Quiet>true</Quiet></Delete>",
-            b"<Delete>" + b"<Object><Key>k</Key></Object>" * 1001 + b"</Delete>",
-            b"<CompleteMultipartUpload><Part><PartNumber>x</PartNumber></Part>"
-            b"</CompleteMultipartUpload>",
-            b"<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>e</ETag></Part>"
-            b"</CompleteMultipartUpload>",
-            b'<!DOCTYPE x [<!ENTITY a "aaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]><Delete>&b;</Delete>',
-            b"<Delete><Object><Key>\xff\xfe</Key></Object></Delete>",
-            b"<Other/>",
-            b"<Delete",
-        ]),
+        st.sampled_from(
+            [
+                b"<Delete><Object><Key>a</Key></Object></Delete>",
+                b"<Delete><Quiet>true</Quiet></Delete>",
+                b"<Delete>" + b"<Object><Key>k</Key></Object>" * 1001 + b"</Delete>",
+                b"<CompleteMultipartUpload><Part><PartNumber>x</PartNumber></Part>"
+                b"</CompleteMultipartUpload>",
+                b"<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>e</ETag></Part>"
+                b"</CompleteMultipartUpload>",
+                b'<!DOCTYPE x [<!ENTITY a "aaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
+                b"<Delete>&b;</Delete>",
+                b"<Delete><Object><Key>\xff\xfe</Key></Object></Delete>",
+                b"<Other/>",
+                b"<Delete",
+            ]
+        ),
     ),
 )
 

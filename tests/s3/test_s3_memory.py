@@ -27,8 +27,19 @@ MiB = 1024**2
 def test_one_gib_put_keeps_memory_flat(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gcs", "storage", "serve", "--data-dir", str(data_dir),
-         "--host", "127.0.0.1", "--s3-port", "0"],
+        [
+            sys.executable,
+            "-m",
+            "gcs",
+            "storage",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--host",
+            "127.0.0.1",
+            "--s3-port",
+            "0",
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -39,11 +50,15 @@ def test_one_gib_put_keeps_memory_flat(tmp_path: Path) -> None:
         creds = access.mint(prefix="media")
         access._table.close()
         s3 = boto3.client(
-            "s3", endpoint_url=url, aws_access_key_id=creds.access_key,
-            aws_secret_access_key=creds.secret, aws_session_token=creds.session_token,
+            "s3",
+            endpoint_url=url,
+            aws_access_key_id=creds.access_key,
+            aws_secret_access_key=creds.secret,
+            aws_session_token=creds.session_token,
             region_name="us-east-1",
-            config=Config(signature_version="s3v4", s3={"addressing_style": "path"},
-                          read_timeout=300),
+            config=Config(
+                signature_version="s3v4", s3={"addressing_style": "path"}, read_timeout=300
+            ),
         )
         s3.put_object(Bucket="gcs", Key="media/warmup", Body=b"w" * MiB)
         server = psutil.Process(proc.pid)
@@ -72,8 +87,10 @@ def test_one_gib_put_keeps_memory_flat(tmp_path: Path) -> None:
         assert head["ContentLength"] == GiB
         assert head["ETag"] == '"cd573cfaace07e7949bc0c46028904ff"'  # MD5 of 1 GiB of zeros
         growth = peak - baseline
-        print(f"1 GiB PUT in {elapsed:.1f} s; server RSS {baseline / MiB:.0f} MiB, "
-              f"peak +{growth / MiB:.1f} MiB")
+        print(
+            f"1 GiB PUT in {elapsed:.1f} s; server RSS {baseline / MiB:.0f} MiB, "
+            f"peak +{growth / MiB:.1f} MiB"
+        )
         assert growth < 48 * MiB
     finally:
         proc.send_signal(signal.SIGTERM)
