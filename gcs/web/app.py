@@ -17,8 +17,8 @@ from gcs.station.core import Station
 from gcs.web import h5, manage
 from gcs.web.auth import check_token
 from gcs.web.envelope import ApiError, failure
-from gcs.web.feed import PilotFeed
-from gcs.web.keys import HUB, SIGNER, STATION, TLS
+from gcs.web.feed import PilotFeed, TopologyCache
+from gcs.web.keys import HUB, SIGNER, STATION, TLS, TOPOLOGY_CACHE
 from gcs.web.tls import TlsFiles
 from gcs.web.tokens import TokenSigner
 from gcs.web.ws import WsHub
@@ -83,6 +83,7 @@ def init_app(
     )
     app[HUB] = WsHub()
     app[TLS] = tls
+    app[TOPOLOGY_CACHE] = TopologyCache()
     app.add_routes(manage.routes)
     app.router.add_get("/api/v1/ws", websocket)
     h5.add_routes(app, h5_folder)
@@ -96,6 +97,6 @@ async def _close_websockets(app: web.Application) -> None:
 
 
 async def _feed_ctx(app: web.Application) -> AsyncIterator[None]:
-    feed = PilotFeed(app[STATION], app[HUB])
+    feed = PilotFeed(app[STATION], app[HUB], app[TOPOLOGY_CACHE])
     yield
     feed.close()

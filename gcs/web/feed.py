@@ -24,12 +24,32 @@ from gcs.web import topology
 from gcs.web.ws import WsHub
 
 
-class PilotFeed:
-    """Subscribes to the station's bus while alive; `close()` unsubscribes."""
+class TopologyCache:
+    """Encoded topology answers per workspace, valid until the next device change."""
 
-    def __init__(self, station: Station, hub: WsHub) -> None:
+    def __init__(self) -> None:
+        self._bodies: dict[str, bytes] = {}
+
+    def get(self, workspace_id: str) -> bytes | None:
+        return self._bodies.get(workspace_id)
+
+    def put(self, workspace_id: str, body: bytes) -> None:
+        self._bodies[workspace_id] = body
+
+    def clear(self) -> None:
+        self._bodies.clear()
+
+
+class PilotFeed:
+    """Subscribes to the station's bus while alive; `close()` unsubscribes.
+
+    Also empties the topology cache on every change that can alter a topology answer.
+    """
+
+    def __init__(self, station: Station, hub: WsHub, cache: TopologyCache | None = None) -> None:
         self.station = station
         self.hub = hub
+        self.cache = cache or TopologyCache()
         self._unsubscribe: list[Callable[[], None]] = []
         bus = station.bus
         for event_type, handler in (
@@ -57,6 +77,7 @@ class PilotFeed:
         return (user.id, user.username) if user is not None else None
 
     def on_device_online(self, event: DeviceOnline) -> None:
+        self.cache.clear()
         ws = self._workspace_of(event.sn)
         if not self.hub.has_clients(ws):
             return
@@ -68,16 +89,20 @@ class PilotFeed:
             self.hub.publish(ws, "device_online", entry)
 
     def on_device_offline(self, event: DeviceOffline) -> None:
+        self.cache.clear()
         ws = self._workspace_of(event.sn)
         self.hub.publish(ws, "device_offline", {"sn": event.sn, "online_status": False})
 
     def on_topology_changed(self, event: TopologyChanged) -> None:
+        self.cache.clear()
         self.hub.publish(self._workspace_of(event.gateway_sn), "device_update_topo", {})
 
     def on_device_bound(self, event: DeviceBound) -> None:
+        self.cache.clear()
         self.hub.publish(event.workspace_id, "device_update_topo", {})
 
     def on_device_updated(self, event: DeviceUpdated) -> None:
+        self.cache.clear()
         self.hub.publish(self._workspace_of(event.sn), "device_update_topo", {})
 
     def on_telemetry(self, event: TelemetryUpdated) -> None:

@@ -10,6 +10,7 @@ from gcs.station.core import Station
 from gcs.web.tokens import TokenSigner
 
 if TYPE_CHECKING:
+    from gcs.web.feed import TopologyCache
     from gcs.web.tls import TlsFiles
     from gcs.web.ws import WsHub
 
@@ -17,3 +18,4 @@ STATION = web.AppKey("station", Station)
 SIGNER = web.AppKey("signer", TokenSigner)
 HUB: web.AppKey[WsHub] = web.AppKey("hub")
 TLS: web.AppKey[TlsFiles | None] = web.AppKey("tls")
+TOPOLOGY_CACHE: web.AppKey[TopologyCache] = web.AppKey("topology_cache")

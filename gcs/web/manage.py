@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 from gcs.station.core import Station
@@ -14,7 +15,7 @@ from gcs.store.users import UserRow
 from gcs.web import topology
 from gcs.web.auth import Caller, caller, check_token
 from gcs.web.envelope import ApiError, ok
-from gcs.web.keys import SIGNER, STATION
+from gcs.web.keys import SIGNER, STATION, TOPOLOGY_CACHE
 from gcs.web.tokens import TokenSigner
 
 FLAG_WEB, FLAG_PILOT = 1, 2
@@ -171,6 +172,7 @@ async def bind_device(request: web.Request) -> web.Response:
     await station.registry.bind_to_workspace(sn, workspace_id)
     if station.users is not None:
         station.users.note_rc(sn, who.user.id)
+    request.app[TOPOLOGY_CACHE].clear()  # the RC's user is part of the topology
     return ok({})
 
 
@@ -197,8 +199,14 @@ async def topologies(request: web.Request) -> web.Response:
     who = await caller(request)
     workspace_id = request.match_info["workspace_id"]
     _same_workspace(who, workspace_id)
-    station = request.app[STATION]
-    return ok(_topologies(station, workspace_id, _user_of(station)))
+    cache = request.app[TOPOLOGY_CACHE]
+    body = cache.get(workspace_id)
+    if body is None:
+        station = request.app[STATION]
+        data = _topologies(station, workspace_id, _user_of(station))
+        body = orjson.dumps({"code": 0, "message": "success", "data": data})
+        cache.put(workspace_id, body)
+    return web.Response(body=body, content_type="application/json")
 
 
 @routes.get("/manage/api/v1/devices/{workspace_id}/devices/{device_sn}")
