@@ -101,8 +101,10 @@ class _FileSink:
         self._md5.update(data)
         view = memoryview(data)
         try:
+            if self.size == 0 and self._offset:
+                os.lseek(self._fd, self._offset, os.SEEK_SET)  # each sink has its own fd
             while view:
-                written = os.pwrite(self._fd, view, self._offset + self.size)
+                written = os.write(self._fd, view)
                 self.size += written
                 view = view[written:]
         except OSError as exc:
@@ -991,15 +993,14 @@ def _copy_range(
 
 
 def _copy_slow(src: int, dst: int, offset: int, n: int, at: int | None) -> int:
-    data = os.pread(src, min(n, 8 * MiB), offset)
+    # Portable (no pread/pwrite on Windows): both fds belong to this copy alone.
+    os.lseek(src, offset, os.SEEK_SET)
+    data = os.read(src, min(n, 8 * MiB))
+    if at is not None:
+        os.lseek(dst, at, os.SEEK_SET)
     view = memoryview(data)
     while view:
-        if at is None:
-            written = os.write(dst, view)
-        else:
-            written = os.pwrite(dst, view, at)
-            at += written
-        view = view[written:]
+        view = view[os.write(dst, view) :]
     return len(data)
 
 

@@ -123,6 +123,7 @@ async def start_s3_server(
     await loop.run_in_executor(None, store.open)
     await loop.run_in_executor(None, store.create_bucket, storage.bucket)
     access = await loop.run_in_executor(None, lambda: open_access(conf, data_dir))
+    await loop.run_in_executor(None, access.purge_expired)
     app = init_app(store, access, clock=clock)
     runner = web.AppRunner(app, access_log=None, read_bufsize=READ_BUFSIZE)
     await runner.setup()

@@ -12,7 +12,6 @@ import asyncio
 import base64
 import binascii
 import logging
-import os
 import re
 import secrets
 from collections.abc import Callable
@@ -669,14 +668,13 @@ async def get_object(ctx: Context, s3: S3Request, *, head: bool) -> web.StreamRe
         _common_headers(request, response, secrets.token_hex(8).upper())
         await response.prepare(request)
         if not head and f is not None:
-            fd = f.fileno()
-            offset, remaining = first, length
+            f.seek(first)  # this request's own file object
+            remaining = length
             while remaining > 0:
-                data = await ctx.run(os.pread, fd, min(READ_CHUNK, remaining), offset)
+                data = await ctx.run(f.read, min(READ_CHUNK, remaining))
                 if not data:
                     break
                 await response.write(data)
-                offset += len(data)
                 remaining -= len(data)
         await response.write_eof()
         return response
