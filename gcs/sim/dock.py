@@ -269,7 +269,7 @@ class SimDock(SimGateway):
 
     def _publish_dock_part(self, index: int) -> None:
         full = self.render_dock() if index == 0 else self.dock_props
-        part = payloads.split_dock_osd(full)[index]
+        part = payloads.dock_osd_part(full, index)
         self.publish(self.envelope(TopicKind.OSD, part), 0)
 
     def _publish_hms(self) -> None:

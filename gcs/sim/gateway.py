@@ -302,6 +302,10 @@ class SimGateway:
                 await self._session()
             except LinkError as exc:
                 log.info("%s: session ended: %s", self.sn, exc.reason)
+            except Exception as exc:  # a simulator bug must not end the device for good
+                log.exception("%s: session failed", self.sn)
+                self.error = f"internal error: {exc!r}"
+                self.link.drop()
             finally:
                 await self._end_session()
             if not self._stopping:
@@ -371,7 +375,19 @@ class SimGateway:
             except OnboardError as exc:
                 self.error = str(exc)
                 log.warning("%s: onboarding stuck at %s", self.sn, exc)
-                await asyncio.sleep(self.timing.onboard_retry_s)
+                await self._pause(self.timing.onboard_retry_s)
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait `seconds` (real) while connected.
+
+        Raises:
+            LinkError: the connection was lost meanwhile.
+        """
+        try:
+            await asyncio.wait_for(self.link.lost.wait(), seconds)
+        except TimeoutError:
+            return
+        raise LinkError("connection lost")
 
     async def _onboard(self) -> None:
         """Steps before update_topo (docks: config and binding; RCs: nothing)."""
@@ -500,7 +516,7 @@ class SimGateway:
             if result == 0:
                 return
             self.error = f"update_topo: status_reply result {result!r}"
-            await asyncio.sleep(self.timing.onboard_retry_s)
+            await self._pause(self.timing.onboard_retry_s)
 
     def announce_topology(self) -> None:
         """Send update_topo now (aircraft powered on/off) without waiting for the reply."""

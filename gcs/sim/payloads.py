@@ -220,6 +220,18 @@ def split_dock_osd(full: dict[str, Any]) -> list[dict[str, Any]]:
     return parts
 
 
+def dock_osd_part(full: dict[str, Any], index: int) -> dict[str, Any]:
+    """Partial message `index` (0-2) of `split_dock_osd(full)`, without building the others."""
+    group = DOCK_OSD_PARTS[index]
+    part = {k: v for k, v in full.items() if k in group}
+    if index == len(DOCK_OSD_PARTS) - 1:
+        part.update({k: v for k, v in full.items() if k not in _ALL_PART_KEYS})
+    return part
+
+
+_ALL_PART_KEYS = frozenset().union(*DOCK_OSD_PARTS)
+
+
 def camera(payload_index: str, *, thermal: bool = False, **overrides: Any) -> dict[str, Any]:
     """One entry of the aircraft OSD `cameras` list."""
     base: dict[str, Any] = {

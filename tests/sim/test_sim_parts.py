@@ -13,6 +13,7 @@ from sim_cloud import SHARED_DATA
 from gcs.sim import BrokerAddress, Fleet, aircraft_osd, dock_osd, split_dock_osd
 from gcs.sim import dock as dock_module
 from gcs.sim import pilot as pilot_module
+from gcs.sim.payloads import dock_osd_part
 from gcs.sim.products import local_offset_m
 from gcs.sim.world import Aircraft, wind_direction_code
 
@@ -55,6 +56,8 @@ def test_dock_osd_models_and_split() -> None:
     assert "tilt_angle" not in dock1
     assert "electric_supply_voltage" not in dock_osd(model="3-2-0")
     assert split_dock_osd({"x_new": 1})[2] == {"x_new": 1}  # nothing is lost
+    full["x_new"] = 2
+    assert [dock_osd_part(full, i) for i in range(3)] == split_dock_osd(full)
 
 
 def test_aircraft_osd_payload_object() -> None:
