@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-try:
-    from gcs.protocol.errors import StationCode  # type: ignore[import-not-found,unused-ignore]
+from gcs.protocol.errors import DeviceCode
 
-    NOT_SUPPORTED = int(StationCode.NOT_SUPPORTED)
-except ImportError:  # the protocol layer's error table is not there yet
-    NOT_SUPPORTED = 325001
+# An unknown `services` method or unreadable data: what a real device answers (DJI's
+# "cloud command format invalid"). `StationCode.NOT_SUPPORTED` is the *station's* refusal
+# code and would blame the wrong side if a device sent it (see gcs.protocol.errors).
+NOT_SUPPORTED = int(DeviceCode.COMMAND_FORMAT_INVALID)
 
 OK = 0
-BAD_PARAMETERS = 325001  # cloud command format invalid
-DEVICE_STATE_FORBIDS = 314000  # device state does not allow the operation
-NOT_IN_REMOTE_DEBUG = 514153  # dock left remote-debug mode; cannot run the operation
+BAD_PARAMETERS = int(DeviceCode.COMMAND_FORMAT_INVALID)
+DEVICE_STATE_FORBIDS = int(DeviceCode.STATE_NOT_ALLOWED)
+NOT_IN_REMOTE_DEBUG = int(DeviceCode.NOT_IN_REMOTE_DEBUG)
 IN_REMOTE_DEBUG = 514146  # dock in remote debugging; cannot run a flight task
 DOCK_WORKING = 514148  # dock already working; no remote debugging or second task
 BATTERY_TOO_LOW = 316009  # aircraft battery below 30 %

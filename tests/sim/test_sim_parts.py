@@ -170,3 +170,15 @@ def test_cli_resolves_credentials_file(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text("[1]")
     with pytest.raises(UsageError, match="JSON object"):
         resolve(ns(credentials=str(tmp_path / "bad.json")))
+
+
+def test_result_codes_are_djis() -> None:
+    from gcs.protocol.errors import known_codes
+    from gcs.sim import codes
+
+    values = {
+        name: value
+        for name, value in vars(codes).items()
+        if name.isupper() and isinstance(value, int) and value > 100
+    }
+    assert values and all(v in known_codes() for v in values.values()), values
