@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -194,3 +195,36 @@ class Peer:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
             sock.close()
+
+
+def raw_connect(
+    port: int,
+    client_id: str,
+    login: tuple[str, str],
+    keepalive: int,
+    will: tuple[str, bytes] | None = None,
+) -> socket.socket:
+    """A hand-made MQTT 3.1.1 CONNECT (no client library: it must be able to stay silent)."""
+
+    def text(value: str | bytes) -> bytes:
+        data = value.encode() if isinstance(value, str) else value
+        return struct.pack("!H", len(data)) + data
+
+    flags = 0x02 | 0x80 | 0x40 | (0x04 if will else 0)
+    body = text("MQTT") + bytes([4, flags]) + struct.pack("!H", keepalive) + text(client_id)
+    if will:
+        body += text(will[0]) + text(will[1])
+    body += text(login[0]) + text(login[1])
+    sock = socket.create_connection(("127.0.0.1", port), 5)
+    sock.sendall(bytes([0x10]) + encode_length(len(body)) + body)
+    assert sock.recv(4) == b"\x20\x02\x00\x00"
+    return sock
+
+
+def encode_length(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n % 128, n // 128
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)

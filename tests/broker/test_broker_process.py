@@ -18,7 +18,15 @@ from typing import Any
 
 import psutil
 import pytest
-from broker_peers import SHARED_DEVICE, STATION, Peer, Target, write_auth
+from broker_peers import (
+    SHARED_DEVICE,
+    STATION,
+    Peer,
+    Target,
+    encode_length,
+    raw_connect,
+    write_auth,
+)
 
 from broker import AuthFile, BrokerProcess, BrokerStartError, User, hash_password
 
@@ -138,39 +146,6 @@ def test_auth_file_reload_without_restart(
     peers.append(stale)
     assert stale.connect().is_failure
     connect(target, "DOCK1", (SHARED_DEVICE[0], "rotated"))
-
-
-def raw_connect(
-    port: int,
-    client_id: str,
-    login: tuple[str, str],
-    keepalive: int,
-    will: tuple[str, bytes] | None = None,
-) -> socket.socket:
-    """A hand-made MQTT 3.1.1 CONNECT (no client library: it must be able to stay silent)."""
-
-    def text(value: str | bytes) -> bytes:
-        data = value.encode() if isinstance(value, str) else value
-        return struct.pack("!H", len(data)) + data
-
-    flags = 0x02 | 0x80 | 0x40 | (0x04 if will else 0)
-    body = text("MQTT") + bytes([4, flags]) + struct.pack("!H", keepalive) + text(client_id)
-    if will:
-        body += text(will[0]) + text(will[1])
-    body += text(login[0]) + text(login[1])
-    sock = socket.create_connection(("127.0.0.1", port), 5)
-    sock.sendall(bytes([0x10]) + encode_length(len(body)) + body)
-    assert sock.recv(4) == b"\x20\x02\x00\x00"
-    return sock
-
-
-def encode_length(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n % 128, n // 128
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
 
 
 def test_silent_client_is_dropped_and_its_will_sent(embedded: Target, connect: Any) -> None:

@@ -4,11 +4,12 @@ retained messages, the will on an abrupt disconnect, MQTT 3.1.1 and 5."""
 from __future__ import annotations
 
 import json
+import struct
 from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
-from broker_peers import SHARED_DEVICE, STATION, Peer, Target
+from broker_peers import SHARED_DEVICE, STATION, Peer, Target, encode_length, raw_connect
 
 OSD = json.dumps({"tid": "t", "bid": "b", "timestamp": 1, "data": {"mode_code": 0}}).encode()
 
@@ -116,3 +117,23 @@ def test_mqtt5_client(target: Target, connect: Any, peers: list[Peer]) -> None:
     dock = connect(target, "DOCK1", SHARED_DEVICE, protocol=mqtt.MQTTv5)
     dock.publish("thing/product/DOCK1/osd", OSD, qos=1)
     assert station.expect("thing/product/DOCK1/osd").payload == OSD
+
+
+def test_messages_right_before_disconnect_are_delivered(target: Target, connect: Any) -> None:
+    # amqtt 0.12.1 dropped what was still queued when the DISCONNECT arrived.
+    station = connect(target, "station-z", STATION)
+    assert station.subscribe("thing/product/DOCK1/events", qos=0) == 0
+    sock = raw_connect(target.port, "DOCK1", SHARED_DEVICE, keepalive=60)
+    topic = b"thing/product/DOCK1/events"
+    packets = b"".join(
+        bytes([0x30])
+        + encode_length(2 + len(topic) + 4)
+        + struct.pack("!H", len(topic))
+        + topic
+        + b"%04d" % i
+        for i in range(300)
+    )
+    sock.sendall(packets + b"\xe0\x00")  # 300 PUBLISH then DISCONNECT, in one write
+    sock.close()
+    got = [station.expect("thing/product/DOCK1/events").payload for _ in range(300)]
+    assert got == [b"%04d" % i for i in range(300)]
