@@ -331,6 +331,10 @@ class SimGateway:
             await self._onboard_until_done()
             self._needs_onboarding = False
         await self._send_update_topo()
+        if self.aircraft.powered:
+            # A per-gateway ACL (the station's broker) allows the aircraft's topics only once
+            # update_topo has named it, so subscribe to them after it.
+            await self.link.subscribe(self._aircraft_subscriptions())
         self.online = True
         self.sessions += 1
         self.stage = "online"
@@ -363,9 +367,13 @@ class SimGateway:
         )
         subs = [str(Topic(k, gw)) for k in kinds]
         subs.append(str(Topic(TopicKind.STATUS_REPLY, gw)))
-        subs.append(str(Topic(TopicKind.STATE_REPLY, self.aircraft_sn)))
-        subs.append(str(Topic(TopicKind.EVENTS_REPLY, self.aircraft_sn)))
         return subs
+
+    def _aircraft_subscriptions(self) -> list[str]:
+        return [
+            str(Topic(TopicKind.STATE_REPLY, self.aircraft_sn)),
+            str(Topic(TopicKind.EVENTS_REPLY, self.aircraft_sn)),
+        ]
 
     async def _onboard_until_done(self) -> None:
         while True:
@@ -522,6 +530,13 @@ class SimGateway:
         """Send update_topo now (aircraft powered on/off) without waiting for the reply."""
         if self.online:
             self.publish(self.update_topo_message(), 1)
+            if self.aircraft.powered:
+                self._session_tasks.append(
+                    spawn(
+                        self.link.subscribe(self._aircraft_subscriptions()),
+                        name=f"sim-subscribe-{self.sn}",
+                    )
+                )
 
     async def _resender(self) -> None:
         while True:

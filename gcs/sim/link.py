@@ -154,8 +154,13 @@ class Link:
         self.connected = True
         self._misc_task = spawn(self._misc(), name=f"mqtt-misc-{self.client_id}")
 
-    async def subscribe(self, topics: list[str], qos: int = 1, timeout_s: float = 10.0) -> None:
+    async def subscribe(
+        self, topics: list[str], qos: int = 1, timeout_s: float = 10.0
+    ) -> list[str]:
         """Subscribe and wait for the SUBACK.
+
+        Returns:
+            The topics the broker refused (SUBACK failure code), normally none.
 
         Raises:
             LinkError: not connected, or no SUBACK in time.
@@ -167,11 +172,16 @@ class Link:
             raise LinkError(f"subscribe failed: {mqtt.error_string(rc)}")
         fut = self._subacks.setdefault(mid, self._loop.create_future())
         try:
-            await asyncio.wait_for(asyncio.shield(fut), timeout_s)
+            codes = await asyncio.wait_for(asyncio.shield(fut), timeout_s)
         except TimeoutError:
             raise LinkError("no SUBACK from the broker") from None
         finally:
             self._subacks.pop(mid, None)
+        refused = [t for t, rc in zip(topics, codes, strict=False) if rc.is_failure]
+        if refused:
+            # Not fatal (a broker's ACL may say no); the messages simply will not arrive.
+            log.warning("%s: broker refused subscriptions %s", self.client_id, refused)
+        return refused
 
     def publish(self, topic: str, payload: bytes, qos: int = 0) -> bool:
         """Queue one message; False when not connected (the message is dropped)."""

@@ -98,6 +98,8 @@ class Cloud:
     """A minimal third-party cloud: subscribes to everything, answers by the reply rules."""
 
     port: int
+    username: str = ""
+    password: str = ""
     messages: list[Seen] = field(default_factory=list)
     answer_state: bool = True
     answer_events: bool = True
@@ -114,6 +116,8 @@ class Cloud:
             socket.IPPROTO_TCP, socket.TCP_NODELAY, 1
         )
         c.reconnect_delay_set(0.1, 0.5)
+        if self.username:
+            c.username_pw_set(self.username, self.password)
         c.connect("127.0.0.1", self.port)
         c.loop_start()
         self.client = c
