@@ -248,6 +248,7 @@ ZH.update(
         "Roll": "横滚",
         "Flight": "飞行",
         "Remaining flight time": "剩余飞行时间",
+        "Batteries": "电池",
         "Return home at": "返航电量",
         "Land at": "降落电量",
         "GPS satellites": "GPS 卫星",

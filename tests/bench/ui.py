@@ -8,7 +8,7 @@ for `--seconds`:
   every slot and repaint the updates cause (p50/p99/max, ms) — what an operator feels as jank;
 * station→widget latency: from the station merging a device's state (station thread) to the
   moment the Qt thread has updated the panels for it (our slot runs after the panels'), ms;
-* RSS of this process and of its children (QtWebEngine), MB.
+* RSS of this process and of its QtWebEngine helper processes (the map), MB.
 
 Prints one JSON object. Targets: frame p99 < 50 ms, latency p99 < 200 ms, RSS < 500 MB.
 
@@ -18,9 +18,14 @@ Prints one JSON object. Targets: frame p99 < 50 ms, latency p99 < 200 ms, RSS < 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
+import pstats
+import shutil
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -49,12 +54,54 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def start_mosquitto(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """Mosquitto on a free loopback port, anonymous access (benchmark only)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    conf = data_dir / "mosquitto.conf"
+    conf.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 20000\n"
+        "persistence false\n"
+    )
+    proc = subprocess.Popen(
+        ["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return proc, f"mqtt://bench:bench@127.0.0.1:{port}"
+        time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("mosquitto did not start")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--gateways", type=int, default=200)
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--screenshot", default="", help="save a PNG of the window at the end")
+    ap.add_argument(
+        "--broker",
+        choices=["mosquitto", "embedded"],
+        default="mosquitto" if shutil.which("mosquitto") else "embedded",
+        help="mosquitto (external, as a site of this size would run) or the embedded broker",
+    )
+    ap.add_argument(
+        "--fleet",
+        choices=["process", "thread"],
+        default="process",
+        help="simulated fleet as a child process (`gcs sim`, like real devices) or a thread of "
+        "this process (as `gcs demo` runs it; it then competes with the GUI for the GIL)",
+    )
+    ap.add_argument("--profile", action="store_true", help="cProfile the Qt thread (stderr)")
+    ap.add_argument(
+        "--switch-ms", type=float, default=0.0, help="sys.setswitchinterval (0 = as run_desktop)"
+    )
     args = ap.parse_args()
+    if args.switch_ms:
+        sys.setswitchinterval(args.switch_ms / 1000)
 
     app = QApplication.instance() or QApplication(sys.argv)
     data_dir = Path(tempfile.mkdtemp(prefix="gcs-bench-ui-"))
@@ -66,9 +113,47 @@ def main() -> int:
     settings.ntp.port = settings.ntp.fallback_port = 0
     settings.mqtt.max_queued_messages = 20000
 
+    broker_proc: subprocess.Popen[bytes] | None = None
+    external: str | None = None
+    if args.broker == "mosquitto":
+        broker_proc, external = start_mosquitto(data_dir)
+
     t0 = time.monotonic()
-    rt = ThreadedRuntime(Runtime(settings, data_dir, fleet={"docks": args.gateways, "pilots": 0}))
+    rt = ThreadedRuntime(
+        Runtime(
+            settings,
+            data_dir,
+            external_broker=external,
+            fleet={"docks": args.gateways, "pilots": 0} if args.fleet == "thread" else None,
+        )
+    )
     rt.start()
+    sim_proc: subprocess.Popen[bytes] | None = None
+    if args.fleet == "process":
+        station = rt.runtime.station
+        s = settings
+        url = external or (
+            f"mqtt://{s.mqtt.device_username}:{s.mqtt.device_password}"
+            f"@127.0.0.1:{station.mqtt_port}"
+        )
+        sim_proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gcs",
+                "sim",
+                "--broker",
+                url,
+                "--docks",
+                str(args.gateways),
+                "--binding-code",
+                s.station.binding_code,
+                "--workspace-id",
+                s.station.workspace_id,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     bridge = StationBridge(rt)
     ui = QSettings(str(data_dir / "ui.ini"), QSettings.Format.IniFormat)
     window = MainWindow(bridge, settings, data_dir, ui_settings=ui)
@@ -76,12 +161,23 @@ def main() -> int:
     window.show()
 
     fleet = rt.runtime.fleet
-    assert fleet is not None
-    while not fleet.ready.is_set():
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
         app.processEvents()
         time.sleep(0.01)
-    if fleet.error:
-        print(json.dumps({"error": fleet.error}))
+        if fleet is not None and fleet.ready.is_set():
+            break
+        if fleet is None and bridge.counts() == (args.gateways, args.gateways):
+            break
+    error = (fleet.error if fleet is not None else None) or (
+        None if bridge.counts()[0] == args.gateways else f"online: {bridge.counts()}"
+    )
+    if error:
+        print(json.dumps({"error": error[:2000]}))
+        rt.stop()
+        for proc in (sim_proc, broker_proc):
+            if proc is not None:
+                proc.terminate()
         return 1
     online_after = time.monotonic() - t0
 
@@ -117,18 +213,28 @@ def main() -> int:
     while time.monotonic() < warm_end:
         app.processEvents()
         time.sleep(0.002)
+    profiler = cProfile.Profile() if args.profile else None
     measuring[0] = True
+    if profiler is not None:
+        profiler.enable()
     end = time.monotonic() + args.seconds
     while time.monotonic() < end:
         app.processEvents()
         time.sleep(0.001)
     measuring[0] = False
+    if profiler is not None:
+        profiler.disable()
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(25)
     timer.stop()
     picker.stop()
 
     me = psutil.Process()
     rss = me.memory_info().rss
-    children = sum(c.memory_info().rss for c in me.children(recursive=True) if c.is_running())
+    children = sum(
+        c.memory_info().rss
+        for c in me.children(recursive=True)
+        if c.is_running() and "QtWebEngine" in c.name()
+    )
     counts = bridge.counts()
     if args.screenshot:
         window.grab().save(args.screenshot)
@@ -151,6 +257,8 @@ def main() -> int:
         },
         "rss_mb": round(rss / 2**20),
         "children_rss_mb": round(children / 2**20),
+        "broker": args.broker,
+        "fleet": args.fleet,
         "map_panel": window.map is not None,
         "plots_panel": window.plots is not None,
         "targets": {"frame_p99_ms": 50, "latency_p99_ms": 200, "rss_mb": 500},
@@ -158,7 +266,13 @@ def main() -> int:
     print(json.dumps(result))
     window.close()
     bridge.close()
+    if sim_proc is not None:
+        sim_proc.terminate()
+        sim_proc.wait(20)
     rt.stop()
+    if broker_proc is not None:
+        broker_proc.terminate()
+        broker_proc.wait(10)
     app.processEvents()
     return 0
 

@@ -234,3 +234,20 @@ def test_gui_stall_does_not_delay_replies(
     assert max(latencies) < 0.2, latencies
     # and the window catches up afterwards
     qtbot.waitUntil(lambda: window.dock_panel.bridge.counts() == (1, 1), timeout=5000)
+
+
+def test_callsign_is_edited_in_the_tree(qtbot: Any, window: MainWindow, raw_dock: RawDock) -> None:
+    fleet = window.fleet
+    qtbot.waitUntil(lambda: fleet.item(DOCK) is not None, timeout=5000)
+    item = fleet.item(DOCK)
+    assert item is not None
+    item.setText(0, "Dock North")  # what an in-place edit does
+    qtbot.waitUntil(lambda: window.bridge.device(DOCK).callsign == "Dock North", timeout=5000)  # type: ignore[union-attr]
+    qtbot.waitUntil(lambda: fleet.row_texts(DOCK)["Name"] == "Dock North", timeout=5000)
+    # the filter box keeps a matching device and its parents visible
+    fleet.filter.setText("north")
+    assert not item.isHidden()
+    drone = fleet.item(DRONE)
+    assert drone is not None and drone.isHidden()
+    fleet.filter.setText("")
+    assert not drone.isHidden()
