@@ -9,7 +9,6 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sim_cloud import Cloud
@@ -18,9 +17,9 @@ from broker.auth import AuthFile, User, hash_password
 from gcs.sim import Fleet, FleetError
 
 
-@pytest.fixture
-def station_broker(tmp_path: Path) -> Iterator[int]:
-    auth = tmp_path / "broker-auth.json"
+@pytest.fixture(scope="module")
+def station_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    auth = tmp_path_factory.mktemp("broker") / "broker-auth.json"
     AuthFile.write(
         auth,
         [
