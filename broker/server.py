@@ -2,9 +2,12 @@
 
 Theory of operation
 -------------------
-`GcsBroker` is amqtt's `Broker` with five of its private steps replaced (amqtt is pinned to
+`GcsBroker` is amqtt's `Broker` with some of its private steps replaced (amqtt is pinned to
 0.12.1 in pyproject; a new amqtt release needs this module re-checked):
 
+* MQTT 5: amqtt speaks 3.1.1 only; a connection whose CONNECT says level 5 gets a
+  `broker.mqtt5.Mqtt5Translator` between the socket and amqtt (see that module for what an
+  MQTT 5 client gets and does not get).
 * `_initialize_client_session`: the login is checked *before* the client id is looked up, so a
   refused client can neither wipe nor take over the session of the device whose id it claims
   (amqtt deletes a clean session's namesake before authenticating). A connection that reuses a
@@ -47,6 +50,7 @@ from amqtt.session import Session
 from amqtt.utils import gen_client_id
 
 from broker.auth import AuthFile, topic_matches
+from broker.mqtt5 import Mqtt5Error, Mqtt5Translator, connect_to_v311, encode_varint
 from broker.plugin import USER_KEY, GcsAccessPlugin
 from gcs.aio import spawn
 
@@ -57,9 +61,9 @@ __all__ = ["DEFAULT_MAX_QUEUED", "BrokerError", "GcsBroker", "broker_config", "s
 DEFAULT_MAX_QUEUED = 1000
 PENDING_KEY = "gcs.pending"  # session.attributes: deliveries in progress for this session
 PREAUTH_KEY = "gcs.authenticated"
+MQTT5_KEY = "gcs.mqtt5"  # session.attributes: the connection's Mqtt5Translator, or None
 KEEPALIVE_FACTOR = 1.5
 _DROP_LOG_INTERVAL = 5.0
-UNSUPPORTED_PROTOCOL_V5 = 0x84
 SHUTDOWN_TIMEOUT = 4.0
 DISCONNECT_DRAIN_TIMEOUT = 5.0
 INCOMING_BACKLOG = 200  # messages read from one client (and broker-wide) before reading pauses
@@ -100,8 +104,11 @@ class GcsBroker(Broker):  # type: ignore[misc]
     async def _initialize_client_session(
         self, reader: ReaderAdapter, writer: WriterAdapter, remote_address: str, remote_port: int
     ) -> tuple[BrokerProtocolHandler, Session]:
+        translator: Mqtt5Translator | None = None
         try:
-            reader = await _refuse_mqtt5(reader, writer)
+            reader, translator = await _sniff_connect(reader)
+            if translator is not None and isinstance(writer, StreamWriterAdapter):
+                writer = _CoalescingWriter(writer._writer, translator)
             handler, session = await BrokerProtocolHandler.init_from_connect(
                 reader, writer, self.plugins_manager
             )
@@ -117,6 +124,7 @@ class GcsBroker(Broker):  # type: ignore[misc]
             await writer.close()
             raise MQTTError(f"login refused for client {session.client_id!r} from {remote_address}")
         session.attributes[PREAUTH_KEY] = True
+        session.attributes[MQTT5_KEY] = translator
 
         client_id = session.client_id
         existing = self._sessions.get(client_id) if client_id else None
@@ -126,6 +134,8 @@ class GcsBroker(Broker):  # type: ignore[misc]
                 await self._delete_session(client_id)
             if not client_id:
                 session.client_id = gen_client_id()
+                if translator is not None:
+                    translator.assigned_client_id = session.client_id
             session.parent = 0
         elif existing is not None:
             old = existing[0]
@@ -170,9 +180,12 @@ class GcsBroker(Broker):  # type: ignore[misc]
         handler.handle_disconnect = partial(
             _disconnect_after_backlog, handler, handler.handle_disconnect
         )
+        translator = client_session.attributes.get(MQTT5_KEY)
+        if translator is not None and isinstance(reader, StreamReaderAdapter):
+            reader = _Mqtt5Reader(reader._reader, translator)
         gated = _GatedReader(reader, client_session.delivered_message_queue, INCOMING_BACKLOG)
         if isinstance(writer, StreamWriterAdapter):
-            writer = _CoalescingWriter(writer._writer)
+            writer = _CoalescingWriter(writer._writer, translator)
         await super()._handle_client_session(
             gated, writer, client_session, handler, server, listener_name
         )
@@ -358,31 +371,105 @@ class _PrefixedReader(ReaderAdapter):  # type: ignore[misc]
         self._inner.feed_eof()
 
 
-async def _refuse_mqtt5(reader: ReaderAdapter, writer: WriterAdapter) -> ReaderAdapter:
-    """Answer an MQTT 5 CONNECT with a v5-shaped refusal (0x84) instead of amqtt's 3.1.1 one,
-    which MQTT 5 clients cannot parse (paho then waits for a CONNACK it never understands).
+async def _sniff_connect(
+    reader: ReaderAdapter,
+) -> tuple[ReaderAdapter, Mqtt5Translator | None]:
+    """Look at the CONNECT: an MQTT 5 one is rewritten as MQTT 3.1.1 for amqtt.
 
     Returns:
-        A reader that replays the bytes looked at, for amqtt to parse the CONNECT.
+        A reader that replays the CONNECT (translated if needed) for amqtt to parse, and the
+        connection's translator (None for MQTT 3.1.1 clients).
 
     Raises:
-        MQTTError: the client asked for MQTT 5 (and has been answered).
+        NoDataError: the connection closed before a whole CONNECT.
+        MQTTError: a malformed MQTT 5 CONNECT.
     """
     try:
         seen = bytearray(await reader.read(1))
+        length, multiplier = 0, 1
         for _ in range(4):  # remaining length: 1 to 4 bytes, high bit = more
             byte = await reader.read(1)
             seen += byte
-            if not byte or not byte[0] & 0x80:
+            length += (byte[0] & 0x7F) * multiplier
+            multiplier *= 128
+            if not byte[0] & 0x80:
                 break
-        seen += await reader.read(7)  # protocol name (2 + 4 bytes for "MQTT") and level
-    except (asyncio.IncompleteReadError, ConnectionError) as exc:
+        header_size = len(seen)
+        seen += await reader.read(min(7, length))  # protocol name ("MQTT") and level
+        if not (seen[0] == 0x10 and seen[-7:-1] == b"\x00\x04MQTT" and seen[-1] == 5):
+            return _PrefixedReader(bytes(seen), reader), None
+        body = bytes(seen[header_size:]) + await reader.read(length - 7)
+    except (asyncio.IncompleteReadError, ConnectionError, IndexError) as exc:
         raise NoDataError(f"connection closed before a CONNECT: {exc!r}") from exc
-    if len(seen) >= 9 and seen[0] == 0x10 and seen[-7:-1] == b"\x00\x04MQTT" and seen[-1] == 5:
-        writer.write(bytes([0x20, 0x03, 0x00, UNSUPPORTED_PROTOCOL_V5, 0x00]))
-        await writer.close()
-        raise MQTTError("MQTT 5 client refused: this broker speaks MQTT 3.1.1")
-    return _PrefixedReader(bytes(seen), reader)
+    try:
+        v311, info = connect_to_v311(body)
+    except Mqtt5Error as exc:
+        raise MQTTError(f"malformed MQTT 5 CONNECT: {exc}") from exc
+    return _PrefixedReader(bytes([0x10]) + encode_varint(len(v311)) + v311, reader), (
+        Mqtt5Translator(info)
+    )
+
+
+class _Mqtt5Reader(ReaderAdapter):  # type: ignore[misc]
+    """Reads MQTT 5 packets from the client and serves their MQTT 3.1.1 form to amqtt."""
+
+    def __init__(self, stream: asyncio.StreamReader, translator: Mqtt5Translator) -> None:
+        self._stream = stream
+        self._translator = translator
+        self._raw = bytearray()
+        self._ready = bytearray()
+
+    async def read(self, n: int = -1) -> bytes:
+        while n < 0 or len(self._ready) < n:
+            if not await self._translate_next():
+                if n < 0:
+                    break
+                raise asyncio.IncompleteReadError(bytes(self._ready), n)
+        size = len(self._ready) if n < 0 else n
+        data = bytes(self._ready[:size])
+        del self._ready[:size]
+        return data
+
+    async def _translate_next(self) -> bool:
+        """Translate every whole packet buffered (reading more first if none); False at the end."""
+        while True:
+            position, produced = 0, False
+            raw = self._raw
+            while position + 2 <= len(raw):
+                length, multiplier, cursor = 0, 1, position + 1
+                while cursor < len(raw) and cursor - position <= 4:
+                    byte = raw[cursor]
+                    cursor += 1
+                    length += (byte & 0x7F) * multiplier
+                    multiplier *= 128
+                    if not byte & 0x80:
+                        break
+                else:
+                    break
+                if cursor + length > len(raw):
+                    break
+                try:
+                    packet = self._translator.inbound(
+                        raw[position], bytes(raw[cursor : cursor + length])
+                    )
+                except Mqtt5Error as exc:
+                    log.warning("MQTT 5 client broke the protocol: %s; closing", exc)
+                    return False
+                if packet is None:  # DISCONNECT asking for the will: end as if dropped
+                    return False
+                self._ready += packet
+                produced = True
+                position = cursor + length
+            del raw[:position]
+            if produced:
+                return True
+            chunk = await self._stream.read(65536)
+            if not chunk:
+                return False
+            raw += chunk
+
+    def feed_eof(self) -> None:
+        self._stream.feed_eof()
 
 
 class _GatedReader(ReaderAdapter):  # type: ignore[misc]
@@ -440,15 +527,18 @@ class _CoalescingWriter(StreamWriterAdapter):  # type: ignore[misc]
     Writes are collected and handed to the transport once, at the end of the iteration.
     """
 
-    def __init__(self, writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self, writer: asyncio.StreamWriter, translator: Mqtt5Translator | None = None
+    ) -> None:
         super().__init__(writer)
+        self._translator = translator
         self._pending = bytearray()
         self._flush_scheduled = False
 
     def write(self, data: bytes) -> None:
         if self.is_closed:
             return
-        self._pending += data
+        self._pending += self._translator.outbound(data) if self._translator else data
         if not self._flush_scheduled:
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self._flush)

@@ -21,7 +21,7 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "broker",
         help="run the embedded MQTT broker",
-        description="Run the embedded MQTT broker (amqtt, MQTT 3.1.1) with the station's "
+        description="Run the embedded MQTT broker (amqtt; MQTT 3.1.1 and 5) with the station's "
         "logins and per-gateway ACL from an auth file.",
     )
     parser.add_argument("--host", default=DEFAULT_HOST, help="listen address (default %(default)s)")

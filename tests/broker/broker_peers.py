@@ -107,6 +107,7 @@ class Peer:
         self.client.on_connect = self._on_connect
         self.client.on_message = lambda c, u, m: self.messages.put(m)
         self.client.on_subscribe = self._on_subscribe
+        self.client.on_unsubscribe = self._on_subscribe  # same shape: (mid, reason codes)
         self.client.on_connect_fail = lambda c, u: self._connack.put(
             ReasonCode(mqtt.PacketTypes.CONNACK, identifier=136)
         )
@@ -146,6 +147,14 @@ class Peer:
         with self._suback_event:
             assert self._suback_event.wait_for(lambda: mid in self._subacks, TIMEOUT)
             return int(self._subacks[mid][0].value)
+
+    def unsubscribe(self, *topics: str) -> list[int]:
+        """Unsubscribe and return the UNSUBACK reason codes (MQTT 5: one per filter)."""
+        result, mid = self.client.unsubscribe(list(topics))
+        assert result == mqtt.MQTT_ERR_SUCCESS
+        with self._suback_event:
+            assert self._suback_event.wait_for(lambda: mid in self._subacks, TIMEOUT)
+            return [int(code.value) for code in self._subacks[mid]]
 
     def publish(self, topic: str, payload: bytes | str, qos: int = 0, retain: bool = False) -> None:
         """Publish and, for QoS 1/2, wait until the broker acknowledged it."""

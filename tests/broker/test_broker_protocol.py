@@ -7,7 +7,6 @@ import json
 import struct
 from typing import Any
 
-import paho.mqtt.client as mqtt
 import pytest
 from broker_peers import SHARED_DEVICE, STATION, Peer, Target, encode_length, raw_connect
 
@@ -102,21 +101,6 @@ def test_refused_login_cannot_disturb_the_connected_dock(
     station = connect(target, "station-i", STATION)
     station.publish("thing/product/DOCK1/services", b"still here", qos=1)
     assert dock.expect("thing/product/DOCK1/services").payload == b"still here"
-
-
-def test_mqtt5_client(target: Target, connect: Any, peers: list[Peer]) -> None:
-    if target.kind == "embedded":
-        # amqtt 0.12.1 speaks MQTT 3.1.1 only: a v5 client gets a clear refusal
-        # (CONNACK 0x84 "unsupported protocol version"), never a half-working session.
-        peer = Peer(target, "station-v5", STATION, protocol=mqtt.MQTTv5)
-        peers.append(peer)
-        assert peer.connect().value == 0x84
-        return
-    station = connect(target, "station-v5", STATION, protocol=mqtt.MQTTv5)
-    assert station.subscribe("thing/product/DOCK1/osd", qos=1) == 1
-    dock = connect(target, "DOCK1", SHARED_DEVICE, protocol=mqtt.MQTTv5)
-    dock.publish("thing/product/DOCK1/osd", OSD, qos=1)
-    assert station.expect("thing/product/DOCK1/osd").payload == OSD
 
 
 def test_messages_right_before_disconnect_are_delivered(target: Target, connect: Any) -> None:
