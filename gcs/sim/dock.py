@@ -18,7 +18,7 @@ from typing import Any
 from gcs.protocol.envelope import Message, new_id
 from gcs.protocol.topics import TopicKind
 from gcs.sim import codes, payloads
-from gcs.sim.gateway import GatewayConfig, OnboardError, ServiceResult, SimGateway
+from gcs.sim.gateway import GatewayConfig, OnboardError, ServiceResult, SimGateway, now_ms
 from gcs.sim.products import DeviceKind, Product
 from gcs.sim.world import Weather
 
@@ -518,7 +518,28 @@ class SimDock(SimGateway):
         if not isinstance(flight_id, str) or not flight_id or not isinstance(file, dict):
             return codes.BAD_PARAMETERS, None
         self.prepared[flight_id] = d
+        if d.get("task_type") == 2:
+            self.start_job(self._await_ready_conditions(flight_id), f"ready-{flight_id}")
         return codes.OK, None
+
+    async def _await_ready_conditions(self, flight_id: str) -> None:
+        """Conditional task: announce `flighttask_ready` once its conditions hold (§4.2)."""
+        while flight_id in self.prepared:
+            conditions = self.prepared[flight_id].get("ready_conditions")
+            cond = conditions if isinstance(conditions, dict) else {}
+            now = now_ms()
+            battery = cond.get("battery_capacity", 0)
+            begin, end = cond.get("begin_time", 0), cond.get("end_time", 0)
+            if (
+                isinstance(battery, int | float)
+                and self.aircraft.battery >= battery
+                and (not isinstance(begin, int) or now >= begin)
+                and (not isinstance(end, int) or not end or now <= end)
+                and self.mission is None
+            ):
+                self.send_event("flighttask_ready", {"flight_ids": [flight_id]}, need_reply=True)
+                return
+            await self.tick()
 
     def _svc_flighttask_execute(self, msg: Message) -> ServiceResult:
         flight_id = self.data_of(msg).get("flight_id")

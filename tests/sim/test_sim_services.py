@@ -236,3 +236,23 @@ async def test_return_home_answered(fleet: Fleet, cloud: Cloud) -> None:
     for gw in gateways:
         reply = await cloud.reply_to(gw.sn, cloud.service(gw.sn, "return_home", '""'))
         assert reply.data == {"result": 0}
+
+
+async def test_conditional_task_announces_ready(fleet: Fleet, cloud: Cloud) -> None:
+    dock = dock3(fleet)
+    gw = dock.sn
+    dock.aircraft.battery = 51.6
+    prepare = (
+        '{"flight_id": "f-cond", "execute_time": 0, "task_type": 2, '
+        '"file": {"url": "http://127.0.0.1/w.kmz", "fingerprint": "abc"}, '
+        '"ready_conditions": {"battery_capacity": 52, "begin_time": 0, "end_time": 0}}'
+    )
+    reply = await cloud.reply_to(gw, cloud.service(gw, "flighttask_prepare", prepare))
+    assert reply.data == {"result": 0}
+    ready = await cloud.wait(
+        lambda: cloud.on(f"thing/product/{gw}/events", "flighttask_ready"),
+        what="flighttask_ready once the battery reached 52 %",
+    )
+    assert ready[0].data == {"flight_ids": ["f-cond"]}
+    assert ready[0].payload["need_reply"] == 1
+    assert dock.aircraft.battery >= 52
