@@ -391,3 +391,4 @@ def test_anonymous_and_sigv2_refused(store: RunningStore) -> None:
             urllib.request.urlopen(url)
         assert http.value.code in (400, 403)
         assert b"<Error><Code>" in http.value.read()
+

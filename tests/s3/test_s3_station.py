@@ -55,9 +55,23 @@ async def test_embedded_grant_is_a_dji_sts_object(tmp_path: Path) -> None:
 def test_cli_sts_credentials_work_on_a_running_store(store: RunningStore) -> None:
     store.boto3().put_object(Bucket="gcs", Key="logs/dock/a.tar", Body=b"tar")
     out = subprocess.run(
-        [sys.executable, "-m", "gcs", "storage", "sts", "--data-dir", str(store.data_dir),
-         "--prefix", "logs/dock", "--ttl", "600", "--read-only"],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-m",
+            "gcs",
+            "storage",
+            "sts",
+            "--data-dir",
+            str(store.data_dir),
+            "--prefix",
+            "logs/dock",
+            "--ttl",
+            "600",
+            "--read-only",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     sts = json.loads(out.stdout)
     assert set(sts) == DJI_STS_KEYS
@@ -66,7 +80,9 @@ def test_cli_sts_credentials_work_on_a_running_store(store: RunningStore) -> Non
     from botocore.config import Config
 
     s3 = boto3.client(
-        "s3", endpoint_url=store.url, region_name=sts["region"],
+        "s3",
+        endpoint_url=store.url,
+        region_name=sts["region"],
         aws_access_key_id=sts["credentials"]["access_key_id"],
         aws_secret_access_key=sts["credentials"]["access_key_secret"],
         aws_session_token=sts["credentials"]["security_token"],
@@ -77,9 +93,20 @@ def test_cli_sts_credentials_work_on_a_running_store(store: RunningStore) -> Non
         s3.put_object(Bucket=sts["bucket"], Key="logs/dock/b.tar", Body=b"x")
     assert exc.value.response["Error"]["Code"] == "AccessDenied"
     bad = subprocess.run(
-        [sys.executable, "-m", "gcs", "storage", "sts", "--data-dir", str(store.data_dir),
-         "--ttl", "5"],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "gcs",
+            "storage",
+            "sts",
+            "--data-dir",
+            str(store.data_dir),
+            "--ttl",
+            "5",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert bad.returncode == 2
     assert "ttl" in bad.stderr
@@ -120,7 +147,11 @@ async def fake_minio_sts() -> AsyncIterator[tuple[str, list[dict[str, str]]]]:
             request.headers["Authorization"], request.headers["X-Amz-Date"]
         )
         canonical = sigv4.canonical_request(
-            "POST", "/", [], headers, claimed.signed_headers,
+            "POST",
+            "/",
+            [],
+            headers,
+            claimed.signed_headers,
             request.headers["X-Amz-Content-Sha256"],
         )
         key = sigv4.signing_key("minio-secret", claimed.credential.date, "us-east-1", "sts")
@@ -180,8 +211,12 @@ async def test_external_store_assume_role(
 
 
 def test_parse_assume_role_rejects_garbage() -> None:
-    for status, text in ((200, "not xml"), (200, "<a/>"), (500, MINIO_ERROR),
-                         (200, "<!DOCTYPE a [<!ENTITY x 'y'>]><a>&x;</a>")):
+    for status, text in (
+        (200, "not xml"),
+        (200, "<a/>"),
+        (500, MINIO_ERROR),
+        (200, "<!DOCTYPE a [<!ENTITY x 'y'>]><a>&x;</a>"),
+    ):
         with pytest.raises(ExternalStoreError):
             parse_assume_role(status, text)
 

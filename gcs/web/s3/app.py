@@ -91,6 +91,7 @@ async def start_s3_server(
     ssl_context: ssl.SSLContext | None = None,
     clock: Callable[[], float] = time.time,
     endpoint: str | None = None,
+    access: StorageAccess | None = None,
 ) -> S3Server:
     """Open `<data_dir>/objects`, create the default bucket, serve S3 on host:port.
 
@@ -104,6 +105,8 @@ async def start_s3_server(
         ssl_context: serve HTTPS instead of HTTP.
         clock: epoch seconds.
         endpoint: the URL devices are told (default: public host and the bound port).
+        access: share the station's `StorageAccess` (default: one over this data directory).
+            Its endpoint is set to the one devices are told.
 
     Raises:
         OSError: the port cannot be bound or the folder created.
@@ -122,7 +125,8 @@ async def start_s3_server(
     )
     await loop.run_in_executor(None, store.open)
     await loop.run_in_executor(None, store.create_bucket, storage.bucket)
-    access = await loop.run_in_executor(None, lambda: open_access(conf, data_dir))
+    if access is None:
+        access = await loop.run_in_executor(None, lambda: open_access(conf, data_dir))
     await loop.run_in_executor(None, access.purge_expired)
     app = init_app(store, access, clock=clock)
     runner = web.AppRunner(app, access_log=None, read_bufsize=READ_BUFSIZE)
