@@ -217,6 +217,9 @@ class BrokerProcess:
     def start(self) -> None:
         """Start the child and return once its port accepts TCP connections.
 
+        Readiness is the child's ``GCS-BROKER LISTENING`` line (printed after it bound the port);
+        a custom `command` that prints none is probed with TCP connections instead.
+
         Raises:
             BrokerStartError: the child exited or did not get ready in time (message holds the
                 tail of its error output); the child is stopped.
@@ -275,7 +278,10 @@ class BrokerProcess:
         while time.monotonic() < deadline:
             if not self.alive:
                 raise BrokerStartError(f"the broker exited at start: {self.error_tail()}")
-            if self.port is not None and _accepts(self.connect_host, self.port):
+            if self.port is not None:
+                return  # the child announces its port only once it is listening
+            if self.requested_port and _accepts(self.connect_host, self.requested_port):
+                self.port = self.requested_port  # a custom command that announces nothing
                 return
             time.sleep(0.05)
         raise BrokerStartError(

@@ -88,6 +88,7 @@ class GcsBroker(Broker):  # type: ignore[misc]
         self.refused_publishes = 0
         self._deliveries: set[asyncio.Task[None]] = set()
         self._last_drop_log = 0.0
+        self._last_refusal_log: dict[str, float] = {}
 
     # -- listening address
 
@@ -229,7 +230,17 @@ class GcsBroker(Broker):  # type: ignore[misc]
             return False
         if not self.access.may_publish(client_session, topic):
             self.refused_publishes += 1
-            log.info("%s may not publish on %s (refused)", client_session.client_id, topic)
+            now = time.monotonic()
+            client_id = client_session.client_id or "?"
+            if now - self._last_refusal_log.get(client_id, 0.0) >= _DROP_LOG_INTERVAL:
+                self._last_refusal_log[client_id] = now
+                log.warning(
+                    "%s may not publish on %s: refused (%d refusals so far, logged every %.0f s)",
+                    client_id,
+                    topic,
+                    self.refused_publishes,
+                    _DROP_LOG_INTERVAL,
+                )
             return True
         data = message.data
         parts = topic.split("/")
