@@ -141,7 +141,13 @@ def main() -> int:
         server = psutil.Process(proc.pid)
         s3.put_object(Bucket="gcs", Key="warmup", Body=b"w" * MiB)
         rss_idle = server.memory_info().rss
-        results: dict[str, Any] = {"url": url, "dir": str(base), "repeat": args.repeat}
+        results: dict[str, Any] = {
+            "url": url,
+            "dir": str(base),
+            "repeat": args.repeat,
+            "cpus": os.cpu_count(),
+            "loadavg_start": os.getloadavg(),
+        }
 
         single = pattern(single_size)
         raw_t, put_t = [], []
@@ -159,6 +165,30 @@ def main() -> int:
             "ratio": statistics.median(raw_t) / statistics.median(put_t),
             "runs_raw_s": raw_t,
             "runs_s3_s": put_t,
+        }
+        # Is the loop free while a big body streams in? HEAD latency during a PUT.
+        latencies: list[float] = []
+        probe = client()
+        probe.head_object(Bucket="gcs", Key="warmup")
+        done = threading.Event()
+
+        def heads() -> None:
+            while not done.is_set():
+                started = time.perf_counter()
+                probe.head_object(Bucket="gcs", Key="warmup")
+                latencies.append((time.perf_counter() - started) * 1000)
+                time.sleep(0.01)
+
+        prober = threading.Thread(target=heads, daemon=True)
+        prober.start()
+        s3.put_object(Bucket="gcs", Key="single-probed.bin", Body=single)
+        done.set()
+        prober.join()
+        latencies.sort()
+        results["head_latency_during_put_ms"] = {
+            "count": len(latencies),
+            "p50": latencies[len(latencies) // 2] if latencies else None,
+            "max": latencies[-1] if latencies else None,
         }
         del single
 
@@ -207,6 +237,7 @@ def main() -> int:
             "server_rss_idle_MiB": rss_idle / MiB,
             "server_rss_peak_MiB": sampler.peak / MiB,
         }
+        results["loadavg_end"] = os.getloadavg()
         access._table.close()
         print(json.dumps(results, indent=2))
         return 0

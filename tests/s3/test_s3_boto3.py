@@ -92,6 +92,14 @@ def test_list_prefix_delimiter_continuation(store: RunningStore) -> None:
         for o in page.get("Contents", [])
     ]
     assert v1 == sorted(keys)
+    grouped = [
+        (o.get("Key"), o.get("Prefix"))
+        for page in paginator.paginate(
+            Bucket="gcs", Delimiter="/", PaginationConfig={"PageSize": 1}
+        )
+        for o in page.get("Contents", []) + page.get("CommonPrefixes", [])
+    ]
+    assert grouped == [(None, "a/"), (None, "b/"), ("top", None)]
     s3.delete_objects(Bucket="gcs", Delete={"Objects": [{"Key": k} for k in keys[:5]]})
     remaining = s3.list_objects_v2(Bucket="gcs")
     assert [o["Key"] for o in remaining["Contents"]] == sorted(keys[5:])
@@ -391,4 +399,3 @@ def test_anonymous_and_sigv2_refused(store: RunningStore) -> None:
             urllib.request.urlopen(url)
         assert http.value.code in (400, 403)
         assert b"<Error><Code>" in http.value.read()
-

@@ -469,10 +469,15 @@ async def list_objects(ctx: Context, s3: S3Request, *, v2: bool) -> web.Response
     enc = xml.url_encoder(encoding)
     if v2 and "continuation-token" in q:
         after, after_is_prefix = _untoken(q["continuation-token"])
-    elif v2:
-        after, after_is_prefix = q.get("start-after", ""), False
     else:
-        after, after_is_prefix = q.get("marker", ""), False
+        after = q.get("start-after" if v2 else "marker", "")
+        # A marker naming a rolled-up common prefix (V1 NextMarker) skips that whole prefix.
+        after_is_prefix = bool(
+            delimiter
+            and after.startswith(prefix)
+            and after.endswith(delimiter)
+            and delimiter in after[len(prefix) :]
+        )
     page = await ctx.run(
         lambda: ctx.store.list_page(
             s3.bucket,
