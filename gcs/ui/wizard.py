@@ -149,7 +149,6 @@ class ConnectionWizard(QDialog):
         public = netinfo.public_host(settings)
         if public not in self.addresses:
             self.addresses.insert(0, public)
-        self._sockets: list[QTcpSocket] = []
 
         self.address = QComboBox()
         self.address.setObjectName("wizard.address")
@@ -334,28 +333,30 @@ class ConnectionWizard(QDialog):
         )
 
     def _probe(self, check: Check, host: str, port: int) -> None:
+        """Try a TCP connection to host:port; `check` turns OK or failed (3 s at most)."""
         sock = QTcpSocket(self)
-        self._sockets.append(sock)
+        finished = False
         hint = tr(
             "Allow TCP port {port} in this computer's firewall, and check the address is on the"
             " devices' network."
         ).format(port=port)
 
         def finish(ok: bool) -> None:
-            if sock in self._sockets:
-                self._sockets.remove(sock)
-                check.set(ok, hint)
-                sock.abort()
-                sock.deleteLater()
+            nonlocal finished
+            if finished:
+                return
+            finished = True
+            check.set(ok, hint)
+            sock.abort()
+            sock.deleteLater()
+
+        def timeout() -> None:
+            if not finished:
+                finish(sock.state() == QAbstractSocket.SocketState.ConnectedState)
 
         sock.connected.connect(lambda: finish(True))
         sock.errorOccurred.connect(lambda _e: finish(False))
-
-        def timeout() -> None:
-            if sock in self._sockets:
-                finish(sock.state() == QAbstractSocket.SocketState.ConnectedState)
-
-        QTimer.singleShot(3000, timeout)
+        QTimer.singleShot(3000, sock, timeout)
         sock.connectToHost(host, port)
 
     def done(self, result: int) -> None:

@@ -7,7 +7,6 @@ with the simulated fleet); `bridge` wraps it in a `StationBridge` on the Qt thre
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,22 +21,17 @@ from gcs.runtime import Runtime, ThreadedRuntime
 from gcs.store.settings import Settings, load_settings
 
 
-def _free(kind: int = socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def loopback_settings(data_dir: Path) -> Settings:
     """gcs.toml for a test station: loopback only, free ports."""
     settings = load_settings(data_dir)
     settings.station.host = "127.0.0.1"
     settings.station.public_host = "127.0.0.1"
-    settings.mqtt.port = _free()
-    settings.http.port = _free()
-    settings.http.https_port = _free()
-    settings.storage.port = _free()
-    settings.ntp.port = settings.ntp.fallback_port = _free(socket.SOCK_DGRAM)
+    # Port 0: every listener asks the OS for a free port (no race with other test runs).
+    settings.mqtt.port = 0
+    settings.http.port = 0
+    settings.http.https_port = 0
+    settings.storage.port = 0
+    settings.ntp.port = settings.ntp.fallback_port = 0
     return settings
 
 
