@@ -26,6 +26,8 @@ Theory of operation
   bounded the same way (oldest dropped first).
 * DISCONNECT: messages a client published right before its DISCONNECT (or before its
   connection closed) are delivered, in order (amqtt dropped those still queued).
+* Messages kept for an offline persistent session go out with the retain flag clear (amqtt
+  flagged them as retained).
 * Keep-alive: amqtt never disconnects a silent client. Here a client that sends nothing for
   1.5 x its keep-alive is disconnected, which publishes its will.
 """
@@ -299,6 +301,21 @@ class GcsBroker(Broker):  # type: ignore[misc]
             log.debug("delivery to %s on %s failed: %r", target.client_id, topic, exc)
         finally:
             target.attributes[PENDING_KEY] = int(target.attributes.get(PENDING_KEY, 1)) - 1
+
+    async def _publish_session_retained_messages(self, session: Session) -> None:
+        # What a persistent session missed while offline, with the retain flag clear (amqtt
+        # sent these as retained messages, which they are not).
+        handler = self._get_handler(session)
+        queue = session.retained_messages
+        while handler is not None and not queue.empty():
+            kept = queue.get_nowait()
+            session.attributes[PENDING_KEY] = int(session.attributes.get(PENDING_KEY, 0)) + 1
+            task = spawn(
+                self._deliver(session, handler, kept.topic, kept.data, kept.qos or QOS_1),
+                name=f"deliver-kept:{session.client_id}",
+            )
+            self._deliveries.add(task)
+            task.add_done_callback(self._deliveries.discard)
 
     def _keep_for_offline(self, broadcast: dict[str, Any], qos: int, target: Session) -> None:
         if target.clean_session or target.is_anonymous or qos not in (QOS_1, QOS_2):

@@ -121,3 +121,18 @@ def test_messages_right_before_disconnect_are_delivered(target: Target, connect:
     sock.close()
     got = [station.expect("thing/product/DOCK1/events").payload for _ in range(300)]
     assert got == [b"%04d" % i for i in range(300)]
+
+
+def test_persistent_session_gets_what_it_missed(target: Target, connect: Any) -> None:
+    station = connect(target, "station-persist", STATION, clean=False)
+    assert station.subscribe("thing/product/DOCK1/events", qos=1) == 1
+    station.close()
+    dock = connect(target, "DOCK1", SHARED_DEVICE)
+    dock.publish("thing/product/DOCK1/events", b"while away", qos=1)
+    dock.publish("thing/product/DOCK1/osd", b"qos0 while away", qos=0)  # not kept
+    back = connect(target, "station-persist", STATION, clean=False)
+    message = back.expect("thing/product/DOCK1/events")
+    assert (message.payload, message.retain) == (b"while away", False)
+    # clean up the persistent session
+    back.close()
+    connect(target, "station-persist", STATION, clean=True)
