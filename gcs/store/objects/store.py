@@ -82,13 +82,13 @@ class ListPage:
 class _FileSink:
     """Writes a stream of bytes into one file (from `offset`), hashing MD5, with a size limit."""
 
-    def __init__(self, fd: int, offset: int, limit: int, what: str) -> None:
+    def __init__(self, fd: int, offset: int, limit: int, what: str, hash_md5: bool) -> None:
         self._fd = fd
         self._offset = offset
         self._limit = limit
         self._what = what
         self.size = 0
-        self._md5 = hashlib.md5()
+        self._md5 = hashlib.md5() if hash_md5 else None
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         n = len(data)
@@ -98,7 +98,8 @@ class _FileSink:
                 f"Your proposed upload exceeds the maximum allowed {self._what} size "
                 f"({self._limit} bytes).",
             )
-        self._md5.update(data)
+        if self._md5 is not None:
+            self._md5.update(data)
         view = memoryview(data)
         try:
             if self.size == 0 and self._offset:
@@ -113,6 +114,8 @@ class _FileSink:
             raise
 
     def md5(self) -> bytes:
+        if self._md5 is None:
+            raise RuntimeError("this writer does not hash: the caller passes the ETag")
         return self._md5.digest()
 
 
@@ -122,13 +125,15 @@ class ObjectWriter:
     Blocking; call from an executor. After `abort()` or a commit the writer is finished.
     """
 
-    def __init__(self, bucket: str, key: str, tmp: Path, limit: int) -> None:
+    def __init__(
+        self, bucket: str, key: str, tmp: Path, limit: int, *, hash_md5: bool = True
+    ) -> None:
         self.bucket = bucket
         self.key = key
         self.tmp = tmp
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
         self._fd: int | None = fd
-        self._sink = _FileSink(fd, 0, limit, "object")
+        self._sink = _FileSink(fd, 0, limit, "object", hash_md5)
 
     @property
     def size(self) -> int:
@@ -173,7 +178,14 @@ class PartWriter:
     """One part being uploaded: feed `write()`, then `ObjectStore.commit_part` or `abort()`."""
 
     def __init__(
-        self, upload_id: str, part_number: int, path: Path, offset: int, limit: int | None
+        self,
+        upload_id: str,
+        part_number: int,
+        path: Path,
+        offset: int,
+        limit: int | None,
+        *,
+        hash_md5: bool = True,
     ) -> None:
         self.upload_id = upload_id
         self.part_number = part_number
@@ -184,7 +196,9 @@ class PartWriter:
         fd = os.open(path, flags if self.in_place else flags | os.O_EXCL, 0o644)
         self._fd: int | None = fd
         # In place, a part must not spill into the next part's region.
-        self._sink = _FileSink(fd, offset, limit if limit is not None else MAX_PUT_BYTES, "part")
+        self._sink = _FileSink(
+            fd, offset, limit if limit is not None else MAX_PUT_BYTES, "part", hash_md5
+        )
         self.finished = False
 
     @property
@@ -398,7 +412,9 @@ class ObjectStore:
 
     # --- puts ----------------------------------------------------------------------------
 
-    def begin_put(self, bucket: str, key: str, *, expected_size: int | None) -> ObjectWriter:
+    def begin_put(
+        self, bucket: str, key: str, *, expected_size: int | None, hash_md5: bool = True
+    ) -> ObjectWriter:
         """Start uploading an object.
 
         Args:
@@ -406,6 +422,8 @@ class ObjectStore:
             key: the object key.
             expected_size: the size the client announced, if it did (checked early against
                 the limits and the free disk space).
+            hash_md5: False when the caller hashes the bytes itself (in parallel) and passes
+                the ETag to `commit_put`.
 
         Raises:
             StoreError: ``NoSuchBucket``, an invalid key, ``EntityTooLarge``,
@@ -421,7 +439,7 @@ class ObjectStore:
             self._check_size(bucket, used, expected_size, limit)
         tmp = self.tmp_dir / f"put-{secrets.token_hex(12)}"
         try:
-            return ObjectWriter(bucket, key, tmp, limit)
+            return ObjectWriter(bucket, key, tmp, limit, hash_md5=hash_md5)
         except OSError as exc:
             if exc.errno in _FULL_ERRNOS:
                 raise storage_full(exc.strerror or "") from exc
@@ -723,7 +741,12 @@ class ObjectStore:
             return meta.list_uploads(self.conn, bucket, prefix)
 
     def begin_part(
-        self, upload_id: str, part_number: int, *, expected_size: int | None
+        self,
+        upload_id: str,
+        part_number: int,
+        *,
+        expected_size: int | None,
+        hash_md5: bool = True,
     ) -> PartWriter:
         """Start receiving part `part_number` (1..10000).
 
@@ -764,16 +787,23 @@ class ObjectStore:
             if in_place:
                 assert stride is not None and expected_size is not None
                 offset = (part_number - 1) * stride
-                return PartWriter(upload_id, part_number, folder / "data", offset, expected_size)
+                return PartWriter(
+                    upload_id,
+                    part_number,
+                    folder / "data",
+                    offset,
+                    expected_size,
+                    hash_md5=hash_md5,
+                )
             name = f"part-{part_number}-{secrets.token_hex(6)}"
-            return PartWriter(upload_id, part_number, folder / name, 0, None)
+            return PartWriter(upload_id, part_number, folder / name, 0, None, hash_md5=hash_md5)
         except OSError as exc:
             self._inflight_parts.discard((upload_id, part_number))
             if exc.errno in _FULL_ERRNOS:
                 raise storage_full(exc.strerror or "") from exc
             raise
 
-    def commit_part(self, writer: PartWriter) -> PartRow:
+    def commit_part(self, writer: PartWriter, *, etag: str | None = None) -> PartRow:
         """Record a received part (durably); a part with the same number is replaced.
 
         Raises:
@@ -783,7 +813,7 @@ class ObjectStore:
             writer._sync()
             location = "data" if writer.in_place else writer.path.name
             part = PartRow(
-                writer.part_number, writer.size, writer.md5().hex(), location, time.time()
+                writer.part_number, writer.size, etag or writer.md5().hex(), location, time.time()
             )
             with self._lock:
                 self.get_upload(writer.upload_id)

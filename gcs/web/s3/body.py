@@ -238,16 +238,62 @@ class BodyProcessor:
         return {f"x-amz-checksum-{a}": c.b64() for a, c in self._checksums.items()}
 
 
-async def pump(content: StreamReader, processor: BodyProcessor, executor: Executor | None) -> None:
+class Md5Side:
+    """MD5 of a raw (not aws-chunked) body, computed beside `BodyProcessor` in another thread.
+
+    The ETag is the MD5 of the payload; hashing it in parallel with SHA-256, checksums and the
+    disk write roughly halves the time a batch spends in the executor.
+    """
+
+    def __init__(self) -> None:
+        self._md5 = hashlib.md5()
+
+    def feed_all(self, pieces: list[bytes]) -> None:
+        """Hash the next batch."""
+        for piece in pieces:
+            self._md5.update(piece)
+
+    def digest(self) -> bytes:
+        """The MD5 so far."""
+        return self._md5.digest()
+
+
+async def _settle(futures: list[asyncio.Future[None]]) -> None:
+    """Wait for every future; then raise the first error, if any (all are retrieved)."""
+    if not futures:
+        return
+    await asyncio.wait(futures)
+    errors = [f.exception() for f in futures if not f.cancelled()]
+    for error in errors:
+        if error is not None:
+            raise error
+
+
+async def pump(
+    content: StreamReader,
+    processor: BodyProcessor,
+    executor: Executor | None,
+    *,
+    side: Md5Side | None = None,
+) -> None:
     """Stream the request body through `processor` (one batch in flight), then `finish` it.
+
+    With `side`, each batch is also hashed by it in a second executor thread, in parallel.
 
     Raises:
         S3Error: from the processor, or ``IncompleteBody`` if the client went away.
     """
     loop = asyncio.get_running_loop()
-    pending: asyncio.Future[None] | None = None
+    pending: list[asyncio.Future[None]] = []
     parts: list[bytes] = []
     size = 0
+
+    def submit(batch: list[bytes]) -> list[asyncio.Future[None]]:
+        jobs = [loop.run_in_executor(executor, processor.feed_all, batch)]
+        if side is not None:
+            jobs.append(loop.run_in_executor(executor, side.feed_all, batch))
+        return jobs
+
     try:
         while True:
             try:
@@ -262,19 +308,18 @@ async def pump(content: StreamReader, processor: BodyProcessor, executor: Execut
             size += len(data)
             if size >= BATCH_BYTES:
                 batch, parts, size = parts, [], 0
-                if pending is not None:
-                    await pending
-                pending = loop.run_in_executor(executor, processor.feed_all, batch)
-        if pending is not None:
-            await pending
-            pending = None
+                done, pending = pending, []
+                await _settle(done)
+                pending = submit(batch)
+        done, pending = pending, []
+        await _settle(done)
         if parts:
-            await loop.run_in_executor(executor, processor.feed_all, parts)
+            await _settle(submit(parts))
         await loop.run_in_executor(executor, processor.finish)
     finally:
-        if pending is not None:
-            if not pending.done():
-                # The batch in flight still writes: let it end before the caller aborts.
-                await asyncio.wait([pending])
-            if not pending.cancelled():
-                pending.exception()  # retrieved: the first error is the one reported
+        if pending:
+            # A batch in flight still writes: let it end before the caller aborts the writer.
+            await asyncio.wait(pending)
+            for future in pending:
+                if not future.cancelled():
+                    future.exception()  # retrieved: the first error is the one reported

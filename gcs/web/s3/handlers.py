@@ -26,7 +26,7 @@ from gcs.station.storage.sigv4 import SigV4Error, decode_component, parse_query
 from gcs.store.objects import ObjectRow, ObjectStore, StoreError
 from gcs.web.s3 import xml
 from gcs.web.s3.auth import Claim, Payload, parse_request, verify
-from gcs.web.s3.body import BodyProcessor, pump
+from gcs.web.s3.body import BodyProcessor, Md5Side, pump
 from gcs.web.s3.errors import S3Error, access_denied, not_implemented
 
 log = logging.getLogger(__name__)
@@ -587,13 +587,21 @@ async def put_object(ctx: Context, s3: S3Request) -> web.Response:
     declared = _declared_length(request, s3.payload)
     headers = _stored_headers(request)
     content_type = _content_type(request)
-    writer = await ctx.run(lambda: ctx.store.begin_put(s3.bucket, s3.key, expected_size=declared))
+    side = None if s3.payload.chunked else Md5Side()
+    writer = await ctx.run(
+        lambda: ctx.store.begin_put(
+            s3.bucket, s3.key, expected_size=declared, hash_md5=side is None
+        )
+    )
     committed = False
     try:
-        processor, _ = _processor(s3, writer.write, writer.md5)
-        await pump(request.content, processor, ctx.executor)
+        processor, _ = _processor(s3, writer.write, side.digest if side else writer.md5)
+        await pump(request.content, processor, ctx.executor, side=side)
+        etag = side.digest().hex() if side else None
         row = await ctx.run(
-            lambda: ctx.store.commit_put(writer, content_type=content_type, headers=headers)
+            lambda: ctx.store.commit_put(
+                writer, content_type=content_type, headers=headers, etag=etag
+            )
         )
         committed = True
     finally:
@@ -733,14 +741,18 @@ async def upload_part(ctx: Context, s3: S3Request) -> web.Response:
         raise S3Error("InvalidArgument", "UploadPart needs uploadId and a numeric partNumber.")
     upload_id = await _upload_of(ctx, s3)
     declared = _declared_length(s3.request, s3.payload)
+    side = None if s3.payload.chunked else Md5Side()
     writer = await ctx.run(
-        lambda: ctx.store.begin_part(upload_id, int(raw_number), expected_size=declared)
+        lambda: ctx.store.begin_part(
+            upload_id, int(raw_number), expected_size=declared, hash_md5=side is None
+        )
     )
     committed = False
     try:
-        processor, _ = _processor(s3, writer.write, writer.md5)
-        await pump(s3.request.content, processor, ctx.executor)
-        part = await ctx.run(ctx.store.commit_part, writer)
+        processor, _ = _processor(s3, writer.write, side.digest if side else writer.md5)
+        await pump(s3.request.content, processor, ctx.executor, side=side)
+        etag = side.digest().hex() if side else None
+        part = await ctx.run(lambda: ctx.store.commit_part(writer, etag=etag))
         committed = True
     finally:
         if not committed:
