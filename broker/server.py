@@ -68,6 +68,8 @@ KEEPALIVE_FACTOR = 1.5
 _DROP_LOG_INTERVAL = 5.0
 SHUTDOWN_TIMEOUT = 4.0
 DISCONNECT_DRAIN_TIMEOUT = 5.0
+CONNECT_TIMEOUT = 10.0  # seconds a new connection has to send its CONNECT
+MAX_CONNECT_SIZE = 64 * 1024  # before authentication, nobody makes the broker buffer more
 INCOMING_BACKLOG = 200  # messages read from one client (and broker-wide) before reading pauses
 WRITE_HIGH_WATER = 64 * 1024  # bytes queued for a client before its writer waits
 
@@ -109,17 +111,23 @@ class GcsBroker(Broker):  # type: ignore[misc]
     ) -> tuple[BrokerProtocolHandler, Session]:
         translator: Mqtt5Translator | None = None
         try:
-            reader, translator = await _sniff_connect(reader)
-            if translator is not None and isinstance(writer, StreamWriterAdapter):
-                writer = _CoalescingWriter(writer._writer, translator)
-            handler, session = await BrokerProtocolHandler.init_from_connect(
-                reader, writer, self.plugins_manager
-            )
+            async with asyncio.timeout(CONNECT_TIMEOUT):
+                reader, translator = await _sniff_connect(reader)
+                if translator is not None and isinstance(writer, StreamWriterAdapter):
+                    writer = _CoalescingWriter(writer._writer, translator)
+                handler, session = await BrokerProtocolHandler.init_from_connect(
+                    reader, writer, self.plugins_manager
+                )
         except MQTTError:
             await writer.close()
             raise
         except NoDataError as exc:
             raise AMQTTError(exc) from exc
+        except TimeoutError as exc:
+            await writer.close()
+            raise AMQTTError(
+                f"no CONNECT from {remote_address} within {CONNECT_TIMEOUT:.0f} s"
+            ) from exc
 
         if not await self._authenticate(session, None):
             code = NOT_AUTHORIZED if not session.username else BAD_USERNAME_PASSWORD
@@ -423,6 +431,8 @@ async def _sniff_connect(
             if not byte[0] & 0x80:
                 break
         header_size = len(seen)
+        if length > MAX_CONNECT_SIZE:
+            raise MQTTError(f"CONNECT of {length} bytes refused (at most {MAX_CONNECT_SIZE})")
         seen += await reader.read(min(7, length))  # protocol name ("MQTT") and level
         if not (seen[0] == 0x10 and seen[-7:-1] == b"\x00\x04MQTT" and seen[-1] == 5):
             return _PrefixedReader(bytes(seen), reader), None

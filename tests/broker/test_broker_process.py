@@ -214,3 +214,13 @@ def test_python_m_gcs_broker_help() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "--max-queued" in result.stdout
+
+
+def test_oversized_connect_is_refused_before_authentication(embedded: Target) -> None:
+    sock = socket.create_connection(("127.0.0.1", embedded.port), 5)
+    try:
+        sock.sendall(b"\x10" + encode_length(1 << 20) + b"\x00\x04MQTT\x04")
+        sock.settimeout(5)
+        assert sock.recv(16) == b""  # closed without reading a megabyte first
+    finally:
+        sock.close()
