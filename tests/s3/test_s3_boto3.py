@@ -9,6 +9,7 @@ import os
 import time
 import urllib.error
 import urllib.request
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -399,3 +400,43 @@ def test_anonymous_and_sigv2_refused(store: RunningStore) -> None:
             urllib.request.urlopen(url)
         assert http.value.code in (400, 403)
         assert b"<Error><Code>" in http.value.read()
+
+
+def test_station_buckets_and_limits(tmp_path: Any) -> None:
+    from conftest import start_store
+
+    running = start_store(tmp_path / "data", max_object_bytes=1000, max_bucket_bytes=1500)
+    try:
+        station = StorageAccess(running.settings, running.access._table)
+        creds = SimpleNamespace(
+            access_key=running.settings.storage.access_key,
+            secret=running.settings.storage.secret_key,
+            session_token=None,
+        )
+        s3 = running.boto3(creds)  # type: ignore[arg-type]  # the station's long-lived keys
+        s3.create_bucket(Bucket="firmware")
+        s3.head_bucket(Bucket="firmware")
+        assert {b["Name"] for b in s3.list_buckets()["Buckets"]} == {"gcs", "firmware"}
+        with pytest.raises(ClientError) as exc:
+            s3.create_bucket(Bucket="firmware")
+        assert error_code(exc.value) == "BucketAlreadyOwnedByYou"
+        with pytest.raises(ClientError) as exc:
+            s3.put_object(Bucket="nothere", Key="k", Body=b"x")
+        assert error_code(exc.value) == "NoSuchBucket"
+        with pytest.raises(ClientError) as exc:
+            s3.create_bucket(Bucket="Bad_Name")
+        assert error_code(exc.value) == "InvalidBucketName"
+        with pytest.raises(ClientError) as exc:
+            s3.put_object(Bucket="gcs", Key="big", Body=b"x" * 1001)
+        assert error_code(exc.value) == "EntityTooLarge"
+        s3.put_object(Bucket="gcs", Key="a", Body=b"a" * 900)
+        with pytest.raises(ClientError) as exc:
+            s3.put_object(Bucket="gcs", Key="b", Body=b"b" * 900)
+        assert error_code(exc.value) == "XMinioAdminBucketQuotaExceeded"
+        s3.delete_bucket(Bucket="firmware")
+        with pytest.raises(ClientError) as exc:
+            s3.delete_bucket(Bucket="gcs")
+        assert error_code(exc.value) == "BucketNotEmpty"
+        assert station.lookup(creds.access_key) is not None
+    finally:
+        running.close()
