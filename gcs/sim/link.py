@@ -108,6 +108,7 @@ class Link:
         self._subacks: dict[int, asyncio.Future[list[ReasonCode]]] = {}
         self._misc_task: asyncio.Task[None] | None = None
         self._fds: set[int] = set()
+        self._flush_pending = False
         self.connected = False
         self.lost = asyncio.Event()
         self.bytes_out = 0
@@ -291,14 +292,27 @@ class Link:
             self._fds.discard(fd)
 
     def _on_register_write(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
-        self._call(self._add_writer, client, sock)
+        self._call(self._schedule_flush, client)
 
-    def _add_writer(self, client: mqtt.Client, sock: Any) -> None:
+    def _schedule_flush(self, client: mqtt.Client) -> None:
+        # Write queued packets once per loop iteration, straight away: the socket is nearly
+        # always writable, so watching it with add_writer would cost two epoll_ctl calls
+        # and a loop pass per message. Only a full socket buffer gets a writer callback.
+        if client is not self._client or self._loop is None or self._flush_pending:
+            return
+        self._flush_pending = True
+        self._loop.call_soon(self._flush, client)
+
+    def _flush(self, client: mqtt.Client) -> None:
+        self._flush_pending = False
         if client is not self._client or self._loop is None:
             return
-        fd = sock.fileno()
-        if fd >= 0:
-            self._loop.add_writer(fd, self._writable, client)
+        client.loop_write()
+        if client is self._client and client.want_write():
+            sock = client.socket()
+            fd = sock.fileno() if sock is not None else -1
+            if fd >= 0:
+                self._loop.add_writer(fd, self._writable, client)
 
     def _on_unregister_write(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
         self._call(self._remove_writer, sock)
