@@ -631,7 +631,9 @@ def _keepalive_expired(handler: BrokerProtocolHandler) -> None:
 
 def broker_config(host: str, port: int, auth_path: str) -> dict[str, Any]:
     """Return the amqtt configuration: one TCP listener and only the station's access plugin."""
-    bind_host = f"[{host}]" if ":" in host else host
+    # amqtt splits "host:port" at the last colon and wants IPv6 addresses without brackets;
+    # an empty host means every interface of both families.
+    bind_host = host.strip("[]")
     return {
         "listeners": {
             "default": {"type": "tcp", "bind": f"{bind_host}:{port}", "max_connections": 0}

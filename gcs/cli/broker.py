@@ -24,7 +24,11 @@ def register(subparsers: Any) -> None:
         description="Run the embedded MQTT broker (amqtt; MQTT 3.1.1 and 5) with the station's "
         "logins and per-gateway ACL from an auth file.",
     )
-    parser.add_argument("--host", default=DEFAULT_HOST, help="listen address (default %(default)s)")
+    parser.add_argument(
+        "--host",
+        default=DEFAULT_HOST,
+        help="listen address (default %(default)s: all IPv4 interfaces; '::' adds IPv6)",
+    )
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="TCP port, 0 = any free")
     parser.add_argument("--auth", required=True, metavar="FILE", help="broker-auth.json to use")
     parser.add_argument(
