@@ -207,6 +207,39 @@ def _client(store: RunningStore) -> Any:
     return _clients[id(store)]
 
 
+@FUZZ
+@given(
+    # Bytes HTTP allows in a header value (visible ASCII, obs-text), any UTF-8 validity.
+    value=st.lists(
+        st.sampled_from([*range(0x21, 0x7F), *range(0x80, 0x100)]), min_size=1, max_size=40
+    ).map(bytes)
+)
+def test_stored_header_bytes_come_back_or_are_refused(
+    fuzz_store: RunningStore, value: bytes
+) -> None:
+    path = "/gcs/fuzz/meta"
+    headers = signed_headers(fuzz_store, "PUT", path, sigv4.UNSIGNED_PAYLOAD, {})
+    host = fuzz_store.url.split("://", 1)[1]
+    connection = http.client.HTTPConnection(host, timeout=20)
+    try:
+        connection.putrequest("PUT", path, skip_host=True, skip_accept_encoding=True)
+        connection.putheader("host", host)
+        for name, text in headers.items():
+            connection.putheader(name, text)
+        connection.putheader("x-amz-meta-raw", value)  # unsigned, arbitrary bytes
+        connection.putheader("content-length", "1")
+        connection.endheaders()
+        connection.send(b"x")
+        response = connection.getresponse()
+        status, body = response.status, response.read()
+    finally:
+        connection.close()
+    assert_sane(fuzz_store, status, body)
+    get = signed_headers(fuzz_store, "GET", path, sigv4.EMPTY_SHA256, {})
+    status, body = send(fuzz_store, "GET", path, get)
+    assert_sane(fuzz_store, status, body)
+
+
 XML_BODIES = st.one_of(
     st.binary(max_size=300),
     st.builds(

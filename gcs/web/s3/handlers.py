@@ -341,6 +341,11 @@ def _stored_headers(request: web.Request) -> dict[str, str]:
     meta_bytes = 0
     for name, value in request.headers.items():
         lower = name.lower()
+        if lower.startswith("x-amz-meta-") or lower in STORED_HEADERS:
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise S3Error("InvalidArgument", f"The {name} header is not valid UTF-8.") from None
         if lower.startswith("x-amz-meta-"):
             stored[lower] = value
             meta_bytes += len(lower) - len("x-amz-meta-") + len(value.encode())
