@@ -107,7 +107,7 @@ def run_desktop(
         runtime.start()
     except Exception as exc:
         log.error("the station could not start: %s", exc)
-        runtime.stop()
+        runtime.thread.join(30)  # its loop ends by itself after a failed start
         title, text = start_error_text(exc, data_dir)
         QMessageBox.critical(None, title, text)
         return 1

@@ -15,9 +15,11 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from PySide6.QtCore import QSettings, Signal, Slot
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -40,6 +42,13 @@ from gcs.ui.bridge import StationBridge
 from gcs.ui.i18n import LANGUAGES, tr
 
 LIVE = {("dji", "app_id"), ("dji", "app_key"), ("dji", "app_license")}
+RUNNING_ENDPOINT = {
+    ("mqtt", "port"): "mqtt",
+    ("http", "port"): "http",
+    ("http", "https_port"): "https",
+    ("ntp", "port"): "ntp",
+    ("storage", "port"): "s3",
+}
 
 
 @dataclass(frozen=True)
@@ -47,7 +56,7 @@ class Field:
     section: str
     name: str
     label: str
-    kind: str = "str"  # str, secret, text, port, float, code
+    kind: str = "str"  # str, secret, text, port, int, float, bool, code
 
 
 TABS: list[tuple[str, list[Field]]] = [
@@ -90,6 +99,27 @@ TABS: list[tuple[str, list[Field]]] = [
         ],
     ),
     (
+        "Storage",
+        [
+            Field("storage", "bucket", "Bucket"),
+            Field("storage", "region", "Region"),
+            Field("storage", "sts_ttl_s", "Temporary credentials lifetime (s)", "int"),
+            Field("storage", "external_endpoint", "External S3 endpoint (empty = embedded)"),
+            Field("storage", "external_access_key", "External access key"),
+            Field("storage", "external_secret_key", "External secret key", "secret"),
+            Field("storage", "external_assume_role", "Ask the external store for STS", "bool"),
+            Field("storage", "external_role_arn", "Role ARN (AWS)"),
+        ],
+    ),
+    (
+        "Pilot",
+        [
+            Field("pilot", "default_user", "Pilot user"),
+            Field("pilot", "default_password", "Pilot password", "secret"),
+            Field("pilot", "token_ttl_s", "Token lifetime (s)", "int"),
+        ],
+    ),
+    (
         "Telemetry",
         [
             Field("telemetry", "offline_timeout_s", "Offline after (s)", "float"),
@@ -126,7 +156,10 @@ class SettingsDialog(QDialog):
         self.original = load_settings(data_dir)
         self.editors: dict[tuple[str, str], QWidget] = {}
         self.tabs = QTabWidget()
-        for title, fields in TABS:
+        self.fields = [(title, [f for f in fields if self._known(f)]) for title, fields in TABS]
+        for title, fields in self.fields:
+            if not fields:
+                continue
             page = QWidget()
             form = QFormLayout(page)
             for f in fields:
@@ -157,14 +190,47 @@ class SettingsDialog(QDialog):
         self.resize(620, 420)
         self.message = ""
 
+    def _running_port(self, f: Field) -> int | None:
+        """The port the running station actually uses for this setting, if known."""
+        name = RUNNING_ENDPOINT.get((f.section, f.name))
+        if self.bridge is None or name is None:
+            return None
+        for ep in self.bridge.endpoints():
+            if ep.name == name:
+                return urlsplit(ep.url).port
+        return None
+
+    def _known(self, f: Field) -> bool:
+        """Whether this version of the settings has the field (sections come and go)."""
+        return hasattr(getattr(self.original, f.section, None), f.name)
+
     def _editor(self, f: Field) -> QWidget:
         value = getattr(getattr(self.original, f.section), f.name)
         editor: QWidget
-        if f.kind == "port":
+        if f.kind == "bool":
+            check = QCheckBox()
+            check.setChecked(bool(value))
+            editor = check
+        elif f.kind == "int":
+            ispin = QSpinBox()
+            ispin.setRange(0, 2_000_000_000)
+            ispin.setValue(int(value))
+            editor = ispin
+        elif f.kind == "port":
             spin = QSpinBox()
             spin.setRange(0, 65535)
             spin.setValue(int(value))
-            editor = spin
+            spin.setObjectName(f"setting.{f.section}.{f.name}")
+            self.editors[(f.section, f.name)] = spin
+            running = self._running_port(f)
+            if running is None or running == int(value):
+                return spin
+            row = QWidget()
+            box = QHBoxLayout(row)
+            box.setContentsMargins(0, 0, 0, 0)
+            box.addWidget(spin, 1)
+            box.addWidget(QLabel(tr("running on {port}").format(port=running)))
+            return row
         elif f.kind == "float":
             dspin = QDoubleSpinBox()
             dspin.setRange(0.0, 100000.0)
@@ -207,7 +273,9 @@ class SettingsDialog(QDialog):
     def set_value(self, section: str, name: str, value: Any) -> None:
         """Put `value` into the editor of `section.name` (tests and scripted setup)."""
         editor = self.editors[(section, name)]
-        if isinstance(editor, QSpinBox):
+        if isinstance(editor, QCheckBox):
+            editor.setChecked(bool(value))
+        elif isinstance(editor, QSpinBox):
             editor.setValue(int(value))
         elif isinstance(editor, QDoubleSpinBox):
             editor.setValue(float(value))
@@ -218,6 +286,8 @@ class SettingsDialog(QDialog):
 
     def _read(self, f: Field) -> Any:
         editor = self.editors[(f.section, f.name)]
+        if isinstance(editor, QCheckBox):
+            return editor.isChecked()
         if isinstance(editor, QSpinBox):
             return editor.value()
         if isinstance(editor, QDoubleSpinBox):
@@ -231,7 +301,7 @@ class SettingsDialog(QDialog):
         """The settings as edited, and the fields that differ from the file."""
         new = load_settings(self.data_dir)
         changed = []
-        for _title, fields in TABS:
+        for _title, fields in self.fields:
             for f in fields:
                 section = getattr(new, f.section)
                 value = self._read(f)

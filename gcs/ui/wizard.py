@@ -103,6 +103,7 @@ class Check(QWidget):
         self.ok: bool | None = None
         self.state = QLabel()
         self.state.setObjectName(f"check.{key}")
+        self.state.setMinimumWidth(110)
         self.name = QLabel(tr(title))
         self.hint = QLabel()
         self.hint.setWordWrap(True)

@@ -89,3 +89,25 @@ def test_screenshot_main_window(qtbot: Any, window: MainWindow) -> None:
     set_language("zh")
     qtbot.wait(300)
     assert window.grab().save(str(SCREENS / "main-zh.png"))
+
+
+def test_screenshot_dialogs(qtbot: Any, window: MainWindow) -> None:
+    from gcs.ui.settings_dialog import SettingsDialog
+    from gcs.ui.wizard import ConnectionWizard
+
+    _settle(qtbot, window)
+    station = window.bridge.threaded_runtime.runtime.station
+    wizard = ConnectionWizard(window.bridge, station.settings, window)
+    qtbot.addWidget(wizard)
+    wizard.show()
+    qtbot.waitUntil(lambda: wizard.checks["mqtt"].ok is not None, timeout=5000)
+    assert wizard.checks["device"].ok is True  # the simulated fleet is connected
+    SCREENS.mkdir(exist_ok=True)
+    assert wizard.grab().save(str(SCREENS / "wizard.png"))
+    wizard.close()
+    dialog = SettingsDialog(window.bridge, station.data_dir, window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.tabs.setCurrentIndex(1)
+    assert dialog.grab().save(str(SCREENS / "settings.png"))
+    dialog.close()

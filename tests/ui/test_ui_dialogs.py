@@ -179,7 +179,8 @@ def test_port_in_use_gives_a_clear_start_error(tmp_path: Path, make_settings: An
         rt = ThreadedRuntime(Runtime(settings, data_dir))
         with pytest.raises(Exception) as info:
             rt.start()
-        rt.stop()
+        rt.thread.join(30)  # the runtime's loop ends by itself after a failed start
+        assert not rt.thread.is_alive()
     title, text = start_error_text(info.value, data_dir)
     assert title == "The station could not start"
     assert "already in use" in text or "failed to start" in text
