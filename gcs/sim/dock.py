@@ -388,7 +388,7 @@ class SimDock(SimGateway):
         h["flighttask_pause"] = self._svc_flighttask_pause
         h["flighttask_recovery"] = self._svc_flighttask_recovery
         if self.product.gateway_model.type != 1:
-            h["live_camera_change"] = self._svc_live_camera_change
+            h["live_camera_change"] = self._live_service(self.live.change_camera)
 
     def _svc_debug_mode_open(self, msg: Message) -> ServiceResult:
         mode = self.dock_props["mode_code"]
@@ -487,7 +487,8 @@ class SimDock(SimGateway):
             self._publish_aircraft_state()
         elif method == "drone_close" and ac.powered:
             ac.powered = False
-            self.live = {k: v for k, v in self.live.items() if v.sn != self.aircraft_sn}
+            if self.live.clear(self.aircraft_sn):
+                self.publish_live_status()
             self.announce_topology()
 
     def set_gateway_property(self, key: str, value: Any) -> int:
@@ -499,15 +500,6 @@ class SimDock(SimGateway):
             self.send_state({key: value})
             return codes.PROPERTY_OK
         return codes.PROPERTY_FAILED
-
-    def _svc_live_camera_change(self, msg: Message) -> ServiceResult:
-        stream, result = self._live_of(msg)
-        if stream is None:
-            return result, None
-        position = self.data_of(msg).get("camera_position")
-        if position not in (0, 1):
-            return codes.LIVE_BAD_PARAMETERS, None
-        return codes.OK, None
 
     # -- flight tasks ------------------------------------------------------------------------
 

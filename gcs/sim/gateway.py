@@ -38,6 +38,7 @@ from gcs.protocol.onboarding import SubDevice, update_topo_data
 from gcs.protocol.topics import Topic, TopicKind
 from gcs.sim import codes, payloads
 from gcs.sim.link import BrokerAddress, Link, LinkError
+from gcs.sim.live import LiveStreams
 from gcs.sim.products import DeviceKind, Product, offset_position, serial_number
 from gcs.sim.world import Aircraft, wind_direction_code
 
@@ -107,18 +108,6 @@ class ServiceRecord:
     reply: dict[str, Any]
 
 
-@dataclass(slots=True)
-class LiveStream:
-    video_id: str
-    sn: str
-    camera_index: str
-    video_index: str
-    video_type: str
-    video_quality: int
-    url_type: int
-    url: str
-
-
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -178,7 +167,11 @@ class SimGateway:
         self.app: dict[str, str] = {}
         self.organization_name = ""
         self.services: list[ServiceRecord] = []
-        self.live: dict[str, LiveStream] = {}
+        self.live = LiveStreams(
+            self.live_sources,
+            self.allowed_url_types(),
+            lambda sn: sn != self.aircraft_sn or self.aircraft.powered,
+        )
         self.online_event = asyncio.Event()
         self.link = Link(self.sn, config.broker, self._on_raw, on_lost=self._on_lost)
         self._replies: dict[str, Message] = {}
@@ -740,8 +733,11 @@ class SimGateway:
         self._answer_service(msg, data)
 
     def _register_services(self) -> None:
-        for method in ("live_start_push", "live_stop_push", "live_set_quality", "live_lens_change"):
-            self._service_handlers[method] = getattr(self, "_svc_" + method)
+        live = self.live
+        self._service_handlers["live_start_push"] = self._live_service(live.start)
+        self._service_handlers["live_stop_push"] = self._live_service(live.stop)
+        self._service_handlers["live_set_quality"] = self._live_service(live.set_quality)
+        self._service_handlers["live_lens_change"] = self._live_service(live.change_lens)
         self._service_handlers["return_home"] = self._svc_return_home
         self._service_handlers["return_home_cancel"] = lambda msg: (codes.OK, None)
 
@@ -869,111 +865,19 @@ class SimGateway:
         return payloads.live_capacity(self.live_sources(), dock=self.kind is DeviceKind.DOCK)
 
     def live_status(self) -> list[dict[str, Any]]:
-        return [
-            {
-                "video_id": s.video_id,
-                "video_type": s.video_type,
-                "video_quality": s.video_quality,
-                "status": 1,
-                "error_status": 0,
-            }
-            for s in self.live.values()
-        ]
+        return self.live.status()
 
     def publish_live_status(self) -> None:
-        self.send_state({"live_status": self.live_status()})
+        self.send_state({"live_status": self.live.status()})
 
-    def _parse_video_id(self, video_id: Any) -> tuple[str, str, str] | None:
-        if not isinstance(video_id, str) or video_id.count("/") != 2:
-            return None
-        sn, camera_index, video_index = video_id.split("/")
-        return sn, camera_index, video_index
+    def _live_service(self, action: Callable[[dict[str, Any]], tuple[int, Any]]) -> ServiceHandler:
+        def handle(msg: Message) -> ServiceResult:
+            result, output = action(self.data_of(msg))
+            if result == codes.OK:
+                self.publish_live_status()
+            return result, output
 
-    def _camera(self, sn: str, camera_index: str) -> list[str] | None:
-        for index, types in self.live_sources().get(sn, []):
-            if index == camera_index:
-                return types
-        return None
-
-    def _svc_live_start_push(self, msg: Message) -> ServiceResult:
-        d = self.data_of(msg)
-        parsed = self._parse_video_id(d.get("video_id"))
-        url_type = d.get("url_type")
-        quality = d.get("video_quality", 0)
-        if parsed is None or not isinstance(d.get("url"), str) or not isinstance(url_type, int):
-            return codes.LIVE_BAD_PARAMETERS, None
-        if url_type not in self.allowed_url_types():
-            return codes.LIVE_PROTOCOL_UNSUPPORTED, None
-        if not isinstance(quality, int) or not 0 <= quality <= 4:
-            return codes.LIVE_BAD_QUALITY, None
-        sn, camera_index, video_index = parsed
-        types = self._camera(sn, camera_index)
-        if types is None:
-            return codes.LIVE_CAMERA_MISSING, None
-        if sn == self.aircraft_sn and not self.aircraft.powered:
-            return codes.AIRCRAFT_NOT_CONNECTED, None
-        key = f"{sn}/{camera_index}"
-        if key in self.live:
-            return codes.LIVE_ALREADY, None
-        video_type = video_index.split("-")[0] or "normal"
-        self.live[key] = LiveStream(
-            video_id=f"{sn}/{camera_index}/{video_index}",
-            sn=sn,
-            camera_index=camera_index,
-            video_index=video_index,
-            video_type=video_type if video_type in types else types[0],
-            video_quality=quality,
-            url_type=url_type,
-            url=d["url"],
-        )
-        self.publish_live_status()
-        if url_type == 2:
-            return codes.OK, self.rtsp_url(d["url"])
-        return codes.OK, None
-
-    def rtsp_url(self, params: str) -> str:
-        fields = dict(p.split("=", 1) for p in params.split("&") if "=" in p)
-        port = fields.get("port", "8554")
-        user, password = fields.get("userName", "user"), fields.get("password", "")
-        return f"rtsp://{user}:{password}@127.0.0.1:{port}/streaming/live/1"
-
-    def _live_of(self, msg: Message) -> tuple[LiveStream | None, int]:
-        parsed = self._parse_video_id(self.data_of(msg).get("video_id"))
-        if parsed is None:
-            return None, codes.LIVE_BAD_PARAMETERS
-        stream = self.live.get(f"{parsed[0]}/{parsed[1]}")
-        return stream, codes.OK if stream is not None else codes.LIVE_NOT_LIVE
-
-    def _svc_live_stop_push(self, msg: Message) -> ServiceResult:
-        stream, result = self._live_of(msg)
-        if stream is None:
-            return result, None
-        del self.live[f"{stream.sn}/{stream.camera_index}"]
-        self.publish_live_status()
-        return codes.OK, None
-
-    def _svc_live_set_quality(self, msg: Message) -> ServiceResult:
-        stream, result = self._live_of(msg)
-        if stream is None:
-            return result, None
-        quality = self.data_of(msg).get("video_quality")
-        if not isinstance(quality, int) or not 0 <= quality <= 4:
-            return codes.LIVE_BAD_QUALITY, None
-        stream.video_quality = quality
-        self.publish_live_status()
-        return codes.OK, None
-
-    def _svc_live_lens_change(self, msg: Message) -> ServiceResult:
-        stream, result = self._live_of(msg)
-        if stream is None:
-            return result, None
-        video_type = self.data_of(msg).get("video_type")
-        types = self._camera(stream.sn, stream.camera_index) or []
-        if not isinstance(video_type, str) or video_type not in types:
-            return codes.LIVE_BAD_PARAMETERS, None
-        stream.video_type = video_type
-        self.publish_live_status()
-        return codes.OK, None
+        return handle
 
     def _svc_return_home(self, msg: Message) -> ServiceResult:
         self.request_return_home()
