@@ -182,3 +182,51 @@ def test_result_codes_are_djis() -> None:
         if name.isupper() and isinstance(value, int) and value > 100
     }
     assert values and all(v in known_codes() for v in values.values()), values
+
+
+def test_live_stream_rules() -> None:
+    from gcs.sim.live import LiveStreams
+
+    online = {"AC": True}
+    live = LiveStreams(
+        lambda: {
+            "AC": [("53-0-0", ["normal", "wide", "zoom", "ir"])],
+            "DOCK": [("165-0-7", ["normal"])],
+        },
+        frozenset({0, 1, 2, 3}),
+        lambda sn: online.get(sn, True),
+    )
+
+    def start(video_id: str, url_type: int = 1, quality: object = 0) -> tuple[int, object]:
+        return live.start(
+            {
+                "video_id": video_id,
+                "url_type": url_type,
+                "url": "rtmp://h/x",
+                "video_quality": quality,
+            }
+        )
+
+    assert start("AC/53-0-0/normal-0", url_type=4) == (513013, None)
+    assert start("AC/53-0-0/normal-0", quality=9) == (513005, None)
+    assert start("AC/99-0-0/normal-0") == (513002, None)
+    assert start("AC/53-0-0") == (513014, None)
+    online["AC"] = False
+    assert start("AC/53-0-0/normal-0") == (325012, None)
+    online["AC"] = True
+    assert start("AC/53-0-0/normal-0") == (0, None)
+    assert start("AC/53-0-0/zoom-0") == (513003, None)  # same camera, other lens: still live
+    rtsp = live.start(
+        {"video_id": "DOCK/165-0-7/normal-0", "url_type": 2, "video_quality": 1,
+         "url": "userName=u&password=p&port=8554"}
+    )  # fmt: skip
+    assert rtsp == (0, "rtsp://u:p@127.0.0.1:8554/streaming/live/1")
+    assert [s["video_id"] for s in live.status()] == ["AC/53-0-0/normal-0", "DOCK/165-0-7/normal-0"]
+    assert live.change_lens({"video_id": "AC/53-0-0/normal-0", "video_type": "ir"}) == (0, None)
+    assert live.change_lens({"video_id": "DOCK/165-0-7/normal-0", "video_type": "ir"})[0] == 513014
+    assert live.set_quality({"video_id": "AC/53-0-0/normal-0", "video_quality": 4}) == (0, None)
+    assert live.status()[0]["video_type"] == "ir" and live.status()[0]["video_quality"] == 4
+    assert live.clear("AC") and [s["video_id"] for s in live.status()] == ["DOCK/165-0-7/normal-0"]
+    assert live.stop({"video_id": "AC/53-0-0/normal-0"}) == (513011, None)
+    assert live.stop({"video_id": "DOCK/165-0-7/normal-0"}) == (0, None)
+    assert live.status() == []
