@@ -54,7 +54,7 @@ def init_app(
     async def _handler(request: web.Request) -> web.StreamResponse:
         return await handle(request.app[CONTEXT_KEY], request)
 
-    app.router.add_route("*", "/{tail:.*}", _handler)
+    app.router.add_route("*", r"/{tail:[\s\S]*}", _handler)  # every path, newlines too
     return app
 
 
