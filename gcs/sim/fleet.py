@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import TracebackType
 
 from gcs.sim.dock import SimDock
@@ -100,35 +100,44 @@ class Fleet:
                 return d
         raise KeyError(sn)
 
-    async def start(self, timeout_s: float = 60.0) -> None:
-        """Start every gateway and wait until each has had its update_topo answered.
+    async def start(
+        self, timeout_s: float = 60.0, devices: Sequence[SimGateway] | None = None
+    ) -> None:
+        """Start the gateways and wait until each has had its update_topo answered.
+
+        Args:
+            timeout_s: how long to wait for all of them.
+            devices: only these (default: the whole fleet), e.g. the docks first and the RCs
+                once their Pilot login gave them MQTT credentials (`SimGateway.set_broker`).
 
         Raises:
             FleetError: some gateways were not online after `timeout_s` seconds; the message
-                names each with the step it is stuck at and why. The fleet keeps trying;
-                call `stop()` to end it.
+                names each with the step it is stuck at and why. They keep trying; call
+                `stop()` to end them.
         """
+        chosen = list(self.devices if devices is None else devices)
         self._stopped.clear()
-        for d in self.devices:
+        for d in chosen:
             d.start()
         try:
-            await asyncio.wait_for(self.wait_online(), timeout_s)
+            await asyncio.wait_for(self.wait_online(chosen), timeout_s)
         except TimeoutError:
-            stuck = [d for d in self.devices if not d.online_event.is_set()]
+            stuck = [d for d in chosen if not d.online_event.is_set()]
             lines = [
                 f"  {d.product.gateway_name} {d.sn}: stuck at {d.stage}"
                 + (f" ({d.error})" if d.error else "")
                 for d in stuck
             ]
             raise FleetError(
-                f"{len(stuck)} of {len(self.devices)} simulated gateways not online after "
+                f"{len(stuck)} of {len(chosen)} simulated gateways not online after "
                 f"{timeout_s:g} s:\n" + "\n".join(lines),
                 stuck,
             ) from None
 
-    async def wait_online(self) -> None:
-        """Wait until every gateway has been online at least once."""
-        await asyncio.gather(*(d.online_event.wait() for d in self.devices))
+    async def wait_online(self, devices: Sequence[SimGateway] | None = None) -> None:
+        """Wait until every gateway (of `devices`, default all) has been online at least once."""
+        chosen = self.devices if devices is None else devices
+        await asyncio.gather(*(d.online_event.wait() for d in chosen))
 
     async def stop(self) -> None:
         """Disconnect every gateway and end all simulation tasks. Idempotent."""

@@ -259,6 +259,17 @@ class SimGateway:
         self.online = False
         await self.link.close()
 
+    def set_broker(self, broker: BrokerAddress | str) -> None:
+        """Connect with this address or login from the next connection on.
+
+        For an RC whose Pilot login returned per-device MQTT credentials; a connected gateway
+        keeps its session until it reconnects (call `drop_connection` to force it).
+
+        Raises:
+            ValueError: a URL that `BrokerAddress.parse` refuses.
+        """
+        self.link.broker = BrokerAddress.parse(broker) if isinstance(broker, str) else broker
+
     def drop_connection(self) -> None:
         """Lose the MQTT connection abruptly (as a cut cable would); it reconnects by itself."""
         self.link.drop()

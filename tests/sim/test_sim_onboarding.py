@@ -296,3 +296,21 @@ async def test_refused_credentials_reported(password_broker: Mosquitto) -> None:
         assert str(info.value).count("broker refused the connection: Not authorized") == 2
     finally:
         await fleet.stop()
+
+
+async def test_login_changed_before_start(password_broker: Mosquitto) -> None:
+    """The lead's Pilot flow: RCs start once their own MQTT login is known."""
+    port = password_broker.port
+    cloud = Cloud(port, username="device", password="right")
+    cloud.start()
+    fleet = Fleet(f"mqtt://device:wrong@127.0.0.1:{port}", docks=0, pilots=2)
+    try:
+        first, second = fleet.pilots
+        first.set_broker(f"mqtt://device:right@127.0.0.1:{port}")
+        await fleet.start(timeout_s=5, devices=[first])
+        assert first.online and second.stage == "created"
+        with pytest.raises(FleetError, match="Not authorized"):
+            await fleet.start(timeout_s=1, devices=[second])
+    finally:
+        await fleet.stop()
+        cloud.stop()
