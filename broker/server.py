@@ -266,11 +266,22 @@ class GcsBroker(Broker):  # type: ignore[misc]
 
     # -- outgoing PUBLISH
 
+    async def _broadcast_loop(self) -> None:
+        # One message after the other, without amqtt's extra task and wait per message.
+        while True:
+            try:
+                await self._run_broadcast(None)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a routing bug must not stop all routing
+                log.exception("routing a message failed")
+
     async def _run_broadcast(self, running_tasks: Any) -> None:
         broadcast = await self._broadcast_queue.get()
         topic: str = broadcast["topic"]
         data: bytes = broadcast["data"]
         pub_qos = broadcast.get("pub_qos", broadcast.get("qos"))
+        qos0_packet: bytes | None = None
         for topic_filter, subscriptions in list(self._subscriptions.items()):
             if not topic_matches(topic_filter, topic):
                 continue
@@ -285,6 +296,20 @@ class GcsBroker(Broker):  # type: ignore[misc]
                 if handler is None:
                     continue
                 pending = int(target.attributes.get(PENDING_KEY, 0))
+                writer = handler.writer
+                if (
+                    qos == 0
+                    and pending == 0
+                    and isinstance(writer, _CoalescingWriter)
+                    and not writer.is_closed
+                    and writer.buffered() < WRITE_HIGH_WATER
+                    and not handler._write_lock.locked()
+                ):
+                    # Fast path: nothing queued before it, so write it now, in order.
+                    if qos0_packet is None:
+                        qos0_packet = _qos0_publish(topic, data)
+                    writer.write(qos0_packet)
+                    continue
                 if pending >= self.max_queued_messages:
                     self._dropped(target, topic)
                     continue
@@ -365,11 +390,13 @@ class GcsBroker(Broker):  # type: ignore[misc]
                 await self._close_connection(handler)
 
     async def shutdown(self) -> None:
-        """Stop accepting, cancel deliveries in progress and stop amqtt.
+        """Stop routing, cancel deliveries in progress and stop amqtt.
 
         Connections of clients that stopped reading are aborted first: amqtt would otherwise
         wait forever to flush them.
         """
+        if self._broadcast_task is not None:
+            self._broadcast_task.cancel()
         for task in list(self._deliveries):
             task.cancel()
         for _session, handler in list(self._sessions.values()):
@@ -587,11 +614,14 @@ class _CoalescingWriter(StreamWriterAdapter):  # type: ignore[misc]
             self._writer.write(bytes(self._pending))
         self._pending.clear()
 
+    def buffered(self) -> int:
+        """Bytes written but not yet sent."""
+        return len(self._pending) + int(self._writer.transport.get_write_buffer_size())
+
     async def drain(self) -> None:
         if self.is_closed:
             return
-        transport = self._writer.transport
-        if len(self._pending) + transport.get_write_buffer_size() > WRITE_HIGH_WATER:
+        if self.buffered() > WRITE_HIGH_WATER:
             self._flush()
             await self._writer.drain()
 
@@ -617,6 +647,13 @@ async def _disconnect_after_backlog(
         while not backlog.empty() and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.001)
     await original(disconnect)
+
+
+def _qos0_publish(topic: str, data: bytes) -> bytes:
+    """An MQTT 3.1.1 PUBLISH at QoS 0, retain clear (MQTT 5 sessions translate it on write)."""
+    name = topic.encode()
+    body = len(name).to_bytes(2, "big") + name + bytes(data)
+    return b"\x30" + encode_varint(len(body)) + body
 
 
 def _keepalive_expired(handler: BrokerProtocolHandler) -> None:
