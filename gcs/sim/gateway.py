@@ -543,8 +543,9 @@ class SimGateway:
                 )
 
     async def _resender(self) -> None:
+        period = min(1.0, self.timing.resend_s / 2)
         while True:
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(period)
             now = time.monotonic()
             for tid, item in list(self._unacked.items()):
                 if item.next_at > now:

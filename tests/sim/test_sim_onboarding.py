@@ -259,7 +259,7 @@ async def test_config_reply_in_wrapper_form_is_refused(mosquitto: Mosquitto, clo
     fleet = Fleet(mosquitto.url, docks=1, binding_code="qwe", seed=6)
     try:
         with pytest.raises(FleetError, match="config"):
-            await fleet.start(timeout_s=1.5)
+            await fleet.start(timeout_s=1)
         assert fleet.docks[0].stage == "config"
         assert "app_id" in fleet.docks[0].error
     finally:
