@@ -99,7 +99,10 @@ class StatusBar:
 
 
 class MainWindow(QMainWindow):
-    """The station window. `settings`/`data_dir` are the station's (for the dialogs)."""
+    """The station window. `settings`/`data_dir` are the station's (for the dialogs).
+
+    `optional_panels=False` leaves out the map and plots panels (benchmarks, tests).
+    """
 
     def __init__(
         self,
@@ -108,6 +111,7 @@ class MainWindow(QMainWindow):
         data_dir: Path,
         *,
         ui_settings: QSettings | None = None,
+        optional_panels: bool = True,
     ) -> None:
         super().__init__()
         self.setObjectName("gcs_main_window")
@@ -132,8 +136,8 @@ class MainWindow(QMainWindow):
         self.dock_panel = DockPanel(bridge, self.selection)
         self.aircraft_panel = AircraftPanel(bridge, self.selection)
         self.events = EventsPanel(bridge, self.selection)
-        map_cls = optional_panel("map_panel", "MapPanel")
-        plots_cls = optional_panel("plots_panel", "PlotsPanel")
+        map_cls = optional_panel("map_panel", "MapPanel") if optional_panels else None
+        plots_cls = optional_panel("plots_panel", "PlotsPanel") if optional_panels else None
         self.map: QWidget | None = None
         self.plots: QWidget | None = None
         if map_cls is not None:

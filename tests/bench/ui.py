@@ -8,6 +8,8 @@ for `--seconds`:
   every slot and repaint the updates cause (p50/p99/max, ms) — what an operator feels as jank;
 * station→widget latency: from the station merging a device's state (station thread) to the
   moment the Qt thread has updated the panels for it (our slot runs after the panels'), ms;
+* widget update time: each delivery of station changes to the widgets (the bridge's drain
+  with every panel's slots), ms, and the share of wall time it takes;
 * RSS of this process and of its QtWebEngine helper processes (the map), MB.
 
 Prints one JSON object. Targets: frame p99 < 50 ms, latency p99 < 200 ms, RSS < 500 MB.
@@ -45,6 +47,17 @@ from gcs.runtime import Runtime, ThreadedRuntime
 from gcs.store.settings import load_settings
 from gcs.ui.bridge import StationBridge
 from gcs.ui.main_window import MainWindow
+
+DRAIN_MS: list[float] = []
+
+
+class TimedBridge(StationBridge):
+    """The bridge, timing each delivery of station changes to the widgets (Qt thread)."""
+
+    def _drain(self) -> None:
+        t0 = time.perf_counter()
+        super()._drain()
+        DRAIN_MS.append((time.perf_counter() - t0) * 1000)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -96,6 +109,7 @@ def main() -> int:
         "this process (as `gcs demo` runs it; it then competes with the GUI for the GIL)",
     )
     ap.add_argument("--profile", action="store_true", help="cProfile the Qt thread (stderr)")
+    ap.add_argument("--no-map", action="store_true", help="leave out the map and plots panels")
     ap.add_argument(
         "--switch-ms", type=float, default=0.0, help="sys.setswitchinterval (0 = as run_desktop)"
     )
@@ -154,9 +168,9 @@ def main() -> int:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-    bridge = StationBridge(rt)
+    bridge = TimedBridge(rt)
     ui = QSettings(str(data_dir / "ui.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(bridge, settings, data_dir, ui_settings=ui)
+    window = MainWindow(bridge, settings, data_dir, ui_settings=ui, optional_panels=not args.no_map)
     window.resize(1600, 950)
     window.show()
 
@@ -214,6 +228,7 @@ def main() -> int:
         app.processEvents()
         time.sleep(0.002)
     profiler = cProfile.Profile() if args.profile else None
+    DRAIN_MS.clear()
     measuring[0] = True
     if profiler is not None:
         profiler.enable()
@@ -222,6 +237,7 @@ def main() -> int:
         app.processEvents()
         time.sleep(0.001)
     measuring[0] = False
+    drains = list(DRAIN_MS)
     if profiler is not None:
         profiler.disable()
         pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(25)
@@ -255,6 +271,14 @@ def main() -> int:
             "p99": round(pct(latencies, 0.99), 1),
             "mean": round(statistics.fmean(latencies), 1) if latencies else None,
         },
+        "widget_update_ms": {  # bridge delivery incl. every connected panel's slots
+            "count": len(drains),
+            "p50": round(pct(drains, 0.5), 2),
+            "p99": round(pct(drains, 0.99), 2),
+            "max": round(max(drains, default=float("nan")), 1),
+            "busy_share": round(sum(drains) / 1000 / args.seconds, 3),
+        },
+        "load_avg_1m": round(os.getloadavg()[0], 1),
         "rss_mb": round(rss / 2**20),
         "children_rss_mb": round(children / 2**20),
         "broker": args.broker,
