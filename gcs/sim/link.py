@@ -282,8 +282,10 @@ class Link:
             client.loop_write()
 
     def _on_socket_close(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
-        # Always on the loop thread (paho closes sockets from loop_read/loop_misc/disconnect).
-        self._remove_fd(sock.fileno())
+        # Normally on the loop thread (paho closes sockets from loop_read/loop_misc/
+        # disconnect), where the fd must be unregistered before it is closed and reused; a
+        # connect failing in the executor thread closes a socket not registered yet.
+        self._call(self._remove_fd, sock.fileno())
 
     def _remove_fd(self, fd: int) -> None:
         if self._loop is not None and fd in self._fds:
