@@ -274,7 +274,16 @@ class Link:
         self._fds.add(fd)
 
     def _readable(self, client: mqtt.Client) -> None:
-        if client is self._client:
+        if client is not self._client:
+            return
+        client.loop_read()
+        # TLS: decrypted bytes can wait inside the SSL object while the socket itself has
+        # nothing more to read, so the loop would never call us again for them.
+        sock = client.socket()
+        pending = getattr(sock, "pending", None)
+        while pending is not None and client is self._client and client.socket() is sock:
+            if pending() <= 0:
+                break
             client.loop_read()
 
     def _writable(self, client: mqtt.Client) -> None:

@@ -11,6 +11,7 @@ import asyncio
 import json
 import shutil
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -100,6 +101,7 @@ class Cloud:
     port: int
     username: str = ""
     password: str = ""
+    tls: bool = False
     messages: list[Seen] = field(default_factory=list)
     answer_state: bool = True
     answer_events: bool = True
@@ -118,6 +120,9 @@ class Cloud:
         c.reconnect_delay_set(0.1, 0.5)
         if self.username:
             c.username_pw_set(self.username, self.password)
+        if self.tls:
+            c.tls_set(cert_reqs=ssl.CERT_NONE)
+            c.tls_insecure_set(True)
         c.connect("127.0.0.1", self.port)
         c.loop_start()
         self.client = c
