@@ -2,9 +2,10 @@
 
 Theory of operation: the token is checked before the handshake (a bad one gets HTTP 401 and no
 WebSocket). Each client belongs to the workspace of its token. `WsHub.publish` serialises a
-message and builds its WebSocket frame once, then writes that frame to the transport of every
-client of the workspace, without awaiting anything: fan-out costs one buffered write per client
-and a slow or dead RC can never stall the others. What a client has not taken yet waits in its
+message and builds its WebSocket frame once; at the end of the loop turn the frames of the turn
+are written, joined, to the transport of every client of the workspace, without awaiting
+anything: fan-out costs one buffered write per client per turn, and a slow or dead RC can never
+stall the others. What a client has not taken yet waits in its
 transport's buffer; a client whose buffer exceeds `max_buffer` bytes (it stopped reading, or
 reads slower than the fleet talks) is dropped -- its connection aborted and its buffer freed --
 so the station's memory stays bounded. Frames are never compressed (identical bytes for all
@@ -75,6 +76,8 @@ class WsHub:
     def __init__(self, *, max_buffer: int = MAX_BUFFER) -> None:
         self.max_buffer = max_buffer
         self._clients: dict[str, set[WsClient]] = {}
+        self._pending: dict[str, list[bytes]] = {}
+        self._flush_scheduled = False
         self.dropped_clients = 0
 
     def count(self, workspace_id: str | None = None) -> int:
@@ -86,18 +89,35 @@ class WsHub:
         return bool(workspace_id) and bool(self._clients.get(workspace_id or ""))
 
     def publish(self, workspace_id: str | None, biz_code: str, data: Any) -> int:
-        """Send one message to every client of the workspace; returns how many got it."""
+        """Queue one message for every client of the workspace; returns how many will get it.
+
+        Messages published during one turn of the event loop (a burst of MQTT messages is
+        handled in one turn) leave in one write per client at the end of the turn.
+        """
         clients = self._clients.get(workspace_id or "")
         if not clients:
             return 0
+        assert workspace_id is not None
         frame = text_frame(envelope(biz_code, data))
-        n = 0
-        for client in list(clients):
-            if self._write(client, frame):
-                n += 1
-        return n
+        pending = self._pending.get(workspace_id)
+        if pending is None:
+            self._pending[workspace_id] = [frame]
+        else:
+            pending.append(frame)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+        return len(clients)
 
-    def _write(self, client: WsClient, frame: bytes) -> bool:
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        pending, self._pending = self._pending, {}
+        for workspace_id, frames in pending.items():
+            data = frames[0] if len(frames) == 1 else b"".join(frames)
+            for client in list(self._clients.get(workspace_id, ())):
+                self._write(client, data, len(frames))
+
+    def _write(self, client: WsClient, frame: bytes, count: int = 1) -> bool:
         transport = client.request.transport
         if client.dropped or transport is None or transport.is_closing():
             self._remove(client)
@@ -106,7 +126,7 @@ class WsHub:
             self._drop(client, "it does not keep up with the messages")
             return False
         transport.write(frame)
-        client.sent += 1
+        client.sent += count
         return True
 
     def _add(self, client: WsClient) -> None:
