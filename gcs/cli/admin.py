@@ -50,6 +50,14 @@ def run_credentials(args: argparse.Namespace) -> int:
     doc["station_running"] = running is not None
     if running:
         doc["endpoints"] = running.get("endpoints", {})
+    # What a pilot types into DJI Pilot 2 (Cloud Service -> Other platforms) and logs in with.
+    # The password is the one the default user was created with (`gcs user passwd` changes it).
+    endpoints = doc.get("endpoints") or {}
+    pilot_host = public_host(s)
+    doc["pilot_url"] = endpoints.get("pilot") or f"http://{pilot_host}:{s.http.port}/pilot/"
+    doc["pilot_ca_url"] = endpoints.get("ca") or f"http://{pilot_host}:{s.http.port}/ca.crt"
+    doc["pilot_username"] = s.pilot.default_user
+    doc["pilot_password"] = s.pilot.default_password
     json.dump(doc, sys.stdout, indent=2)
     print()
     return 0
