@@ -1,0 +1,1 @@
+"""The station map page: our JS and CSS (Leaflet itself is installed by gcs.ui.assets)."""

@@ -1,0 +1,368 @@
+/*
+ * The station map's page logic (ours). Leaflet and qwebchannel.js are loaded before this file
+ * from local copies; folium writes the page and calls GcsMap.init(map, options) once.
+ *
+ * Theory of operation: the page never polls and never fetches anything itself. The Qt side
+ * collects device changes and calls GcsMap.apply(batch) about five times a second with only
+ * what changed; apply() moves, rotates and recolours existing markers in place (no re-render),
+ * appends aircraft positions to bounded track polylines and draws home points. A click on a
+ * marker calls the Qt object `gcs` (QWebChannel) with the device's SN; the Qt selection calls
+ * GcsMap.select(sn, pan) back. Base layers: MBTiles tilesets served by the station's HTTP
+ * server, online OSM/satellite layers (which simply fail offline: apply() then falls back and
+ * tells Qt), and a grid drawn in canvas that needs no network at all.
+ */
+(function () {
+  "use strict";
+
+  var G = {
+    map: null,
+    bridge: null,
+    markers: {},    // sn -> L.Marker
+    info: {},       // sn -> last device dict
+    tracks: {},     // sn -> L.Polyline
+    homes: {},      // sn -> L.Marker (home point)
+    layers: {},     // id -> {spec, layer}
+    baseId: "",
+    fallbackId: "grid",
+    selected: "",
+    trackLimit: 2000,
+    applied: 0,
+    fitted: false,
+    userMoved: false,
+    failedLayers: [],
+    clicks: 0
+  };
+  window.GcsMap = G;
+
+  var SVG = {
+    aircraft:
+      '<svg viewBox="0 0 32 32" width="28" height="28"><path d="M16 2 L26 28 L16 22 L6 28 Z"/></svg>',
+    dock:
+      '<svg viewBox="0 0 32 32" width="36" height="36"><rect x="5" y="7" width="22" height="18" rx="3"/>' +
+      '<path class="gcs-nose" d="M16 1 L21 8 L11 8 Z"/></svg>',
+    rc:
+      '<svg viewBox="0 0 32 32" width="28" height="28"><rect x="4" y="11" width="24" height="13" rx="5"/>' +
+      '<circle class="gcs-hole" cx="10" cy="17.5" r="3"/><circle class="gcs-hole" cx="22" cy="17.5" r="3"/>' +
+      '<path d="M8 11 L8 4" class="gcs-antenna"/><path d="M24 11 L24 4" class="gcs-antenna"/></svg>'
+  };
+  var SIZES = { aircraft: 28, dock: 36, rc: 28 };
+
+  function esc(text) {
+    return String(text).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+
+  // ---- grid base layer: a coordinate grid drawn in canvas, no network ----------------------
+
+  function niceStep(span) {
+    var steps = [90, 45, 30, 15, 10, 5, 2, 1, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01, 0.005, 0.002,
+      0.001, 0.0005, 0.0002, 0.0001, 0.00005, 0.00002, 0.00001];
+    for (var i = 0; i < steps.length; i++) {
+      if (steps[i] <= span) { return steps[i]; }
+    }
+    return steps[steps.length - 1];
+  }
+
+  function decimals(step) {
+    var d = 0;
+    while (d < 6 && Math.abs(step * Math.pow(10, d) - Math.round(step * Math.pow(10, d))) > 1e-9) { d++; }
+    return d;
+  }
+
+  // Labels are drawn on every second tile row/column only, and only when they fit the tile.
+  function label(ctx, text, x, y, size) {
+    if (x + ctx.measureText(text).width < size.x - 2 && y > 10 && y < size.y) { ctx.fillText(text, x, y); }
+  }
+
+  var GridLayer = L.GridLayer.extend({
+    createTile: function (coords) {
+      var tile = document.createElement("canvas");
+      var size = this.getTileSize();
+      tile.width = size.x;
+      tile.height = size.y;
+      var ctx = tile.getContext("2d");
+      ctx.fillStyle = "#eef1f4";
+      ctx.fillRect(0, 0, size.x, size.y);
+      var map = this._map;
+      var nwPoint = coords.scaleBy(size);
+      var nw = map.unproject(nwPoint, coords.z);
+      var se = map.unproject(nwPoint.add(size), coords.z);
+      var step = niceStep((se.lng - nw.lng) / 2);
+      var digits = decimals(step);
+      ctx.strokeStyle = "#c3cad3";
+      ctx.fillStyle = "#7a8593";
+      ctx.lineWidth = 1;
+      ctx.font = "10px sans-serif";
+      var lng, lat, p;
+      for (lng = Math.ceil(nw.lng / step) * step; lng < se.lng; lng += step) {
+        p = map.project([nw.lat, lng], coords.z).subtract(nwPoint);
+        var x = Math.round(p.x) + 0.5;
+        ctx.beginPath(); ctx.moveTo(x, 0); ctx.lineTo(x, size.y); ctx.stroke();
+        if (coords.y % 2 === 0) { label(ctx, lng.toFixed(digits) + "°", x + 3, size.y - 4, size); }
+      }
+      for (lat = Math.ceil(se.lat / step) * step; lat < nw.lat; lat += step) {
+        p = map.project([lat, nw.lng], coords.z).subtract(nwPoint);
+        var y = Math.round(p.y) + 0.5;
+        ctx.beginPath(); ctx.moveTo(0, y); ctx.lineTo(size.x, y); ctx.stroke();
+        if (coords.x % 2 === 0) { label(ctx, lat.toFixed(digits) + "°", 3, y - 3, size); }
+      }
+      return tile;
+    }
+  });
+
+  // ---- base layers ------------------------------------------------------------------------
+
+  function makeLayer(spec) {
+    if (spec.kind === "grid") {
+      return new GridLayer({ maxZoom: 22, attribution: spec.attribution || "" });
+    }
+    var opts = {
+      minZoom: 0,
+      maxZoom: 22,
+      maxNativeZoom: spec.maxZoom != null ? spec.maxZoom : 19,
+      minNativeZoom: spec.minZoom != null ? spec.minZoom : 0,
+      attribution: spec.attribution || "",
+      crossOrigin: false
+    };
+    if (spec.bounds) {
+      opts.bounds = L.latLngBounds([spec.bounds[1], spec.bounds[0]], [spec.bounds[3], spec.bounds[2]]);
+    }
+    return L.tileLayer(spec.url, opts);
+  }
+
+  G.setLayers = function (specs, fallbackId) {
+    var keep = {};
+    specs.forEach(function (spec) {
+      keep[spec.id] = true;
+      var old = G.layers[spec.id];
+      if (old && JSON.stringify(old.spec) === JSON.stringify(spec)) { return; }
+      if (old && G.baseId === spec.id) { G.map.removeLayer(old.layer); }
+      G.layers[spec.id] = { spec: spec, layer: makeLayer(spec) };
+      if (G.baseId === spec.id) { G.layers[spec.id].layer.addTo(G.map); }
+    });
+    Object.keys(G.layers).forEach(function (id) {
+      if (!keep[id]) {
+        if (G.baseId === id) { G.map.removeLayer(G.layers[id].layer); G.baseId = ""; }
+        delete G.layers[id];
+      }
+    });
+    if (fallbackId && G.layers[fallbackId]) { G.fallbackId = fallbackId; }
+    if (!G.baseId) { G.setBase(G.fallbackId); }
+  };
+
+  G.setBase = function (id) {
+    var entry = G.layers[id];
+    if (!entry) { return false; }
+    if (G.baseId && G.layers[G.baseId]) { G.map.removeLayer(G.layers[G.baseId].layer); }
+    G.baseId = id;
+    entry.layer.addTo(G.map);
+    entry.layer.bringToBack();
+    if (entry.spec.kind === "online") { watchOnline(id, entry.layer); }
+    if (entry.spec.kind === "mbtiles" && entry.spec.bounds && !G.fitted) {
+      var b = entry.spec.bounds;
+      G.map.fitBounds([[b[1], b[0]], [b[3], b[2]]]);
+    }
+    return true;
+  };
+
+  // An online layer with no tile loaded after a few errors or a few seconds is unreachable:
+  // fall back (to the station's fallback layer) and tell Qt.
+  function watchOnline(id, layer) {
+    var loaded = false, errors = 0, done = false;
+    function fail() {
+      if (done || loaded) { return; }
+      done = true;
+      layer.off("tileload", onLoad);
+      layer.off("tileerror", onError);
+      if (G.baseId !== id) { return; }
+      G.failedLayers.push(id);
+      G.setBase(G.fallbackId);
+      if (G.bridge) { G.bridge.baseLayerFailed(id, G.fallbackId); }
+    }
+    function onLoad() { loaded = true; done = true; layer.off("tileload", onLoad); layer.off("tileerror", onError); }
+    function onError() { errors += 1; if (errors >= 3) { fail(); } }
+    layer.on("tileload", onLoad);
+    layer.on("tileerror", onError);
+    setTimeout(fail, 8000);
+  }
+
+  // ---- devices ----------------------------------------------------------------------------
+
+  function iconFor(dev) {
+    var size = SIZES[dev.kind] || 28;
+    return L.divIcon({
+      className: "gcs-marker gcs-" + dev.kind,
+      html: '<div class="gcs-rot">' + (SVG[dev.kind] || SVG.rc) + "</div>",
+      iconSize: [size, size],
+      iconAnchor: [size / 2, size / 2]
+    });
+  }
+
+  function tooltipFor(dev) {
+    var html = "<b>" + esc(dev.label) + "</b><br>" + esc(dev.model || "") + " · " + esc(dev.sn);
+    if (dev.alt != null) { html += "<br>" + esc(dev.alt); }
+    return html;
+  }
+
+  function styleMarker(m, dev) {
+    var el = m.getElement();
+    if (!el) { return; }
+    el.classList.toggle("gcs-offline", !dev.online);
+    el.classList.toggle("gcs-selected", dev.sn === G.selected);
+    var rot = el.querySelector(".gcs-rot");
+    if (rot) {
+      var h = dev.heading != null ? dev.heading : 0;
+      rot.style.transform = "rotate(" + h + "deg)";
+      rot.classList.toggle("gcs-noheading", dev.heading == null);
+    }
+  }
+
+  function upsertDevice(dev) {
+    var m = G.markers[dev.sn];
+    if (dev.lat == null || dev.lon == null) {
+      if (m) { G.map.removeLayer(m); delete G.markers[dev.sn]; }
+      G.info[dev.sn] = dev;
+      return;
+    }
+    var ll = L.latLng(dev.lat, dev.lon);
+    if (!m) {
+      m = L.marker(ll, { icon: iconFor(dev), keyboard: false, riseOnHover: true, title: "" });
+      m.gcsSn = dev.sn;
+      m.on("click", function () { G.clicks += 1; G.clicked(dev.sn); });
+      m.bindTooltip(tooltipFor(dev), { direction: "top", offset: [0, -14] });
+      m.addTo(G.map);
+      G.markers[dev.sn] = m;
+    } else {
+      var old = G.info[dev.sn];
+      if (!old || old.lat !== dev.lat || old.lon !== dev.lon) { m.setLatLng(ll); }
+      if (!old || old.label !== dev.label || old.alt !== dev.alt) { m.setTooltipContent(tooltipFor(dev)); }
+    }
+    m.setZIndexOffset(dev.kind === "aircraft" ? 1000 : 0);
+    G.info[dev.sn] = dev;
+    styleMarker(m, dev);
+    if (dev.kind === "aircraft") {
+      extendTrack(dev.sn, ll);
+      setHome(dev);
+    }
+  }
+
+  function extendTrack(sn, ll) {
+    var line = G.tracks[sn];
+    if (!line) {
+      line = G.tracks[sn] = L.polyline([], { className: "gcs-track", color: "#e8590c", weight: 2, opacity: 0.85, interactive: false });
+      line.addTo(G.map);
+    }
+    var pts = line.getLatLngs();
+    var last = pts.length ? pts[pts.length - 1] : null;
+    if (last && last.lat === ll.lat && last.lng === ll.lng) { return; }
+    if (pts.length >= G.trackLimit) {
+      pts = pts.slice(pts.length - G.trackLimit + 1);
+      pts.push(ll);
+      line.setLatLngs(pts);
+    } else {
+      line.addLatLng(ll);
+    }
+  }
+
+  function setHome(dev) {
+    var h = G.homes[dev.sn];
+    if (!dev.home) {
+      if (h) { G.map.removeLayer(h); delete G.homes[dev.sn]; }
+      return;
+    }
+    var ll = L.latLng(dev.home[0], dev.home[1]);
+    if (!h) {
+      h = G.homes[dev.sn] = L.marker(ll, {
+        icon: L.divIcon({ className: "gcs-home", html: "H", iconSize: [18, 18], iconAnchor: [9, 9] }),
+        interactive: false, keyboard: false, zIndexOffset: -100
+      });
+      h.addTo(G.map);
+    } else if (!h.getLatLng().equals(ll)) {
+      h.setLatLng(ll);
+    }
+  }
+
+  function removeDevice(sn) {
+    [G.markers, G.tracks, G.homes].forEach(function (group) {
+      if (group[sn]) { G.map.removeLayer(group[sn]); delete group[sn]; }
+    });
+    delete G.info[sn];
+  }
+
+  // batch = {devices: [dev...], removed: [sn...]}; dev = {sn, kind, label, model, online,
+  // lat, lon, heading, home: [lat, lon] | null, alt}
+  // Until the operator moves the map, the view follows the fleet: new markers refit it.
+  G.apply = function (batch) {
+    var before = Object.keys(G.markers).length;
+    (batch.removed || []).forEach(removeDevice);
+    (batch.devices || []).forEach(upsertDevice);
+    G.applied += 1;
+    var after = Object.keys(G.markers).length;
+    if (!G.userMoved && after > before) {
+      G.fitted = true;
+      G.fitAll();
+    }
+    return after;
+  };
+
+  G.fitAll = function () {
+    var lls = Object.keys(G.markers).map(function (sn) { return G.markers[sn].getLatLng(); });
+    if (!lls.length) { return false; }
+    G.map.fitBounds(L.latLngBounds(lls).pad(0.2), { maxZoom: 17, animate: false });
+    return true;
+  };
+
+  G.clearTracks = function () {
+    Object.keys(G.tracks).forEach(function (sn) { G.tracks[sn].setLatLngs([]); });
+  };
+
+  G.select = function (sn, pan) {
+    var prev = G.selected;
+    G.selected = sn || "";
+    [prev, G.selected].forEach(function (s) {
+      if (s && G.markers[s] && G.info[s]) { styleMarker(G.markers[s], G.info[s]); }
+    });
+    var m = G.markers[G.selected];
+    if (m && pan) { G.map.panTo(m.getLatLng(), { animate: false }); }
+    return !!m;
+  };
+
+  G.clicked = function (sn) {
+    if (G.bridge) { G.bridge.select(sn); }
+  };
+
+  G.state = function () {
+    var c = G.map.getCenter();
+    return {
+      markers: Object.keys(G.markers).sort(),
+      selected: G.selected,
+      base: G.baseId,
+      center: [c.lat, c.lng],
+      zoom: G.map.getZoom(),
+      tracks: Object.keys(G.tracks).reduce(function (acc, sn) { acc[sn] = G.tracks[sn].getLatLngs().length; return acc; }, {}),
+      homes: Object.keys(G.homes).sort(),
+      applied: G.applied,
+      failedLayers: G.failedLayers.slice()
+    };
+  };
+
+  G.init = function (map, options) {
+    G.map = map;
+    options = options || {};
+    if (options.trackLimit) { G.trackLimit = options.trackLimit; }
+    map.attributionControl.setPrefix(false);
+    var container = map.getContainer();
+    ["mousedown", "wheel", "touchstart", "keydown"].forEach(function (type) {
+      container.addEventListener(type, function () { G.userMoved = true; }, { passive: true });
+    });
+    G.setLayers(options.layers || [{ id: "grid", kind: "grid", title: "Grid" }], options.fallback || "grid");
+    G.setBase(options.base && G.layers[options.base] ? options.base : G.fallbackId);
+    if (typeof QWebChannel !== "undefined" && window.qt && qt.webChannelTransport) {
+      new QWebChannel(qt.webChannelTransport, function (channel) {
+        G.bridge = channel.objects.gcs;
+        G.bridge.pageReady();
+      });
+    }
+  };
+})();

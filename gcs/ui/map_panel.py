@@ -1,0 +1,721 @@
+"""The station map: docks, RCs and aircraft on a Leaflet map in a QWebEngineView.
+
+Theory of operation
+-------------------
+The page is written once, by folium, with every script pointed at a local copy: Leaflet from
+the vendor folder `gcs.ui.assets` installs (never a CDN), Qt's own `qwebchannel.js` from its
+resources, and our `map_page/station_map.js` + `.css`. From then on the page is driven, never
+re-rendered: device changes from the bridge only mark SNs dirty; a single-shot timer flushes
+the accumulated changes every `FLUSH_INTERVAL_MS` as one `GcsMap.apply({...})` call
+(`pending_updates()`/`flush()` are public so a benchmark can drive them). Clicks on markers come
+back through QWebChannel (`_PageBridge.select`) into the shared `Selection`; a selection made
+elsewhere highlights the marker and pans to it.
+
+Base maps: MBTiles tilesets from the station's `TileStore`, served by the station's HTTP server
+under `/tiles/...` (the same URLs Pilot can use), online OSM/satellite layers (offered, never
+chosen by default; a layer that cannot load falls back and says so), and a grid drawn in canvas
+that needs no network. "Import MBTiles…" copies a file into the store (on a worker thread) and
+adds its layer.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import math
+import os
+import threading
+import weakref
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import folium
+import shiboken6
+from branca.element import MacroElement
+from folium.template import Template
+from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal, Slot
+from PySide6.QtWebChannel import QWebChannel
+from PySide6.QtWebEngineCore import (
+    QWebEnginePage,
+    QWebEngineProfile,
+    QWebEngineSettings,
+    QWebEngineUrlRequestInterceptor,
+)
+from PySide6.QtWebEngineWidgets import QWebEngineView
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gcs.protocol.models import Domain
+from gcs.protocol.properties import as_float
+from gcs.station.tiles import TileError, Tileset, TileStore
+from gcs.ui.assets import AssetError, default_vendor_dir, leaflet_dir
+from gcs.ui.i18n import i18n, language, register, tr
+
+if TYPE_CHECKING:
+    from gcs.station.devices import DeviceView
+    from gcs.ui.bridge import Selection, StationBridge
+
+__all__ = ["FLUSH_INTERVAL_MS", "MapPanel", "build_page", "marker_info"]
+
+if hasattr(os, "geteuid") and os.geteuid() == 0:  # Chromium refuses its sandbox as root
+    os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+
+log = logging.getLogger(__name__)
+
+FLUSH_INTERVAL_MS = 200
+TRACK_LIMIT = 2000
+PAGE_DIR = Path(__file__).resolve().parent / "map_page"
+QWEBCHANNEL_URL = "qrc:///qtwebchannel/qwebchannel.js"
+GRID_ID = "grid"
+
+ONLINE_LAYERS: tuple[dict[str, Any], ...] = (
+    {
+        "id": "osm",
+        "kind": "online",
+        "title": "OpenStreetMap (online)",
+        "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        "maxZoom": 19,
+        "attribution": "© OpenStreetMap contributors",
+    },
+    {
+        "id": "satellite",
+        "kind": "online",
+        "title": "Satellite (online)",
+        "url": "https://server.arcgisonline.com/ArcGIS/rest/services/World_Imagery/MapServer/tile/{z}/{y}/{x}",
+        "maxZoom": 19,
+        "attribution": "Esri World Imagery",
+    },
+)
+
+ZH = {
+    "Map": "地图",
+    "Base map": "底图",
+    "Base map:": "底图：",
+    "Grid (no map)": "网格（无地图）",
+    "OpenStreetMap (online)": "OpenStreetMap（在线）",
+    "Satellite (online)": "卫星图（在线）",
+    "Import MBTiles…": "导入 MBTiles…",
+    "Import an offline map (.mbtiles) into the station": "将离线地图 (.mbtiles) 导入地面站",
+    "Fit all": "全部显示",
+    "Show every device": "显示所有设备",
+    "Clear tracks": "清除航迹",
+    "Importing {name}…": "正在导入 {name}…",
+    "Imported {name}.": "已导入 {name}。",
+    "Import failed": "导入失败",
+    "MBTiles files (*.mbtiles);;All files (*)": "MBTiles 文件 (*.mbtiles);;所有文件 (*)",
+    "{layer} cannot be loaded (no internet?); showing {fallback}.": (
+        "无法加载{layer}（没有互联网？）；改为显示{fallback}。"
+    ),
+    "The station's web server is not running, so offline maps cannot be shown.": (
+        "地面站的 Web 服务未运行，无法显示离线地图。"
+    ),
+    "The map cannot be shown": "无法显示地图",
+}
+register(ZH)
+
+
+# -- device → marker (pure; no Qt) ---------------------------------------------------------
+
+
+def _position(state: Mapping[str, Any], lat_key: str, lon_key: str) -> tuple[float, float] | None:
+    lat, lon = as_float(state.get(lat_key)), as_float(state.get(lon_key))
+    if lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return None
+    if lat == 0 and lon == 0:  # devices send 0/0 before they have a fix
+        return None
+    return (lat, lon)
+
+
+def _kind(view: DeviceView) -> str:
+    if view.domain == Domain.DOCK:
+        return "dock"
+    if view.domain == Domain.RC:
+        return "rc"
+    return "aircraft"
+
+
+def marker_info(view: DeviceView, state: Mapping[str, Any]) -> dict[str, Any]:
+    """What the page needs to draw one device (JSON-ready).
+
+    Returns:
+        A dict with `sn`, `kind` ("dock", "rc", "aircraft"), `label`, `model`, `online`,
+        `lat`/`lon` (None when the device has no valid position yet), `heading` (degrees
+        clockwise from north, None when unknown), `home` ([lat, lon] or None) and `alt` (a short
+        text for the tooltip, or None).
+    """
+    kind = _kind(view)
+    pos = _position(state, "latitude", "longitude")
+    heading: float | None = None
+    home: list[float] | None = None
+    alt: str | None = None
+    if kind == "aircraft":
+        heading = as_float(state.get("attitude_head"))
+        home_pos = _position(state, "home_latitude", "home_longitude")
+        home = list(home_pos) if home_pos else None
+        elevation = as_float(state.get("elevation"))
+        speed = as_float(state.get("horizontal_speed"))
+        parts = []
+        if elevation is not None:
+            parts.append(f"{elevation:.1f} m")
+        if speed is not None:
+            parts.append(f"{speed:.1f} m/s")
+        alt = " · ".join(parts) or None
+    elif kind == "dock":
+        heading = as_float(state.get("heading"))
+    if heading is not None and not math.isfinite(heading):
+        heading = None
+    return {
+        "sn": view.sn,
+        "kind": kind,
+        "label": view.callsign or view.model_name or view.sn,
+        "model": view.model_name,
+        "online": view.online,
+        "lat": pos[0] if pos else None,
+        "lon": pos[1] if pos else None,
+        "heading": round(heading, 1) if heading is not None else None,
+        "home": home,
+        "alt": alt,
+    }
+
+
+def _js(value: Any) -> str:
+    """JSON for inclusion in a script (no `</script>` can end it early)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).replace("<", "\\u003c")
+
+
+# -- the page --------------------------------------------------------------------------------
+
+
+class _Init(MacroElement):
+    """Calls GcsMap.init(map, options) right after folium created the Leaflet map."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "GcsMap.init({{ this._parent.get_name() }}, {{ this.options_js }});"
+        "{% endmacro %}"
+    )
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "GcsInit"
+        self.options_js = _js(options)
+
+
+def build_page(
+    leaflet: Path,
+    *,
+    layers: list[dict[str, Any]],
+    base: str = GRID_ID,
+    fallback: str = GRID_ID,
+    center: tuple[float, float] = (22.54, 113.94),
+    zoom: int = 3,
+    track_limit: int = TRACK_LIMIT,
+) -> str:
+    """The map page as HTML: folium's Leaflet map, every script and style from local files.
+
+    Args:
+        leaflet: The folder holding leaflet.js/leaflet.css (see `gcs.ui.assets`).
+        layers: Base layer specs (`id`, `kind` grid|mbtiles|online, `title`, `url`, zooms).
+        base: The layer shown first.
+        fallback: The layer to fall back to when an online layer cannot load.
+        center: Initial (lat, lon) before any device is known.
+        zoom: Initial zoom.
+        track_limit: Positions kept per aircraft track.
+
+    Returns:
+        The HTML document.
+    """
+
+    def url(path: Path) -> str:
+        return QUrl.fromLocalFile(str(path)).toString()
+
+    class StationMap(folium.Map):
+        default_js = [  # noqa: RUF012 (folium reads these class attributes)
+            ("leaflet", url(leaflet / "leaflet.js")),
+            ("qwebchannel", QWEBCHANNEL_URL),
+            ("gcs_map", url(PAGE_DIR / "station_map.js")),
+        ]
+        default_css = [  # noqa: RUF012
+            ("leaflet_css", url(leaflet / "leaflet.css")),
+            ("gcs_map_css", url(PAGE_DIR / "station_map.css")),
+        ]
+
+    fmap = StationMap(
+        location=list(center),
+        zoom_start=zoom,
+        tiles=None,
+        prefer_canvas=True,
+        control_scale=True,
+        world_copy_jump=True,
+    )
+    fmap._id = "station"
+    _Init({"layers": layers, "base": base, "fallback": fallback, "trackLimit": track_limit}).add_to(
+        fmap
+    )
+    html: str = fmap.get_root().render()
+    return html
+
+
+# -- Qt side -------------------------------------------------------------------------------
+
+
+class _PageBridge(QObject):
+    """The object the page sees as `gcs` through QWebChannel (slots are called from JS)."""
+
+    selected = Signal(str)
+    base_failed = Signal(str, str)
+    ready = Signal()
+
+    @Slot(str)
+    def select(self, sn: str) -> None:
+        self.selected.emit(sn)
+
+    @Slot(str, str)
+    def baseLayerFailed(self, layer_id: str, fallback_id: str) -> None:
+        self.base_failed.emit(layer_id, fallback_id)
+
+    @Slot()
+    def pageReady(self) -> None:
+        self.ready.emit()
+
+
+class _Page(QWebEnginePage):
+    """Logs the page's console messages (JS errors show up in the station's log)."""
+
+    def javaScriptConsoleMessage(
+        self,
+        level: QWebEnginePage.JavaScriptConsoleMessageLevel,
+        message: str,
+        line: int,
+        source: str,
+    ) -> None:
+        log.log(
+            logging.WARNING
+            if level == QWebEnginePage.JavaScriptConsoleMessageLevel.ErrorMessageLevel
+            else logging.DEBUG,
+            "map page: %s (%s:%d)",
+            message,
+            source,
+            line,
+        )
+
+
+# Pages still alive when Python exits are deleted first: otherwise QtWebEngine tears its
+# profiles down under them when the QApplication goes and the process crashes on exit.
+_LIVE_PAGES: weakref.WeakSet[QWebEnginePage] = weakref.WeakSet()
+
+
+@atexit.register
+def _delete_live_pages() -> None:
+    for page in list(_LIVE_PAGES):
+        if shiboken6.isValid(page):
+            shiboken6.delete(page)
+
+
+class MapPanel(QWidget):
+    """The map dock's widget. Usable until closed; `flush()` may be called at any time."""
+
+    page_ready = Signal()  # the page loaded and its QWebChannel is connected
+    tiles_imported = Signal(str)  # tileset name
+    tiles_import_failed = Signal(str)  # message (current language)
+    base_layer_failed = Signal(str, str)  # failed layer id, the layer shown instead
+    _call_on_qt = Signal(object)
+
+    def __init__(
+        self,
+        bridge: StationBridge,
+        selection: Selection,
+        parent: QWidget | None = None,
+        *,
+        request_interceptor: QWebEngineUrlRequestInterceptor | None = None,
+        tile_store: TileStore | None = None,
+        tiles_url: str | None = None,
+        vendor_dir: Path | None = None,
+        flush_interval_ms: int = FLUSH_INTERVAL_MS,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("MapPanel")
+        self.bridge = bridge
+        self.selection = selection
+        self.tile_store = tile_store if tile_store is not None else _station_tiles(bridge)
+        self.tiles_url = tiles_url or _default_tiles_url(bridge)
+        self._vendor_dir = vendor_dir or default_vendor_dir()
+        self._ready = False
+        self._dirty: set[str] = set()
+        self._all_dirty = True
+        self._shown: set[str] = set()
+        self._from_page = ""
+        self._layers: list[dict[str, Any]] = []
+        self._base = GRID_ID
+        self.flushes = 0
+        self.error_box: QMessageBox | None = None
+
+        self._call_on_qt.connect(self._on_call, Qt.ConnectionType.QueuedConnection)
+        self._build_ui(request_interceptor)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(flush_interval_ms)
+        self._timer.timeout.connect(self.flush)
+
+        bridge.devices_changed.connect(self._on_devices_changed)
+        bridge.telemetry_changed.connect(self._on_telemetry_changed)
+        selection.changed.connect(self._on_selection_changed)
+        i18n.language_changed.connect(self.retranslate)
+        self.retranslate()
+        self._load_page()
+
+    # -- construction --------------------------------------------------------------------
+
+    def _build_ui(self, interceptor: QWebEngineUrlRequestInterceptor | None) -> None:
+        self._base_label = QLabel()
+        self._base_combo = QComboBox()
+        self._base_combo.setObjectName("map_base_layer")
+        self._base_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self._base_combo.activated.connect(self._on_base_chosen)
+        self._import_button = QToolButton()
+        self._import_button.setObjectName("map_import_mbtiles")
+        self._import_button.clicked.connect(self._on_import_clicked)
+        self._fit_button = QToolButton()
+        self._fit_button.clicked.connect(lambda: self.run_js("GcsMap.fitAll()"))
+        self._clear_button = QToolButton()
+        self._clear_button.clicked.connect(lambda: self.run_js("GcsMap.clearTracks()"))
+        self._status = QLabel()
+        self._status.setObjectName("map_status")
+        self._status.setWordWrap(True)
+
+        bar = QHBoxLayout()
+        bar.setContentsMargins(4, 2, 4, 2)
+        for w in (self._base_label, self._base_combo, self._import_button):
+            bar.addWidget(w)
+        bar.addWidget(self._fit_button)
+        bar.addWidget(self._clear_button)
+        bar.addWidget(self._status, 1)
+
+        self.view = QWebEngineView(self)
+        profile = QWebEngineProfile()  # off the record: nothing written to disk
+        if interceptor is not None:
+            profile.setUrlRequestInterceptor(interceptor)
+        page = _Page(profile, self.view)
+        # A profile must outlive its pages. As the page's child it is deleted right after the
+        # page's own destructor ran, whatever order the panel's children go in.
+        profile.setParent(page)
+        _LIVE_PAGES.add(page)
+        settings = page.settings()
+        settings.setAttribute(QWebEngineSettings.WebAttribute.LocalContentCanAccessFileUrls, True)
+        # Tiles come over http from the station (and, when chosen, online servers).
+        settings.setAttribute(QWebEngineSettings.WebAttribute.LocalContentCanAccessRemoteUrls, True)
+        self._page_bridge = _PageBridge(self)
+        self._page_bridge.selected.connect(self._on_page_selected)
+        self._page_bridge.base_failed.connect(self._on_base_failed)
+        self._page_bridge.ready.connect(self._on_page_ready)
+        self._channel = QWebChannel(page)
+        self._channel.registerObject("gcs", self._page_bridge)
+        page.setWebChannel(self._channel)
+        self.view.setPage(page)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addLayout(bar)
+        layout.addWidget(self.view, 1)
+
+    def retranslate(self) -> None:
+        """Re-label every control in the current language."""
+        self._base_label.setText(tr("Base map:"))
+        self._import_button.setText(tr("Import MBTiles…"))
+        self._import_button.setToolTip(tr("Import an offline map (.mbtiles) into the station"))
+        self._fit_button.setText(tr("Fit all"))
+        self._fit_button.setToolTip(tr("Show every device"))
+        self._clear_button.setText(tr("Clear tracks"))
+        self._fill_combo()
+
+    def _load_page(self) -> None:
+        self._layers = self._layer_specs(self._tilesets())
+        self._base = self._fallback_id()
+        try:
+            leaflet = leaflet_dir(self._vendor_dir)
+        except AssetError as exc:
+            self._status.setText(str(exc))
+            self.view.setHtml(
+                f"<html><body><h3>{tr('The map cannot be shown')}</h3><p>{exc}</p></body></html>"
+            )
+            return
+        html = build_page(leaflet, layers=self._layers, base=self._base, fallback=self._base)
+        self.view.setHtml(html, QUrl.fromLocalFile(str(PAGE_DIR) + "/"))
+        self._fill_combo()
+
+    # -- base layers ---------------------------------------------------------------------
+
+    def _tilesets(self) -> list[Tileset]:
+        if self.tile_store is None:
+            return []
+        try:
+            return self.tile_store.list()
+        except OSError as exc:
+            log.warning("cannot list offline maps: %s", exc)
+            return []
+
+    def _layer_specs(self, tilesets: list[Tileset]) -> list[dict[str, Any]]:
+        specs: list[dict[str, Any]] = [{"id": GRID_ID, "kind": "grid", "title": "Grid (no map)"}]
+        if self.tiles_url:
+            base = self.tiles_url.rstrip("/")
+            for t in tilesets:
+                specs.append(
+                    {
+                        "id": f"mbtiles:{t.name}",
+                        "kind": "mbtiles",
+                        "title": t.title,
+                        "url": f"{base}/{t.name}/{{z}}/{{x}}/{{y}}.{t.format}",
+                        "minZoom": t.min_zoom,
+                        "maxZoom": t.max_zoom,
+                        "bounds": list(t.bounds) if t.bounds else None,
+                        "attribution": t.attribution,
+                    }
+                )
+        specs.extend(dict(spec) for spec in ONLINE_LAYERS)
+        return specs
+
+    def _fallback_id(self) -> str:
+        for spec in self._layers:
+            if spec["kind"] == "mbtiles":
+                return str(spec["id"])
+        return GRID_ID
+
+    def _fill_combo(self) -> None:
+        combo = self._base_combo
+        combo.blockSignals(True)
+        combo.clear()
+        for spec in self._layers:
+            title = spec["title"] if spec["kind"] == "mbtiles" else tr(spec["title"])
+            combo.addItem(title, spec["id"])
+        index = combo.findData(self._base)
+        combo.setCurrentIndex(max(index, 0))
+        combo.blockSignals(False)
+
+    def base_layers(self) -> list[str]:
+        """The ids of the base layers offered (grid, mbtiles:NAME..., osm, satellite)."""
+        return [str(spec["id"]) for spec in self._layers]
+
+    @property
+    def base_layer(self) -> str:
+        """The id of the base layer shown."""
+        return self._base
+
+    def set_base_layer(self, layer_id: str) -> None:
+        """Show base layer `layer_id` (one of `base_layers()`); unknown ids are ignored."""
+        if layer_id not in self.base_layers():
+            return
+        self._base = layer_id
+        self._fill_combo()
+        self.run_js(f"GcsMap.setBase({_js(layer_id)})")
+        if layer_id.startswith("mbtiles:") or layer_id == GRID_ID:
+            self._status.clear()
+
+    def refresh_layers(self, show: str | None = None) -> None:
+        """Re-read the tile store's tilesets and update the page's layers (and show `show`)."""
+        self._layers = self._layer_specs(self._tilesets())
+        if self._base not in self.base_layers():
+            self._base = self._fallback_id()
+        self.run_js(f"GcsMap.setLayers({_js(self._layers)}, {_js(self._fallback_id())})")
+        self._fill_combo()
+        if show:
+            self.set_base_layer(show)
+
+    @Slot(int)
+    def _on_base_chosen(self, index: int) -> None:
+        self.set_base_layer(str(self._base_combo.itemData(index)))
+
+    @Slot(str, str)
+    def _on_base_failed(self, layer_id: str, fallback_id: str) -> None:
+        titles = {str(s["id"]): s["title"] for s in self._layers}
+        self._base = fallback_id
+        self._fill_combo()
+        self._status.setText(
+            tr("{layer} cannot be loaded (no internet?); showing {fallback}.").format(
+                layer=tr(titles.get(layer_id, layer_id)),
+                fallback=tr(titles.get(fallback_id, fallback_id)),
+            )
+        )
+        self.base_layer_failed.emit(layer_id, fallback_id)
+
+    # -- MBTiles import ------------------------------------------------------------------
+
+    @Slot()
+    def _on_import_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, tr("Import MBTiles…"), "", tr("MBTiles files (*.mbtiles);;All files (*)")
+        )
+        if path:
+            self.import_mbtiles(Path(path))
+
+    def import_mbtiles(self, path: Path) -> None:
+        """Copy `path` into the tile store on a worker thread, then offer and show its layer.
+
+        Ends with `tiles_imported(name)` or `tiles_import_failed(message)` (Qt thread); a
+        failure also shows a message box unless the widget is hidden.
+        """
+        store = self.tile_store
+        if store is None or not self.tiles_url:
+            self._import_failed(
+                tr("The station's web server is not running, so offline maps cannot be shown.")
+            )
+            return
+        self._import_button.setEnabled(False)
+        self._status.setText(tr("Importing {name}…").format(name=path.name))
+
+        def work() -> None:
+            try:
+                info = store.import_file(path)
+            except TileError as exc:
+                message = exc.text(language())
+                self._call_on_qt.emit(lambda: self._import_failed(message))
+            except Exception as exc:  # never let a worker thread die silently
+                log.exception("MBTiles import failed")
+                message = str(exc)
+                self._call_on_qt.emit(lambda: self._import_failed(message))
+            else:
+                self._call_on_qt.emit(lambda: self._imported(info))
+
+        threading.Thread(target=work, name="gcs-mbtiles-import", daemon=True).start()
+
+    def _imported(self, info: Tileset) -> None:
+        self._import_button.setEnabled(True)
+        self._status.setText(tr("Imported {name}.").format(name=info.title))
+        self.refresh_layers(show=f"mbtiles:{info.name}")
+        self.tiles_imported.emit(info.name)
+
+    def _import_failed(self, message: str) -> None:
+        self._import_button.setEnabled(True)
+        self._status.setText(message)
+        if self.isVisible():  # non-blocking: the map keeps updating behind it
+            box = QMessageBox(QMessageBox.Icon.Warning, tr("Import failed"), message, parent=self)
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            box.open()
+            self.error_box = box
+        self.tiles_import_failed.emit(message)
+
+    @Slot(object)
+    def _on_call(self, fn: Callable[[], None]) -> None:
+        fn()
+
+    # -- live updates --------------------------------------------------------------------
+
+    @Slot()
+    def _on_devices_changed(self) -> None:
+        self._all_dirty = True
+        self._schedule()
+
+    @Slot(str)
+    def _on_telemetry_changed(self, sn: str) -> None:
+        self._dirty.add(sn)
+        self._schedule()
+
+    def _schedule(self) -> None:
+        if self._ready and not self._timer.isActive():
+            self._timer.start()
+
+    def pending_updates(self) -> int:
+        """How many device updates wait for the next flush (all devices after a registry change)."""
+        if self._all_dirty:
+            return max(len(self.bridge.devices()), 1)
+        return len(self._dirty)
+
+    @Slot()
+    def flush(self) -> int:
+        """Send the accumulated changes to the page in one call.
+
+        Returns:
+            The number of devices sent (0 when nothing was pending or the page is not ready;
+            the changes then stay pending).
+        """
+        if not self._ready:
+            return 0
+        self._timer.stop()
+        removed: list[str] = []
+        if self._all_dirty:
+            views = self.bridge.devices()
+            current = {v.sn for v in views}
+            removed = sorted(self._shown - current)
+            self._shown = current
+        else:
+            views = [v for v in map(self.bridge.device, sorted(self._dirty)) if v is not None]
+        self._all_dirty = False
+        self._dirty.clear()
+        if not views and not removed:
+            return 0
+        devices = [marker_info(v, self.bridge.state(v.sn)) for v in views]
+        self._shown.update(v.sn for v in views)
+        self.view.page().runJavaScript(
+            f"GcsMap.apply({_js({'devices': devices, 'removed': removed})})"
+        )
+        self.flushes += 1
+        return len(devices)
+
+    # -- selection -----------------------------------------------------------------------
+
+    @Slot(str)
+    def _on_page_selected(self, sn: str) -> None:
+        self._from_page = sn
+        self.selection.select(sn)
+
+    @Slot(str)
+    def _on_selection_changed(self, sn: str) -> None:
+        pan = sn != self._from_page
+        self._from_page = ""
+        self.run_js(f"GcsMap.select({_js(sn)}, {_js(pan)})")
+
+    @Slot()
+    def _on_page_ready(self) -> None:
+        self._ready = True
+        self._all_dirty = True
+        self.flush()
+        if self.selection.current:
+            self.run_js(f"GcsMap.select({_js(self.selection.current)}, true)")
+        self.page_ready.emit()
+
+    @property
+    def ready(self) -> bool:
+        """Whether the page has loaded and connected its channel."""
+        return self._ready
+
+    def run_js(self, script: str, callback: Callable[[Any], None] | None = None) -> None:
+        """Run `script` in the page (ignored before the page is ready); `callback(result)`."""
+        if not self._ready:
+            return
+        if callback is None:
+            self.view.page().runJavaScript(script)
+        else:
+            self.view.page().runJavaScript(script, callback)
+
+    def closeEvent(self, event: Any) -> None:
+        self._timer.stop()
+        self._ready = False
+        super().closeEvent(event)
+
+
+def _station_tiles(bridge: StationBridge) -> TileStore | None:
+    """The station's tile store (`station.tiles`), or one over `<data_dir>/tiles`."""
+    runtime = getattr(bridge, "threaded_runtime", None)
+    station = getattr(getattr(runtime, "runtime", None), "station", None)
+    if station is None:
+        return None
+    tiles = getattr(station, "tiles", None)
+    if isinstance(tiles, TileStore):
+        return tiles
+    data_dir = getattr(station, "data_dir", None)
+    return TileStore(Path(data_dir) / "tiles") if data_dir is not None else None
+
+
+def _default_tiles_url(bridge: StationBridge) -> str | None:
+    base = bridge.http_base_url()
+    return f"{base}/tiles" if base else None
