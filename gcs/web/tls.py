@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import os
+import re
 import socket
 import ssl
 from dataclasses import dataclass
@@ -27,6 +28,9 @@ TLS_DIR = "tls"
 CA_DAYS = 3650
 SERVER_DAYS = 397
 RENEW_BEFORE = dt.timedelta(days=30)
+_DNS_RE = re.compile(
+    r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +60,15 @@ def server_names(addresses: list[str], extra: list[str] | None = None) -> list[s
     hostname = socket.gethostname()
     if hostname:
         names.add(hostname)
-    return sorted(n for n in names if n and n not in ("0.0.0.0", "::"))
+    return sorted(n for n in names if _usable_name(n))
+
+
+def _usable_name(name: str) -> bool:
+    """An IP address (not a wildcard) or an ASCII DNS name a certificate can carry."""
+    try:
+        return not ipaddress.ip_address(name).is_unspecified
+    except ValueError:
+        return bool(_DNS_RE.match(name))
 
 
 def _now() -> dt.datetime:
