@@ -87,6 +87,16 @@ class WebServer:
             out.append(Endpoint("ca", f"http://{host}:{self.http_port}/ca.crt"))
         return out
 
+    def pilot_urls(self) -> list[str]:
+        """The URL to type into Pilot at every address of this machine (public host first)."""
+        if self.http_port is None:
+            return []
+        hosts = [self.station.public_host]
+        host = self.station.settings.station.host
+        if host in ("", "0.0.0.0", "::"):
+            hosts += [a for a in netinfo.lan_addresses() if a not in hosts]
+        return [f"http://{h}:{self.http_port}/pilot/" for h in hosts]
+
     async def stop(self) -> None:
         if self.runner is not None:
             runner, self.runner = self.runner, None
