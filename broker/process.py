@@ -280,7 +280,11 @@ class BrokerProcess:
                 raise BrokerStartError(f"the broker exited at start: {self.error_tail()}")
             if self.port is not None:
                 return  # the child announces its port only once it is listening
-            if self.requested_port and _accepts(self.connect_host, self.requested_port):
+            if (
+                self.command
+                and self.requested_port
+                and _accepts(self.connect_host, self.requested_port)
+            ):
                 self.port = self.requested_port  # a custom command that announces nothing
                 return
             time.sleep(0.05)

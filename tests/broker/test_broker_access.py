@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pytest
+from broker_fixtures import *  # noqa: F403  (the pytest fixtures)
 from broker_peers import DOCK2_LOGIN, PILOT, SHARED_DEVICE, STATION, Peer, Target
 
 REFUSED = 0x80

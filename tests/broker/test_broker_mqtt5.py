@@ -7,6 +7,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
+from broker_fixtures import *  # noqa: F403  (the pytest fixtures)
 from broker_peers import DOCK2_LOGIN, SHARED_DEVICE, STATION, Peer, Target
 
 V5 = mqtt.MQTTv5

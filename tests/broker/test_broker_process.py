@@ -18,6 +18,7 @@ from typing import Any
 
 import psutil
 import pytest
+from broker_fixtures import *  # noqa: F403  (the pytest fixtures)
 from broker_peers import (
     SHARED_DEVICE,
     STATION,

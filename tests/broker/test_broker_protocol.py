@@ -8,6 +8,7 @@ import struct
 from typing import Any
 
 import pytest
+from broker_fixtures import *  # noqa: F403  (the pytest fixtures)
 from broker_peers import SHARED_DEVICE, STATION, Peer, Target, encode_length, raw_connect
 
 OSD = json.dumps({"tid": "t", "bid": "b", "timestamp": 1, "data": {"mode_code": 0}}).encode()

@@ -1,4 +1,5 @@
-"""Fixtures for the broker tests: the embedded broker in a child process, Debian's mosquitto with
+"""Fixtures for the broker tests (imported by each test module: a conftest.py here would shadow
+the `conftest` other test folders import): the embedded broker in a child process, mosquitto with
 the generated config, and connected peers that are closed after each test."""
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from broker_peers import GATEWAYS, Peer, Target, free_port, logins, wait_port, w
 
 from broker import BrokerProcess
 from broker.mosquitto import Login, write_config
+
+__all__ = ["connect", "embedded", "mosquitto", "peers", "target"]
 
 
 @pytest.fixture(scope="session")
