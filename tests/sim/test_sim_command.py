@@ -70,9 +70,8 @@ def test_gcs_sim_with_credentials_file(tmp_path: Path, mosquitto: Mosquitto, clo
     assert lines[-1] == "stopped"
 
 
-def test_gcs_sim_without_broker_is_a_usage_error() -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", "gcs", "sim", "--docks", "1"], capture_output=True, text=True
-    )
-    assert out.returncode == 2
-    assert "--broker" in out.stderr
+def test_gcs_sim_without_broker_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    from gcs.cli.main import main
+
+    assert main(["sim", "--docks", "1"]) == 2
+    assert "--broker" in capsys.readouterr().err

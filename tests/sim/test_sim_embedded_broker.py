@@ -66,6 +66,6 @@ async def test_wrong_device_password_is_refused(station_broker: int) -> None:
     fleet = Fleet(f"mqtt://device:nope@127.0.0.1:{station_broker}", docks=1)
     try:
         with pytest.raises(FleetError, match="broker refused the connection"):
-            await fleet.start(timeout_s=1.5)
+            await fleet.start(timeout_s=1)
     finally:
         await fleet.stop()

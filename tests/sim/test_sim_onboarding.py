@@ -132,7 +132,7 @@ async def test_wrong_binding_code_is_reported_as_stuck(mosquitto: Mosquitto, clo
     fleet = Fleet(mosquitto.url, docks=1, binding_code="nope", seed=4)
     try:
         with pytest.raises(FleetError) as info:
-            await fleet.start(timeout_s=1)
+            await fleet.start(timeout_s=0.5)
         text = str(info.value)
         [dock] = fleet.docks
         assert dock.sn in text
@@ -149,7 +149,7 @@ async def test_unreachable_broker_reported() -> None:
     fleet = Fleet(f"mqtt://u:p@127.0.0.1:{port}", docks=1, timing=Timing(reconnect_min_s=0.1))
     try:
         with pytest.raises(FleetError) as info:
-            await fleet.start(timeout_s=1)
+            await fleet.start(timeout_s=0.5)
         assert "connecting" in str(info.value)
         assert "cannot reach" in str(info.value)
     finally:
@@ -259,7 +259,7 @@ async def test_config_reply_in_wrapper_form_is_refused(mosquitto: Mosquitto, clo
     fleet = Fleet(mosquitto.url, docks=1, binding_code="qwe", seed=6)
     try:
         with pytest.raises(FleetError, match="config"):
-            await fleet.start(timeout_s=1)
+            await fleet.start(timeout_s=0.5)
         assert fleet.docks[0].stage == "config"
         assert "app_id" in fleet.docks[0].error
     finally:
@@ -292,7 +292,7 @@ async def test_refused_credentials_reported(password_broker: Mosquitto) -> None:
     fleet = Fleet(f"mqtt://device:wrong@127.0.0.1:{port}", docks=1, pilots=1)
     try:
         with pytest.raises(FleetError) as info:
-            await fleet.start(timeout_s=1)
+            await fleet.start(timeout_s=0.5)
         assert str(info.value).count("broker refused the connection: Not authorized") == 2
     finally:
         await fleet.stop()

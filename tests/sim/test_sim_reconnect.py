@@ -57,7 +57,7 @@ async def test_reboot_reonboards_and_drone_power_changes_topology(
     mosquitto: Mosquitto, cloud: Cloud
 ) -> None:
     timing = Timing(request_timeout_s=0.5, reconnect_min_s=0.2, reboot_s=2.0, debug_step_s=0.5)
-    fleet = Fleet(mosquitto.url, docks=1, binding_code="qwe", seed=22, speedup=4.0, timing=timing)
+    fleet = Fleet(mosquitto.url, docks=1, binding_code="qwe", seed=22, speedup=10.0, timing=timing)
     try:
         await fleet.start(timeout_s=10)
         [dock] = fleet.docks
