@@ -132,7 +132,7 @@ async def test_wrong_binding_code_is_reported_as_stuck(mosquitto: Mosquitto, clo
     fleet = Fleet(mosquitto.url, docks=1, binding_code="nope", seed=4)
     try:
         with pytest.raises(FleetError) as info:
-            await fleet.start(timeout_s=0.5)
+            await fleet.start(timeout_s=1)
         text = str(info.value)
         [dock] = fleet.docks
         assert dock.sn in text
