@@ -51,6 +51,11 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--speedup", type=float, default=1.0, help="simulated time runs this much faster"
     )
+    p.add_argument(
+        "--fetch-waylines",
+        action="store_true",
+        help="docks download each prepared KMZ and check its MD5 before answering",
+    )
     p.set_defaults(func=run)
 
 
@@ -147,6 +152,7 @@ async def _run(args: argparse.Namespace, url: str, code: str, org: str, out: Tex
         lon=DEFAULT_LON if args.lon is None else args.lon,
         speedup=args.speedup,
         on_online=online,
+        fetch_waylines=args.fetch_waylines,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -9,8 +9,11 @@ until a flight task (or remote debugging) moves it.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
+import ssl
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,6 +76,28 @@ AIRCRAFT_ALARMS = (
     ("0x1D050003", 0),  # gimbal pan axis endpoint reached
     ("0x1606000D", 1),  # compass interference
 )
+
+MAX_WAYLINE_BYTES = 64 * 1024 * 1024
+
+
+def fetch_file(url: str, timeout: float = 20.0) -> bytes:
+    """GET `url` (http or https; the station's own certificate is accepted as is).
+
+    Raises:
+        OSError: unreachable, HTTP error status, or larger than `MAX_WAYLINE_BYTES`.
+        ValueError: not an http(s) URL.
+    """
+    if not url.lower().startswith(("http://", "https://")):
+        raise ValueError(f"not an http(s) URL: {url!r}")
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with urllib.request.urlopen(url, timeout=timeout, context=context) as response:
+        body: bytes = response.read(MAX_WAYLINE_BYTES + 1)
+    if len(body) > MAX_WAYLINE_BYTES:
+        raise OSError(f"wayline file larger than {MAX_WAYLINE_BYTES} bytes")
+    return body
+
 
 CRUISE_ELEVATION = 60.0
 CRUISE_SPEED = 10.0
@@ -139,6 +164,7 @@ class SimDock(SimGateway):
         }
         self.auto_charge = True
         self.prepared: dict[str, dict[str, Any]] = {}
+        self.waylines: dict[str, bytes] = {}  # flight id -> KMZ fetched (fetch_waylines)
         self.mission: Mission | None = None
         self.bound = False
 
@@ -503,16 +529,46 @@ class SimDock(SimGateway):
 
     # -- flight tasks ------------------------------------------------------------------------
 
-    def _svc_flighttask_prepare(self, msg: Message) -> ServiceResult:
+    def _svc_flighttask_prepare(self, msg: Message) -> ServiceResult | None:
         d = self.data_of(msg)
         flight_id = d.get("flight_id")
         file = d.get("file")
         if not isinstance(flight_id, str) or not flight_id or not isinstance(file, dict):
             return codes.BAD_PARAMETERS, None
+        if self.cfg.fetch_waylines:
+            # A real dock answers once it has the file: download and check it first.
+            self.start_job(self._fetch_wayline(msg, flight_id, d), f"fetch-{flight_id}")
+            return None
+        self._prepared(flight_id, d)
+        return codes.OK, None
+
+    def _prepared(self, flight_id: str, d: dict[str, Any]) -> None:
         self.prepared[flight_id] = d
         if d.get("task_type") == 2:
             self.start_job(self._await_ready_conditions(flight_id), f"ready-{flight_id}")
-        return codes.OK, None
+
+    async def _fetch_wayline(self, msg: Message, flight_id: str, d: dict[str, Any]) -> None:
+        file = d["file"]
+        url, fingerprint = file.get("url"), file.get("fingerprint")
+        if not isinstance(url, str) or not url:
+            self.answer_service(msg, codes.WAYLINE_URL_EMPTY)
+            return
+        if not isinstance(fingerprint, str) or not fingerprint:
+            self.answer_service(msg, codes.WAYLINE_MD5_EMPTY)
+            return
+        loop = asyncio.get_running_loop()
+        try:
+            body = await loop.run_in_executor(None, fetch_file, url)
+        except (OSError, ValueError) as exc:
+            log.warning("%s: cannot fetch wayline %s: %s", self.sn, url, exc)
+            self.answer_service(msg, codes.WAYLINE_FETCH_FAILED)
+            return
+        if hashlib.md5(body).hexdigest() != fingerprint.strip().lower():
+            self.answer_service(msg, codes.WAYLINE_MD5_MISMATCH)
+            return
+        self.waylines[flight_id] = body
+        self._prepared(flight_id, d)
+        self.answer_service(msg, codes.OK)
 
     async def _await_ready_conditions(self, flight_id: str) -> None:
         """Conditional task: announce `flighttask_ready` once its conditions hold (§4.2)."""

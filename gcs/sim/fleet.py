@@ -35,6 +35,8 @@ class Fleet:
     Serial numbers and positions depend only on `seed` and the index, so the same arguments
     give the same fleet. Sites are spread a few hundred metres apart around (`lat`, `lon`).
     `speedup` > 1 makes simulated time (OSD periods, flights, charging) run faster.
+    With `fetch_waylines`, docks download the KMZ of each `flighttask_prepare` and check its
+    MD5 before answering (314013 unreachable, 314005 mismatch), as real docks do.
     """
 
     def __init__(
@@ -51,6 +53,7 @@ class Fleet:
         speedup: float = 1.0,
         timing: Timing | None = None,
         on_online: Callable[[SimGateway], None] | None = None,
+        fetch_waylines: bool = False,
     ) -> None:
         if docks < 0 or pilots < 0:
             raise ValueError("docks and pilots must be >= 0")
@@ -73,6 +76,7 @@ class Fleet:
                 speedup=speedup,
                 timing=timing or Timing(),
                 on_online=on_online,
+                fetch_waylines=fetch_waylines,
             )
             if i < docks:
                 product = DOCK_PRODUCTS[i % len(DOCK_PRODUCTS)]

@@ -46,7 +46,8 @@ log = logging.getLogger(__name__)
 
 ServiceResult = tuple[int, Any]
 """(result code, output or None) of a `services` handler."""
-ServiceHandler = Callable[[Message], ServiceResult]
+ServiceHandler = Callable[[Message], ServiceResult | None]
+"""Answers a `services` message now, or returns None and calls `answer_service` later."""
 
 _NO_OUTPUT = object()
 
@@ -126,6 +127,7 @@ class GatewayConfig:
     speedup: float = 1.0
     timing: Timing = field(default_factory=Timing)
     on_online: Callable[[SimGateway], None] | None = None
+    fetch_waylines: bool = False  # docks download each prepared KMZ and check its MD5
 
 
 class SimGateway:
@@ -735,10 +737,15 @@ class SimGateway:
             self._answer_service(msg, {"result": codes.NOT_SUPPORTED})
             return
         try:
-            result, output = handler(msg)
+            outcome = handler(msg)
         except Exception:
             log.exception("%s: service %s failed", self.sn, method)
-            result, output = codes.BAD_PARAMETERS, None
+            outcome = codes.BAD_PARAMETERS, None
+        if outcome is not None:
+            self.answer_service(msg, *outcome)
+
+    def answer_service(self, msg: Message, result: int, output: Any = None) -> None:
+        """Publish the `services_reply` to `msg` (for handlers that answer later)."""
         data: dict[str, Any] = {"result": result}
         if output is not None:
             data["output"] = output
