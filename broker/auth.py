@@ -440,11 +440,38 @@ class Policy:
         return self.may_publish(user, client_id, topic)
 
     def may_subscribe(self, user: User | None, client_id: str | None, topic_filter: str) -> bool:
-        """Return whether the login may subscribe to `topic_filter` (wildcards confined)."""
+        """Return whether the login may subscribe to `topic_filter` (wildcards confined).
+
+        A device may also subscribe to the topics of a serial number that is *unclaimed*: no
+        known gateway and no sub-device of another gateway. Docks subscribe to their aircraft's
+        reply topics as soon as they connect, before their first ``update_topo`` has told the
+        broker which aircraft they carry. Nothing leaks through such a subscription: every
+        delivery is checked with `may_receive` against the topology known at that moment.
+        """
         if user is None:
             return False
         filters = self.allowed_filters(user, client_id)
-        return filters is None or any(filter_covers(f, topic_filter) for f in filters)
+        if filters is None or any(filter_covers(f, topic_filter) for f in filters):
+            return True
+        gateway = self.gateway_of(user, client_id)
+        parts = topic_filter.split("/")
+        if gateway is None or len(parts) < 4 or parts[:2] != ["thing", "product"]:
+            return False
+        serial = parts[2]
+        if "+" in serial or "#" in serial or not _valid_serial(serial):
+            return False
+        return self._unclaimed(serial, gateway)
+
+    def _unclaimed(self, serial: str, gateway: str) -> bool:
+        """True if no gateway but `gateway` has a claim on `serial` (as itself or a sub-device)."""
+        known_gateways = set(self._data.gateways) | set(self._learned)
+        known_gateways |= {u.gateway for u in self._data.users.values() if u.gateway}
+        if serial in known_gateways:
+            return False
+        for other in known_gateways - {gateway}:
+            if serial in self._owned_sub_devices(other):
+                return False
+        return True
 
     # -- topology
 

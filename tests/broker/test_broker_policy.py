@@ -173,3 +173,23 @@ def test_mosquitto_acl_expresses_the_rules() -> None:
     with_shared = acl_text([Login("devices", "pw", "device")], {"D1": ["A1"]})
     assert "pattern readwrite thing/product/%c/#" in with_shared
     assert "topic readwrite thing/product/A1/#" in with_shared
+
+
+def test_early_subscription_to_an_unclaimed_aircraft() -> None:
+    """A dock subscribes to its aircraft's reply topics before its first update_topo."""
+    policy, shared, _ = policy_with({"D1": ["A1"], "D2": ["A2"]})
+    # A9 is claimed by nobody: D3 may subscribe now, but receives nothing until it claims it.
+    assert policy.may_subscribe(shared, "D3", "thing/product/A9/state_reply")
+    assert not policy.may_receive(shared, "D3", "thing/product/A9/state_reply")
+    topo = json.dumps({"method": "update_topo", "data": {"sub_devices": [{"sn": "A9"}]}})
+    policy.learn_topology("D3", topo.encode())
+    assert policy.may_receive(shared, "D3", "thing/product/A9/state_reply")
+    # Serials claimed by another gateway, and gateways themselves, stay off limits.
+    assert not policy.may_subscribe(shared, "D3", "thing/product/A1/state_reply")
+    assert not policy.may_subscribe(shared, "D4", "thing/product/A9/state_reply")
+    assert not policy.may_subscribe(shared, "D3", "thing/product/D1/services")
+    assert not policy.may_subscribe(shared, "D3", "thing/product/D2/osd")
+    # Wildcards in the serial are never "unclaimed".
+    assert not policy.may_subscribe(shared, "D3", "thing/product/+/state_reply")
+    assert not policy.may_subscribe(shared, "D3", "thing/product/#")
+    assert not policy.may_subscribe(None, "D3", "thing/product/A7/osd")

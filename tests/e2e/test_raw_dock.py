@@ -37,6 +37,8 @@ class RawDock:
             f"sys/product/{DOCK}/status_reply",
             f"thing/product/{DOCK}/requests_reply",
             f"thing/product/{DOCK}/events_reply",
+            # Real docks subscribe to their aircraft's topics at connect, before update_topo.
+            f"thing/product/{DRONE}/state_reply",
         ):
             self.client.subscribe(t, qos=1)
         time.sleep(0.3)  # SUBACKs
@@ -197,8 +199,6 @@ def test_onboarding_flow_gets_exact_replies(serve: Any, dock: RawDock) -> None:
         dock.expect(f"thing/product/{DOCK}/events_reply", timeout=1.0)
 
     # aircraft state with need_reply 1 → state_reply on the aircraft's own SN.
-    dock.client.subscribe(f"thing/product/{DRONE}/state_reply", qos=1)
-    time.sleep(0.3)
     dock.send(
         f"thing/product/{DRONE}/state",
         '{"tid":"t-st-1","bid":"b-st-1","timestamp":1654070968655,"gateway":"' + DOCK + '",'
