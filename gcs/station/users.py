@@ -136,6 +136,8 @@ class Users:
 
     async def reload(self, *, force: bool = False) -> None:
         """Re-read the table if the copy is older than `RELOAD_S` (or `force`)."""
+        if not force and self._clock() - self._loaded_at < RELOAD_S:
+            return  # the common case, without taking the lock
         async with self._reload_lock:
             if not force and self._clock() - self._loaded_at < RELOAD_S:
                 return

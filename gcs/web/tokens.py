@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 PREFIX = "gcs1"
+VERIFIED_CACHE = 4096
 
 
 class TokenError(Exception):
@@ -52,7 +53,7 @@ def _unb64(text: str) -> bytes:
 
 
 class TokenSigner:
-    """Issues and verifies tokens with one secret. Thread-safe (no mutable state)."""
+    """Issues and verifies tokens with one secret; keeps a cache of verified tokens (one loop)."""
 
     def __init__(
         self, secret: str, ttl_s: int = 86400, *, clock: Callable[[], float] = time.time
@@ -62,6 +63,9 @@ class TokenSigner:
         self._key = secret.encode()
         self.ttl_s = max(60, int(ttl_s))
         self._clock = clock
+        # Tokens already verified (Pilot sends the same one with every call); expiry is still
+        # checked on every use. Bounded: cleared when full.
+        self._verified: dict[str, Claims] = {}
 
     def _sign(self, signed_part: str) -> str:
         return _b64(hmac.new(self._key, signed_part.encode("ascii"), hashlib.sha256).digest())
@@ -92,6 +96,19 @@ class TokenSigner:
         """
         if not token:
             raise TokenError("missing", "no access token was sent (header x-auth-token)")
+        known = self._verified.get(token)
+        if known is not None:
+            if self._clock() >= known.expires_at:
+                del self._verified[token]
+                raise TokenError("expired", "the access token has expired; log in again")
+            return known
+        claims = self._verify(token)
+        if len(self._verified) >= VERIFIED_CACHE:
+            self._verified.clear()
+        self._verified[token] = claims
+        return claims
+
+    def _verify(self, token: str) -> Claims:
         parts = token.split(".")
         if len(parts) != 3 or parts[0] != PREFIX:
             raise TokenError("malformed", "the access token is not a token of this station")

@@ -160,10 +160,6 @@ class Gateway:
         }
         self.client.publish(f"thing/product/{self.aircraft}/osd", orjson.dumps(doc), qos=0)
 
-    def close(self) -> None:
-        self.client.loop_stop()
-        self.client.disconnect()
-
 
 def percentile(values: list[float], q: float) -> float:
     if not values:
@@ -366,8 +362,10 @@ async def main() -> None:
         result["ratio_ok"] = result["topology_ratio"] >= 0.5
         print(json.dumps(result, indent=2))
     finally:
+        for g in gateways:  # disconnect all first: each loop thread then ends at once
+            g.client.disconnect()
         for g in gateways:
-            g.close()
+            g.client.loop_stop()
         if bare is not None:
             bare.terminate()
             bare.wait(10)
