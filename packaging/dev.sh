@@ -57,6 +57,11 @@ case "$what" in
         ;;
     test)
         apt_install "${qt_libs[@]}" mosquitto chromium xvfb
+        # Tests start their own mosquitto on free ports; a system service would hold port 1883
+        # that `gcs demo` needs.
+        if [ "$(id -u)" = 0 ]; then
+            (systemctl disable --now mosquitto || service mosquitto stop || true) >/dev/null 2>&1
+        fi
         "$venv/bin/python" -m pip install -q -e ".[gui,test]"
         export PATH="$venv/bin:$PATH"
         ruff check gcs broker tests
