@@ -248,10 +248,6 @@ async def test_binding_and_topology_with_rc_dock_and_aircraft(
     )
     try:
         assert rc.rc == 0 and dock.rc == 0
-        # The Pilot login may use its RC's topics and nothing else.
-        assert rc.subscribe(f"thing/product/{RC_SN}/services") < 128
-        assert rc.subscribe(f"thing/product/{DOCK_SN}/services") >= 128
-        assert rc.subscribe("thing/product/+/osd") >= 128
         rc.update_topo()
         dock.update_topo()
 
@@ -267,6 +263,12 @@ async def test_binding_and_topology_with_rc_dock_and_aircraft(
             return status == 200
 
         await wait_for(bound)
+        # The Pilot login may use its RC's topics and nothing else (the dock's topics are
+        # claimed by the dock's update_topo by now).
+        assert rc.subscribe(f"thing/product/{RC_SN}/services") < 128
+        assert rc.subscribe(f"thing/product/{DRONE_SN}/osd") < 128
+        assert rc.subscribe(f"thing/product/{DOCK_SN}/services") >= 128
+        assert rc.subscribe("thing/product/+/osd") >= 128
         status, _ = await call(
             http, station, "POST", f"manage/api/v1/devices/{DOCK_SN}/binding", token=token, body={}
         )
