@@ -90,7 +90,6 @@ def _m0003(db: Database) -> None:
     db.execute("CREATE INDEX station_events_ts ON station_events(ts)")
 
 
-
 @migrations(name="0004_users")
 def _m0004(db: Database) -> None:
     # Pilot/operator logins. `mqtt_password` is kept in clear on purpose: it is handed to Pilot
@@ -110,6 +109,7 @@ def _m0004(db: Database) -> None:
             updated_at INTEGER NOT NULL
         )"""
     )
+
 
 class MigrationError(RuntimeError):
     """A schema migration failed; the database is left at the last good version."""
