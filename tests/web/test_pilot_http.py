@@ -315,6 +315,15 @@ async def test_binding_and_topology_with_rc_dock_and_aircraft(
             "normal_icon_url": "",
             "selected_icon_url": "",
         }
+        status, doc = await call(
+            http, station, "GET", f"manage/api/v1/devices/{ws}/devices/{DRONE_SN}", token=token
+        )
+        assert status == 200 and doc["data"]["sn"] == DRONE_SN
+        assert doc["data"]["gateway_sn"] == RC_SN and doc["data"]["bound_status"] is True
+        status, _ = await call(
+            http, station, "GET", f"manage/api/v1/devices/{ws}/devices/NOSUCHSN", token=token
+        )
+        assert status == 404
         # Another workspace's topology is not for this user.
         status, _ = await call(
             http,
@@ -346,6 +355,23 @@ async def test_cli_users_while_running(station: PilotStation, http: aiohttp.Clie
     assert "password" not in json.dumps(listed)
 
     carol = await login(http, station, "carol", "carol-pass-1")
+    # A pilot may not log in as a web (admin) user; the default admin may.
+    status, doc = await call(
+        http,
+        station,
+        "POST",
+        "manage/api/v1/login",
+        body={"username": "carol", "password": "carol-pass-1", "flag": 1},
+    )
+    assert status == 403 and "pilot" in doc["message"]
+    status, doc = await call(
+        http,
+        station,
+        "POST",
+        "manage/api/v1/login",
+        body={"username": station.username, "password": station.password, "flag": 1},
+    )
+    assert status == 200 and doc["data"]["user_type"] == 1
     # The new user's thing credentials log in to the broker (auth file rewritten at login).
     gw = RawGateway(station.mqtt_port, carol["mqtt_username"], carol["mqtt_password"], OTHER_RC)
     try:
