@@ -12,10 +12,11 @@ import asyncio
 import errno
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from gcs.runtime import Runtime, ThreadedRuntime
@@ -121,11 +122,32 @@ def run_desktop(
     closed = asyncio.Event()
     app.aboutToQuit.connect(closed.set)
     app.lastWindowClosed.connect(app.quit)
+    keepalive = quit_on_signals(app)
     try:
         with loop:
             loop.run_until_complete(closed.wait())
     finally:
+        keepalive.stop()
         window.save_layout()
         bridge.close()
         runtime.stop()
     return 0
+
+
+def quit_on_signals(app: QApplication) -> QTimer:
+    """Make Ctrl+C / SIGTERM close the app cleanly (station stopped, layout saved).
+
+    Python runs signal handlers only between bytecodes, so a light timer keeps the
+    interpreter ticking while Qt waits for events. Returns that timer.
+    """
+
+    def handler(_signum: int, _frame: object) -> None:
+        QTimer.singleShot(0, app.quit)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, handler)
+    timer = QTimer(app)
+    timer.setInterval(250)
+    timer.timeout.connect(lambda: None)
+    timer.start()
+    return timer
