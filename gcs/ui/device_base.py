@@ -30,6 +30,7 @@ class DevicePanel(QWidget):
         self.selection = selection
         self.sn = ""
         self.last_refresh = 0.0  # time.monotonic() of the last refresh (benchmarks read it)
+        self.shown_state: dict[str, Any] = {}  # the state the panel shows now
         self.header = QLabel()
         self.header.setObjectName("header")
         self.header.setTextFormat(Qt.TextFormat.RichText)
@@ -117,7 +118,8 @@ class DevicePanel(QWidget):
             f"<span style='color:gray'>{_esc(view.sn)}</span> &nbsp; "
             f"<span style='color:{color}'>● {online}</span>"
         )
-        self.refresh(view, self.bridge.state(self.sn))
+        self.shown_state = self.bridge.state(self.sn)
+        self.refresh(view, self.shown_state)
         self.last_refresh = time.monotonic()
 
 

@@ -59,13 +59,32 @@ def test_window_shows_the_fleet(qtbot: Any, window: MainWindow) -> None:
     assert aircraft_item is not None and aircraft_item.parent() is fleet.item(dock.sn)
 
     window.selection.select(dock.sn)
-    state = bridge.state(dock.sn)
     panel = window.dock_panel
     assert panel.sn == dock.sn
+    state = panel.shown_state  # what the panel rendered (the fleet keeps sending)
+    assert state and state.keys() <= bridge.state(dock.sn).keys()
     assert panel.value("cover") == p.label(p.CoverState, state["cover_state"])
-    wind = p.as_float(bridge.state(dock.sn).get("wind_speed"))
-    assert wind is not None
-    qtbot.waitUntil(lambda: panel.value("wind_speed").endswith("m/s"), timeout=5000)
+    assert panel.value("mode") == p.label(p.DockModeCode, state["mode_code"])
+    assert panel.value("wind_speed") == f"{state['wind_speed']:.1f} m/s"  # dock: m/s
+    assert panel.value("env_temperature") == f"{state['environment_temperature']:.1f} °C"
+    kb = state["storage"]
+    assert panel.value("storage").endswith(f"({100 * kb['used'] / kb['total']:.0f} %)")
+
+    # The aircraft panel follows the dock's aircraft; the wire wind speed is in 0.1 m/s.
+    air = window.aircraft_panel
+    assert air.sn == aircraft_sn
+    qtbot.waitUntil(lambda: "wind_speed" in bridge.state(aircraft_sn), timeout=20_000)
+    window.selection.select(aircraft_sn)
+    qtbot.waitUntil(lambda: "wind_speed" in air.shown_state, timeout=5000)
+    air_state = air.shown_state
+    assert air.value("mode") == p.label(p.AircraftModeCode, air_state["mode_code"])
+    assert air.value("wind").startswith(f"{air_state['wind_speed'] / 10:.1f} m/s")
+    assert air.value("battery") == f"{air_state['battery']['capacity_percent']} %"
+    qtbot.waitUntil(
+        lambda: fleet.row_texts(aircraft_sn)["Battery"] == air.value("battery"), timeout=5000
+    )
+    assert fleet.row_texts(aircraft_sn)["Mode"] == air.value("mode")
+    assert air.value("height") == f"{air_state['height']:.1f} m"
 
 
 def _settle(qtbot: Any, window: MainWindow) -> None:
