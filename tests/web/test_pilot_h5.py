@@ -273,6 +273,8 @@ async def test_pilot_connects_through_every_module(station: PilotStation, page: 
         await page.send("Page.reload")
         await page.wait_for("document.getElementById('title').textContent.indexOf('离线') >= 0")
         await page.wait_for("document.getElementById('user').textContent.length > 1")
+        # After a reload the live status is read back (liveshareGetStatus, parsed twice).
+        await page.wait_for("document.getElementById('live').textContent.indexOf('已连接') >= 0")
         await page.screenshot(SCREENS / "05-home-zh.png")
         await page.evaluate("localStorage.setItem('gcs.lang', 'en')")
 

@@ -138,9 +138,9 @@
     var s = status;
     if (typeof s === 'string') { try { s = JSON.parse(s); } catch (e) { s = { status: status }; } }
     state.live = s;
-    var names = ['not connected', 'connected', 'live'];
     var code = s && typeof s.status === 'number' ? s.status : -1;
-    setText('live', t('home.live.status', names[code] || String(code)));
+    var name = code >= 0 && code <= 2 ? t('live.' + code) : String(code);
+    setText('live', t('home.live.status', name));
   };
 
   /* -- sequence ------------------------------------------------------------------------- */
@@ -251,6 +251,9 @@
     try { thingUp = isLoaded('thing') && Bridge.callBool('thingGetConnectState'); } catch (e) { thingUp = false; }
     if (thingUp) {
       afterThing();  // the page was reloaded while Pilot stayed connected
+      if (isLoaded('liveshare')) {
+        try { window.liveStatusCallback(Bridge.callJson('liveshareGetStatus')); } catch (e) { say(e.message, 'error'); }
+      }
     } else {
       load('thing');
     }
