@@ -101,10 +101,10 @@ class FleetPanel(QWidget):
         self.retranslate()
         self._on_devices()
         widths = (
-            (COL_NAME, 150),
-            (COL_MODEL, 95),
-            (COL_STATE, 55),
-            (COL_MODE, 85),
+            (COL_NAME, 170),
+            (COL_MODEL, 85),
+            (COL_STATE, 50),
+            (COL_MODE, 72),
             (COL_BATTERY, 45),
         )
         for col, width in widths:

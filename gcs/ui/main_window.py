@@ -215,7 +215,7 @@ class MainWindow(QMainWindow):
         if "map" in d:
             self.resizeDocks(
                 [d["fleet"], d["map"], d["dock"]],
-                [int(w * 0.26), int(w * 0.42), int(w * 0.32)],
+                [int(w * 0.29), int(w * 0.41), int(w * 0.30)],
                 Qt.Orientation.Horizontal,
             )
             self.resizeDocks(
