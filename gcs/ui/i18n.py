@@ -5,9 +5,8 @@ Widgets write English source text through `tr("...")` and re-label themselves in
 catalogues: this module's own, plus those panel modules register with `register(zh_dict)`.
 A text without a Chinese entry shows in English (never an empty label).
 
-`install_qt_translator(app)` also installs a QTranslator so that Qt's own dialogs
-(QMessageBox buttons, QFileDialog...) follow the language, using the qtbase catalogue that
-ships with PySide6 when it is there.
+`install_qt_translator()` also makes Qt's own dialogs (QMessageBox buttons, QFileDialog...)
+follow the language, with the qtbase catalogue that ships with PySide6.
 """
 
 from __future__ import annotations
@@ -92,35 +91,16 @@ def language() -> str:
     return i18n.lang
 
 
-class _CatalogueTranslator(QTranslator):
-    """Answers QCoreApplication.translate("gcs", text) from our catalogue when Chinese is on."""
-
-    def translate(
-        self,
-        context: str,
-        source_text: str,
-        disambiguation: str | None = None,
-        n: int = -1,
-    ) -> str:
-        if context == "gcs" and i18n.lang == "zh":
-            return _catalogue.get(source_text, "")
-        return ""
-
-    def isEmpty(self) -> bool:
-        return False
-
-
 _translators: list[QTranslator] = []
+_installed: list[bool] = []
 
 
 def _reload_qt_translator() -> None:
-    app = QCoreApplication.instance()
-    if app is None or not _translators:
+    """Install Qt's own Chinese catalogue (qtbase) when Chinese is on; remove it otherwise."""
+    if QCoreApplication.instance() is None or not _installed:
         return
-    qtbase = _translators[1] if len(_translators) > 1 else None
-    if qtbase is not None:
-        QCoreApplication.removeTranslator(qtbase)
-        _translators.pop()
+    while _translators:
+        QCoreApplication.removeTranslator(_translators.pop())
     if i18n.lang == "zh":
         qt = QTranslator()
         path = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
@@ -130,12 +110,11 @@ def _reload_qt_translator() -> None:
 
 
 def install_qt_translator() -> None:
-    """Install the translators on the running QCoreApplication (call once after creating it)."""
-    if _translators or QCoreApplication.instance() is None:
-        return
-    own = _CatalogueTranslator()
-    QCoreApplication.installTranslator(own)
-    _translators.append(own)
+    """Let Qt's own dialogs (buttons of QMessageBox, QFileDialog...) follow the language.
+
+    Call once after the QApplication exists.
+    """
+    _installed.append(True)
     _reload_qt_translator()
 
 

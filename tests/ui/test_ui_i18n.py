@@ -72,3 +72,21 @@ def test_switch_and_register() -> None:
         assert tr("Test text") == "Test text"
     finally:
         set_language("en")
+
+
+def test_qt_own_dialogs_follow_the_language(qtbot: object) -> None:
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from gcs.ui.i18n import install_qt_translator
+
+    install_qt_translator()
+    try:
+        set_language("zh")
+        box = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        button = box.button(QDialogButtonBox.StandardButton.Cancel)
+        assert button is not None and button.text() == "取消"
+    finally:
+        set_language("en")
+    box = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+    button = box.button(QDialogButtonBox.StandardButton.Cancel)
+    assert button is not None and button.text() == "Cancel"
