@@ -137,32 +137,6 @@ class PilotSettings:
 
 
 @dataclass
-class PilotSettings:
-    """What the station hands DJI Pilot 2 and its H5 pages."""
-
-    # Created with this password on first start when the station has no user of that name.
-    default_user: str = "pilot"
-    default_password: str = field(default_factory=_password)
-    # Lifetime of a Pilot access token (s); Pilot refreshes it through the H5 page.
-    token_ttl_s: int = 86400
-    # Prefix of the names of map elements Pilot creates (map module `elementPreName`).
-    element_prefix: str = "PILOT"
-    # Media module: auto-upload photos (type 0 original / 1 thumbnail) and videos.
-    auto_upload_photo: bool = True
-    auto_upload_photo_type: int = 1
-    auto_upload_video: bool = True
-    # Liveshare module: video-on-demand, video-by-manual or video-demand-aux-manual.
-    liveshare_publish_type: str = "video-demand-aux-manual"
-    # "Open third-party app": an Android package checked with platformIsAppInstalled and/or a
-    # deep link (scheme://host...) opened with window.open.
-    third_party_app_package: str = ""
-    third_party_app_url: str = ""
-    # Custom situational-awareness icons per device serial: {SN = {normal = URL, selected = URL}}
-    # (http(s) image or resource://pilot/drawable/tsa_...); empty = Pilot picks by model.
-    device_icons: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
 class Settings:
     station: StationSettings = field(default_factory=StationSettings)
     mqtt: MqttSettings = field(default_factory=MqttSettings)
@@ -171,7 +145,6 @@ class Settings:
     dji: DjiSettings = field(default_factory=DjiSettings)
     telemetry: TelemetrySettings = field(default_factory=TelemetrySettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
-    pilot: PilotSettings = field(default_factory=PilotSettings)
     pilot: PilotSettings = field(default_factory=PilotSettings)
 
     def to_dict(self) -> dict[str, Any]:
