@@ -440,3 +440,51 @@ def test_station_buckets_and_limits(tmp_path: Any) -> None:
         assert station.lookup(creds.access_key) is not None
     finally:
         running.close()
+
+
+def _expect_put(store: RunningStore, creds: Any, key: str) -> bytes:
+    """Send only the headers of a 10 MiB PUT with Expect: 100-continue; return the first answer."""
+    import socket
+
+    from gcs.station.storage import amz_date, sigv4
+
+    host = store.url.split("://", 1)[1]
+    when = amz_date(time.time())
+    headers = [
+        ("content-length", str(10 * MiB)),
+        ("expect", "100-continue"),
+        ("host", host),
+        ("x-amz-content-sha256", sigv4.UNSIGNED_PAYLOAD),
+        ("x-amz-date", when),
+        ("x-amz-security-token", creds.session_token),
+    ]
+    auth = sigv4.authorization_header(
+        method="PUT",
+        path=f"/gcs/{key}",
+        query=[],
+        headers=headers,
+        payload_hash=sigv4.UNSIGNED_PAYLOAD,
+        access_key=creds.access_key,
+        secret=creds.secret,
+        region="us-east-1",
+        service="s3",
+        amz_date=when,
+    )
+    head = f"PUT /gcs/{key} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers)
+    head += f"authorization: {auth}\r\n\r\n"
+    address, port = host.rsplit(":", 1)
+    with socket.create_connection((address, int(port)), timeout=10) as sock:
+        sock.sendall(head.encode())
+        return sock.recv(65536)
+
+
+def test_expect_continue_refuses_before_the_body(store: RunningStore) -> None:
+    creds = store.mint(prefix="media")
+    assert _expect_put(store, creds, "media/ok.bin").startswith(b"HTTP/1.1 100 Continue")
+    refused = _expect_put(store, creds, "other/no.bin")
+    assert refused.startswith(b"HTTP/1.1 403") and b"AccessDenied" in refused
+    expired = StorageAccess(
+        store.settings, store.access._table, clock=lambda: time.time() - 7200
+    ).mint(prefix="media", ttl_s=60)
+    answer = _expect_put(store, expired, "media/late.bin")
+    assert answer.startswith(b"HTTP/1.1 400") and b"ExpiredToken" in answer

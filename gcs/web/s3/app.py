@@ -16,7 +16,7 @@ from aiohttp import web
 from gcs.station.storage import StorageAccess, open_access
 from gcs.store.objects import ObjectStore
 from gcs.store.settings import Settings, load_settings
-from gcs.web.s3.handlers import Context, handle
+from gcs.web.s3.handlers import Context, expect_continue, handle
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,11 @@ def init_app(
     async def _handler(request: web.Request) -> web.StreamResponse:
         return await handle(request.app[CONTEXT_KEY], request)
 
-    app.router.add_route("*", r"/{tail:[\s\S]*}", _handler)  # every path, newlines too
+    async def _expect(request: web.Request) -> None:
+        await expect_continue(request.app[CONTEXT_KEY], request)
+
+    # Every path (newlines too); uploads are authorised before "100 Continue".
+    app.router.add_route("*", r"/{tail:[\s\S]*}", _handler, expect_handler=_expect)
     return app
 
 
@@ -77,7 +81,17 @@ class S3Server:
 
     async def close(self) -> None:
         """Stop accepting, finish requests in flight, close the store."""
+        servers = [getattr(site, "_server", None) for site in self.runner.sites]
         await self.runner.cleanup()
+        # TLS connections whose peer never answers close_notify would linger (30 s) and be
+        # garbage-collected after the loop stops: abort what is left (Python >= 3.13), then
+        # let the connection_lost callbacks run.
+        for server in servers:
+            abort = getattr(server, "abort_clients", None)
+            if abort is not None:
+                abort()
+        for _ in range(3):
+            await asyncio.sleep(0)
         await asyncio.get_running_loop().run_in_executor(None, self.store.close)
         self.access._table.close()
 

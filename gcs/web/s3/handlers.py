@@ -23,7 +23,7 @@ from aiohttp import web
 
 from gcs.station.storage import Principal, StorageAccess
 from gcs.station.storage.sigv4 import SigV4Error, decode_component, parse_query
-from gcs.store.objects import ObjectRow, ObjectStore, StoreError
+from gcs.store.objects import ObjectRow, ObjectStore, StoreError, check_key
 from gcs.web.s3 import xml
 from gcs.web.s3.auth import Claim, Payload, parse_request, verify
 from gcs.web.s3.body import BodyProcessor, Md5Side, pump
@@ -164,6 +164,29 @@ async def handle(ctx: Context, request: web.Request) -> web.StreamResponse:
     if not response.prepared:
         _common_headers(request, response, request_id)
     return response
+
+
+async def expect_continue(ctx: Context, request: web.Request) -> None:
+    """Answer ``Expect: 100-continue`` (SDKs send it before large bodies).
+
+    An upload whose credentials, scope or key are wrong gets no ``100 Continue``: the client
+    keeps its body and `handle` answers with the error (closing the connection), so a dock
+    with an expired token does not push gigabytes first. Otherwise the client is invited to
+    send the body.
+    """
+    if request.headers.get("Expect", "").lower() != "100-continue":
+        raise web.HTTPExpectationFailed(text="Unknown Expect header")
+    if request.method in ("PUT", "POST"):
+        try:
+            s3 = await authenticate(ctx, request)
+            if s3.key:
+                _require(s3.principal.may_write(s3.bucket, s3.key))
+                check_key(s3.bucket, s3.key)
+        except (S3Error, StoreError):
+            return  # refused: `handle` renders the same error without reading the body
+    if request.version >= (1, 1):
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        request.writer.output_size = 0
 
 
 def _common_headers(request: web.Request, response: web.StreamResponse, request_id: str) -> None:
