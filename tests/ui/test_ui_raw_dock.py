@@ -251,3 +251,43 @@ def test_callsign_is_edited_in_the_tree(qtbot: Any, window: MainWindow, raw_dock
     assert drone is not None and drone.isHidden()
     fleet.filter.setText("")
     assert not drone.isHidden()
+
+
+def test_a_flood_of_osd_is_coalesced_to_five_hertz(
+    qtbot: Any, window: MainWindow, raw_dock: RawDock
+) -> None:
+    """50 OSD messages a second reach the widgets at most ~5 times a second, newest last."""
+    bridge = window.bridge
+    emitted: list[float] = []
+    bridge.telemetry_changed.connect(
+        lambda sn: emitted.append(time.monotonic()) if sn == DOCK else None
+    )
+    stop = threading.Event()
+
+    def flood() -> None:
+        i = 0
+        while not stop.is_set():
+            i += 1
+            raw_dock.client.publish(
+                f"thing/product/{DOCK}/osd",
+                '{"tid":"f' + str(i) + '","bid":"b","timestamp":1654070968655,'
+                '"data":{"humidity":' + str(i % 100) + "}}",
+                qos=0,
+            )
+            time.sleep(0.02)
+        raw_dock.client.publish(
+            f"thing/product/{DOCK}/osd",
+            '{"tid":"last","bid":"b","timestamp":1654070968655,"data":{"humidity":77}}',
+            qos=1,
+        ).wait_for_publish(5)
+
+    worker = threading.Thread(target=flood)
+    worker.start()
+    qtbot.wait(3000)
+    stop.set()
+    worker.join(5)
+    window.selection.select(DOCK)
+    qtbot.waitUntil(lambda: window.dock_panel.value("humidity") == "77 %RH", timeout=5000)
+    span = emitted[-1] - emitted[0]
+    assert len(emitted) >= 5  # it did update while flooded
+    assert len(emitted) <= 5 * span + 3, (len(emitted), span)
