@@ -9,6 +9,7 @@ until a flight task (or remote debugging) moves it.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import hashlib
 import logging
 import ssl
@@ -22,6 +23,16 @@ from gcs.protocol.envelope import Message, new_id
 from gcs.protocol.topics import TopicKind
 from gcs.sim import codes, payloads
 from gcs.sim.gateway import GatewayConfig, OnboardError, ServiceResult, SimGateway, now_ms
+from gcs.sim.link import LinkError
+from gcs.sim.media import (
+    PHOTO_JPEG,
+    Shot,
+    StorageGrant,
+    UploadError,
+    photo_name,
+    put_object,
+    upload_callback_data,
+)
 from gcs.sim.products import DeviceKind, Product
 from gcs.sim.world import Weather
 
@@ -116,6 +127,7 @@ class Mission:
     rth: bool = False
     paused: bool = False
     last_progress: float = 0.0
+    shots: list[Shot] = field(default_factory=list)
 
 
 class SimDock(SimGateway):
@@ -165,6 +177,8 @@ class SimDock(SimGateway):
         self.auto_charge = True
         self.prepared: dict[str, dict[str, Any]] = {}
         self.waylines: dict[str, bytes] = {}  # flight id -> KMZ fetched (fetch_waylines)
+        self.uploaded: list[str] = []  # object keys of media uploaded
+        self.media_error = ""  # why the last media upload stopped, "" if it did not
         self.mission: Mission | None = None
         self.bound = False
 
@@ -624,6 +638,66 @@ class SimDock(SimGateway):
         self.mission.paused = False
         return codes.OK, None
 
+    def _shot(self) -> Shot:
+        ac = self.aircraft
+        lat, lon = ac.position
+        return Shot(
+            taken_at=datetime.datetime.now(),
+            latitude=lat,
+            longitude=lon,
+            height=ac.height,
+            elevation=ac.elevation,
+            gimbal_yaw=ac.heading,
+        )
+
+    async def _upload_media(self, m: Mission) -> None:
+        """After landing: STS credentials, one PUT and one file_upload_callback per photo."""
+        detail = self.dock_props["media_file_detail"]
+        detail["remain_upload"] = len(m.shots)
+        reply = None
+        for _ in range(10):
+            if self.online:
+                try:
+                    reply = await self.request("storage_config_get", {"module": 0})
+                    break
+                except LinkError:
+                    pass
+            await asyncio.sleep(self.timing.reconnect_max_s)
+        if reply is None:
+            self.media_error = "storage_config_get: not online"
+            return
+        result, output = self._result(reply)
+        try:
+            if result != 0:
+                raise ValueError(f"storage_config_get answered result {result}")
+            grant = StorageGrant.from_output(output)
+        except ValueError as exc:
+            self.media_error = str(exc)
+            log.warning("%s: no media upload: %s", self.sn, exc)
+            return
+        loop = asyncio.get_running_loop()
+        payload_key = "1-" + "-".join(self.product.camera_index.split("-")[:2])
+        for i, shot in enumerate(m.shots, 1):
+            name = photo_name(shot, i)
+            key = grant.object_key(m.flight_id, name)
+            try:
+                await loop.run_in_executor(None, put_object, grant, key, PHOTO_JPEG, "image/jpeg")
+            except UploadError as exc:
+                self.media_error = str(exc)
+                log.warning("%s: media upload failed: %s", self.sn, exc)
+                return
+            self.uploaded.append(key)
+            detail["remain_upload"] = len(m.shots) - i
+            data = upload_callback_data(
+                shot,
+                name=name,
+                object_key=key,
+                flight_id=m.flight_id,
+                drone_model_key=self.aircraft_model_key,
+                payload_model_key=payload_key,
+            )
+            self.send_event("file_upload_callback", data, need_reply=True)
+
     def request_return_home(self) -> None:
         if self.mission is not None:
             self.mission.rth = True
@@ -636,7 +710,7 @@ class SimDock(SimGateway):
             "track_id": m.track_id,
             "wayline_id": 0,
             "wayline_mission_state": m.wayline_state,
-            "media_count": 0,
+            "media_count": len(m.shots),
         }
         if m.status == "failed" and m.rth:
             lat, lon = self.aircraft.position
@@ -721,6 +795,7 @@ class SimDock(SimGateway):
                     flown += abs(ac.north - before[0]) + abs(ac.east - before[1])
                     m.percent = 10 + int(75 * min(1.0, flown / total))
                     if arrived:
+                        m.shots.append(self._shot())
                         break
                 if m.rth:
                     break
@@ -763,6 +838,8 @@ class SimDock(SimGateway):
                 )
             else:
                 self._progress(m, status="ok")
+            if m.shots:
+                self.start_job(self._upload_media(m), f"media-{m.flight_id}")
         except asyncio.CancelledError:
             raise
         finally:

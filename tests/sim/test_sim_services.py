@@ -154,7 +154,7 @@ async def test_live_streaming_updates_live_status(fleet: Fleet, cloud: Cloud) ->
 
 
 async def test_flight_task_flies_and_reports_progress(mosquitto: Mosquitto, cloud: Cloud) -> None:
-    fleet = Fleet(mosquitto.url, docks=3, binding_code="qwe", seed=12, speedup=50.0)
+    fleet = Fleet(mosquitto.url, docks=3, binding_code="qwe", seed=12, speedup=100.0)
     await fleet.start(timeout_s=15)
     try:
         await fly_a_task(fleet, cloud)

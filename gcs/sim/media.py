@@ -1,0 +1,223 @@
+"""Media a simulated dock uploads after a flight: photos to the station's object store.
+
+After landing, a real dock asks the cloud for storage credentials (`storage_config_get`,
+protocol §6), PUTs each photo of the flight to the S3-compatible endpoint it was given, and
+reports each one with a `file_upload_callback` event (§5). Uploads are signed with AWS
+Signature Version 4 and the temporary session token, written here with the standard library
+only (the simulator needs no S3 client).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import hashlib
+import hmac
+import ssl
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+_JPEG_B64 = (
+    "/9j/4AAQSkZJRgABAQEAZABkAAD/2wBDAA0JCgsKCA0LCgsODg0PEyAVExISEyccHhcgLikxMC4pLSwzOko+MzZG"
+    "NywtQFdBRkxOUlNSMj5aYVpQYEpRUk//2wBDAQ4ODhMREyYVFSZPNS01T09PT09PT09PT09PT09PT09PT09PT09P"
+    "T09PT09PT09PT09PT09PT09PT09PT09PT0//wAARCAAwAEADASIAAhEBAxEB/8QAHwAAAQUBAQEBAQEAAAAAAAAA"
+    "AAECAwQFBgcICQoL/8QAtRAAAgEDAwIEAwUFBAQAAAF9AQIDAAQRBRIhMUEGE1FhByJxFDKBkaEII0KxwRVS0fAk"
+    "M2JyggkKFhcYGRolJicoKSo0NTY3ODk6Q0RFRkdISUpTVFVWV1hZWmNkZWZnaGlqc3R1dnd4eXqDhIWGh4iJipKT"
+    "lJWWl5iZmqKjpKWmp6ipqrKztLW2t7i5usLDxMXGx8jJytLT1NXW19jZ2uHi4+Tl5ufo6erx8vP09fb3+Pn6/8QA"
+    "HwEAAwEBAQEBAQEBAQAAAAAAAAECAwQFBgcICQoL/8QAtREAAgECBAQDBAcFBAQAAQJ3AAECAxEEBSExBhJBUQdh"
+    "cRMiMoEIFEKRobHBCSMzUvAVYnLRChYkNOEl8RcYGRomJygpKjU2Nzg5OkNERUZHSElKU1RVVldYWVpjZGVmZ2hp"
+    "anN0dXZ3eHl6goOEhYaHiImKkpOUlZaXmJmaoqOkpaanqKmqsrO0tba3uLm6wsPExcbHyMnK0tPU1dbX2Nna4uPk"
+    "5ebn6Onq8vP09fb3+Pn6/9oADAMBAAIRAxEAPwDPAp4FAFPArjOUAKeBSAU8CgYoFPApAKeBQMUCngUgFPAoGZoF"
+    "PApAKeBQSKBTwKQCngUDFAp4FIBTwKBgBTwKAKeBQUZgFPApAKeBQQKBTwKQCngUDFAp4FIBTwKBigU8CkAp4FAz"
+    "/9k="
+)
+
+PHOTO_JPEG = base64.b64decode("".join(_JPEG_B64))
+"""A small real JPEG (64 x 48) standing in for a camera photo."""
+
+
+class UploadError(Exception):
+    """The store refused or could not be reached; `status` is the HTTP status (0 if none)."""
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class StorageGrant:
+    """The DJI STS object of a `storage_config_get` reply."""
+
+    bucket: str
+    access_key_id: str
+    access_key_secret: str
+    security_token: str
+    endpoint: str
+    object_key_prefix: str
+    region: str
+    provider: str
+
+    @classmethod
+    def from_output(cls, output: Any) -> StorageGrant:
+        """Read the reply's `output`.
+
+        Raises:
+            ValueError: a field is missing or not text.
+        """
+        if not isinstance(output, dict):
+            raise ValueError("storage_config_get output is not an object")
+        creds = output.get("credentials")
+        if not isinstance(creds, dict):
+            raise ValueError("storage_config_get output has no credentials object")
+
+        def text(obj: dict[str, Any], key: str, required: bool = True) -> str:
+            value = obj.get(key, "")
+            if not isinstance(value, str) or (required and not value):
+                raise ValueError(f"storage_config_get: {key!r} must be a non-empty string")
+            return value
+
+        return cls(
+            bucket=text(output, "bucket"),
+            access_key_id=text(creds, "access_key_id"),
+            access_key_secret=text(creds, "access_key_secret"),
+            security_token=text(creds, "security_token", required=False),
+            endpoint=text(output, "endpoint").rstrip("/"),
+            object_key_prefix=text(output, "object_key_prefix", required=False).strip("/"),
+            region=text(output, "region", required=False) or "us-east-1",
+            provider=text(output, "provider", required=False),
+        )
+
+    def object_key(self, *parts: str) -> str:
+        return "/".join(p.strip("/") for p in (self.object_key_prefix, *parts) if p)
+
+
+def _hmac(key: bytes, text: str) -> bytes:
+    return hmac.new(key, text.encode(), hashlib.sha256).digest()
+
+
+def signed_put(
+    grant: StorageGrant,
+    key: str,
+    body: bytes,
+    content_type: str,
+    now: datetime.datetime | None = None,
+) -> urllib.request.Request:
+    """A path-style S3 PUT of `body` to `key`, signed with SigV4 and the session token."""
+    now = now or datetime.datetime.now(datetime.UTC)
+    amz_date = now.strftime("%Y%m%dT%H%M%SZ")
+    day = amz_date[:8]
+    parts = urlsplit(grant.endpoint)
+    base_path = parts.path.rstrip("/")
+    path = quote(f"{base_path}/{grant.bucket}/{key}", safe="/-_.~")
+    payload_hash = hashlib.sha256(body).hexdigest()
+    headers = {
+        "content-type": content_type,
+        "host": parts.netloc,
+        "x-amz-content-sha256": payload_hash,
+        "x-amz-date": amz_date,
+    }
+    if grant.security_token:
+        headers["x-amz-security-token"] = grant.security_token
+    names = sorted(headers)
+    canonical = "\n".join(
+        [
+            "PUT",
+            path,
+            "",
+            "".join(f"{n}:{headers[n].strip()}\n" for n in names),
+            ";".join(names),
+            payload_hash,
+        ]
+    )
+    scope = f"{day}/{grant.region}/s3/aws4_request"
+    to_sign = "\n".join(
+        ["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()]
+    )
+    key_bytes = _hmac(("AWS4" + grant.access_key_secret).encode(), day)
+    for part in (grant.region, "s3", "aws4_request"):
+        key_bytes = _hmac(key_bytes, part)
+    signature = hmac.new(key_bytes, to_sign.encode(), hashlib.sha256).hexdigest()
+    headers["authorization"] = (
+        f"AWS4-HMAC-SHA256 Credential={grant.access_key_id}/{scope}, "
+        f"SignedHeaders={';'.join(names)}, Signature={signature}"
+    )
+    url = f"{parts.scheme}://{parts.netloc}{path}"
+    request = urllib.request.Request(url, data=body, method="PUT")
+    for name, value in headers.items():
+        if name != "host":
+            request.add_header(name, value)
+    return request
+
+
+def put_object(grant: StorageGrant, key: str, body: bytes, content_type: str) -> None:
+    """Upload one object (blocking; run it in an executor).
+
+    Raises:
+        UploadError: the store answered an error status or could not be reached.
+    """
+    request = signed_put(grant, key, body, content_type)
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # the station's own certificate
+    try:
+        with urllib.request.urlopen(request, timeout=30, context=context) as response:
+            response.read()
+    except urllib.error.HTTPError as exc:
+        detail = exc.read(500).decode("utf-8", "replace")
+        raise UploadError(f"PUT {key}: HTTP {exc.code} {detail}", exc.code) from None
+    except OSError as exc:
+        raise UploadError(f"PUT {key}: {exc}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Shot:
+    """Where and when a photo was taken."""
+
+    taken_at: datetime.datetime
+    latitude: float
+    longitude: float
+    height: float  # ellipsoidal
+    elevation: float  # above take-off
+    gimbal_yaw: float
+
+
+def photo_name(shot: Shot, index: int) -> str:
+    """DJI's file name pattern: DJI_<yyyymmddHHMMSS>_<nnnn>_V.jpeg (V = visible)."""
+    return f"DJI_{shot.taken_at.strftime('%Y%m%d%H%M%S')}_{index:04d}_V.jpeg"
+
+
+def upload_callback_data(
+    shot: Shot,
+    *,
+    name: str,
+    object_key: str,
+    flight_id: str,
+    drone_model_key: str,
+    payload_model_key: str,
+) -> dict[str, Any]:
+    """`file_upload_callback` data for one uploaded photo (docs example form + `result`)."""
+    return {
+        "result": 0,
+        "file": {
+            "cloud_to_cloud_id": "DEFAULT",
+            "object_key": object_key,
+            "path": flight_id,
+            "name": name,
+            "ext": {
+                "flight_id": flight_id,
+                "drone_model_key": drone_model_key,
+                "payload_model_key": payload_model_key,
+                "is_original": True,
+            },
+            "metadata": {
+                "gimbal_yaw_degree": f"{shot.gimbal_yaw:.2f}",
+                "absolute_altitude": round(shot.height, 3),
+                "relative_altitude": round(shot.elevation, 3),
+                "create_time": shot.taken_at.strftime("%Y-%m-%d %H:%M:%S"),
+                "shoot_position": {"lat": round(shot.latitude, 8), "lng": round(shot.longitude, 8)},
+            },
+        },
+    }
