@@ -4,6 +4,12 @@ Onboarding follows protocol §2.3: `config` → `airport_bind_status` → (if un
 `airport_organization_get` → `airport_organization_bind` → `update_topo`. The dock's OSD goes
 out as the three partial messages a real Dock 3 sends; the aircraft sits in the dock charging
 until a flight task (or remote debugging) moves it.
+
+A flight task (`flighttask_prepare` + `flighttask_execute`) opens the cover, takes off, flies a
+600 m square at 60 m taking a photo at each corner, returns, lands and closes up, reporting
+`flighttask_progress` with the command's bid; `return_home` ends it early as a user RTH
+(322283), `flighttask_pause`/`_recovery` hold and resume it. After landing the photos go to the
+object store the cloud names in `storage_config_get` (see `gcs.sim.media`).
 """
 
 from __future__ import annotations
