@@ -256,3 +256,44 @@ async def test_conditional_task_announces_ready(fleet: Fleet, cloud: Cloud) -> N
     assert ready[0].data == {"flight_ids": ["f-cond"]}
     assert ready[0].payload["need_reply"] == 1
     assert dock.aircraft.battery >= 52
+
+
+async def test_pause_resume_and_user_return_home(mosquitto: Mosquitto, cloud: Cloud) -> None:
+    fleet = Fleet(mosquitto.url, docks=3, binding_code="qwe", seed=13, speedup=100.0)
+    await fleet.start(timeout_s=15)
+    try:
+        dock = dock3(fleet)
+        gw, ac = dock.sn, dock.aircraft_sn
+        dock.aircraft.battery = 90.0
+        prepare = '{"flight_id": "f-2", "task_type": 0, "file": {"url": "u", "fingerprint": "f"}}'
+        await cloud.reply_to(gw, cloud.service(gw, "flighttask_prepare", prepare))
+        await cloud.reply_to(gw, cloud.service(gw, "flighttask_execute", '{"flight_id": "f-2"}'))
+        await cloud.wait(lambda: 5 in osd(cloud, ac, "mode_code"), what="on the wayline")
+
+        events = f"thing/product/{gw}/events"
+
+        def statuses() -> list[tuple[int, str]]:
+            return [(s.data["result"], s.data["output"]["status"])
+                    for s in cloud.on(events, "flighttask_progress")]  # fmt: skip
+
+        assert (await cloud.reply_to(gw, cloud.service(gw, "flighttask_pause"))).data == {
+            "result": 0
+        }
+        await cloud.wait(lambda: (0, "paused") in statuses(), what="paused")
+        assert (await cloud.reply_to(gw, cloud.service(gw, "flighttask_recovery"))).data == {
+            "result": 0
+        }
+        await cloud.wait(lambda: statuses()[-1] == (0, "in_progress"), what="resumed")
+        assert (await cloud.reply_to(gw, cloud.service(gw, "return_home", '""'))).data == {
+            "result": 0
+        }
+        await cloud.wait(lambda: (322283, "failed") in statuses(), within=20, what="user RTH")
+        final = next(s for s in cloud.on(events, "flighttask_progress")
+                     if s.data["output"]["status"] == "failed")  # fmt: skip
+        assert final.payload["need_reply"] == 1
+        assert final.data["output"]["ext"]["break_point"]["break_reason"] == 1283
+        assert 9 in osd(cloud, ac, "mode_code")  # came back in RTH mode
+        no_task = await cloud.reply_to(gw, cloud.service(gw, "flighttask_recovery"))
+        assert no_task.data["result"] != 0
+    finally:
+        await fleet.stop()
