@@ -12,8 +12,9 @@ Theory of operation: a gateway owns three kinds of tasks.
   as the gateway: an aircraft keeps flying while its link is down, as a real one does, and
   what it publishes meanwhile is dropped.
 * Incoming messages are handled synchronously in paho's read callback on the loop thread:
-  replies resolve waiting futures; `services` and `property/set` are answered at once and may
-  start world tasks (progress jobs) whose events carry the command's `bid`.
+  replies resolve waiting futures; `services` and `property/set` are answered at once (a
+  handler may also answer later, e.g. after downloading a wayline) and may start world tasks
+  (progress jobs) whose events carry the command's `bid`.
 
 Timing: simulated seconds pass `speedup` times faster than real ones. Periodic publishing
 (OSD, HMS) and all simulated durations scale; network timeouts (request retry, re-send of
@@ -48,9 +49,6 @@ ServiceResult = tuple[int, Any]
 """(result code, output or None) of a `services` handler."""
 ServiceHandler = Callable[[Message], ServiceResult | None]
 """Answers a `services` message now, or returns None and calls `answer_service` later."""
-
-_NO_OUTPUT = object()
-
 
 @dataclass(frozen=True, slots=True)
 class Timing:
