@@ -27,7 +27,7 @@ from typing import Any
 
 from gcs.protocol.envelope import Message, new_id
 from gcs.protocol.topics import TopicKind
-from gcs.sim import codes, payloads
+from gcs.sim import codes, command, payloads
 from gcs.sim.gateway import GatewayConfig, OnboardError, ServiceResult, SimGateway, now_ms
 from gcs.sim.link import LinkError
 from gcs.sim.media import (
@@ -186,6 +186,7 @@ class SimDock(SimGateway):
         self.uploaded: list[str] = []  # object keys of media uploaded
         self.media_error = ""  # why the last media upload stopped, "" if it did not
         self.mission: Mission | None = None
+        self.command: command.CommandFlight | None = None
         self.bound = False
 
     # -- onboarding (protocol §2.3) ----------------------------------------------------------
@@ -374,7 +375,7 @@ class SimDock(SimGateway):
             p = self.dock_props
             p["acc_time"] += int(dt)
             ac = self.aircraft
-            if self.mission is None:
+            if self.mission is None and self.command is None:
                 ac.hold(dt)
                 self._charge(dt)
             code, level = DOCK_ALARMS[self.rng.randrange(len(DOCK_ALARMS))]
@@ -433,6 +434,12 @@ class SimDock(SimGateway):
         h["flighttask_undo"] = self._svc_flighttask_undo
         h["flighttask_pause"] = self._svc_flighttask_pause
         h["flighttask_recovery"] = self._svc_flighttask_recovery
+        h["flight_authority_grab"] = lambda msg: (codes.OK, None)
+        h["payload_authority_grab"] = lambda msg: (codes.OK, None)
+        h["takeoff_to_point"] = self._svc_takeoff_to_point
+        h["fly_to_point"] = self._svc_fly_to_point
+        h["fly_to_point_update"] = self._svc_fly_to_point_update
+        h["fly_to_point_stop"] = self._svc_fly_to_point_stop
         if self.product.gateway_model.type != 1:
             h["live_camera_change"] = self._live_service(self.live.change_camera)
 
@@ -616,7 +623,7 @@ class SimDock(SimGateway):
         mode = self.dock_props["mode_code"]
         if mode == 2:
             return codes.IN_REMOTE_DEBUG, None
-        if mode == 4 or self.mission is not None:
+        if mode == 4 or self.mission is not None or self.command is not None:
             return codes.DOCK_WORKING, None
         if self.aircraft.battery < 30:
             return codes.BATTERY_TOO_LOW, None
@@ -708,6 +715,83 @@ class SimDock(SimGateway):
         if self.mission is not None:
             self.mission.rth = True
             self.mission.paused = False
+        if self.command is not None:
+            self.command.rth = True
+
+    # -- command flight (§4.4) ---------------------------------------------------------------
+
+    def _busy(self) -> int | None:
+        mode = self.dock_props["mode_code"]
+        if mode == 2:
+            return codes.IN_REMOTE_DEBUG
+        if mode == 4 or self.mission is not None or self.command is not None:
+            return codes.DOCK_WORKING
+        if self.aircraft.battery < 30:
+            return codes.BATTERY_TOO_LOW
+        return None
+
+    def _svc_takeoff_to_point(self, msg: Message) -> ServiceResult:
+        d = self.data_of(msg)
+        flight_id = d.get("flight_id")
+        safe = command.number(d, "security_takeoff_height", 20, 1500)
+        speed = command.number(d, "max_speed", 1, 15)
+        if not isinstance(flight_id, str) or not flight_id or safe is None or speed is None:
+            return codes.BAD_PARAMETERS, None
+        try:
+            north, east, elevation = command.local_target(self, d, "target_")
+        except ValueError:
+            return codes.BAD_PARAMETERS, None
+        refusal = self._busy()
+        if refusal is not None:
+            return refusal, None
+        cf = command.CommandFlight(
+            flight_id, msg.bid, north, east, elevation, safe_elevation=safe, max_speed=speed
+        )
+        self.command = cf
+        self.dock_props["mode_code"] = 4
+        self.start_job(command.fly(self, cf), f"takeoff-{flight_id}")
+        return codes.OK, None
+
+    def _fly_to_target(self, msg: Message) -> tuple[command.FlyTo | None, int]:
+        d = self.data_of(msg)
+        cf = self.command
+        if cf is None or cf.rth or cf.status not in ("wayline_ok", "wayline_progress"):
+            return None, codes.DEVICE_STATE_FORBIDS
+        points = d.get("points")
+        speed = command.number(d, "max_speed", 0, 15)
+        if not isinstance(points, list) or len(points) != 1 or not isinstance(points[0], dict):
+            return None, codes.BAD_PARAMETERS
+        try:
+            north, east, elevation = command.local_target(self, points[0])
+        except ValueError:
+            return None, codes.BAD_PARAMETERS
+        fly_to_id = d.get("fly_to_id") or (cf.fly_to.fly_to_id if cf.fly_to else "")
+        return command.FlyTo(
+            str(fly_to_id), msg.bid, north, east, max(elevation, 20.0), max(speed or 0.0, 1.0)
+        ), codes.OK
+
+    def _svc_fly_to_point(self, msg: Message) -> ServiceResult:
+        target, result = self._fly_to_target(msg)
+        if target is None or self.command is None:
+            return result, None
+        self.command.fly_to = target
+        return codes.OK, None
+
+    def _svc_fly_to_point_update(self, msg: Message) -> ServiceResult:
+        if self.command is None or self.command.fly_to is None:
+            return codes.DEVICE_STATE_FORBIDS, None
+        current = self.command.fly_to
+        target, result = self._fly_to_target(msg)
+        if target is None:
+            return result, None
+        target.fly_to_id, target.bid = current.fly_to_id, current.bid
+        self.command.fly_to = target
+        return codes.OK, None
+
+    def _svc_fly_to_point_stop(self, msg: Message) -> ServiceResult:
+        if self.command is not None and self.command.fly_to is not None:
+            self.command.fly_to.stop = True
+        return codes.OK, None
 
     def _progress_data(self, m: Mission, result: int = 0) -> dict[str, Any]:
         ext: dict[str, Any] = {
