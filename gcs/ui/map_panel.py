@@ -353,7 +353,7 @@ class MapPanel(QWidget):
         self._ready = False
         self._dirty: set[str] = set()
         self._all_dirty = True
-        self._shown: set[str] = set()
+        self._sent: dict[str, dict[str, Any]] = {}  # sn -> marker info the page has
         self._from_page = ""
         self._layers: list[dict[str, Any]] = []
         self._base = GRID_ID
@@ -635,8 +635,8 @@ class MapPanel(QWidget):
         """Send the accumulated changes to the page in one call.
 
         Returns:
-            The number of devices sent (0 when nothing was pending or the page is not ready;
-            the changes then stay pending).
+            The number of devices sent: those whose marker differs from what the page shows
+            (0 when nothing changed, or when the page is not ready: changes then stay pending).
         """
         if not self._ready:
             return 0
@@ -645,16 +645,21 @@ class MapPanel(QWidget):
         if self._all_dirty:
             views = self.bridge.devices()
             current = {v.sn for v in views}
-            removed = sorted(self._shown - current)
-            self._shown = current
+            removed = sorted(set(self._sent) - current)
+            for sn in removed:
+                del self._sent[sn]
         else:
             views = [v for v in map(self.bridge.device, sorted(self._dirty)) if v is not None]
         self._all_dirty = False
         self._dirty.clear()
-        if not views and not removed:
+        devices = []
+        for view in views:  # only what the page does not show yet
+            info = marker_info(view, self.bridge.state(view.sn))
+            if self._sent.get(view.sn) != info:
+                self._sent[view.sn] = info
+                devices.append(info)
+        if not devices and not removed:
             return 0
-        devices = [marker_info(v, self.bridge.state(v.sn)) for v in views]
-        self._shown.update(v.sn for v in views)
         self.view.page().runJavaScript(
             f"GcsMap.apply({_js({'devices': devices, 'removed': removed})})"
         )
@@ -678,6 +683,7 @@ class MapPanel(QWidget):
     def _on_page_ready(self) -> None:
         self._ready = True
         self._all_dirty = True
+        self._sent.clear()  # a (re)loaded page shows nothing yet
         self.flush()
         if self.selection.current:
             self.run_js(f"GcsMap.select({_js(self.selection.current)}, true)")

@@ -27,6 +27,7 @@
     selected: "",
     trackLimit: 2000,
     applied: 0,
+    applyMs: [],    // duration of the last apply() calls (ms), for benchmarks
     fitted: false,
     userMoved: false,
     failedLayers: [],
@@ -294,6 +295,7 @@
   // lat, lon, heading, home: [lat, lon] | null, alt}
   // Until the operator moves the map, the view follows the fleet: new markers refit it.
   G.apply = function (batch) {
+    var t0 = performance.now();
     var before = Object.keys(G.markers).length;
     (batch.removed || []).forEach(removeDevice);
     (batch.devices || []).forEach(upsertDevice);
@@ -303,6 +305,8 @@
       G.fitted = true;
       G.fitAll();
     }
+    G.applyMs.push(performance.now() - t0);
+    if (G.applyMs.length > 1000) { G.applyMs.shift(); }
     return after;
   };
 
@@ -343,6 +347,7 @@
       tracks: Object.keys(G.tracks).reduce(function (acc, sn) { acc[sn] = G.tracks[sn].getLatLngs().length; return acc; }, {}),
       homes: Object.keys(G.homes).sort(),
       applied: G.applied,
+      applyMs: G.applyMs.slice(-200),
       failedLayers: G.failedLayers.slice()
     };
   };
