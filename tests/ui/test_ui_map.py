@@ -17,6 +17,7 @@ import pytest
 from aiohttp import web
 from mbtiles_files import make_mbtiles, site_tiles
 from PySide6.QtWebEngineCore import QWebEngineUrlRequestInfo, QWebEngineUrlRequestInterceptor
+from PySide6.QtWidgets import QComboBox, QToolButton
 
 from gcs.protocol.models import Domain
 from gcs.runtime import ThreadedRuntime
@@ -24,6 +25,7 @@ from gcs.station.devices import DeviceView
 from gcs.station.tiles import TileStore
 from gcs.ui.assets import AssetError, default_vendor_dir, leaflet_dir
 from gcs.ui.bridge import Selection, StationBridge
+from gcs.ui.i18n import set_language
 from gcs.ui.map_panel import MapPanel, build_page, marker_info
 from gcs.web.tiles import make_tiles_app
 
@@ -351,5 +353,14 @@ def test_page_reports_missing_leaflet(
     qtbot.addWidget(panel)
     assert "python -m gcs.ui.assets" in panel._status.text()
     assert not panel.ready
+    button = panel.findChild(QToolButton, "map_import_mbtiles")
+    combo = panel.findChild(QComboBox, "map_base_layer")
+    try:
+        set_language("zh")
+        assert button.text() == "导入 MBTiles…"
+        assert combo.itemText(0) == "网格（无地图）"
+    finally:
+        set_language("en")
+    assert button.text() == "Import MBTiles…"
     panel.close()
     bridge.close()

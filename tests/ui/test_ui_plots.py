@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtWidgets import QCheckBox, QToolButton
 
 from gcs.protocol.models import Domain
 from gcs.runtime import ThreadedRuntime
 from gcs.store.history import Sample, insert_samples
 from gcs.ui.bridge import Selection, StationBridge
+from gcs.ui.i18n import set_language
 from gcs.ui.plots_panel import PlotData, PlotsPanel
 
 
@@ -159,3 +161,15 @@ def test_live_curves_of_a_simulated_dock(qtbot: Any, fleet_runtime: ThreadedRunt
     finally:
         panel.close()
         bridge.close()
+
+
+def test_plots_follow_the_language(plots: tuple[PlotsPanel, Selection]) -> None:
+    panel, _ = plots
+    export = panel.findChild(QToolButton, "plots_export")
+    live = panel.findChild(QCheckBox, "plots_live")
+    try:
+        set_language("zh")
+        assert (export.text(), live.text()) == ("导出 CSV…", "实时")
+    finally:
+        set_language("en")
+    assert (export.text(), live.text()) == ("Export CSV…", "Live")
