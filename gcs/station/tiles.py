@@ -262,6 +262,9 @@ class TileStore:
         self._lock = threading.Lock()
         self._conns: dict[str, sqlite3.Connection] = {}
         self._sets: dict[str, Tileset] = {}
+        # The file each cached entry was read from: another store over the same folder (the
+        # web server's, say) may replace or delete a file; a changed file is read afresh.
+        self._sigs: dict[str, tuple[int, int, int]] = {}
 
     # -- catalogue -----------------------------------------------------------------------
 
@@ -284,16 +287,37 @@ class TileStore:
             TileError: No such tileset, or its file is not valid.
         """
         path = self._path(name)
+        sig = self._signature(name, path)
         with self._lock:
             cached = self._sets.get(name)
-            if cached is not None and path.exists():
+            if cached is not None:
                 return cached
-        if not path.is_file():
-            raise _fail(f"No tileset named {name!r}.", f"没有名为 {name!r} 的地图瓦片集。")
         info = inspect_mbtiles(path, name)
         with self._lock:
-            self._sets[name] = info
+            if self._sigs.get(name) == sig:
+                self._sets[name] = info
         return info
+
+    def _signature(self, name: str, path: Path) -> tuple[int, int, int]:
+        """Stat `path`; forget what is cached for `name` if the file changed.
+
+        Raises:
+            TileError: The file does not exist.
+        """
+        try:
+            st = path.stat()
+        except OSError:
+            with self._lock:
+                self._drop(name)
+            raise _fail(
+                f"No tileset named {name!r}.", f"没有名为 {name!r} 的地图瓦片集。"
+            ) from None
+        sig = (st.st_ino, st.st_mtime_ns, st.st_size)
+        with self._lock:
+            if self._sigs.get(name) != sig:
+                self._drop(name)
+                self._sigs[name] = sig
+        return sig
 
     def _path(self, name: str) -> Path:
         if not _NAME_RE.match(name):
@@ -364,6 +388,7 @@ class TileStore:
         if conn is not None:
             conn.close()
         self._sets.pop(name, None)
+        self._sigs.pop(name, None)
 
     def close(self) -> None:
         with self._lock:
@@ -381,12 +406,11 @@ class TileStore:
         if not (0 <= z <= MAX_ZOOM) or not (0 <= x < 2**z) or not (0 <= y < 2**z):
             return None
         tms_row = (1 << z) - 1 - y
+        path = self._path(name)
+        self._signature(name, path)
         with self._lock:
             conn = self._conns.get(name)
             if conn is None:
-                path = self._path(name)
-                if not path.is_file():
-                    raise _fail(f"No tileset named {name!r}.", f"没有名为 {name!r} 的地图瓦片集。")
                 conn = self._conns[name] = _open_ro(path)
             try:
                 row = conn.execute(

@@ -57,6 +57,20 @@ def test_import_refuses_a_taken_name_unless_replacing(tmp_path: Path) -> None:
     assert store.list() == []
 
 
+def test_a_second_store_over_the_folder_sees_replacements(tmp_path: Path) -> None:
+    ui, web_side = TileStore(tmp_path / "tiles"), TileStore(tmp_path / "tiles")
+    ui.import_file(site_tiles(tmp_path / "a.mbtiles"), "site")
+    assert web_side.tile("site", 1, 0, 0) == RED
+    assert web_side.get("site").max_zoom == 14
+    ui.import_file(make_mbtiles(tmp_path / "b.mbtiles", {(1, 0, 0): BLUE}), "site", replace=True)
+    assert web_side.tile("site", 1, 0, 0) == BLUE
+    assert web_side.get("site").max_zoom == 1
+    ui.remove("site")
+    with pytest.raises(TileError, match="No tileset named 'site'"):
+        web_side.tile("site", 1, 0, 0)
+    assert web_side.list() == []
+
+
 def _vector(path: Path) -> Path:
     return make_mbtiles(path, {(0, 0, 0): b"\x1f\x8b\x08\x00junk"}, metadata={"format": "pbf"})
 
