@@ -150,8 +150,9 @@ def marker_info(view: DeviceView, state: Mapping[str, Any]) -> dict[str, Any]:
     Returns:
         A dict with `sn`, `kind` ("dock", "rc", "aircraft"), `label`, `model`, `online`,
         `lat`/`lon` (None when the device has no valid position yet), `heading` (degrees
-        clockwise from north, None when unknown), `home` ([lat, lon] or None) and `alt` (a short
-        text for the tooltip, or None).
+        clockwise from north, None when unknown), `home` ([lat, lon] or None), `alt` (a short
+        text for the tooltip, or None) and `flight` (the aircraft's `track_id`: a new one
+        starts a new track on the map).
     """
     kind = _kind(view)
     pos = _position(state, "latitude", "longitude")
@@ -185,6 +186,7 @@ def marker_info(view: DeviceView, state: Mapping[str, Any]) -> dict[str, Any]:
         "heading": round(heading, 1) if heading is not None else None,
         "home": home,
         "alt": alt,
+        "flight": str(state.get("track_id") or "") or None if kind == "aircraft" else None,
     }
 
 

@@ -270,6 +270,44 @@ def test_unreachable_online_layer_falls_back(qtbot: Any, tiles_rig: tuple[MapRig
     assert any(urlsplit(u).hostname == "tile.openstreetmap.org" for u in rig.recorder.urls)
 
 
+def test_tracks_are_bounded_and_restart_per_flight(qtbot: Any, ui_runtime: ThreadedRuntime) -> None:
+    rig = MapRig(qtbot, ui_runtime)
+    panel = rig.panel
+    try:
+        ac = _view("T1", Domain.AIRCRAFT)
+
+        def fly(i: int, flight: str) -> None:
+            state = {
+                "latitude": 22.5 + i * 1e-4,
+                "longitude": 113.9,
+                "attitude_head": 10 * i,
+                "home_latitude": 22.5,
+                "home_longitude": 113.9,
+                "track_id": flight,
+            }
+            panel.run_js(f"GcsMap.apply({json.dumps({'devices': [marker_info(ac, state)]})})")
+
+        panel.run_js("GcsMap.trackLimit = 5")
+        for i in range(3):
+            fly(i, "f1")
+        qtbot.waitUntil(lambda: page_state(qtbot, panel)["tracks"] == {"T1": 3}, timeout=5000)
+        assert page_state(qtbot, panel)["homes"] == ["T1"]
+        rotation = "GcsMap.markers.T1.getElement().querySelector('.gcs-rot').style.transform"
+        assert js(qtbot, panel, rotation) == "rotate(20deg)"
+        for i in range(3, 12):
+            fly(i, "f1")
+        qtbot.waitUntil(lambda: page_state(qtbot, panel)["tracks"] == {"T1": 5}, timeout=5000)
+        last = js(qtbot, panel, "GcsMap.tracks.T1.getLatLngs().map(function (p) { return p.lat; })")
+        assert last == pytest.approx([22.5 + i * 1e-4 for i in range(7, 12)])
+        fly(12, "f2")  # a new flight: the old track goes
+        qtbot.waitUntil(lambda: page_state(qtbot, panel)["tracks"] == {"T1": 1}, timeout=5000)
+        panel.run_js(f"GcsMap.apply({json.dumps({'removed': ['T1']})})")
+        qtbot.waitUntil(lambda: page_state(qtbot, panel)["markers"] == [], timeout=5000)
+        assert page_state(qtbot, panel)["tracks"] == {} and page_state(qtbot, panel)["homes"] == []
+    finally:
+        rig.close()
+
+
 def _view(sn: str, domain: int, **kw: Any) -> DeviceView:
     base: dict[str, Any] = dict(
         sn=sn,
@@ -317,6 +355,7 @@ def test_marker_info_reads_positions_headings_and_homes() -> None:
         "heading": -90.0,
         "home": [22.49, 113.89],
         "alt": "42.2 m · 7.0 m/s",
+        "flight": None,
     }
     # 0/0 means "no fix yet"; junk and out-of-range values give no position.
     for state in (

@@ -221,9 +221,10 @@
 
   function upsertDevice(dev) {
     var m = G.markers[dev.sn];
+    var old = G.info[dev.sn];
+    G.info[dev.sn] = dev;
     if (dev.lat == null || dev.lon == null) {
       if (m) { G.map.removeLayer(m); delete G.markers[dev.sn]; }
-      G.info[dev.sn] = dev;
       return;
     }
     var ll = L.latLng(dev.lat, dev.lon);
@@ -232,17 +233,18 @@
       m.gcsSn = dev.sn;
       m.on("click", function () { G.clicks += 1; G.clicked(dev.sn); });
       m.bindTooltip(tooltipFor(dev), { direction: "top", offset: [0, -14] });
+      m.setZIndexOffset(dev.kind === "aircraft" ? 1000 : 0);
       m.addTo(G.map);
       G.markers[dev.sn] = m;
     } else {
-      var old = G.info[dev.sn];
       if (!old || old.lat !== dev.lat || old.lon !== dev.lon) { m.setLatLng(ll); }
       if (!old || old.label !== dev.label || old.alt !== dev.alt) { m.setTooltipContent(tooltipFor(dev)); }
     }
-    m.setZIndexOffset(dev.kind === "aircraft" ? 1000 : 0);
-    G.info[dev.sn] = dev;
     styleMarker(m, dev);
     if (dev.kind === "aircraft") {
+      if (old && dev.flight && old.flight !== dev.flight && G.tracks[dev.sn]) {
+        G.tracks[dev.sn].setLatLngs([]);  // a new flight starts a new track
+      }
       extendTrack(dev.sn, ll);
       setHome(dev);
     }
