@@ -111,8 +111,11 @@ async def fly(dock: SimDock, cf: CommandFlight) -> None:
             _takeoff_progress(dock, cf, "wayline_ok")
         while not cf.rth:
             dt = await _tick(dock, cf)
+            sticks = dock.drc.stick_velocity() if dock.drc is not None else None
             if cf.fly_to is not None:
                 _fly_to_step(dock, cf, cf.fly_to, dt)
+            elif sticks is not None:
+                ac.move_by(*sticks, dt)
             else:
                 ac.hold(dt)
         if cf.fly_to is not None:

@@ -28,6 +28,7 @@ from typing import Any
 from gcs.protocol.envelope import Message, new_id
 from gcs.protocol.topics import TopicKind
 from gcs.sim import codes, command, payloads
+from gcs.sim.drc import DrcSession, broker_of
 from gcs.sim.gateway import GatewayConfig, OnboardError, ServiceResult, SimGateway, now_ms
 from gcs.sim.link import LinkError
 from gcs.sim.media import (
@@ -187,6 +188,7 @@ class SimDock(SimGateway):
         self.media_error = ""  # why the last media upload stopped, "" if it did not
         self.mission: Mission | None = None
         self.command: command.CommandFlight | None = None
+        self.drc: DrcSession | None = None
         self.bound = False
 
     # -- onboarding (protocol §2.3) ----------------------------------------------------------
@@ -440,6 +442,8 @@ class SimDock(SimGateway):
         h["fly_to_point"] = self._svc_fly_to_point
         h["fly_to_point_update"] = self._svc_fly_to_point_update
         h["fly_to_point_stop"] = self._svc_fly_to_point_stop
+        h["drc_mode_enter"] = self._svc_drc_mode_enter
+        h["drc_mode_exit"] = self._svc_drc_mode_exit
         if self.product.gateway_model.type != 1:
             h["live_camera_change"] = self._live_service(self.live.change_camera)
 
@@ -786,6 +790,42 @@ class SimDock(SimGateway):
             return result, None
         target.fly_to_id, target.bid = current.fly_to_id, current.bid
         self.command.fly_to = target
+        return codes.OK, None
+
+    def emergency_stop(self) -> None:
+        """DRC `drone_emergency_stop`: stop where it is and hover."""
+        if self.command is not None and self.command.fly_to is not None:
+            self.command.fly_to.stop = True
+
+    def _svc_drc_mode_enter(self, msg: Message) -> ServiceResult:
+        d = self.data_of(msg)
+        mqtt_broker = d.get("mqtt_broker")
+        osd_hz = command.number(d, "osd_frequency", 1, 30) if "osd_frequency" in d else 10.0
+        hsi_hz = command.number(d, "hsi_frequency", 1, 30) if "hsi_frequency" in d else 1.0
+        if not isinstance(mqtt_broker, dict) or osd_hz is None or hsi_hz is None:
+            return codes.BAD_PARAMETERS, None
+        try:
+            broker, client_id = broker_of(mqtt_broker)
+        except ValueError:
+            return codes.BAD_PARAMETERS, None
+        expire = mqtt_broker.get("expire_time")
+        if self.drc is not None:
+            self.drc.close()
+        session = DrcSession(
+            self,
+            broker,
+            client_id,
+            osd_hz=osd_hz,
+            hsi_hz=hsi_hz,
+            expires_at=float(expire) if isinstance(expire, int | float) and expire else None,
+        )
+        self.drc = session
+        self.start_job(session.run(), "drc")
+        return codes.OK, None
+
+    def _svc_drc_mode_exit(self, msg: Message) -> ServiceResult:
+        if self.drc is not None:
+            self.drc.close()
         return codes.OK, None
 
     def _svc_fly_to_point_stop(self, msg: Message) -> ServiceResult:

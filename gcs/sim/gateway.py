@@ -50,6 +50,7 @@ ServiceResult = tuple[int, Any]
 ServiceHandler = Callable[[Message], ServiceResult | None]
 """Answers a `services` message now, or returns None and calls `answer_service` later."""
 
+
 @dataclass(frozen=True, slots=True)
 class Timing:
     """Periods and timeouts. `*_s` in simulated seconds unless marked real."""
@@ -72,6 +73,7 @@ class Timing:
     reconnect_min_s: float = 1.0
     reconnect_max_s: float = 10.0
     connect_timeout_s: float = 10.0
+    drc_heartbeat_timeout_s: float = 60.0  # Dock 2/3 docs: DRC ends after 1 min without one
 
 
 class OnboardError(Exception):

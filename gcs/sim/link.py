@@ -56,23 +56,27 @@ class BrokerAddress:
     username: str = ""
     password: str = ""
     tls: bool = False
+    websocket_path: str | None = None  # MQTT over WebSocket (ws://, wss://) when set
 
     @classmethod
     def parse(cls, url: str) -> BrokerAddress:
-        """Parse `mqtt://user:pass@host:port` (also `tcp://`, `mqtts://`, `ssl://`).
+        """Parse `mqtt://user:pass@host:port` (also `tcp://`, `mqtts://`, `ssl://`, and
+        `ws://host:port/path`, `wss://…` for MQTT over WebSocket).
 
         Raises:
             ValueError: unknown scheme or no host.
         """
         parts = urlsplit(url if "://" in url else f"mqtt://{url}")
         scheme = parts.scheme.lower()
-        if scheme not in ("mqtt", "tcp", "mqtts", "ssl", "tls"):
-            raise ValueError(f"broker URL {url!r}: scheme must be mqtt:// or mqtts://")
+        if scheme not in ("mqtt", "tcp", "mqtts", "ssl", "tls", "ws", "wss"):
+            raise ValueError(f"broker URL {url!r}: scheme must be mqtt://, mqtts:// or ws://")
         if not parts.hostname:
             raise ValueError(f"broker URL {url!r} has no host")
-        tls = scheme in ("mqtts", "ssl", "tls")
+        tls = scheme in ("mqtts", "ssl", "tls", "wss")
+        websocket = scheme in ("ws", "wss")
+        default_port = (443 if tls else 80) if websocket else (8883 if tls else 1883)
         try:
-            port = parts.port or (8883 if tls else 1883)
+            port = parts.port or default_port
         except ValueError as exc:
             raise ValueError(f"broker URL {url!r}: {exc}") from None
         return cls(
@@ -81,6 +85,7 @@ class BrokerAddress:
             username=unquote(parts.username or ""),
             password=unquote(parts.password or ""),
             tls=tls,
+            websocket_path=(parts.path or "/mqtt") if websocket else None,
         )
 
 
@@ -219,12 +224,16 @@ class Link:
     # -- paho plumbing -------------------------------------------------------------------
 
     def _new_client(self) -> mqtt.Client:
+        websocket = self.broker.websocket_path is not None
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=self.client_id,
             protocol=mqtt.MQTTv311,
             clean_session=True,
+            transport="websockets" if websocket else "tcp",
         )
+        if self.broker.websocket_path is not None:
+            client.ws_set_options(path=self.broker.websocket_path)
         if self.broker.username:
             client.username_pw_set(self.broker.username, self.broker.password or None)
         if self.broker.tls:

@@ -104,6 +104,21 @@ class Aircraft:
         self._account(dt, step)
         return dist - step < 0.5 and abs(elevation - self.elevation) < 0.2
 
+    def move_by(self, forward: float, right: float, up: float, yaw_rate: float, dt: float) -> None:
+        """Fly with body-frame velocities (m/s) and a yaw rate (°/s), as sticks command."""
+        self.heading = wrap_degrees(self.heading + yaw_rate * dt)
+        h = math.radians(self.heading)
+        dn = (forward * math.cos(h) - right * math.sin(h)) * dt
+        de = (forward * math.sin(h) + right * math.cos(h)) * dt
+        self.north += dn
+        self.east += de
+        self.elevation = max(2.0, self.elevation + up * dt)
+        self.horizontal_speed = round(math.hypot(forward, right), 1)
+        self.vertical_speed = round(up, 1)
+        self.pitch = -forward * 1.2
+        self.roll = right * 1.2
+        self._account(dt, math.hypot(dn, de))
+
     def orbit(
         self,
         centre_north: float,
