@@ -706,8 +706,7 @@ class MapPanel(QWidget):
             self.view.page().runJavaScript(script, callback)
 
     def closeEvent(self, event: Any) -> None:
-        self._timer.stop()
-        self._ready = False
+        self._timer.stop()  # changes keep accumulating; the next flush sends them
         super().closeEvent(event)
 
 

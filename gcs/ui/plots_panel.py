@@ -313,6 +313,7 @@ class PlotsPanel(QWidget):
         self._last_live = 0.0
         self._request = 0  # id of the newest history request; older answers are dropped
         self._dirty = False
+        self._closed = False
         self._curves: dict[str, pg.PlotDataItem] = {}
         self._plots: dict[str, pg.PlotItem] = {}
         self._cursors: list[pg.InfiniteLine] = []
@@ -657,5 +658,13 @@ class PlotsPanel(QWidget):
 
     def closeEvent(self, event: Any) -> None:
         self._timer.stop()
-        self._request += 1
+        self._request += 1  # a history answer still on its way is dropped
+        self._closed = True
         super().closeEvent(event)
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        if self._closed:
+            self._closed = False
+            self._timer.start()
+            self.reload()
