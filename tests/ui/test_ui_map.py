@@ -6,8 +6,10 @@ profile; the page's state is read back with runJavaScript.
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
+import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,14 @@ from gcs.protocol.models import Domain
 from gcs.runtime import ThreadedRuntime
 from gcs.station.devices import DeviceView
 from gcs.station.tiles import TileStore
-from gcs.ui.assets import AssetError, default_vendor_dir, leaflet_dir
+from gcs.ui.assets import (
+    LEAFLET_VERSION,
+    AssetError,
+    _extract_dist,
+    default_vendor_dir,
+    ensure_leaflet,
+    leaflet_dir,
+)
 from gcs.ui.bridge import Selection, StationBridge
 from gcs.ui.i18n import set_language
 from gcs.ui.map_panel import MapPanel, build_page, marker_info
@@ -403,3 +412,35 @@ def test_page_reports_missing_leaflet(
     assert button.text() == "Import MBTiles…"
     panel.close()
     bridge.close()
+
+
+def test_installed_leaflet_is_reused_without_npm(tmp_path: Path) -> None:
+    shutil.copytree(leaflet_dir(), tmp_path / "vendor" / "leaflet")
+    folder = ensure_leaflet(tmp_path / "vendor", npm="no-such-npm-here")
+    assert folder == tmp_path / "vendor" / "leaflet"
+    assert leaflet_dir(tmp_path / "vendor") == folder
+
+
+def test_missing_npm_is_explained(tmp_path: Path) -> None:
+    with pytest.raises(AssetError, match="npm is not installed"):
+        ensure_leaflet(tmp_path / "vendor", npm="no-such-npm-here")
+    with pytest.raises(AssetError, match=f"Leaflet {LEAFLET_VERSION} is not installed"):
+        leaflet_dir(tmp_path / "vendor")
+    assert not (tmp_path / "vendor" / "leaflet").exists()
+
+
+def test_npm_tarball_extraction_keeps_dist_only(tmp_path: Path) -> None:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in [
+            ("package/dist/leaflet.js", b"js"),
+            ("package/dist/images/layers.png", b"png"),
+            ("package/src/Map.js", b"src"),
+            ("package/dist/../../evil.js", b"no"),
+        ]:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    _extract_dist(buf.getvalue(), tmp_path)
+    files = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert files == ["images/layers.png", "leaflet.js"]
