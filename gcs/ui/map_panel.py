@@ -705,6 +705,12 @@ class MapPanel(QWidget):
         else:
             self.view.page().runJavaScript(script, callback)
 
+    def page_state(self, callback: Callable[[dict[str, Any]], None]) -> None:
+        """Ask the page for its state; `callback` gets a dict (Qt thread) with `markers` (SNs),
+        `selected`, `base`, `center`, `zoom`, `tracks` (points per aircraft), `homes`,
+        `applied` (apply() calls) and `applyMs` (their durations, newest last)."""
+        self.run_js("JSON.stringify(GcsMap.state())", lambda text: callback(json.loads(text)))
+
     def closeEvent(self, event: Any) -> None:
         self._timer.stop()  # changes keep accumulating; the next flush sends them
         super().closeEvent(event)

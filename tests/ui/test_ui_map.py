@@ -80,8 +80,10 @@ def js(qtbot: Any, panel: MapPanel, expr: str) -> Any:
 
 
 def page_state(qtbot: Any, panel: MapPanel) -> dict[str, Any]:
-    state: dict[str, Any] = js(qtbot, panel, "GcsMap.state()")
-    return state
+    box: list[dict[str, Any]] = []
+    panel.page_state(box.append)
+    qtbot.waitUntil(lambda: bool(box), timeout=5000)
+    return box[0]
 
 
 def positioned(bridge: StationBridge) -> set[str]:
