@@ -114,6 +114,7 @@ class Link:
         self._misc_task: asyncio.Task[None] | None = None
         self._fds: set[int] = set()
         self._flush_pending = False
+        self._watching_write = False
         self.connected = False
         self.lost = asyncio.Event()
         self.bytes_out = 0
@@ -310,6 +311,7 @@ class Link:
             self._loop.remove_reader(fd)
             self._loop.remove_writer(fd)
             self._fds.discard(fd)
+        self._watching_write = False
 
     def _on_register_write(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
         self._call(self._schedule_flush, client)
@@ -333,11 +335,14 @@ class Link:
             fd = sock.fileno() if sock is not None else -1
             if fd >= 0:
                 self._loop.add_writer(fd, self._writable, client)
+                self._watching_write = True
 
     def _on_unregister_write(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
-        self._call(self._remove_writer, sock)
+        if self._watching_write:
+            self._call(self._remove_writer, sock)
 
     def _remove_writer(self, sock: Any) -> None:
+        self._watching_write = False
         fd = sock.fileno()
         if self._loop is not None and fd >= 0:
             self._loop.remove_writer(fd)
