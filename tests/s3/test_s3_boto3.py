@@ -488,3 +488,50 @@ def test_expect_continue_refuses_before_the_body(store: RunningStore) -> None:
     ).mint(prefix="media", ttl_s=60)
     answer = _expect_put(store, expired, "media/late.bin")
     assert answer.startswith(b"HTTP/1.1 400") and b"ExpiredToken" in answer
+
+
+def test_clock_skew_tolerance(store: RunningStore) -> None:
+    import http.client
+
+    from gcs.station.storage import amz_date, sigv4
+
+    creds = store.mint()
+    host = store.url.split("://", 1)[1]
+
+    def get_at(offset_s: float) -> tuple[int, bytes]:
+        when = amz_date(time.time() + offset_s)
+        headers = [
+            ("host", host),
+            ("x-amz-content-sha256", sigv4.EMPTY_SHA256),
+            ("x-amz-date", when),
+            ("x-amz-security-token", creds.session_token),
+        ]
+        auth = sigv4.authorization_header(
+            method="GET",
+            path="/gcs",
+            query=[("list-type", "2")],
+            headers=headers,
+            payload_hash=sigv4.EMPTY_SHA256,
+            access_key=creds.access_key,
+            secret=creds.secret,
+            region="us-east-1",
+            service="s3",
+            amz_date=when,
+        )
+        connection = http.client.HTTPConnection(host, timeout=10)
+        try:
+            connection.request(
+                "GET",
+                "/gcs?list-type=2",
+                headers={**{k: v for k, v in headers if k != "host"}, "authorization": auth},
+            )
+            response = connection.getresponse()
+            return response.status, response.read()
+        finally:
+            connection.close()
+
+    assert get_at(-14 * 60)[0] == 200
+    assert get_at(+14 * 60)[0] == 200
+    for offset in (-16 * 60, +16 * 60):
+        status, body = get_at(offset)
+        assert status == 403 and b"RequestTimeTooSkewed" in body
