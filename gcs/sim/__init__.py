@@ -6,6 +6,13 @@ publishes OSD/state/HMS at DJI's rates with changing values, answers every `serv
 `property/set`, and reconnects after a broker loss. It imports only `gcs.protocol` (and
 `gcs.aio`): it meets the station over the network, never in memory.
 
+Modules: `fleet` (the public `Fleet`), `gateway` (what docks and RCs share: link, session,
+replies, properties), `dock` (onboarding, partial OSD, remote debugging, flight tasks),
+`pilot` (RC Plus + M30T flying circles), `command` (take-off/fly-to command flight), `drc`
+(Direct Remote Control link), `live` (live_* rules), `media` (photo upload with SigV4),
+`world` (kinematics, battery, weather), `payloads` (factories), `products` (models, serials),
+`link` (paho on the asyncio loop), `codes` (result codes answered).
+
     fleet = Fleet("mqtt://user:pass@127.0.0.1:1883", docks=3, pilots=1,
                   binding_code="qwe", organization_id="ws-1")
     await fleet.start()        # every gateway online (update_topo answered)
