@@ -223,7 +223,7 @@ class SimDock(SimGateway):
             raise OnboardError(self.stage, f"cloud answered result {result}", result)
         states = output.get("bind_status") if isinstance(output, dict) else None
         bound = {
-            s.get("sn"): bool(s.get("is_device_bind_organization"))
+            s.get("sn"): s.get("is_device_bind_organization") in (True, 1)
             for s in (states if isinstance(states, list) else [])
             if isinstance(s, dict)
         }
