@@ -623,8 +623,15 @@ class MapPanel(QWidget):
         self._schedule()
 
     def _schedule(self) -> None:
-        if self._ready and not self._timer.isActive():
+        # A hidden map (a dock tabbed behind another, a closed dock) only accumulates changes;
+        # showing it flushes them.
+        if self._ready and not self._timer.isActive() and self.isVisible():
             self._timer.start()
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        if self._ready and (self._dirty or self._all_dirty):
+            QTimer.singleShot(0, self.flush)
 
     def pending_updates(self) -> int:
         """How many device updates wait for the next flush (all devices after a registry change)."""

@@ -534,7 +534,7 @@ class PlotsPanel(QWidget):
             if self.data.ts and self.data.ts[0] < since:
                 self.data.trim(since)
                 self._dirty = True
-        if self._dirty:
+        if self._dirty and self.isVisible():  # a hidden panel redraws when shown again
             self._redraw()
 
     # -- drawing -------------------------------------------------------------------------

@@ -26,6 +26,7 @@
     fallbackId: "grid",
     selected: "",
     trackLimit: 2000,
+    trackMinStep: 1.0,  // metres between track points
     applied: 0,
     applyMs: [],    // duration of the last apply() calls (ms), for benchmarks
     fitted: false,
@@ -258,7 +259,7 @@
     }
     var pts = line.getLatLngs();
     var last = pts.length ? pts[pts.length - 1] : null;
-    if (last && last.lat === ll.lat && last.lng === ll.lng) { return; }
+    if (last && last.distanceTo(ll) < G.trackMinStep) { return; }  // hovering, GNSS jitter
     if (pts.length >= G.trackLimit) {
       pts = pts.slice(pts.length - G.trackLimit + 1);
       pts.push(ll);
