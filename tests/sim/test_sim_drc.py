@@ -38,6 +38,7 @@ def ws_broker(tmp_path: Path) -> Iterator[tuple[Mosquitto, int]]:
     broker.kill()
 
 
+@pytest.mark.slow
 async def test_drc_session(ws_broker: tuple[Mosquitto, int]) -> None:
     broker, ws_port = ws_broker
     cloud = Cloud(broker.port)

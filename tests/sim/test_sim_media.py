@@ -94,6 +94,7 @@ async def fly(cloud: Cloud, dock: SimDock, flight_id: str) -> None:
     }
 
 
+@pytest.mark.slow
 async def test_photos_uploaded_and_reported(
     mosquitto: Mosquitto, cloud: Cloud, store: Store
 ) -> None:

@@ -53,6 +53,7 @@ async def test_reconnect_after_broker_restart(mosquitto: Mosquitto, cloud: Cloud
         await fleet.stop()
 
 
+@pytest.mark.slow
 async def test_reboot_reonboards_and_drone_power_changes_topology(
     mosquitto: Mosquitto, cloud: Cloud
 ) -> None:
