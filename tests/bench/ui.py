@@ -111,6 +111,13 @@ def main() -> int:
     ap.add_argument("--profile", action="store_true", help="cProfile the Qt thread (stderr)")
     ap.add_argument("--no-map", action="store_true", help="leave out the map and plots panels")
     ap.add_argument(
+        "--without",
+        action="append",
+        default=[],
+        choices=["map_panel", "plots_panel"],
+        help="leave out one optional panel (repeatable)",
+    )
+    ap.add_argument(
         "--switch-ms", type=float, default=0.0, help="sys.setswitchinterval (0 = as run_desktop)"
     )
     args = ap.parse_args()
@@ -170,6 +177,13 @@ def main() -> int:
         )
     bridge = TimedBridge(rt)
     ui = QSettings(str(data_dir / "ui.ini"), QSettings.Format.IniFormat)
+    if args.without:
+        import gcs.ui.main_window as mw
+
+        original = mw.optional_panel
+        mw.optional_panel = lambda module, name: (
+            None if module in args.without else original(module, name)
+        )
     window = MainWindow(bridge, settings, data_dir, ui_settings=ui, optional_panels=not args.no_map)
     window.resize(1600, 950)
     window.show()
