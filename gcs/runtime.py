@@ -106,7 +106,19 @@ class Runtime:
         url = self.station.external_broker or BrokerUrl(
             "127.0.0.1", self.station.mqtt_port, s.mqtt.device_username, s.mqtt.device_password
         )
+        pilot_web = None
+        http = next((ep.url for ep in self.endpoints() if ep.name == "http"), None)
+        if http is not None:
+            from urllib.parse import urlsplit
+
+            from gcs.sim import PilotWebLogin
+
+            port = urlsplit(http).port
+            pilot_web = PilotWebLogin(
+                f"http://127.0.0.1:{port}/", s.pilot.default_user, s.pilot.default_password
+            )
         return dict(
+            pilot_web=pilot_web,
             broker_url=str(url),
             docks=options.get("docks", 3),
             pilots=options.get("pilots", 1),

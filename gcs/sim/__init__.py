@@ -23,7 +23,7 @@ replies, properties), `dock` (onboarding, partial OSD, remote debugging, flight 
 from __future__ import annotations
 
 from gcs.sim.dock import SimDock
-from gcs.sim.fleet import DEFAULT_LAT, DEFAULT_LON, Fleet, FleetError
+from gcs.sim.fleet import DEFAULT_LAT, DEFAULT_LON, Fleet, FleetError, PilotWebLogin
 from gcs.sim.gateway import ServiceRecord, SimGateway, Timing
 from gcs.sim.link import BrokerAddress, Link, LinkError
 from gcs.sim.payloads import (
@@ -51,6 +51,7 @@ __all__ = [
     "FleetError",
     "Link",
     "LinkError",
+    "PilotWebLogin",
     "Product",
     "ServiceRecord",
     "SimDock",

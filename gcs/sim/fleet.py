@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from types import TracebackType
+
+import aiohttp
 
 from gcs.sim.dock import SimDock
 from gcs.sim.gateway import GatewayConfig, SimGateway, Timing
 from gcs.sim.link import BrokerAddress
 from gcs.sim.pilot import SimPilot
+from gcs.sim.pilot_web import PilotWeb, PilotWebError
 from gcs.sim.products import DOCK_PRODUCTS, RC_PLUS_M30T, offset_position, site_offset
 
 log = logging.getLogger(__name__)
@@ -26,6 +31,16 @@ class FleetError(RuntimeError):
     def __init__(self, message: str, stuck: list[SimGateway]) -> None:
         super().__init__(message)
         self.stuck = stuck
+
+
+@dataclass(frozen=True)
+class PilotWebLogin:
+    """Where simulated Pilots log in: the station's base URL and a Pilot user."""
+
+    base_url: str
+    username: str
+    password: str
+    ssl_context: ssl.SSLContext | None = None
 
 
 class Fleet:
@@ -54,6 +69,7 @@ class Fleet:
         timing: Timing | None = None,
         on_online: Callable[[SimGateway], None] | None = None,
         fetch_waylines: bool = False,
+        pilot_web: PilotWebLogin | None = None,
     ) -> None:
         if docks < 0 or pilots < 0:
             raise ValueError("docks and pilots must be >= 0")
@@ -84,6 +100,8 @@ class Fleet:
             else:
                 self.devices.append(SimPilot(RC_PLUS_M30T, i - docks, config))
         self._stopped = asyncio.Event()
+        self.pilot_web = pilot_web
+        self.pilot_sessions: dict[str, PilotWeb] = {}
 
     @property
     def docks(self) -> list[SimDock]:
@@ -121,6 +139,8 @@ class Fleet:
         """
         chosen = list(self.devices if devices is None else devices)
         self._stopped.clear()
+        if self.pilot_web is not None:
+            await self._pilot_logins([d for d in chosen if isinstance(d, SimPilot)], timeout_s)
         for d in chosen:
             d.start()
         try:
@@ -138,6 +158,39 @@ class Fleet:
                 stuck,
             ) from None
 
+    async def _pilot_logins(self, pilots: list[SimPilot], timeout_s: float) -> None:
+        """Each RC's Pilot logs in over HTTP first, as Pilot 2 does before its `thing` module
+        connects: the RC then uses the MQTT address and per-user login the station returned,
+        and its Pilot keeps the WebSocket and binding going (`PilotWeb`)."""
+        assert self.pilot_web is not None
+        for rc in pilots:
+            web = PilotWeb(
+                self.pilot_web.base_url,
+                self.pilot_web.username,
+                self.pilot_web.password,
+                rc.sn,
+                ssl_context=self.pilot_web.ssl_context,
+            )
+            deadline = asyncio.get_running_loop().time() + timeout_s
+            while True:
+                try:
+                    creds = await web.login()
+                    break
+                except (PilotWebError, OSError, aiohttp.ClientError) as exc:
+                    if asyncio.get_running_loop().time() > deadline:
+                        await web.stop()
+                        raise FleetError(
+                            f"Pilot login for RC {rc.sn} failed: {exc}", [rc]
+                        ) from None
+                    await asyncio.sleep(0.5)
+            rc.set_broker(
+                BrokerAddress(
+                    creds.mqtt_host, creds.mqtt_port, creds.mqtt_username, creds.mqtt_password
+                )
+            )
+            web.start()
+            self.pilot_sessions[rc.sn] = web
+
     async def wait_online(self, devices: Sequence[SimGateway] | None = None) -> None:
         """Wait until every gateway (of `devices`, default all) has been online at least once."""
         chosen = self.devices if devices is None else devices
@@ -145,6 +198,8 @@ class Fleet:
 
     async def stop(self) -> None:
         """Disconnect every gateway and end all simulation tasks. Idempotent."""
+        sessions, self.pilot_sessions = list(self.pilot_sessions.values()), {}
+        await asyncio.gather(*(w.stop() for w in sessions), return_exceptions=True)
         await asyncio.gather(*(d.stop() for d in self.devices), return_exceptions=True)
         self._stopped.set()
 
