@@ -50,6 +50,8 @@ def test_put_get_head_range_delete(store: RunningStore) -> None:
     with pytest.raises(ClientError) as exc:
         s3.get_object(Bucket="gcs", Key="media/ws1/DJI_0001.JPG", Range="bytes=5000-")
     assert error_code(exc.value) == "InvalidRange"
+    assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 416
+    assert exc.value.response["ResponseMetadata"]["HTTPHeaders"]["content-range"] == "bytes */3000"
     s3.delete_object(Bucket="gcs", Key="media/ws1/DJI_0001.JPG")
     with pytest.raises(ClientError) as exc:
         s3.get_object(Bucket="gcs", Key="media/ws1/DJI_0001.JPG")

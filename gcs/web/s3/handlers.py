@@ -220,7 +220,7 @@ def _error(request: web.Request, exc: S3Error, request_id: str) -> web.Response:
     if request.can_read_body and not request.content.at_eof():
         response.force_close()  # do not drain an unread upload
     if exc.code == "InvalidRange":
-        response.headers["Content-Range"] = exc.extra.get("ActualObjectSize", "")
+        response.headers["Content-Range"] = f"bytes */{exc.extra.get('ActualObjectSize', '')}"
     return response
 
 
@@ -694,11 +694,7 @@ async def get_object(ctx: Context, s3: S3Request, *, head: bool) -> web.StreamRe
         first, last, status = 0, row.size - 1, 200
         range_header = request.headers.get("Range")
         if range_header is not None:
-            try:
-                chosen = parse_range(range_header, row.size)
-            except S3Error as exc:
-                exc.extra["ActualObjectSize"] = f"bytes */{row.size}"
-                raise
+            chosen = parse_range(range_header, row.size)
             if chosen is not None:
                 first, last = chosen
                 status = 206
