@@ -109,6 +109,12 @@ def main() -> int:
         "this process (as `gcs demo` runs it; it then competes with the GUI for the GIL)",
     )
     ap.add_argument("--profile", action="store_true", help="cProfile the Qt thread (stderr)")
+    ap.add_argument(
+        "--select-every",
+        type=float,
+        default=2.0,
+        help="seconds between selection changes (0 = never)",
+    )
     ap.add_argument("--no-map", action="store_true", help="leave out the map and plots panels")
     ap.add_argument(
         "--without",
@@ -233,9 +239,19 @@ def main() -> int:
 
     sns = [v.sn for v in bridge.devices()]
     picker = QTimer()
-    picker.setInterval(2000)
-    picker.timeout.connect(lambda: window.selection.select(sns[int(time.time() / 2) % len(sns)]))
-    picker.start()
+    picker.setInterval(int(max(args.select_every, 0.1) * 1000))
+    select_ms: list[float] = []
+
+    def pick() -> None:
+        t = time.perf_counter()
+        window.selection.select(sns[int(time.time() / 2) % len(sns)])
+        select_ms.append((time.perf_counter() - t) * 1000)
+
+    picker.timeout.connect(pick)
+    if args.select_every > 0:
+        picker.start()
+    else:
+        window.selection.select(sns[0])
 
     warm_end = time.monotonic() + 5.0
     while time.monotonic() < warm_end:
@@ -291,6 +307,11 @@ def main() -> int:
             "p99": round(pct(drains, 0.99), 2),
             "max": round(max(drains, default=float("nan")), 1),
             "busy_share": round(sum(drains) / 1000 / args.seconds, 3),
+        },
+        "select_ms": {  # one selection change: every panel follows it
+            "count": len(select_ms),
+            "p50": round(pct(select_ms, 0.5), 1),
+            "max": round(max(select_ms, default=float("nan")), 1),
         },
         "load_avg_1m": round(os.getloadavg()[0], 1),
         "rss_mb": round(rss / 2**20),
