@@ -298,7 +298,7 @@ def test_tracks_are_bounded_and_restart_per_flight(qtbot: Any, ui_runtime: Threa
             }
             panel.run_js(f"GcsMap.apply({json.dumps({'devices': [marker_info(ac, state)]})})")
 
-        panel.run_js("GcsMap.trackLimit = 5")
+        panel.run_js("GcsMap.trackLimit = 5; GcsMap.trackMinMs = 0")
         for i in range(3):
             fly(i, "f1")
         qtbot.waitUntil(lambda: page_state(qtbot, panel)["tracks"] == {"T1": 3}, timeout=5000)

@@ -26,7 +26,8 @@
     fallbackId: "grid",
     selected: "",
     trackLimit: 2000,
-    trackMinStep: 1.0,  // metres between track points
+    trackMinStep: 2.0,  // metres between track points
+    trackMinMs: 1000,   // milliseconds between track points
     applied: 0,
     applyMs: [],    // duration of the last apply() calls (ms), for benchmarks
     fitted: false,
@@ -259,7 +260,11 @@
     }
     var pts = line.getLatLngs();
     var last = pts.length ? pts[pts.length - 1] : null;
-    if (last && last.distanceTo(ll) < G.trackMinStep) { return; }  // hovering, GNSS jitter
+    var now = Date.now();
+    // At most one point a second, and none while hovering (GNSS jitter): re-projecting a long
+    // track is the dearest part of an update.
+    if (last && (now - (line.gcsLastT || 0) < G.trackMinMs || last.distanceTo(ll) < G.trackMinStep)) { return; }
+    line.gcsLastT = now;
     if (pts.length >= G.trackLimit) {
       pts = pts.slice(pts.length - G.trackLimit + 1);
       pts.push(ll);
