@@ -45,7 +45,7 @@ def read_runtime_file(data_dir: Path) -> dict[str, Any] | None:
 
 COMPONENTS = [
     "gcs.web.server:start",  # Pilot HTTP(S) API, WebSocket, H5 pages, tiles
-    "gcs.web.s3.server:start_component",  # embedded S3 object store
+    "gcs.web.s3.component:start_component",  # embedded S3 object store
 ]
 
 

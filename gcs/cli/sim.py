@@ -41,6 +41,14 @@ def register(subparsers: Any) -> None:
         metavar="FILE",
         help="JSON printed by `gcs credentials` ('-' = stdin): broker, login, binding code",
     )
+    p.add_argument(
+        "--pilot-url",
+        metavar="URL",
+        help="station base URL for the simulated Pilots' HTTP login and WebSocket "
+        "(default: from --credentials; without it RCs use the device login directly)",
+    )
+    p.add_argument("--pilot-user", metavar="NAME", help="Pilot user (default: from --credentials)")
+    p.add_argument("--pilot-password", metavar="PW", help="its password")
     p.add_argument("--docks", type=int, default=1, metavar="N", help="docks (default 1)")
     p.add_argument("--pilots", type=int, default=0, metavar="N", help="RC Plus (default 0)")
     p.add_argument("--binding-code", metavar="CODE", help="device binding code for docks")
@@ -110,6 +118,24 @@ def resolve(args: argparse.Namespace) -> tuple[str, str, str]:
     return url, code, org
 
 
+def pilot_login(args: argparse.Namespace) -> tuple[str, str, str] | None:
+    """(base URL, user, password) for the simulated Pilots, or None (RCs skip the web login)."""
+    creds = (
+        _read_credentials(args.credentials) if args.credentials and args.credentials != "-" else {}
+    )
+    url = args.pilot_url or str(creds.get("pilot_url") or "")
+    user = args.pilot_user or str(creds.get("pilot_username") or "")
+    password = args.pilot_password or str(creds.get("pilot_password") or "")
+    if not (url and user and password):
+        return None
+    parts = urlsplit(url)
+    host = parts.hostname or "127.0.0.1"
+    if args.credentials and not args.pilot_url and creds.get("mqtt_host") == "127.0.0.1":
+        host = "127.0.0.1"
+    base = f"{parts.scheme}://{_host_for_url(host)}:{parts.port or 80}/"
+    return base, user, password
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the fleet until a signal; 0 on a clean stop, 2 on a usage error."""
     try:
@@ -129,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _run(args: argparse.Namespace, url: str, code: str, org: str, out: TextIO) -> int:
-    from gcs.sim import DEFAULT_LAT, DEFAULT_LON, Fleet, FleetError, SimGateway
+    from gcs.sim import DEFAULT_LAT, DEFAULT_LON, Fleet, FleetError, PilotWebLogin, SimGateway
 
     def online(device: SimGateway) -> None:
         again = " (reconnected)" if device.sessions > 1 else ""
@@ -153,6 +179,7 @@ async def _run(args: argparse.Namespace, url: str, code: str, org: str, out: Tex
         speedup=args.speedup,
         on_online=online,
         fetch_waylines=args.fetch_waylines,
+        pilot_web=PilotWebLogin(*web) if (web := pilot_login(args)) and args.pilots else None,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

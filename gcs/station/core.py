@@ -48,6 +48,13 @@ from gcs.station.bus import (
 )
 from gcs.station.devices import DeviceRegistry, RequestRefused
 from gcs.station.ntp import NtpServer
+from gcs.station.storage import (
+    ExternalStoreError,
+    ScopeError,
+    StorageAccess,
+    open_access,
+    sts_grant,
+)
 from gcs.station.telemetry import Telemetry
 from gcs.station.users import Users
 from gcs.store import history as h
@@ -109,6 +116,7 @@ class Station:
         self.registry: DeviceRegistry
         self.telemetry: Telemetry
         self.users: Users | None = None
+        self.storage: StorageAccess | None = None
         self.broker: BrokerProcess | None = None
         self.ntp: NtpServer | None = None
         self.link: MqttLink | None = None
@@ -173,6 +181,7 @@ class Station:
             self.store, workspace_id=s.station.workspace_id, on_logins_changed=self._logins_changed
         )
         await self.users.load(s.pilot.default_user, s.pilot.default_password)
+        self.storage = await loop.run_in_executor(None, open_access, s, self.data_dir)
         self.bus.subscribe(LogEntry, self._on_log_entry)
         self._register_requests()
 
@@ -304,6 +313,7 @@ class Station:
         self.request_handlers.setdefault("airport_bind_status", self._req_bind_status)
         self.request_handlers.setdefault("airport_organization_get", self._req_org_get)
         self.request_handlers.setdefault("airport_organization_bind", self._req_org_bind)
+        self.request_handlers.setdefault("storage_config_get", self._req_storage_config)
 
     def _publish(self, message: Message | None, qos: int = replies.REPLY_QOS) -> None:
         if message is not None and self.link is not None:
@@ -445,6 +455,48 @@ class Station:
 
     async def _req_org_bind(self, msg: Message) -> dict[str, Any]:
         return await self.registry.organization_bind(msg.sn, msg.data)
+
+    async def _req_storage_config(self, msg: Message) -> dict[str, Any]:
+        """Temporary upload credentials (§6): module 0 media, 1 PSDK UI resources.
+
+        Each gateway gets its own key folder, so a dock can neither read nor overwrite another
+        dock's uploads.
+        """
+        data = msg.data if isinstance(msg.data, dict) else {}
+        module = data.get("module", 0)
+        folder = {0: "media", 1: "psdk"}.get(module if isinstance(module, int) else -1)
+        if folder is None:
+            raise RequestRefused(
+                StationCode.INVALID_PARAMETER, f"unknown storage module {module!r}"
+            )
+        grant = await self.sts_for(f"{folder}/{msg.sn}/")
+        return grant
+
+    async def sts_for(self, prefix: str, *, read_only: bool = False) -> dict[str, Any]:
+        """The DJI STS object for uploads under `prefix` (devices' storage_config_get, Pilot's
+        /sts). Raises RequestRefused when the store cannot issue credentials."""
+        if self.storage is None:
+            raise RequestRefused(StationCode.INTERNAL_ERROR, "object storage is not available")
+        try:
+            grant = await sts_grant(
+                self.storage,
+                prefix=prefix,
+                ttl_s=self.settings.storage.sts_ttl_s,
+                read_only=read_only,
+            )
+        except (ScopeError, ExternalStoreError) as exc:
+            raise RequestRefused(
+                StationCode.INTERNAL_ERROR, f"no storage credentials: {exc}"
+            ) from exc
+        return grant.to_dji()
+
+    def pilot_mqtt_login(self, username: str, password: str) -> tuple[str, str]:
+        """The MQTT login handed to Pilot's `thing` module for a user whose own MQTT login is
+        (username, password). An external broker knows only the logins its operator set up
+        (see broker/README.md), so there Pilot gets the device login."""
+        if self.external_broker is not None:
+            return self.settings.mqtt.device_username, self.settings.mqtt.device_password
+        return username, password
 
     # -- background ----------------------------------------------------------------------
 

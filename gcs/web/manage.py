@@ -11,6 +11,7 @@ import orjson
 from aiohttp import web
 
 from gcs.station.core import Station
+from gcs.station.devices import RequestRefused
 from gcs.store.users import UserRow
 from gcs.web import topology
 from gcs.web.auth import Caller, caller, check_token
@@ -61,6 +62,7 @@ def mqtt_addr(station: Station) -> str:
 
 def user_data(station: Station, user: UserRow, user_type: int) -> dict[str, Any]:
     s = station.settings.station
+    mqtt_user, mqtt_password = station.pilot_mqtt_login(user.mqtt_username, user.mqtt_password)
     return {
         "user_id": user.id,
         "username": user.username,
@@ -69,8 +71,8 @@ def user_data(station: Station, user: UserRow, user_type: int) -> dict[str, Any]
         "workspace_id": user.workspace_id,
         "workspace_name": s.workspace_name,
         "platform_name": s.platform_name,
-        "mqtt_username": user.mqtt_username,
-        "mqtt_password": user.mqtt_password,
+        "mqtt_username": mqtt_user,
+        "mqtt_password": mqtt_password,
         "mqtt_addr": mqtt_addr(station),
     }
 
@@ -222,3 +224,17 @@ async def device(request: web.Request) -> web.Response:
     entry["workspace_id"] = workspace_id
     entry["firmware_version"] = view.firmware_version
     return ok(entry)
+
+
+@routes.post("/storage/api/v1/workspaces/{workspace_id}/sts")
+async def storage_sts(request: web.Request) -> web.Response:
+    """Temporary upload credentials for Pilot's media and wayline uploads (§8.2 #6)."""
+    who = await caller(request)
+    workspace_id = request.match_info["workspace_id"]
+    _same_workspace(who, workspace_id)
+    station = request.app[STATION]
+    try:
+        grant = await station.sts_for(f"pilot/{workspace_id}/")
+    except RequestRefused as exc:
+        raise ApiError(500, str(exc)) from exc
+    return ok(grant)

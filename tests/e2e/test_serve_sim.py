@@ -103,6 +103,16 @@ def test_fleet_onboards_and_telemetry_is_merged_and_kept(
                     f"aircraft {sn} hangs under a gateway"
                 )
 
+        # The simulated Pilot logged in over HTTP and bound its RC and aircraft to the workspace.
+        rcs = [sn for sn, r in rows.items() if r[0].startswith("2-")]
+        _wait(
+            lambda: all(devices()[sn][1] == 1 for sn in rcs),
+            20,
+            "the RC bound through Pilot's HTTP API",
+        )
+        rc_aircraft = [sn for sn, r in devices().items() if r[2] in rcs]
+        assert rc_aircraft and all(devices()[sn][1] == 1 for sn in rc_aircraft)
+
         # Every gateway and aircraft came online (the events log says so).
         def online() -> set[str]:
             return {r[0] for r in db.execute("SELECT sn FROM station_events WHERE kind = 'online'")}
