@@ -7,6 +7,7 @@ station and the tree follows the registry's answer.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from PySide6.QtCore import Qt, Slot
@@ -34,8 +35,23 @@ COL_NAME, COL_MODEL, COL_STATE, COL_MODE, COL_BATTERY, COL_SN = range(6)
 HEADERS = ["Name", "Model", "State", "Mode", "Battery", "SN"]
 SN_ROLE = Qt.ItemDataRole.UserRole
 UNBOUND = "__unbound__"
+_DIGITS = re.compile(r"(\d+)")
 ONLINE_COLOR = QColor("#2e7d32")
 OFFLINE_COLOR = QColor("#9e9e9e")
+
+
+def natural_key(text: str) -> list[tuple[int, int | str]]:
+    """Sort key under which "Dock 2 9" comes before "Dock 2 10"."""
+    return [(0, int(part)) if part.isdigit() else (1, part.lower()) for part in _DIGITS.split(text)]
+
+
+class FleetItem(QTreeWidgetItem):
+    """A tree row that sorts numbers in names naturally."""
+
+    def __lt__(self, other: QTreeWidgetItem) -> bool:
+        tree = self.treeWidget()
+        col = tree.sortColumn() if tree is not None else COL_NAME
+        return natural_key(self.text(col)) < natural_key(other.text(col))
 
 
 def mode_text(view: DeviceView, state: dict[str, Any]) -> str:
@@ -79,6 +95,8 @@ class FleetPanel(QWidget):
             | QAbstractItemView.EditTrigger.EditKeyPressed
         )
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.setSortingEnabled(True)
+        self.tree.sortByColumn(COL_NAME, Qt.SortOrder.AscendingOrder)
         header = self.tree.header()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
@@ -132,7 +150,7 @@ class FleetPanel(QWidget):
         key = workspace_id or UNBOUND
         item = self._groups.get(key)
         if item is None:
-            item = QTreeWidgetItem(self.tree)
+            item = FleetItem(self.tree)
             item.setFlags(Qt.ItemFlag.ItemIsEnabled)
             item.setExpanded(True)
             font = item.font(COL_NAME)
@@ -149,7 +167,7 @@ class FleetPanel(QWidget):
     def _device_item(self, view: DeviceView, parent: QTreeWidgetItem) -> QTreeWidgetItem:
         item = self._items.get(view.sn)
         if item is None:
-            item = QTreeWidgetItem()
+            item = FleetItem()
             item.setData(COL_NAME, SN_ROLE, view.sn)
             item.setFlags(
                 Qt.ItemFlag.ItemIsEnabled

@@ -86,3 +86,15 @@ def test_dig_walks_dicts_and_first_list_items() -> None:
     assert fmt.dig(state, "a.b.c") == 3
     assert fmt.dig(state, "x.y") is None
     assert fmt.dig(state, "missing") is None
+
+
+def test_fleet_names_sort_naturally() -> None:
+    from gcs.ui.fleet_panel import natural_key
+
+    names = ["DJI Dock 10", "DJI Dock 9", "dji dock 1", "Matrice 30 2"]
+    assert sorted(names, key=natural_key) == [
+        "dji dock 1",
+        "DJI Dock 9",
+        "DJI Dock 10",
+        "Matrice 30 2",
+    ]
