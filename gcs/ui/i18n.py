@@ -134,6 +134,7 @@ ZH.update(
         "Follow system": "跟随系统",
         "Reset layout": "重置布局",
         "About": "关于",
+        "GCS — an offline DJI Cloud API station": "GCS —— 离线 DJI 上云 API 地面站",
         "Main toolbar": "主工具栏",
         "Fleet": "机队",
         "Dock": "机场",

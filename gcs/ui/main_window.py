@@ -376,7 +376,8 @@ class MainWindow(QMainWindow):
         QMessageBox.about(
             self,
             tr("About"),
-            "GCS — offline DJI Cloud API station\n"
+            tr("GCS — an offline DJI Cloud API station")
+            + "\n\n"
             + "\n".join(f"{ep.name}: {ep.url}" for ep in self.bridge.endpoints()),
         )
 
