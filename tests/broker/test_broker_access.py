@@ -162,7 +162,11 @@ def test_update_topo_grants_the_new_aircraft(embedded: Target, connect: Any) -> 
     station = connect(embedded, "station-e", STATION)
     assert station.subscribe("thing/product/+/osd", qos=0) == 0
     dock7 = connect(embedded, "DOCK7", SHARED_DEVICE)
-    assert dock7.subscribe("thing/product/AIR9/events") >= REFUSED
+    # Before update_topo AIR9 is unclaimed: DOCK7 may subscribe (docks subscribe at connect)
+    # but receives nothing, and may not publish as AIR9.
+    assert dock7.subscribe("thing/product/AIR9/events") == 1
+    station.publish("thing/product/AIR9/events", b'{"early":1}', qos=1)
+    dock7.publish("thing/product/AIR9/osd", b'{"unclaimed":1}')
     topo = {
         "tid": "t1",
         "bid": "b1",
@@ -172,7 +176,11 @@ def test_update_topo_grants_the_new_aircraft(embedded: Target, connect: Any) -> 
     }
     dock7.publish("sys/product/DOCK7/status", json.dumps(topo), qos=1)
     dock7.publish("thing/product/AIR9/osd", b'{"new aircraft":1}')
-    assert station.expect().topic == "thing/product/AIR9/osd"
+    first = station.expect()
+    assert first.topic == "thing/product/AIR9/osd" and first.payload == b'{"new aircraft":1}'
+    station.publish("thing/product/AIR9/events", b'{"late":1}', qos=1)
+    # The first AIR9 message each side sees is the one after the claim, not the early one.
+    assert dock7.expect("thing/product/AIR9/events").payload == b'{"late":1}'
     assert dock7.subscribe("thing/product/AIR9/events") == 1
     # The aircraft moves to DOCK8: the latest update_topo wins, DOCK7 loses it.
     dock8 = connect(embedded, "DOCK8", SHARED_DEVICE)
