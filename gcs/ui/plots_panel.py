@@ -314,7 +314,8 @@ class PlotsPanel(QWidget):
         self._request = 0  # id of the newest history request; older answers are dropped
         self._dirty = False
         self._closed = False
-        self._curves: dict[str, pg.PlotDataItem] = {}
+        self._curves: dict[Series, pg.PlotDataItem] = {}
+        self._colours: dict[Series, str] = {}
         self._plots: dict[str, pg.PlotItem] = {}
         self._cursors: list[pg.InfiniteLine] = []
 
@@ -387,13 +388,18 @@ class PlotsPanel(QWidget):
             plot.setDownsampling(auto=True, mode="peak")
             plot.setClipToView(True)
             plot.setMenuEnabled(False)
-            plot.addLegend(offset=(-4, 4), labelTextSize="8pt")
             plot.setMinimumHeight(90)
             cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#868e96", width=1))
             cursor.setVisible(False)
             plot.addItem(cursor, ignoreBounds=True)
             self._cursors.append(cursor)
             self._plots[group.id] = plot
+            for i, series in enumerate(group.series):
+                colour = COLOURS[i % len(COLOURS)]
+                self._colours[series] = colour
+                curve = plot.plot([], [], pen=pg.mkPen(colour, width=1.5), connect="finite")
+                curve.setVisible(False)
+                self._curves[series] = curve
         self._shown: list[str] = []
         self._layout_plots([g.id for g in GROUPS])
         self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
@@ -415,8 +421,6 @@ class PlotsPanel(QWidget):
         self._end_label.setText(tr("End:"))
         self._export_button.setText(tr("Export CSV…"))
         self._export_button.setToolTip(tr("Export the curves shown to a CSV file"))
-        for group in GROUPS:
-            self._plots[group.id].setTitle(f"{tr(group.title)} ({group.unit})", size="9pt")
         self._update_title()
         self._rebuild_curves()
 
@@ -487,6 +491,7 @@ class PlotsPanel(QWidget):
         self.readout.clear()
         if not self.sn:
             self._status.clear()
+            self._redraw()
             return
         since, until = self.window_range_ms()
         self._status.setText(tr("Loading history…"))
@@ -540,20 +545,21 @@ class PlotsPanel(QWidget):
     # -- drawing -------------------------------------------------------------------------
 
     def _rebuild_curves(self) -> None:
-        for plot in self._plots.values():
-            if plot.legend is not None:
-                plot.legend.clear()
-            for item in list(plot.listDataItems()):
-                plot.removeItem(item)
-        self._curves = {}
-        colour = 0
-        for group, series in self.data.series:
-            plot = self._plots[group.id]
-            pen = pg.mkPen(COLOURS[colour % len(COLOURS)], width=1.5)
-            colour += 1
-            curve = plot.plot([], [], pen=pen, name=tr(series.label), connect="finite")
-            self._curves[series.key] = curve
-        self._dirty = True
+        """Show the curves of the current device kind (all curves exist from the start: making
+        and legending pyqtgraph items is the dear part of switching devices) and name them
+        in each plot's title, in their colours."""
+        wanted = {s for _, s in self.data.series}
+        for series, curve in self._curves.items():
+            curve.setData([], [])
+            curve.setVisible(series in wanted)
+        for group in GROUPS:
+            names = " ".join(
+                f'<span style="color:{self._colours[s]}">━ {tr(s.label)}</span>'
+                for s in group.series
+                if s in wanted
+            )
+            title = f"<b>{tr(group.title)}</b> ({group.unit})&nbsp;&nbsp;{names}"
+            self._plots[group.id].setTitle(title, size="8pt")
 
     def _layout_plots(self, groups: list[str]) -> None:
         """Stack the plots of `groups` (ids, in GROUPS order), x-linked to the top one."""
@@ -578,18 +584,18 @@ class PlotsPanel(QWidget):
             or any(self.data.has_data(s.key) for gg, s in self.data.series if gg.id == g.id)
         ]
         self._layout_plots(wanted)
-        for key, curve in self._curves.items():
-            x, y = self.data.xy(key)
-            curve.setData(x, y, connect="finite")
+        for _, series in self.data.series:
+            x, y = self.data.xy(series.key)
+            self._curves[series].setData(x, y, connect="finite")
         since, until = self.window_range_ms()
         end = (until if until is not None else int(time.time() * 1000)) / 1000.0
-        for gid in self._shown:
-            self._plots[gid].setXRange(since / 1000.0, end, padding=0.01)
+        if self._shown:  # the others follow through their x-link
+            self._plots[self._shown[0]].setXRange(since / 1000.0, end, padding=0.01)
         self.redrawn.emit()
 
     def curve_data(self, key: str) -> tuple[list[float], list[float]]:
         """The points drawn for history key `key` (times in s, values; gaps left out)."""
-        curve = self._curves.get(key)
+        curve = next((self._curves[s] for _, s in self.data.series if s.key == key), None)
         if curve is None:
             return [], []
         x, y = curve.getOriginalDataset()
