@@ -60,11 +60,16 @@ class TimedBridge(StationBridge):
         DRAIN_MS.append((time.perf_counter() - t0) * 1000)
 
 
-def pct(values: list[float], q: float) -> float:
+def pct(values: list[float], q: float) -> float | None:
+    """The q-quantile of `values` rounded to 0.01 ms, or None (JSON null) when empty."""
     if not values:
-        return float("nan")
+        return None
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
+
+
+def top(values: list[float]) -> float | None:
+    return round(max(values), 1) if values else None
 
 
 def start_mosquitto(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -291,27 +296,27 @@ def main() -> int:
         "seconds": args.seconds,
         "frames": len(frames),
         "frame_ms": {
-            "p50": round(pct(frames, 0.5), 1),
-            "p99": round(pct(frames, 0.99), 1),
-            "max": round(max(frames, default=float("nan")), 1),
+            "p50": pct(frames, 0.5),
+            "p99": pct(frames, 0.99),
+            "max": top(frames),
         },
         "latency_ms": {
             "samples": len(latencies),
-            "p50": round(pct(latencies, 0.5), 1),
-            "p99": round(pct(latencies, 0.99), 1),
+            "p50": pct(latencies, 0.5),
+            "p99": pct(latencies, 0.99),
             "mean": round(statistics.fmean(latencies), 1) if latencies else None,
         },
         "widget_update_ms": {  # bridge delivery incl. every connected panel's slots
             "count": len(drains),
-            "p50": round(pct(drains, 0.5), 2),
-            "p99": round(pct(drains, 0.99), 2),
-            "max": round(max(drains, default=float("nan")), 1),
+            "p50": pct(drains, 0.5),
+            "p99": pct(drains, 0.99),
+            "max": top(drains),
             "busy_share": round(sum(drains) / 1000 / args.seconds, 3),
         },
         "select_ms": {  # one selection change: every panel follows it
             "count": len(select_ms),
-            "p50": round(pct(select_ms, 0.5), 1),
-            "max": round(max(select_ms, default=float("nan")), 1),
+            "p50": pct(select_ms, 0.5),
+            "max": top(select_ms),
         },
         "load_avg_1m": round(os.getloadavg()[0], 1),
         "rss_mb": round(rss / 2**20),
