@@ -31,8 +31,8 @@ from gcs.ui import fmt
 from gcs.ui.bridge import Selection, StationBridge
 from gcs.ui.i18n import i18n, tr
 
-COL_NAME, COL_MODEL, COL_STATE, COL_MODE, COL_BATTERY, COL_SN = range(6)
-HEADERS = ["Name", "Model", "State", "Mode", "Battery", "SN"]
+COL_NAME, COL_STATE, COL_MODE, COL_BATTERY, COL_MODEL, COL_SN = range(6)
+HEADERS = ["Name", "State", "Mode", "Battery", "Model", "SN"]
 SN_ROLE = Qt.ItemDataRole.UserRole
 UNBOUND = "__unbound__"
 _DIGITS = re.compile(r"(\d+)")
@@ -119,11 +119,11 @@ class FleetPanel(QWidget):
         self.retranslate()
         self._on_devices()
         widths = (
-            (COL_NAME, 170),
-            (COL_MODEL, 85),
+            (COL_NAME, 165),
             (COL_STATE, 50),
-            (COL_MODE, 72),
-            (COL_BATTERY, 45),
+            (COL_MODE, 75),
+            (COL_BATTERY, 50),
+            (COL_MODEL, 90),
         )
         for col, width in widths:
             self.tree.setColumnWidth(col, width)
@@ -183,6 +183,7 @@ class FleetPanel(QWidget):
                 self.tree.takeTopLevelItem(self.tree.indexOfTopLevelItem(item))
             parent.addChild(item)
             parent.setExpanded(True)
+            item.setExpanded(True)  # a moved item (e.g. bound to a workspace) stays open
         return item
 
     @Slot()

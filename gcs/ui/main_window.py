@@ -79,7 +79,12 @@ class StatusBar:
         state = tr("connected") if up else tr("disconnected")
         self.broker.setText(f"<span style='color:{color}'>●</span> {tr('Broker')}: {state}")
         eps = self.bridge.endpoints()
-        shown = [f"{ep.name.upper()} {ep.url}" for ep in eps if ep.name != "ntp"]
+        # Services only: the Pilot page and CA links are in the connection wizard.
+        shown = [
+            f"{ep.name.upper()} {ep.url.rstrip('/')}"
+            for ep in eps
+            if ep.name not in ("ntp", "pilot", "ca")
+        ]
         self.endpoints.setText("  ·  ".join(shown))
         ntp = [ep.url for ep in eps if ep.name == "ntp"]
         self.ntp.setText(f"NTP {ntp[0]}" if ntp else f"NTP: {tr('Off')}")
