@@ -11,8 +11,8 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import psutil
-from conftest import ServeProcess
 from paho.mqtt.enums import CallbackAPIVersion
+from station_harness import ServeProcess
 
 DOCK = "7CTDM3D00RESTART"
 

@@ -16,8 +16,8 @@ import paho.mqtt.client as mqtt
 import pytest
 import test_raw_dock as raw
 import test_serve_sim as serve_sim
-from conftest import ServeProcess, free_port, start_serve
 from paho.mqtt.enums import CallbackAPIVersion
+from station_harness import ServeProcess, free_port, start_serve
 from test_broker_restart import Dock
 from test_raw_dock import DOCK, DRONE, RawDock
 

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from conftest import ServeProcess, gcs_command
+from station_harness import ServeProcess, gcs_command
 
 
 def _run_sim(

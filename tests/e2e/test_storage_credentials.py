@@ -11,7 +11,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from conftest import ServeProcess
+from station_harness import ServeProcess
 from test_raw_dock import RawDock
 
 DOCK = "7CTDM3D00BVYRAW"

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import RunningStore
+from s3_harness import RunningStore
 
 from gcs.station.storage import StorageAccess
 
@@ -405,7 +405,7 @@ def test_anonymous_and_sigv2_refused(store: RunningStore) -> None:
 
 
 def test_station_buckets_and_limits(tmp_path: Any) -> None:
-    from conftest import start_store
+    from s3_harness import start_store
 
     running = start_store(tmp_path / "data", max_object_bytes=1000, max_bucket_bytes=1500)
     try:

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import RunningStore, start_store
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from s3_harness import RunningStore, start_store
 
 from gcs.station.storage import amz_date, sigv4
 from gcs.web.s3.chunked import AwsChunkedDecoder, ChunkFormatError

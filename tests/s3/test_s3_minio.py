@@ -11,9 +11,9 @@ import urllib.error
 import urllib.request
 
 import pytest
-from conftest import RunningStore
 from minio import Minio
 from minio.error import S3Error
+from s3_harness import RunningStore
 
 from gcs.station.storage import StorageAccess, TemporaryCredentials
 

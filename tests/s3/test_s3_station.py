@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 import pytest
 from aiohttp import web
 from botocore.exceptions import ClientError
-from conftest import RunningStore
+from s3_harness import RunningStore
 
 from gcs.station.storage import (
     ExternalStoreError,

@@ -249,7 +249,7 @@ def test_disk_full_answers_and_loses_nothing(small_disk: Path) -> None:
 
 def test_disk_full_is_an_s3_error(small_disk: Path) -> None:
     from botocore.exceptions import ClientError
-    from conftest import start_store
+    from s3_harness import start_store
 
     running = start_store(small_disk / "data", min_free_bytes=0)
     try:

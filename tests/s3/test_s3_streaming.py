@@ -17,7 +17,7 @@ import zlib
 from dataclasses import dataclass
 
 import pytest
-from conftest import RunningStore
+from s3_harness import RunningStore
 
 from gcs.station.storage import TemporaryCredentials, amz_date, sigv4
 

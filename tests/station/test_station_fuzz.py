@@ -13,10 +13,10 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
-from conftest import free_port
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from paho.mqtt.enums import CallbackAPIVersion
+from station_harness import free_port
 
 from gcs.protocol.envelope import DecodeError, decode
 from gcs.runtime import Runtime, ThreadedRuntime

@@ -1,0 +1,121 @@
+"""Shared fixtures: free ports, the shared data folder, `gcs serve` as a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data folder {SHARED_DATA} is not present")
+    return SHARED_DATA
+
+
+def gcs_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "gcs", *args]
+
+
+@dataclass
+class ServeProcess:
+    """`gcs serve` running as a child process, with the lines it printed."""
+
+    proc: subprocess.Popen[str]
+    data_dir: Path
+    mqtt_port: int
+    ntp_port: int
+    lines: list[str] = field(default_factory=list)
+    ready: threading.Event = field(default_factory=threading.Event)
+
+    def credentials(self) -> dict[str, object]:
+        out = subprocess.run(
+            gcs_command("credentials", "--data-dir", str(self.data_dir)),
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        doc: dict[str, object] = json.loads(out.stdout)
+        return doc
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return int(self.proc.returncode)
+
+
+def start_serve(data_dir: Path, *extra: str, timeout: float = 20.0) -> ServeProcess:
+    mqtt_port, ntp_port = free_port(), free_port(socket.SOCK_DGRAM)
+    args = [
+        "serve",
+        "--data-dir",
+        str(data_dir),
+        "--host",
+        "127.0.0.1",
+        "--mqtt-port",
+        str(mqtt_port),
+        "--ntp-port",
+        str(ntp_port),
+        "--http-port",
+        str(free_port()),
+        "--https-port",
+        str(free_port()),
+        "--s3-port",
+        str(free_port()),
+        *extra,
+    ]
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(
+        gcs_command(*args),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    sp = ServeProcess(proc, data_dir, mqtt_port, ntp_port)
+
+    def reader() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            sp.lines.append(line.rstrip("\n"))
+            if line.strip() == "ready":
+                sp.ready.set()
+
+    threading.Thread(target=reader, daemon=True).start()
+    deadline = time.monotonic() + timeout
+    while not sp.ready.wait(0.1):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            sp.stop()
+            raise AssertionError("gcs serve did not get ready:\n" + "\n".join(sp.lines))
+    return sp
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[ServeProcess]:
+    sp = start_serve(tmp_path / "station")
+    yield sp
+    sp.stop()
