@@ -375,6 +375,8 @@ class Policy:
         self._data = data or AuthData()
         self._learned: dict[str, frozenset[str]] = {}
         self._filters_cache: dict[str, list[str]] = {}
+        self._memo_key = secrets.token_bytes(32)
+        self._verified: set[tuple[str, bytes]] = set()
 
     def replace(self, data: AuthData) -> None:
         """Use new file content; sub-devices learned from ``update_topo`` are kept."""
@@ -401,7 +403,18 @@ class Policy:
         user = self.user(username)
         if user is None or password is None:
             return None
-        return user if verify_password(password, user.password_hash) else None
+        # A slow hash is the point of PBKDF2, but two hundred docks sharing one login would
+        # otherwise pay it two hundred times when they reconnect together: remember a keyed
+        # digest of each password already verified against this exact hash (never the password).
+        key = (user.password_hash, hmac.new(self._memo_key, password.encode(), "sha256").digest())
+        if key in self._verified:
+            return user
+        if not verify_password(password, user.password_hash):
+            return None
+        if len(self._verified) > 10_000:
+            self._verified.clear()
+        self._verified.add(key)
+        return user
 
     # -- topic rules
 

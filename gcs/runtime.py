@@ -253,6 +253,11 @@ class ThreadedRuntime:
         self.loop.call_soon_threadsafe(fn, *args)
 
     def stop(self, timeout: float = 30.0) -> None:
+        """Stop the runtime and join its thread; safe after a failed or missing start."""
         if self._stopping is not None and self.thread.is_alive():
-            self.loop.call_soon_threadsafe(self._stopping.set)
-        self.thread.join(timeout)
+            try:
+                self.loop.call_soon_threadsafe(self._stopping.set)
+            except RuntimeError:  # the loop closed between the check and the call
+                pass
+        if self.thread.is_alive() or self.thread.ident is not None:
+            self.thread.join(timeout)

@@ -193,3 +193,28 @@ def test_early_subscription_to_an_unclaimed_aircraft() -> None:
     assert not policy.may_subscribe(shared, "D3", "thing/product/+/state_reply")
     assert not policy.may_subscribe(shared, "D3", "thing/product/#")
     assert not policy.may_subscribe(None, "D3", "thing/product/A7/osd")
+
+
+def test_repeated_logins_skip_the_slow_hash_but_stay_exact(monkeypatch: pytest.MonkeyPatch) -> None:
+    import broker.auth as auth_module
+
+    calls = []
+    real = auth_module.verify_password
+
+    def counting(password: str, password_hash: str) -> bool:
+        calls.append(password)
+        return real(password, password_hash)
+
+    monkeypatch.setattr(auth_module, "verify_password", counting)
+    policy, shared, _ = policy_with({})
+    for _ in range(200):
+        assert policy.authenticate("devices", "pw") == shared
+    assert len(calls) == 1  # one PBKDF2 run for 200 logins of the same login
+    assert policy.authenticate("devices", "pw2") is None
+    assert policy.authenticate("devices", "pw2") is None  # failures are never remembered
+    assert len(calls) == 3
+    # A new hash for the same login (password changed) is verified afresh.
+    new = User("devices", hash_password("new", iterations=1000), "device")
+    policy.replace(AuthData({"devices": new}, {}))
+    assert policy.authenticate("devices", "pw") is None
+    assert policy.authenticate("devices", "new") == new

@@ -6,11 +6,9 @@ simulator, so a bug shared by the simulator and the station cannot hide here.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import queue
 import re
-import sys
 import time
 import tomllib
 import uuid
@@ -20,16 +18,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
-
-_ROOT_CONFTEST = Path(__file__).resolve().parents[1] / "conftest.py"
-_spec = importlib.util.spec_from_file_location("gcs_tests_root_helpers", _ROOT_CONFTEST)
-assert _spec is not None and _spec.loader is not None
-root = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = root
-_spec.loader.exec_module(root)
-free_port = root.free_port
-start_serve = root.start_serve
-ServeProcess = root.ServeProcess
+from station_harness import start_serve  # tests/ is on sys.path
 
 APP_ID, APP_KEY, APP_LICENSE = "153462", "0f6a8e9b2c4d", "Q2xvdWRBUElMaWNlbmNlRm9yVGVzdHM="
 RC_MODEL = (2, 119, 0)  # DJI RC Plus
