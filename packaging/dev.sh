@@ -43,6 +43,12 @@ qt_libs=(libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-
          libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxcomposite1 libxdamage1 libxrandr2 libxtst6
          libnss3 libasound2 fonts-noto-cjk)
 
+vendor_assets() {
+    # Leaflet for the offline map comes from the npm registry at install time (never committed).
+    command -v npm >/dev/null 2>&1 || apt_install npm
+    "$venv/bin/python" -m gcs.ui.assets >/dev/null
+}
+
 py="$(find_python)"
 if [ ! -x "$venv/bin/python" ]; then
     "$py" -m venv "$venv"
@@ -53,6 +59,7 @@ case "$what" in
     demo)
         apt_install "${qt_libs[@]}"
         "$venv/bin/python" -m pip install -q -e ".[gui]"
+        vendor_assets
         exec "$venv/bin/gcs" demo "$@"
         ;;
     test)
@@ -63,6 +70,7 @@ case "$what" in
             (systemctl disable --now mosquitto || service mosquitto stop || true) >/dev/null 2>&1
         fi
         "$venv/bin/python" -m pip install -q -e ".[gui,test]"
+        vendor_assets
         export PATH="$venv/bin:$PATH"
         ruff check gcs broker tests
         mypy
@@ -72,6 +80,7 @@ case "$what" in
         ;;
     env)
         "$venv/bin/python" -m pip install -q -e ".[gui,test]"
+        vendor_assets
         echo "$venv"
         ;;
     *)
