@@ -75,7 +75,7 @@ log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL_MS = 200
 MAX_FLUSH_INTERVAL_MS = 1000
-MS_PER_MARKER = 2.5
+MS_PER_MARKER = 4.0
 TRACK_LIMIT = 2000
 PAGE_DIR = Path(__file__).resolve().parent / "map_page"
 QWEBCHANNEL_URL = "qrc:///qtwebchannel/qwebchannel.js"

@@ -62,6 +62,7 @@ WINDOWS_S: tuple[tuple[str, int], ...] = (
     ("24 h", 24 * 3600),
 )
 DEFAULT_WINDOW_S = 900
+HEADROOM = 0.05  # share of the window shown ahead of "now" while live
 COLOURS = ("#1971c2", "#e8590c", "#2f9e44", "#9c36b5", "#c92a2a", "#0c8599")
 
 
@@ -314,6 +315,8 @@ class PlotsPanel(QWidget):
         self._request = 0  # id of the newest history request; older answers are dropped
         self._dirty = False
         self._closed = False
+        self._x_range: tuple[float, float] | None = None
+        self._titles_key: tuple[str, str] | None = None
         self._curves: dict[Series, pg.PlotDataItem] = {}
         self._colours: dict[Series, str] = {}
         self._plots: dict[str, pg.PlotItem] = {}
@@ -485,6 +488,7 @@ class PlotsPanel(QWidget):
         """Read the window's history of the selected device from the station, then redraw."""
         self._request += 1
         request = self._request
+        self._x_range = None
         self.data = PlotData(device_kind(self.bridge.device(self.sn)) if self.sn else "aircraft")
         self._rebuild_curves()
         self._update_title()
@@ -552,6 +556,10 @@ class PlotsPanel(QWidget):
         for series, curve in self._curves.items():
             curve.setData([], [])
             curve.setVisible(series in wanted)
+        titles_key = (self.data.kind, i18n.lang)
+        if titles_key == self._titles_key:  # setTitle re-lays the plot out: ~6 ms each
+            return
+        self._titles_key = titles_key
         for group in GROUPS:
             names = " ".join(
                 f'<span style="color:{self._colours[s]}">━ {tr(s.label)}</span>'
@@ -574,6 +582,7 @@ class PlotsPanel(QWidget):
             plot.setXLink(top)
             top = top or plot
             self.graphics.ci.addItem(plot, row=row, col=0)
+        self._x_range = None
 
     def _redraw(self) -> None:
         self._dirty = False
@@ -587,11 +596,25 @@ class PlotsPanel(QWidget):
         for _, series in self.data.series:
             x, y = self.data.xy(series.key)
             self._curves[series].setData(x, y, connect="finite")
-        since, until = self.window_range_ms()
-        end = (until if until is not None else int(time.time() * 1000)) / 1000.0
-        if self._shown:  # the others follow through their x-link
-            self._plots[self._shown[0]].setXRange(since / 1000.0, end, padding=0.01)
+        self._update_x_range()
         self.redrawn.emit()
+
+    def _update_x_range(self, force: bool = False) -> None:
+        """Set the time axis to the window. While live the range runs `HEADROOM` ahead of now
+        and only moves when the data reaches its end: a range that slid every second would
+        make every axis regenerate its ticks every second."""
+        if not self._shown:
+            return
+        since, until = self.window_range_ms()
+        if until is not None:
+            start, end = since / 1000.0, until / 1000.0
+        else:
+            now = time.time()
+            if not force and self._x_range is not None and now < self._x_range[1]:
+                return
+            start, end = now - self.window_s, now + self.window_s * HEADROOM
+        self._x_range = (start, end)
+        self._plots[self._shown[0]].setXRange(start, end, padding=0)  # others: via the x-link
 
     def curve_data(self, key: str) -> tuple[list[float], list[float]]:
         """The points drawn for history key `key` (times in s, values; gaps left out)."""
