@@ -34,6 +34,7 @@ from gcs.link.errors import CommandError, CommandTimeout, LinkError, NotConnecte
 from gcs.link.url import BrokerUrl
 from gcs.protocol.calls import CallPolicy, PendingCalls, Reply, Resend, Timeout
 from gcs.protocol.envelope import DecodeError, Message, decode
+from gcs.protocol.errors import describe
 from gcs.protocol.replies import SUBSCRIBE_QOS
 
 log = logging.getLogger(__name__)
@@ -309,5 +310,6 @@ class MqttLink:
             self._calls.cancel(call_id)
             self._futures.pop(call_id, None)
         if reply.result != 0:
-            raise CommandError(message.sn, method, reply.result, f"device answered {reply.result}")
+            meaning = describe(reply.result)
+            raise CommandError(message.sn, method, reply.result, meaning.en, meaning.zh)
         return reply

@@ -18,14 +18,18 @@ class CommandError(LinkError):
         gateway_sn: the gateway it was sent to.
         method: the service method (or "property/set").
         code: the DJI result code (-1 for a malformed reply, 0 never).
+        detail, detail_zh: what the code means, in English and Chinese.
     """
 
-    def __init__(self, gateway_sn: str, method: str, code: int, detail: str) -> None:
+    def __init__(
+        self, gateway_sn: str, method: str, code: int, detail: str, detail_zh: str = ""
+    ) -> None:
         super().__init__(f"{method} on {gateway_sn} failed with code {code}: {detail}")
         self.gateway_sn = gateway_sn
         self.method = method
         self.code = code
         self.detail = detail
+        self.detail_zh = detail_zh or detail
 
 
 class CommandTimeout(CommandError):
