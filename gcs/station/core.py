@@ -56,6 +56,7 @@ from gcs.station.storage import (
     sts_grant,
 )
 from gcs.station.telemetry import Telemetry
+from gcs.station.tiles import TileStore
 from gcs.station.users import Users
 from gcs.store import history as h
 from gcs.store.db import Store, open_store
@@ -117,6 +118,7 @@ class Station:
         self.telemetry: Telemetry
         self.users: Users | None = None
         self.storage: StorageAccess | None = None
+        self.tiles: TileStore | None = None
         self.broker: BrokerProcess | None = None
         self.ntp: NtpServer | None = None
         self.link: MqttLink | None = None
@@ -182,6 +184,7 @@ class Station:
         )
         await self.users.load(s.pilot.default_user, s.pilot.default_password)
         self.storage = await loop.run_in_executor(None, open_access, s, self.data_dir)
+        self.tiles = TileStore(self.data_dir / "tiles")  # offline base maps (MBTiles)
         self.bus.subscribe(LogEntry, self._on_log_entry)
         self._register_requests()
 
@@ -229,6 +232,9 @@ class Station:
             await self.link.stop()
         if self.ntp is not None:
             self.ntp.stop()
+        if self.tiles is not None:
+            self.tiles.close()
+            self.tiles = None
         if self.broker is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.broker.stop)
         if self.store is not None:

@@ -19,6 +19,7 @@ from gcs.web.auth import check_token
 from gcs.web.envelope import ApiError, failure
 from gcs.web.feed import PilotFeed, TopologyCache
 from gcs.web.keys import HUB, SIGNER, STATION, TLS, TOPOLOGY_CACHE
+from gcs.web.tiles import add_tile_routes
 from gcs.web.tls import TlsFiles
 from gcs.web.tokens import TokenSigner
 from gcs.web.ws import WsHub
@@ -87,6 +88,8 @@ def init_app(
     app.add_routes(manage.routes)
     app.router.add_get("/api/v1/ws", websocket)
     h5.add_routes(app, h5_folder)
+    if station.tiles is not None:
+        add_tile_routes(app, station.tiles)
     app.cleanup_ctx.append(_feed_ctx)
     app.on_shutdown.append(_close_websockets)
     return app
