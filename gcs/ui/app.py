@@ -93,6 +93,10 @@ def run_desktop(
     import qasync
 
     prepare_environment()
+    try:  # QtWebEngine wants to be imported before the QApplication exists
+        import gcs.ui.map_panel  # noqa: F401
+    except ImportError as exc:
+        log.warning("map panel unavailable: %s", exc)
     app = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(app, QApplication)
     app.setOrganizationName("gcs")
