@@ -209,36 +209,47 @@ class MqttLink:
             self._on_state(up, detail)
 
     def _drain(self) -> None:
-        self._drain_scheduled = False
+        # The flag stays set while we work, so the paho thread does not wake the loop for
+        # every message of a burst; it is cleared only once the inbox is seen empty (and the
+        # inbox checked once more, for a message appended in between).
         inbox = self._inbox
         budget = 2000  # yield to other callbacks between bursts
         while inbox and budget:
             budget -= 1
             topic, payload = inbox.popleft()
-            self.received += 1
-            try:
-                message = (
-                    decode(topic, payload)
-                    if self._max_payload is None
-                    else decode(topic, payload, max_bytes=self._max_payload)
-                )
-            except DecodeError as exc:
-                self.rejected += 1
-                if self._on_reject is not None:
-                    self._on_reject(topic, exc)
-                continue
-            reply = self._calls.on_reply(message)
-            if reply is not None:
-                entry = self._futures.pop(reply.call_id, None)
-                if entry is not None and not entry[0].done():
-                    entry[0].set_result(reply)
-            try:
-                self._on_message(message)
-            except Exception:
-                log.exception("handler failed on %s", topic)
-        if inbox and not self._drain_scheduled and self._loop is not None:
+            self._handle(topic, payload)
+        loop = self._loop
+        if inbox:
+            if loop is not None:
+                loop.call_soon(self._drain)
+            return
+        self._drain_scheduled = False
+        if inbox and loop is not None:
             self._drain_scheduled = True
-            self._loop.call_soon(self._drain)
+            loop.call_soon(self._drain)
+
+    def _handle(self, topic: str, payload: bytes | bytearray) -> None:
+        self.received += 1
+        try:
+            message = (
+                decode(topic, payload)
+                if self._max_payload is None
+                else decode(topic, payload, max_bytes=self._max_payload)
+            )
+        except DecodeError as exc:
+            self.rejected += 1
+            if self._on_reject is not None:
+                self._on_reject(topic, exc)
+            return
+        reply = self._calls.on_reply(message)
+        if reply is not None:
+            entry = self._futures.pop(reply.call_id, None)
+            if entry is not None and not entry[0].done():
+                entry[0].set_result(reply)
+        try:
+            self._on_message(message)
+        except Exception:
+            log.exception("handler failed on %s", topic)
 
     async def _tick_loop(self) -> None:
         while True:

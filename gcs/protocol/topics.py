@@ -8,6 +8,7 @@ gateway's (dock or RC). `parse_topic` turns a topic string into a `Topic` or rai
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from dataclasses import dataclass
 
@@ -109,8 +110,9 @@ def topic(kind: TopicKind, sn: str) -> str:
     return str(Topic(kind, sn))
 
 
+@functools.lru_cache(maxsize=8192)
 def parse_topic(text: str) -> Topic:
-    """Parse a DJI topic string.
+    """Parse a DJI topic string (results are cached: a station sees the same few topics).
 
     Raises:
         TopicError: not a DJI Cloud API topic (wrong prefix, bad SN, unknown suffix).

@@ -225,11 +225,23 @@ def gateway_load(
         clients.append((sn, c))
 
     def run() -> None:
+        # Real devices are not synchronised: each gateway sends its three partial OSD messages
+        # at its own phase within the second (spread evenly here), not all at the same instant.
+        slots = 100  # 10 ms slots
+        per_slot: list[list[tuple[str, mqtt.Client, int]]] = [[] for _ in range(slots)]
+        for g, (sn, c) in enumerate(clients):
+            for part in range(3):
+                phase = (g / max(len(clients), 1) + part / 3) % 1.0
+                per_slot[int(phase * slots)].append((sn, c, part))
         tick = 0
+        start = time.time()
         while not stop.is_set():
-            t0 = time.time()
-            for sn, c in clients:
-                for part in range(3):
+            for slot, due in enumerate(per_slot):
+                target = start + tick + slot / slots
+                time.sleep(max(0.0, target - time.time()))
+                if stop.is_set():
+                    return
+                for sn, c, part in due:
                     data = {
                         "bench_ts_ns": time.time_ns(),
                         "part": part,
@@ -239,13 +251,12 @@ def gateway_load(
                     body = {
                         "tid": f"{sn}-{tick}-{part}",
                         "bid": "b",
-                        "timestamp": int(t0 * 1000),
+                        "timestamp": int(time.time() * 1000),
                         "gateway": sn,
                         "data": data,
                     }
                     c.publish(f"thing/product/{sn}/osd", json.dumps(body), qos=0)
             tick += 1
-            time.sleep(max(0.0, 1.0 - (time.time() - t0)))
 
     threading.Thread(target=run, daemon=True).start()
     return [c for _, c in clients]
