@@ -14,8 +14,8 @@ from broker.auth import (
     hash_password,
     verify_password,
 )
+from broker.limits import DEFAULT_MAX_QUEUED
 from broker.process import BrokerProcess, BrokerStartError, child_command, print_ready, run
-from broker.server import DEFAULT_MAX_QUEUED
 
 __all__ = [
     "AUTH_FILE_NAME",

@@ -31,9 +31,12 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-from broker.server import DEFAULT_MAX_QUEUED, GcsBroker, serve
+from broker.limits import DEFAULT_MAX_QUEUED
+
+if TYPE_CHECKING:
+    from broker.server import GcsBroker
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +84,8 @@ def run(
         def ready(server: GcsBroker) -> None:
             if on_ready is not None:
                 on_ready(host, server.bound_port())
+
+        from broker.server import serve  # amqtt is imported only in the broker process
 
         await serve(
             host,

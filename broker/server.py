@@ -52,6 +52,7 @@ from amqtt.session import Session
 from amqtt.utils import gen_client_id
 
 from broker.auth import AuthFile, topic_matches
+from broker.limits import DEFAULT_MAX_QUEUED
 from broker.mqtt5 import Mqtt5Error, Mqtt5Translator, connect_to_v311, encode_varint
 from broker.plugin import USER_KEY, GcsAccessPlugin
 from gcs.aio import spawn
@@ -60,7 +61,6 @@ log = logging.getLogger(__name__)
 
 __all__ = ["DEFAULT_MAX_QUEUED", "BrokerError", "GcsBroker", "broker_config", "serve"]
 
-DEFAULT_MAX_QUEUED = 1000
 PENDING_KEY = "gcs.pending"  # session.attributes: deliveries in progress for this session
 PREAUTH_KEY = "gcs.authenticated"
 MQTT5_KEY = "gcs.mqtt5"  # session.attributes: the connection's Mqtt5Translator, or None
