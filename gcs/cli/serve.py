@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -132,6 +133,13 @@ def run_demo(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     fleet = {"docks": args.docks, "pilots": args.pilots}
+    if not args.headless and not _has_display():
+        print(
+            "no display found (DISPLAY/WAYLAND_DISPLAY unset): running the demo headless; "
+            "start it from a desktop session to get the window",
+            file=sys.stderr,
+        )
+        args.headless = True
     if args.headless:
         return asyncio.run(_serve(settings, data_dir, args.broker, fleet))
     from gcs.ui.app import run_desktop
@@ -139,7 +147,21 @@ def run_demo(args: argparse.Namespace) -> int:
     return run_desktop(settings, data_dir, external_broker=args.broker, fleet=fleet)
 
 
+def _has_display() -> bool:
+    """False on a Linux machine with no screen (Windows and macOS always have one)."""
+    if not sys.platform.startswith("linux"):
+        return True
+    return any(os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
+
+
 def run_app(args: argparse.Namespace) -> int:
+    if not _has_display():
+        print(
+            "error: no display found (DISPLAY/WAYLAND_DISPLAY unset). Run `gcs` from a desktop "
+            "session, or `gcs serve` for the headless station.",
+            file=sys.stderr,
+        )
+        return 2
     try:
         settings, data_dir = settings_from_args(args)
     except SettingsError as exc:
