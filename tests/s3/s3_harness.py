@@ -10,6 +10,8 @@ import asyncio
 import datetime
 import ipaddress
 import ssl
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -155,3 +157,28 @@ def tls_store(tmp_path: Path) -> Iterator[RunningStore]:
     running.ca_file = cert
     yield running
     running.close()
+
+
+def start_store_process(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
+    """`gcs storage serve` as a child process on a free port; returns it and its URL."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gcs",
+            "storage",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--host",
+            "127.0.0.1",
+            "--s3-port",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert line.startswith("ready "), line
+    return proc, line.split()[1]

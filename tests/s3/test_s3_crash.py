@@ -7,7 +7,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from s3_harness import start_store_process
 
 from gcs.station.storage import TemporaryCredentials, amz_date, open_access, sigv4
 from gcs.store.settings import load_settings
@@ -23,27 +23,7 @@ MiB = 1024 * 1024
 
 
 def start(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gcs",
-            "storage",
-            "serve",
-            "--data-dir",
-            str(data_dir),
-            "--host",
-            "127.0.0.1",
-            "--s3-port",
-            "0",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    assert line.startswith("ready "), line
-    return proc, line.split()[1]
+    return start_store_process(data_dir)
 
 
 def begin_upload(

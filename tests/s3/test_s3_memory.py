@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -14,6 +12,7 @@ import boto3
 import psutil
 import pytest
 from botocore.config import Config
+from s3_harness import start_store_process
 
 from gcs.station.storage import open_access
 from gcs.store.settings import load_settings
@@ -26,25 +25,7 @@ MiB = 1024**2
 @pytest.mark.timeout(180)
 def test_one_gib_put_keeps_memory_flat(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gcs",
-            "storage",
-            "serve",
-            "--data-dir",
-            str(data_dir),
-            "--host",
-            "127.0.0.1",
-            "--s3-port",
-            "0",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    url = proc.stdout.readline().split()[1]
+    proc, url = start_store_process(data_dir)
     try:
         access = open_access(load_settings(data_dir), data_dir)
         creds = access.mint(prefix="media")
