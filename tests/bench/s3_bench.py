@@ -22,7 +22,6 @@ import os
 import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -38,6 +37,10 @@ from botocore.config import Config
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO / "tests" / "s3"))
+
+from s3_harness import start_store_process  # noqa: E402
 
 from gcs.station.storage import open_access  # noqa: E402
 from gcs.store.settings import load_settings  # noqa: E402
@@ -97,26 +100,7 @@ def main() -> int:
     raw_dir.mkdir()
     single_size = (10 if args.quick else 100) * MiB
     multi_size = (64 if args.quick else 1024) * MiB
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gcs",
-            "storage",
-            "serve",
-            "--data-dir",
-            str(data_dir),
-            "--host",
-            "127.0.0.1",
-            "--s3-port",
-            "0",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=REPO,
-    )
-    assert proc.stdout is not None
-    url = proc.stdout.readline().split()[1]
+    proc, url = start_store_process(data_dir)
     try:
         access = open_access(load_settings(data_dir), data_dir)
         creds = access.mint(ttl_s=24 * 3600)
