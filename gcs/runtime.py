@@ -24,7 +24,12 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, Protocol
 
+from gcs.station.capability import CapabilityFactory
 from gcs.station.core import Endpoint, Station
+from gcs.station.onboarding import Onboarding
+from gcs.station.properties_in import PropertiesIn
+from gcs.station.resources import DockResources
+from gcs.station.uploads import Uploads
 from gcs.store.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -42,6 +47,15 @@ def read_runtime_file(data_dir: Path) -> dict[str, Any] | None:
         return None
     return doc if isinstance(doc, dict) else None
 
+
+#: The station's features, in start order (each a `gcs.station.capability.Capability`). A feature
+#: issue adds its module here; nothing else in the station changes.
+CAPABILITIES: list[CapabilityFactory] = [
+    PropertiesIn,  # osd/state → telemetry
+    Onboarding,  # update_topo, config, organisation binding, Pilot's RC binding
+    Uploads,  # storage_config_get, Pilot's STS
+    DockResources,  # flight-area / offline-map / task files docks ask for
+]
 
 COMPONENTS = [
     "gcs.web.server:start",  # Pilot HTTP(S) API, WebSocket, H5 pages, tiles
@@ -77,7 +91,9 @@ class Runtime:
         external_broker: str | None = None,
         fleet: dict[str, int] | None = None,
     ) -> None:
-        self.station = Station(settings, data_dir, external_broker=external_broker)
+        self.station = Station(
+            settings, data_dir, capabilities=CAPABILITIES, external_broker=external_broker
+        )
         self.settings = settings
         self.fleet_options = fleet
         self.components: list[Component] = []

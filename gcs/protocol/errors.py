@@ -109,6 +109,14 @@ class StationCode(enum.IntEnum):
     DEVICE_OFFLINE = 212015
     #: We published and no reply came in time (Demo SDK "MQTT publish failed").
     TIMEOUT = 211001
+    #: Something a device or a client asked for does not exist here (reference platform's
+    #: "requested data not found").
+    NOT_FOUND = 201404
+    #: A command the station will not send now: a precondition failed (the device is busy, in
+    #: the wrong mode, its aircraft away...). The refusal's text says which.
+    PRECONDITION_FAILED = 212016
+    #: A dangerous command sent without the operator's explicit confirmation.
+    CONFIRMATION_REQUIRED = 212017
     #: Anything that went wrong inside the station (Demo SDK "unknown").
     INTERNAL_ERROR = 299999
 
@@ -1640,6 +1648,8 @@ _ROWS: Final[tuple[tuple[int, str, str], ...]] = (
     (211001, "Message not delivered or no reply in time", "消息没发出去或没按时收到回复"),
     (212001, "WebSocket send failed", "WebSocket 消息没发出去"),
     (212015, "The device is offline", "设备离线"),
+    (212016, "The device is not ready for this command", "设备当前不满足执行该指令的条件"),
+    (212017, "This command needs an explicit confirmation", "该指令需要明确确认"),
     (220001, "Data exceeds the limit", "数据超出限制"),
     (299999, "Internal station error", "地面站内部出错"),
 )

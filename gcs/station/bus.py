@@ -97,6 +97,27 @@ class ServiceReplied(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class CommandChanged(Event):
+    """A command to a device was refused, sent, answered, made progress or ended.
+
+    `status` is "refused", "sent", "running", a device progress status ("in_progress",
+    "paused", …) or how it ended ("ok", "failed", "timeout", "canceled", "interrupted", …).
+    """
+
+    job_id: str
+    gateway_sn: str
+    method: str
+    actor: str
+    status: str
+    result: int | None
+    percent: float | None
+    step: str
+    message_en: str
+    message_zh: str
+    bid: str
+
+
+@dataclass(frozen=True, slots=True)
 class MessageRejected(Event):
     """An inbound message could not be accepted (malformed, unknown topic, ...)."""
 

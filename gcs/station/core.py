@@ -1,24 +1,25 @@
-"""The station: one object composing broker, MQTT link, NTP, registry and telemetry.
+"""The station: the composition of broker, MQTT link, NTP, database and capability modules.
 
-`Station(settings, data_dir).start()` brings everything up in order (database, broker, NTP, MQTT
-link, background jobs); `stop()` takes it down in reverse. The same object serves `gcs serve`,
-the desktop app (on its own thread and loop) and the tests.
+`Station(settings, data_dir, capabilities=[...]).start()` brings everything up in order
+(database, broker, NTP, registry, users, object store access, the command path, the
+capabilities, then the MQTT link); `stop()` takes it down in reverse. The same object serves
+`gcs serve`, the desktop app (on its own thread and loop) and the tests.
 
-Inbound dispatch follows the reply rules of `gcs.protocol.replies`: `status` and `requests`
-are always answered (a refused request with a non-zero result), `events`/`state` when they ask
-for it (de-duplicated on tid: DJI devices re-send until answered). Malformed messages are logged
-once each with the reason, announced as `MessageRejected`, and answered with an error when they
-were requests we could identify.
+What the station does with device messages lives elsewhere: `gcs.station.dispatch` routes each
+inbound message (and applies the reply rules), `gcs.station.commands` is the one path for
+commands to devices, and each feature is a capability module (`gcs.station.capability`) composed
+from the list in `gcs.runtime`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
+import copy
+import dataclasses
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,44 +29,27 @@ from broker.auth import Role
 from gcs.aio import spawn
 from gcs.link import BrokerUrl, MqttLink
 from gcs.protocol import replies
-from gcs.protocol.envelope import DecodeError, Message
-from gcs.protocol.errors import StationCode
-from gcs.protocol.onboarding import (
-    ConfigFields,
-    PayloadError,
-    parse_config_request,
-    parse_update_topo,
-)
-from gcs.protocol.topics import TopicKind, station_subscriptions
+from gcs.protocol.envelope import Message
+from gcs.protocol.topics import station_subscriptions
 from gcs.station import netinfo
-from gcs.station.bus import (
-    DeviceEvent,
-    EventBus,
-    LinkStateChanged,
-    LogEntry,
-    MessageRejected,
-    ServiceReplied,
-)
-from gcs.station.devices import DeviceRegistry, RequestRefused
+from gcs.station.bus import EventBus, LinkStateChanged, LogEntry
+from gcs.station.capability import Capability, CapabilityFactory
+from gcs.station.commands import Commands
+from gcs.station.devices import DeviceRegistry
+from gcs.station.dispatch import Dispatcher
 from gcs.station.ntp import NtpServer
-from gcs.station.storage import (
-    ExternalStoreError,
-    ScopeError,
-    StorageAccess,
-    open_access,
-    sts_grant,
-)
+from gcs.station.storage import StorageAccess, open_access
 from gcs.station.telemetry import Telemetry
 from gcs.station.tiles import TileStore
+from gcs.station.uploads import Uploads
 from gcs.station.users import Users
 from gcs.store import history as h
 from gcs.store.db import Store, open_store
 from gcs.store.devices import WorkspaceRow
-from gcs.store.settings import Settings
+from gcs.store.settings import Settings, write_settings_keeping_extra
 
 log = logging.getLogger(__name__)
 
-RequestHandler = Callable[[Message], Awaitable[dict[str, Any]]]
 STATION_MQTT_USER = "gcs-station"
 
 
@@ -79,22 +63,28 @@ class Endpoint:
     url: str
 
 
-class _SeenTids:
-    """Bounded memory of recently answered (sn, tid) pairs, for idempotent re-sends."""
+#: Settings the running station applies at once; any other change needs a restart.
+LIVE_SETTINGS = frozenset({("dji", "app_id"), ("dji", "app_key"), ("dji", "app_license")})
 
-    def __init__(self, size: int = 8192) -> None:
-        self._order: collections.deque[tuple[str, str]] = collections.deque(maxlen=size)
-        self._set: set[tuple[str, str]] = set()
 
-    def add(self, key: tuple[str, str]) -> bool:
-        """Remember `key`; False if it was already there."""
-        if key in self._set:
-            return False
-        if len(self._order) == self._order.maxlen:
-            self._set.discard(self._order[0])
-        self._order.append(key)
-        self._set.add(key)
-        return True
+@dataclass(frozen=True, slots=True)
+class ConnectionInfo:
+    """What a dock installer and a Pilot need, as the running station sees it (a snapshot)."""
+
+    public_host: str
+    mqtt_host: str
+    external_broker: bool
+    device_username: str
+    device_password: str
+    workspace_id: str
+    binding_code: str
+    dji_app_id: str
+    dji_app_key: str
+    dji_app_license: str
+
+    @property
+    def dji_complete(self) -> bool:
+        return bool(self.dji_app_id and self.dji_app_key and self.dji_app_license)
 
 
 class Station:
@@ -105,9 +95,11 @@ class Station:
         settings: Settings,
         data_dir: Path,
         *,
+        capabilities: Sequence[CapabilityFactory] = (),
         external_broker: str | None = None,
     ) -> None:
         self.settings = settings
+        self._capability_factories = list(capabilities)
         self.data_dir = data_dir
         self.external_broker = BrokerUrl.parse(external_broker) if external_broker else None
         if self.external_broker is None and settings.mqtt.external_url:
@@ -122,15 +114,14 @@ class Station:
         self.broker: BrokerProcess | None = None
         self.ntp: NtpServer | None = None
         self.link: MqttLink | None = None
-        self.request_handlers: dict[str, RequestHandler] = {}
-        self._events_seen = _SeenTids()
-        self._state_seen = _SeenTids()
+        self.commands: Commands
+        self.dispatcher: Dispatcher | None = None
+        self.capabilities: list[Capability] = []
         self._tasks: list[asyncio.Task[Any]] = []
         self._pending_log: list[h.EventRow] = []
         self._station_password = secrets.token_urlsafe(24)
         self._hashed_logins: dict[tuple[str, str, Role, str | None], str] = {}
         self._auth_signature = ""
-        self.rejected = 0
         self.started_at: float | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -186,7 +177,23 @@ class Station:
         self.storage = await loop.run_in_executor(None, open_access, s, self.data_dir)
         self.tiles = TileStore(self.data_dir / "tiles")  # offline base maps (MBTiles)
         self.bus.subscribe(LogEntry, self._on_log_entry)
-        self._register_requests()
+        self.commands = Commands(
+            publish=self._publish,
+            registry=self.registry,
+            state_of=self.telemetry.current,
+            store=self.store,
+            bus=self.bus,
+        )
+        self.dispatcher = Dispatcher(
+            bus=self.bus, registry=self.registry, commands=self.commands, publish=self._publish
+        )
+        self.capabilities = [factory(self) for factory in self._capability_factories]
+        self.dispatcher.add(self.capabilities)
+        for cap in self.capabilities:
+            self.commands.declare(cap.commands())
+        await self.commands.start()
+        for cap in self.capabilities:
+            await cap.start()
 
         if self.broker is not None and broker_started is not None:
             await broker_started
@@ -208,8 +215,8 @@ class Station:
             url,
             client_id=f"gcs-station-{s.station.workspace_id[:8]}",
             subscriptions=station_subscriptions(),
-            on_message=self._on_message,
-            on_reject=self._on_reject,
+            on_message=self.dispatcher.on_message,
+            on_reject=self.dispatcher.on_reject,
             on_state=self._on_link_state,
         )
         await self.link.start()
@@ -228,6 +235,13 @@ class Station:
             except (asyncio.CancelledError, Exception):
                 pass
         self._tasks = []
+        for cap in reversed(self.capabilities):
+            try:
+                await cap.stop()
+            except Exception:
+                log.exception("stopping capability %s failed", cap.name)
+        if hasattr(self, "commands"):
+            await self.commands.stop()
         if self.link is not None:
             await self.link.stop()
         if self.ntp is not None:
@@ -312,54 +326,18 @@ class Station:
         if self.broker is not None:
             self.write_broker_auth()
 
-    # -- dispatch ------------------------------------------------------------------------
+    # -- capabilities and commands --------------------------------------------------------
 
-    def _register_requests(self) -> None:
-        self.request_handlers.setdefault("config", self._req_config)
-        self.request_handlers.setdefault("airport_bind_status", self._req_bind_status)
-        self.request_handlers.setdefault("airport_organization_get", self._req_org_get)
-        self.request_handlers.setdefault("airport_organization_bind", self._req_org_bind)
-        self.request_handlers.setdefault("storage_config_get", self._req_storage_config)
+    def capability[C: Capability](self, kind: type[C]) -> C:
+        """The running capability of that class. Raises LookupError if it is not composed."""
+        for cap in self.capabilities:
+            if isinstance(cap, kind):
+                return cap
+        raise LookupError(f"the station runs no {kind.__name__} capability")
 
     def _publish(self, message: Message | None, qos: int = replies.REPLY_QOS) -> None:
         if message is not None and self.link is not None:
             self.link.publish(message, qos)
-
-    def _on_message(self, msg: Message) -> None:
-        kind = msg.kind
-        if kind in (TopicKind.OSD, TopicKind.STATE):
-            self._on_property(msg)
-        elif kind is TopicKind.STATUS:
-            spawn(self._on_status(msg), name=f"update_topo:{msg.sn}")
-        elif kind is TopicKind.REQUESTS:
-            self.registry.seen(msg.sn)
-            spawn(self._on_request(msg), name=f"request:{msg.method}:{msg.sn}")
-        elif kind is TopicKind.EVENTS:
-            self._on_event(msg)
-        elif kind in (TopicKind.SERVICES_REPLY, TopicKind.PROPERTY_SET_REPLY):
-            self.registry.seen(msg.sn)
-            data = msg.data if isinstance(msg.data, dict) else {}
-            result = data.get("result", 0)
-            self.bus.publish(
-                ServiceReplied(
-                    now_ms(),
-                    msg.sn,
-                    msg.method or "property/set",
-                    result if isinstance(result, int) else -1,
-                )
-            )
-
-    def _on_reject(self, topic: str, exc: DecodeError) -> None:
-        self.rejected += 1
-        log.warning("rejected message on %s: %s", topic, exc)
-        self.bus.publish(MessageRejected(now_ms(), topic, str(exc)))
-        partial = exc.reply_to
-        if partial is not None:
-            self._publish(
-                replies.default_reply(
-                    partial, now_ms=now_ms(), result=StationCode.INVALID_PARAMETER
-                )
-            )
 
     def _on_link_state(self, connected: bool, detail: str) -> None:
         self.bus.publish(LinkStateChanged(now_ms(), connected, detail))
@@ -367,134 +345,78 @@ class Station:
             LogEntry(now_ms(), "broker", "info" if connected else "warning", f"MQTT link {detail}")
         )
 
-    def _on_property(self, msg: Message) -> None:
-        sn = msg.sn
-        gateway = msg.gateway_sn
-        self.registry.seen(gateway)
-        if gateway != sn:
-            self.registry.seen(sn)
-        if msg.kind is TopicKind.STATE:
-            if msg.need_reply:
-                self._publish(replies.state_reply(msg, now_ms=now_ms()))
-                if not self._state_seen.add((sn, msg.tid)):
-                    return  # a re-send we already merged
-            version = msg.data.get("firmware_version")
-            if isinstance(version, str) and version:
-                spawn(self.registry.set_firmware(sn, version), name=f"firmware:{sn}")
-        self.telemetry.ingest(sn, gateway, msg.kind.value, msg.data, msg.timestamp or now_ms())
-
-    async def _on_status(self, msg: Message) -> None:
-        result = 0
-        try:
-            if msg.method == "update_topo":
-                topo = parse_update_topo(msg.data)
-                await self.registry.update_topo(msg.sn, topo)
-                if self.broker is not None:
-                    self.write_broker_auth()
-            else:
-                result = StationCode.NOT_SUPPORTED
-        except (PayloadError, RequestRefused) as exc:
-            result = exc.code if isinstance(exc, RequestRefused) else StationCode.INVALID_PARAMETER
-            log.warning("update_topo from %s refused: %s", msg.sn, exc)
-            self.bus.publish(LogEntry(now_ms(), "error", "warning", str(exc), msg.sn))
-        except Exception:
-            result = StationCode.INTERNAL_ERROR
-            log.exception("update_topo from %s failed", msg.sn)
-        self._publish(replies.status_reply(msg, now_ms=now_ms(), result=result))
-
-    async def _on_request(self, msg: Message) -> None:
-        method = msg.method or ""
-        handler = self.request_handlers.get(method)
-        if handler is None:
-            log.info("request %s from %s is not supported", method, msg.sn)
-            self._publish(
-                replies.requests_reply(msg, now_ms=now_ms(), result=StationCode.NOT_SUPPORTED)
-            )
-            return
-        try:
-            output = await handler(msg)
-        except (PayloadError, RequestRefused) as exc:
-            code = exc.code if isinstance(exc, RequestRefused) else StationCode.INVALID_PARAMETER
-            log.warning("request %s from %s refused: %s", method, msg.sn, exc)
-            self.bus.publish(LogEntry(now_ms(), "error", "warning", f"{method}: {exc}", msg.sn))
-            self._publish(replies.requests_reply(msg, now_ms=now_ms(), result=code))
-            return
-        except Exception:
-            log.exception("request %s from %s failed", method, msg.sn)
-            self._publish(
-                replies.requests_reply(msg, now_ms=now_ms(), result=StationCode.INTERNAL_ERROR)
-            )
-            return
-        if method == "config":
-            self._publish(replies.config_reply(msg, output, now_ms=now_ms()))
-        else:
-            self._publish(replies.requests_reply(msg, now_ms=now_ms(), output=output))
-
-    def _on_event(self, msg: Message) -> None:
-        self.registry.seen(msg.gateway_sn)
-        if msg.need_reply:
-            self._publish(replies.events_reply(msg, now_ms=now_ms()))
-        if msg.tid and not self._events_seen.add((msg.sn, msg.tid)):
-            return  # re-sent because our reply was late or lost
-        self.bus.publish(
-            DeviceEvent(now_ms(), msg.gateway_sn, msg.sn, msg.method or "", msg.bid, msg.data)
+    def connection_info(self) -> ConnectionInfo:
+        s = self.settings
+        return ConnectionInfo(
+            public_host=self.public_host,
+            mqtt_host=self.mqtt_host,
+            external_broker=self.external_broker is not None,
+            device_username=s.mqtt.device_username,
+            device_password=s.mqtt.device_password,
+            workspace_id=s.station.workspace_id,
+            binding_code=s.station.binding_code,
+            dji_app_id=s.dji.app_id,
+            dji_app_key=s.dji.app_key,
+            dji_app_license=s.dji.app_license,
         )
 
-    # -- request handlers ----------------------------------------------------------------
+    def settings_snapshot(self) -> Settings:
+        """A copy of the settings in force (front ends edit copies, never these)."""
+        return copy.deepcopy(self.settings)
 
-    async def _req_config(self, msg: Message) -> dict[str, Any]:
-        parse_config_request(msg.data)
-        s = self.settings
-        return ConfigFields(
-            ntp_server_host=self.public_host,
-            ntp_server_port=self.ntp.port if self.ntp and self.ntp.port else 123,
-            app_id=s.dji.app_id,
-            app_key=s.dji.app_key,
-            app_license=s.dji.app_license,
-        ).to_data()
-
-    async def _req_bind_status(self, msg: Message) -> dict[str, Any]:
-        return self.registry.bind_status(msg.data)
-
-    async def _req_org_get(self, msg: Message) -> dict[str, Any]:
-        return self.registry.organization_get(msg.data)
-
-    async def _req_org_bind(self, msg: Message) -> dict[str, Any]:
-        return await self.registry.organization_bind(msg.sn, msg.data)
-
-    async def _req_storage_config(self, msg: Message) -> dict[str, Any]:
-        """Temporary upload credentials (§6): module 0 media, 1 PSDK UI resources.
-
-        Each gateway gets its own key folder, so a dock can neither read nor overwrite another
-        dock's uploads.
-        """
-        data = msg.data if isinstance(msg.data, dict) else {}
-        module = data.get("module", 0)
-        folder = {0: "media", 1: "psdk"}.get(module if isinstance(module, int) else -1)
-        if folder is None:
-            raise RequestRefused(
-                StationCode.INVALID_PARAMETER, f"unknown storage module {module!r}"
+    async def save_settings(self, new: Settings) -> list[str]:
+        """Write `new` to gcs.toml (keeping keys the station does not know) and apply the
+        settings that apply live. Returns "section.name" of each changed setting that needs a
+        restart. Raises OSError/SettingsError when the file cannot be written."""
+        old = self.settings
+        changed = [
+            (section.name, f.name)
+            for section in dataclasses.fields(new)
+            for f in dataclasses.fields(getattr(new, section.name))
+            if getattr(getattr(new, section.name), f.name)
+            != getattr(getattr(old, section.name), f.name)
+        ]
+        await asyncio.get_running_loop().run_in_executor(
+            None, write_settings_keeping_extra, self.data_dir, new
+        )
+        for section, name in changed:
+            if (section, name) in LIVE_SETTINGS:
+                setattr(getattr(self.settings, section), name, getattr(getattr(new, section), name))
+        restart = [f"{sec}.{name}" for sec, name in changed if (sec, name) not in LIVE_SETTINGS]
+        if changed:
+            self.bus.publish(
+                LogEntry(
+                    now_ms(),
+                    "settings",
+                    "info",
+                    "settings saved: " + ", ".join(f"{a}.{b}" for a, b in changed),
+                )
             )
-        grant = await self.sts_for(f"{folder}/{msg.sn}/")
-        return grant
+        return restart
+
+    @staticmethod
+    def now_ms() -> int:
+        return now_ms()
+
+    def topology_changed(self) -> None:
+        """A gateway's aircraft list changed: the embedded broker's topology file follows."""
+        if self.broker is not None:
+            self.write_broker_auth()
+
+    @property
+    def rejected(self) -> int:
+        return self.dispatcher.rejected if self.dispatcher is not None else 0
 
     async def sts_for(self, prefix: str, *, read_only: bool = False) -> dict[str, Any]:
-        """The DJI STS object for uploads under `prefix` (devices' storage_config_get, Pilot's
-        /sts). Raises RequestRefused when the store cannot issue credentials."""
-        if self.storage is None:
-            raise RequestRefused(StationCode.INTERNAL_ERROR, "object storage is not available")
-        try:
-            grant = await sts_grant(
-                self.storage,
-                prefix=prefix,
-                ttl_s=self.settings.storage.sts_ttl_s,
-                read_only=read_only,
-            )
-        except (ScopeError, ExternalStoreError) as exc:
-            raise RequestRefused(
-                StationCode.INTERNAL_ERROR, f"no storage credentials: {exc}"
-            ) from exc
-        return grant.to_dji()
+        """The DJI STS object for uploads under `prefix` (see `gcs.station.uploads`)."""
+        return await self.capability(Uploads).sts_for(prefix, read_only=read_only)
+
+    async def recent_events(self, limit: int = 500) -> list[h.EventRow]:
+        """The events log, newest last (what is still queued included)."""
+        await self._flush_log()
+        if self.store is None:
+            return []
+        return await self.store.call(h.recent_events, limit)
 
     def pilot_mqtt_login(self, username: str, password: str) -> tuple[str, str]:
         """The MQTT login handed to Pilot's `thing` module for a user whose own MQTT login is

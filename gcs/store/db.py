@@ -111,6 +111,33 @@ def _m0004(db: Database) -> None:
     )
 
 
+@migrations(name="0005_commands")
+def _m0005(db: Database) -> None:
+    # The command history: every service or property write the station sent a device, who asked
+    # for it, and how it ended (the final progress included).
+    db.execute(
+        """CREATE TABLE commands (
+            id TEXT PRIMARY KEY,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            actor TEXT NOT NULL,
+            gateway_sn TEXT NOT NULL,
+            method TEXT NOT NULL,
+            data TEXT NOT NULL DEFAULT 'null',
+            bid TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL,
+            result INTEGER,
+            message TEXT NOT NULL DEFAULT '',
+            percent REAL,
+            step TEXT NOT NULL DEFAULT '',
+            output TEXT NOT NULL DEFAULT 'null',
+            attempts INTEGER NOT NULL DEFAULT 1
+        )"""
+    )
+    db.execute("CREATE INDEX commands_created ON commands(created_at)")
+    db.execute("CREATE INDEX commands_gateway ON commands(gateway_sn, created_at)")
+
+
 class MigrationError(RuntimeError):
     """A schema migration failed; the database is left at the last good version."""
 

@@ -227,3 +227,11 @@ def default_data_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_data_dir("gcs", appauthor=False))
+
+
+def write_settings_keeping_extra(data_dir: Path, settings: Settings) -> None:
+    """Write `settings` to gcs.toml, keeping the keys of the current file this version does not
+    know (other tools' sections, newer settings)."""
+    path = data_dir / SETTINGS_FILE
+    extra = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+    save_settings(data_dir, settings, extra=extra)

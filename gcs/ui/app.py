@@ -20,7 +20,7 @@ from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from gcs.runtime import Runtime, ThreadedRuntime
-from gcs.store.settings import SETTINGS_FILE, Settings
+from gcs.station.records import SETTINGS_FILE, Settings
 from gcs.ui.bridge import StationBridge
 from gcs.ui.i18n import install_qt_translator, set_language, system_language, tr
 from gcs.ui.main_window import MainWindow, qsettings
@@ -120,7 +120,7 @@ def run_desktop(
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     bridge = StationBridge(runtime)
-    window = MainWindow(bridge, settings, data_dir, ui_settings=ui)
+    window = MainWindow(bridge, data_dir, ui_settings=ui)
     window.show()
     window.show_wizard_if_first_start()
     closed = asyncio.Event()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import copy
 import threading
 import time
 from collections import deque
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
 from gcs.station.bus import (
+    CommandChanged,
     DeviceBound,
     DeviceOffline,
     DeviceOnline,
@@ -37,13 +39,14 @@ from gcs.station.bus import (
     LinkStateChanged,
     LogEntry,
     MessageRejected,
-    ServiceReplied,
     TelemetryUpdated,
     TopologyChanged,
 )
-from gcs.station.core import Endpoint
+from gcs.station.commands import CommandOutcome
+from gcs.station.core import ConnectionInfo, Endpoint
 from gcs.station.devices import DeviceView
-from gcs.store.history import EventRow, Sample, recent_events
+from gcs.station.records import CommandRow, EventRow, Sample, Settings
+from gcs.station.tiles import TileStore
 
 if TYPE_CHECKING:
     from gcs.runtime import ThreadedRuntime
@@ -69,6 +72,7 @@ class StationBridge(QObject):
     telemetry_changed = Signal(str)
     log_entry = Signal(object)
     status_changed = Signal()
+    command_changed = Signal(object)  # CommandChanged
     _wake = Signal()
     _deliver = Signal(object)
 
@@ -87,6 +91,10 @@ class StationBridge(QObject):
         self._dirty_devices = False
         self._dirty_status = False
         self._log: deque[LogEntry] = deque(maxlen=MAX_QUEUED_LOG)
+        self._commands: deque[CommandChanged] = deque(maxlen=MAX_QUEUED_LOG)
+        self._connection: ConnectionInfo | None = None
+        self._settings: Settings | None = None
+        self._tiles: TileStore | None = None
         self._wake_pending = False
         self._rebuild_scheduled = False  # station thread only
         self._received_at: dict[str, float] = {}  # monotonic time a sn's state arrived
@@ -121,9 +129,12 @@ class StationBridge(QObject):
             bus.subscribe(LinkStateChanged, self._st_on_link),
             bus.subscribe(LogEntry, self._st_on_log),
             bus.subscribe(MessageRejected, self._st_on_rejected),
-            bus.subscribe(ServiceReplied, self._st_on_service_reply),
+            bus.subscribe(CommandChanged, self._st_on_command),
         ]
         with self._lock:
+            self._connection = station.connection_info()
+            self._settings = station.settings_snapshot()
+            self._tiles = station.tiles
             self._link_connected = bool(station.link and station.link.connected)
             self._endpoints = list(self._rt.runtime.endpoints())
             for sn in station.telemetry.known():
@@ -186,17 +197,10 @@ class StationBridge(QObject):
     def _st_on_rejected(self, event: MessageRejected) -> None:
         self._st_on_log(LogEntry(event.ts, "rejected", "warning", f"{event.topic}: {event.reason}"))
 
-    def _st_on_service_reply(self, event: ServiceReplied) -> None:
-        if event.result != 0:
-            self._st_on_log(
-                LogEntry(
-                    event.ts,
-                    "error",
-                    "warning",
-                    f"{event.method} answered with error {event.result}",
-                    event.gateway_sn,
-                )
-            )
+    def _st_on_command(self, event: CommandChanged) -> None:
+        with self._lock:
+            self._commands.append(event)
+            self._st_post()
 
     # -- Qt thread -----------------------------------------------------------------------
 
@@ -212,6 +216,8 @@ class StationBridge(QObject):
             status, self._dirty_status = self._dirty_status, False
             entries = list(self._log)
             self._log.clear()
+            commands = list(self._commands)
+            self._commands.clear()
         if devices:
             self.devices_changed.emit()
         if status:
@@ -219,6 +225,8 @@ class StationBridge(QObject):
         for entry in entries:
             self._log_history.append(entry)
             self.log_entry.emit(entry)
+        for command in commands:
+            self.command_changed.emit(command)
         now = time.monotonic()
         self._held |= sns
         due: list[str] = []
@@ -307,6 +315,22 @@ class StationBridge(QObject):
                 return f"{scheme}://127.0.0.1:{port}"
         return None
 
+    def connection_info(self) -> ConnectionInfo | None:
+        """What a dock installer and a Pilot need (a snapshot taken on the station thread)."""
+        with self._lock:
+            return self._connection
+
+    def settings(self) -> Settings:
+        """A copy of the station's settings in force (edit it, then `save_settings`)."""
+        with self._lock:
+            assert self._settings is not None
+            return copy.deepcopy(self._settings)
+
+    def tile_store(self) -> TileStore | None:
+        """The station's offline base maps (thread-safe: MBTiles files read per request)."""
+        with self._lock:
+            return self._tiles
+
     @property
     def threaded_runtime(self) -> ThreadedRuntime:
         return self._rt
@@ -326,14 +350,56 @@ class StationBridge(QObject):
     async def recent_events(self, limit: int = 500) -> list[EventRow]:
         """The newest `limit` events-log rows stored by the station (oldest first)."""
         station = self._rt.runtime.station
+        rows = await asyncio.wrap_future(self._rt.submit(station.recent_events(limit)))
+        return sorted(rows, key=lambda r: r.ts)
 
-        async def query() -> list[EventRow]:
-            if station.store is None:
-                return []
-            rows = await station.store.call(recent_events, limit)
-            return sorted(rows, key=lambda r: r.ts)
+    async def command_history(self, sn: str | None = None, limit: int = 500) -> list[CommandRow]:
+        """The station's command history, newest first (optionally of one gateway)."""
+        commands = self._rt.runtime.station.commands
+        return await asyncio.wrap_future(self._rt.submit(commands.history(sn, limit)))
 
-        return await asyncio.wrap_future(self._rt.submit(query()))
+    def run_command(
+        self,
+        sn: str,
+        method: str,
+        data: Any = None,
+        *,
+        confirmed: bool = False,
+        on_done: Callable[[CommandOutcome | None, BaseException | None], None] | None = None,
+    ) -> concurrent.futures.Future[CommandOutcome]:
+        """Send a command to gateway `sn` through the station's command path.
+
+        `on_done(outcome, error)` runs on the Qt thread: the outcome when the command succeeded,
+        else `CommandRefused` (not sent) or `CommandFailed` (with its outcome).
+        """
+        commands = self._rt.runtime.station.commands
+
+        async def run() -> CommandOutcome:
+            return await commands.run(sn, method, data, actor="desktop", confirmed=confirmed)
+
+        return self.run(run(), on_done)
+
+    def save_settings(
+        self,
+        new: Settings,
+        on_done: Callable[[list[str] | None, BaseException | None], None] | None = None,
+    ) -> concurrent.futures.Future[list[str]]:
+        """Write `new` to gcs.toml and apply what applies live; `on_done` gets the names of
+        the changed settings that need a restart."""
+        station = self._rt.runtime.station
+
+        async def save() -> list[str]:
+            restart = await station.save_settings(new)
+            connection = station.connection_info()
+            snapshot = station.settings_snapshot()
+            with self._lock:
+                self._connection = connection
+                self._settings = snapshot
+                self._dirty_status = True
+                self._st_post()
+            return restart
+
+        return self.run(save(), on_done)
 
     # -- calls without an asyncio loop on the Qt side ------------------------------------
 
@@ -375,9 +441,14 @@ class StationBridge(QObject):
         if not self._closed:
             fn()
 
-    def rename(self, sn: str, callsign: str) -> concurrent.futures.Future[None]:
+    def rename(
+        self,
+        sn: str,
+        callsign: str,
+        on_done: Callable[[None, BaseException | None], None] | None = None,
+    ) -> concurrent.futures.Future[None]:
         """Start a rename on the station loop (see `set_callsign`)."""
-        return self._rt.submit(self._rt.runtime.station.registry.set_callsign(sn, callsign))
+        return self.run(self._rt.runtime.station.registry.set_callsign(sn, callsign), on_done)
 
 
 class Selection(QObject):

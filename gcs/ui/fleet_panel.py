@@ -341,10 +341,7 @@ class FleetPanel(QWidget):
                 QMessageBox.warning(self, tr("Could not rename the device"), str(error))
             self._on_devices()
 
-        self.bridge.run(
-            self.bridge.threaded_runtime.runtime.station.registry.set_callsign(sn, callsign),
-            done,
-        )
+        self.bridge.rename(sn, callsign, done)
 
     @Slot(object)
     def _on_context_menu(self, pos: Any) -> None:

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gcs.store.settings import Settings
 from gcs.ui.aircraft_panel import AircraftPanel
 from gcs.ui.bridge import Selection, StationBridge
 from gcs.ui.dock_panel import DockPanel
@@ -112,7 +111,6 @@ class MainWindow(QMainWindow):
     def __init__(
         self,
         bridge: StationBridge,
-        settings: Settings,
         data_dir: Path,
         *,
         ui_settings: QSettings | None = None,
@@ -121,7 +119,6 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setObjectName("gcs_main_window")
         self.bridge = bridge
-        self.settings = settings
         self.data_dir = data_dir
         self.ui_settings = ui_settings or qsettings()
         self.selection = Selection(self)
@@ -368,7 +365,7 @@ class MainWindow(QMainWindow):
     def open_wizard(self) -> None:
         from gcs.ui.wizard import ConnectionWizard
 
-        wizard = ConnectionWizard(self.bridge, self.settings, self, ui_settings=self.ui_settings)
+        wizard = ConnectionWizard(self.bridge, self, ui_settings=self.ui_settings)
         wizard.exec()
 
     def show_wizard_if_first_start(self) -> None:

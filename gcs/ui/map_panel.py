@@ -737,16 +737,9 @@ class MapPanel(QWidget):
 
 
 def _station_tiles(bridge: StationBridge) -> TileStore | None:
-    """The station's tile store (`station.tiles`), or one over `<data_dir>/tiles`."""
-    runtime = getattr(bridge, "threaded_runtime", None)
-    station = getattr(getattr(runtime, "runtime", None), "station", None)
-    if station is None:
-        return None
-    tiles = getattr(station, "tiles", None)
-    if isinstance(tiles, TileStore):
-        return tiles
-    data_dir = getattr(station, "data_dir", None)
-    return TileStore(Path(data_dir) / "tiles") if data_dir is not None else None
+    """The station's own tile store (None when the bridge offers none)."""
+    tile_store = getattr(bridge, "tile_store", None)
+    return tile_store() if callable(tile_store) else None
 
 
 def _default_tiles_url(bridge: StationBridge) -> str | None:

@@ -46,7 +46,7 @@ from gcs.ui.i18n import i18n, register, tr
 
 if TYPE_CHECKING:
     from gcs.station.devices import DeviceView
-    from gcs.store.history import Sample
+    from gcs.station.records import Sample
     from gcs.ui.bridge import Selection, StationBridge
 
 __all__ = ["GROUPS", "WINDOWS_S", "Group", "PlotData", "PlotsPanel", "Series", "device_kind"]

@@ -8,10 +8,9 @@ and the dialog says which.
 
 from __future__ import annotations
 
-import dataclasses
+import copy
 import secrets
 import string
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,11 +36,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gcs.store.settings import SETTINGS_FILE, Settings, load_settings, save_settings
+from gcs.station.records import SETTINGS_FILE, Settings
 from gcs.ui.bridge import StationBridge
 from gcs.ui.i18n import LANGUAGES, tr
 
-LIVE = {("dji", "app_id"), ("dji", "app_key"), ("dji", "app_license")}
+#: How long the dialog waits for the station to write gcs.toml.
+SAVE_TIMEOUT_S = 10.0
+
 RUNNING_ENDPOINT = {
     ("mqtt", "port"): "mqtt",
     ("http", "port"): "http",
@@ -141,7 +142,7 @@ class SettingsDialog(QDialog):
 
     def __init__(
         self,
-        bridge: StationBridge | None,
+        bridge: StationBridge,
         data_dir: Path,
         parent: QWidget | None = None,
         *,
@@ -153,7 +154,7 @@ class SettingsDialog(QDialog):
         self.bridge = bridge
         self.data_dir = data_dir
         self.ui_settings = ui_settings
-        self.original = load_settings(data_dir)
+        self.original = bridge.settings()
         self.editors: dict[tuple[str, str], QWidget] = {}
         self.tabs = QTabWidget()
         self.fields = [(title, [f for f in fields if self._known(f)]) for title, fields in TABS]
@@ -193,7 +194,7 @@ class SettingsDialog(QDialog):
     def _running_port(self, f: Field) -> int | None:
         """The port the running station actually uses for this setting, if known."""
         name = RUNNING_ENDPOINT.get((f.section, f.name))
-        if self.bridge is None or name is None:
+        if name is None:
             return None
         for ep in self.bridge.endpoints():
             if ep.name == name:
@@ -299,7 +300,7 @@ class SettingsDialog(QDialog):
 
     def edited(self) -> tuple[Settings, list[Field]]:
         """The settings as edited, and the fields that differ from the file."""
-        new = load_settings(self.data_dir)
+        new = copy.deepcopy(self.original)
         changed = []
         for _title, fields in self.fields:
             for f in fields:
@@ -327,15 +328,11 @@ class SettingsDialog(QDialog):
             return
         path = self.data_dir / SETTINGS_FILE
         try:
-            extra = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else None
-            save_settings(self.data_dir, new, extra=extra)
-        except (OSError, tomllib.TOMLDecodeError) as exc:
+            restart_names = set(self.bridge.save_settings(new).result(SAVE_TIMEOUT_S))
+        except Exception as exc:  # OSError, a settings error, or the station gone
             QMessageBox.warning(self, tr("Could not save the settings"), f"{path}: {exc}")
             return
-        live = [f for f in changed if (f.section, f.name) in LIVE]
-        if live and self.bridge is not None:
-            self._apply_live(new)
-        restart = [f for f in changed if (f.section, f.name) not in LIVE]
+        restart = [f for f in changed if f"{f.section}.{f.name}" in restart_names]
         if restart:
             self.message = tr(
                 "Settings saved. Restart the station for these changes to take effect: {names}."
@@ -347,13 +344,3 @@ class SettingsDialog(QDialog):
         if self.ui_settings is None or lang != self.ui_settings.value("ui/language", "system"):
             self.language_chosen.emit(str(lang))
         self.accept()
-
-    def _apply_live(self, new: Settings) -> None:
-        assert self.bridge is not None
-        station = self.bridge.threaded_runtime.runtime.station
-        dji = dataclasses.replace(new.dji)
-
-        async def apply() -> None:
-            station.settings.dji = dji
-
-        self.bridge.run(apply())

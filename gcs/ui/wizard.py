@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
 )
 
 from gcs.station import netinfo
-from gcs.store.settings import Settings
 from gcs.ui.bridge import StationBridge
 from gcs.ui.i18n import tr
 
@@ -135,7 +134,6 @@ class ConnectionWizard(QDialog):
     def __init__(
         self,
         bridge: StationBridge,
-        settings: Settings,
         parent: QWidget | None = None,
         *,
         ui_settings: QSettings | None = None,
@@ -144,10 +142,12 @@ class ConnectionWizard(QDialog):
         self.setObjectName("connection_wizard")
         self.setWindowTitle(tr("Connection wizard"))
         self.bridge = bridge
-        self.settings = settings
         self.ui_settings = ui_settings
+        info = bridge.connection_info()
+        assert info is not None, "the bridge is attached to a running station"
+        self.info = info
         self.addresses = netinfo.lan_addresses() or ["127.0.0.1"]
-        public = netinfo.public_host(settings)
+        public = info.public_host
         if public not in self.addresses:
             self.addresses.insert(0, public)
 
@@ -188,10 +188,10 @@ class ConnectionWizard(QDialog):
 
         # Dock access
         self.mqtt_address = CopyField("mqtt_address")
-        self.username = CopyField("username", settings.mqtt.device_username)
-        self.password = CopyField("password", settings.mqtt.device_password)
-        self.organization = CopyField("organization_id", settings.station.workspace_id)
-        self.binding_code = CopyField("binding_code", settings.station.binding_code)
+        self.username = CopyField("username", info.device_username)
+        self.password = CopyField("password", info.device_password)
+        self.organization = CopyField("organization_id", info.workspace_id)
+        self.binding_code = CopyField("binding_code", info.binding_code)
         self.ca_url = CopyField("ca_url")
         dock = QGroupBox(tr("Dock access (Pilot's dock wizard)"))
         form = QFormLayout(dock)
@@ -288,8 +288,8 @@ class ConnectionWizard(QDialog):
         self.run_checks()
 
     def mqtt_host(self, host: str) -> str:
-        ext = self.bridge.threaded_runtime.runtime.station.external_broker
-        return ext.host if ext is not None else host
+        info = self.bridge.connection_info() or self.info
+        return info.mqtt_host if info.external_broker else host
 
     # -- checks --------------------------------------------------------------------------
 
@@ -310,10 +310,7 @@ class ConnectionWizard(QDialog):
                 tr("The web server is not running yet: Pilot cannot log in until it is available."),
             )
         self._check_device()
-        d = self.settings.dji
-        live = self.bridge.threaded_runtime.runtime.station.settings.dji
-        ok = bool((live.app_id or d.app_id) and (live.app_key or d.app_key))
-        ok = ok and bool(live.app_license or d.app_license)
+        ok = (self.bridge.connection_info() or self.info).dji_complete
         self.checks["licence"].set(
             ok,
             tr(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from gcs.station.core import Station
-from gcs.store.users import UserRow
+from gcs.station.records import UserRow
 from gcs.web.envelope import ApiError
 from gcs.web.keys import SIGNER, STATION
 from gcs.web.tokens import Claims, TokenError, TokenSigner

@@ -20,6 +20,7 @@ from gcs.station.bus import (
     TopologyChanged,
 )
 from gcs.station.core import Station
+from gcs.station.onboarding import Onboarding
 from gcs.web import topology
 from gcs.web.ws import WsHub
 
@@ -72,9 +73,7 @@ class PilotFeed:
         return view.workspace_id if view is not None and view.bound else None
 
     def user_of(self, rc_sn: str) -> tuple[str, str] | None:
-        users = self.station.users
-        user = users.user_of_rc(rc_sn) if users is not None else None
-        return (user.id, user.username) if user is not None else None
+        return self.station.capability(Onboarding).user_of_rc(rc_sn)
 
     def on_device_online(self, event: DeviceOnline) -> None:
         self.cache.clear()

@@ -10,9 +10,11 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from gcs.protocol.errors import StationCode
 from gcs.station.core import Station
 from gcs.station.devices import RequestRefused
-from gcs.store.users import UserRow
+from gcs.station.onboarding import Onboarding
+from gcs.station.records import UserRow
 from gcs.web import topology
 from gcs.web.auth import Caller, caller, check_token
 from gcs.web.envelope import ApiError, ok
@@ -165,15 +167,10 @@ async def bind_device(request: web.Request) -> web.Response:
     if user_id and user_id != who.user.id:
         raise ApiError(403, "a device can only be bound for yourself ('user_id' is not yours)")
     station = request.app[STATION]
-    if station.registry.view(sn) is None:
-        raise ApiError(
-            404,
-            f"device {sn} has not connected to the station yet; load the cloud module (thing) "
-            "and try again",
-        )
-    await station.registry.bind_to_workspace(sn, workspace_id)
-    if station.users is not None:
-        station.users.note_rc(sn, who.user.id)
+    try:
+        await station.capability(Onboarding).bind_rc(sn, workspace_id, who.user)
+    except RequestRefused as exc:
+        raise ApiError(404 if exc.code == StationCode.UNKNOWN_DEVICE else 403, str(exc)) from exc
     request.app[TOPOLOGY_CACHE].clear()  # the RC's user is part of the topology
     return ok({})
 
@@ -189,11 +186,7 @@ def _topologies(station: Station, workspace_id: str, user_of: topology.UserOf) -
 
 
 def _user_of(station: Station) -> topology.UserOf:
-    def user_of(rc_sn: str) -> tuple[str, str] | None:
-        user = station.users.user_of_rc(rc_sn) if station.users is not None else None
-        return (user.id, user.username) if user is not None else None
-
-    return user_of
+    return station.capability(Onboarding).user_of_rc
 
 
 @routes.get("/manage/api/v1/workspaces/{workspace_id}/devices/topologies")

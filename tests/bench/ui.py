@@ -195,7 +195,7 @@ def main() -> int:
         mw.optional_panel = lambda module, name: (
             None if module in args.without else original(module, name)
         )
-    window = MainWindow(bridge, settings, data_dir, ui_settings=ui, optional_panels=not args.no_map)
+    window = MainWindow(bridge, data_dir, ui_settings=ui, optional_panels=not args.no_map)
     window.resize(1600, 950)
     window.show()
 

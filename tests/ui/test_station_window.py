@@ -25,7 +25,7 @@ def window(qtbot: Any, fleet_runtime: ThreadedRuntime, tmp_path: Path) -> Iterat
     bridge = StationBridge(fleet_runtime)
     ui = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
     station = fleet_runtime.runtime.station
-    win = MainWindow(bridge, station.settings, station.data_dir, ui_settings=ui)
+    win = MainWindow(bridge, station.data_dir, ui_settings=ui)
     qtbot.addWidget(win)
     win.resize(1600, 950)
     win.show()
@@ -116,7 +116,7 @@ def test_screenshot_dialogs(qtbot: Any, window: MainWindow) -> None:
 
     _settle(qtbot, window)
     station = window.bridge.threaded_runtime.runtime.station
-    wizard = ConnectionWizard(window.bridge, station.settings, window)
+    wizard = ConnectionWizard(window.bridge, window)
     qtbot.addWidget(wizard)
     wizard.show()
     qtbot.waitUntil(lambda: wizard.checks["mqtt"].ok is not None, timeout=5000)

@@ -73,7 +73,7 @@ def test_wizard_shows_what_to_type_and_checks_live(
 ) -> None:
     station = bridge.threaded_runtime.runtime.station
     s = station.settings
-    wizard = ConnectionWizard(bridge, s, ui_settings=ui_ini)
+    wizard = ConnectionWizard(bridge, ui_settings=ui_ini)
     qtbot.addWidget(wizard)
     wizard.address.setCurrentIndex(wizard.address.findData("127.0.0.1"))
     assert wizard.mqtt_address.value() == f"tcp://127.0.0.1:{station.mqtt_port}"
@@ -100,7 +100,7 @@ def test_wizard_shows_what_to_type_and_checks_live(
 def test_wizard_port_check_fails_on_a_closed_port(
     qtbot: Any, bridge: StationBridge, ui_ini: QSettings
 ) -> None:
-    wizard = ConnectionWizard(bridge, bridge.threaded_runtime.runtime.station.settings)
+    wizard = ConnectionWizard(bridge)
     qtbot.addWidget(wizard)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -128,7 +128,7 @@ def test_switching_to_chinese_changes_visible_texts(
 ) -> None:
     set_language("en")
     station = bridge.threaded_runtime.runtime.station
-    win = MainWindow(bridge, station.settings, station.data_dir, ui_settings=ui_ini)
+    win = MainWindow(bridge, station.data_dir, ui_settings=ui_ini)
     qtbot.addWidget(win)
     assert win.docks["fleet"].windowTitle() == "Fleet"
     assert win.menu_view.title() == "&View"
@@ -154,12 +154,12 @@ def test_switching_to_chinese_changes_visible_texts(
 
 def test_layout_is_remembered(qtbot: Any, bridge: StationBridge, ui_ini: QSettings) -> None:
     station = bridge.threaded_runtime.runtime.station
-    win = MainWindow(bridge, station.settings, station.data_dir, ui_settings=ui_ini)
+    win = MainWindow(bridge, station.data_dir, ui_settings=ui_ini)
     qtbot.addWidget(win)
     win.show()
     win.docks["events"].hide()
     win.close()  # saves the layout
-    again = MainWindow(bridge, station.settings, station.data_dir, ui_settings=ui_ini)
+    again = MainWindow(bridge, station.data_dir, ui_settings=ui_ini)
     qtbot.addWidget(again)
     again.show()
     assert again.docks["events"].isHidden()

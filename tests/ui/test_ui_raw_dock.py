@@ -98,7 +98,7 @@ def window(qtbot: Any, ui_runtime: ThreadedRuntime, tmp_path: Path) -> Iterator[
     bridge = StationBridge(ui_runtime)
     ui = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
     station = ui_runtime.runtime.station
-    win = MainWindow(bridge, station.settings, station.data_dir, ui_settings=ui)
+    win = MainWindow(bridge, station.data_dir, ui_settings=ui)
     qtbot.addWidget(win)
     win.show()
     yield win

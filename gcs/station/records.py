@@ -1,0 +1,14 @@
+"""The station's record types, as front ends see them (rows the station hands out).
+
+Front ends (`gcs.ui`, `gcs.web`) may not import `gcs.store`; the rows and settings the station
+returns to them are named here.
+"""
+
+from __future__ import annotations
+
+from gcs.store.commands import CommandRow
+from gcs.store.history import EventRow, Sample
+from gcs.store.settings import SETTINGS_FILE, Settings
+from gcs.store.users import UserRow
+
+__all__ = ["SETTINGS_FILE", "CommandRow", "EventRow", "Sample", "Settings", "UserRow"]
