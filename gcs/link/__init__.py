@@ -1,7 +1,7 @@
-"""gcs.link: the station's MQTT client (paho-mqtt) with DJI request/reply correlation."""
+"""gcs.link: the station's MQTT client (paho-mqtt): decode in, publish out."""
 
 from gcs.link.client import MqttLink
-from gcs.link.errors import CommandError, CommandTimeout, LinkError, NotConnected
+from gcs.link.errors import LinkError, NotConnected
 from gcs.link.url import BrokerUrl
 
-__all__ = ["BrokerUrl", "CommandError", "CommandTimeout", "LinkError", "MqttLink", "NotConnected"]
+__all__ = ["BrokerUrl", "LinkError", "MqttLink", "NotConnected"]

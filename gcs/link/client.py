@@ -4,10 +4,11 @@ Theory of operation: paho runs its socket loop on its own thread (`loop_start`),
 itself with back-off, and on every (re)connection we subscribe again. paho callbacks never touch
 station state: an inbound message is appended to a deque and one drain callback is scheduled on
 the station loop with `call_soon_threadsafe` (one wake-up per burst, not per message). The drain
-decodes each message with `gcs.protocol.envelope.decode`; replies to our own commands resolve the
-matching future (correlation by tid + bid, resends and timeouts decided by
-`gcs.protocol.calls.PendingCalls`); every decoded message is then handed to `on_message`, and
-every undecodable one to `on_reject` with the typed error.
+decodes each message with `gcs.protocol.envelope.decode` and hands it to `on_message` (the
+station's dispatcher; replies to the station's commands are matched by its command path,
+`gcs.station.commands`), and every undecodable one to `on_reject` with the typed error.
+`start()` returns once the broker has accepted the connection *and* acknowledged every
+subscription, so nothing a device sends after that is missed.
 
 The client subscribes with a persistent session (clean_session False, fixed client id) so that
 QoS 1 messages sent while the station was briefly disconnected are delivered on reconnect.
@@ -29,12 +30,9 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from gcs.aio import spawn
-from gcs.link.errors import CommandError, CommandTimeout, LinkError, NotConnected
+from gcs.link.errors import LinkError, NotConnected
 from gcs.link.url import BrokerUrl
-from gcs.protocol.calls import CallPolicy, PendingCalls, Reply, Resend, Timeout
 from gcs.protocol.envelope import DecodeError, Message, decode
-from gcs.protocol.errors import describe
 from gcs.protocol.replies import SUBSCRIBE_QOS
 
 log = logging.getLogger(__name__)
@@ -43,8 +41,6 @@ MessageHandler = Callable[[Message], None]
 RejectHandler = Callable[[str, DecodeError], None]
 StateHandler = Callable[[bool, str], None]
 
-# DJI result code we report for a call that never got an answer (Demo SDK: publish failed).
-NO_REPLY_CODE = 211001
 
 
 def _no_delay(_client: mqtt.Client, _userdata: Any, sock: Any) -> None:
@@ -89,9 +85,8 @@ class MqttLink:
         self._drain_scheduled = False
         self._connected = asyncio.Event()
         self._first_connect: asyncio.Future[None] | None = None
-        self._calls = PendingCalls()
-        self._futures: dict[int, tuple[asyncio.Future[Reply], Message]] = {}
-        self._ticker: asyncio.Task[None] | None = None
+        self._suback_pending: set[int] = set()
+        self.refused_subscriptions: list[str] = []
         self.received = 0
         self.rejected = 0
         self.connect_count = 0
@@ -127,10 +122,10 @@ class MqttLink:
         client.on_socket_open = _no_delay
         client.on_disconnect = self._paho_disconnect
         client.on_message = self._paho_message
+        client.on_subscribe = self._paho_subscribe
         self._client = client
         client.connect_async(self.url.host, self.url.port, keepalive=20)
         client.loop_start()
-        self._ticker = spawn(self._tick_loop(), name=f"mqtt-link-ticker:{self.client_id}")
         try:
             await asyncio.wait_for(asyncio.shield(self._first_connect), connect_timeout)
         except TimeoutError:
@@ -144,17 +139,10 @@ class MqttLink:
 
     async def stop(self) -> None:
         client, self._client = self._client, None
-        if self._ticker is not None:
-            self._ticker.cancel()
-            self._ticker = None
         if client is not None:
             client.disconnect()
             await asyncio.get_running_loop().run_in_executor(None, client.loop_stop)
         self._connected.clear()
-        for fut, _ in self._futures.values():
-            if not fut.done():
-                fut.set_exception(NotConnected("link stopped"))
-        self._futures.clear()
 
     # -- paho thread ---------------------------------------------------------------------
 
@@ -167,9 +155,33 @@ class MqttLink:
         if rc.is_failure:
             loop.call_soon_threadsafe(self._connect_failed, str(rc))
             return
-        for sub in self.subscriptions:
-            client.subscribe(sub, qos=SUBSCRIBE_QOS)
-        loop.call_soon_threadsafe(self._set_connected, True, "connected")
+        if not self.subscriptions:
+            loop.call_soon_threadsafe(self._set_connected, True, "connected")
+            return
+        # One SUBSCRIBE for all filters: the link counts as up when its SUBACK is back.
+        result, mid = client.subscribe([(sub, SUBSCRIBE_QOS) for sub in self.subscriptions])
+        if result != mqtt.MQTT_ERR_SUCCESS or mid is None:
+            loop.call_soon_threadsafe(self._set_connected, True, f"connected (subscribe: {result})")
+            return
+        self._suback_pending.add(mid)
+
+    def _paho_subscribe(
+        self, _client: mqtt.Client, _ud: Any, mid: int, codes: list[ReasonCode], _props: Any
+    ) -> None:
+        loop = self._loop
+        if loop is None or mid not in self._suback_pending:
+            return
+        self._suback_pending.discard(mid)
+        refused = [
+            sub for sub, rc in zip(self.subscriptions, codes, strict=False) if rc.is_failure
+        ]
+        loop.call_soon_threadsafe(self._subscribed, refused)
+
+    def _subscribed(self, refused: list[str]) -> None:
+        self.refused_subscriptions = refused
+        if refused:
+            log.warning("the broker refused the subscriptions %s", ", ".join(refused))
+        self._set_connected(True, "connected" + (f" ({len(refused)} refused)" if refused else ""))
 
     def _paho_disconnect(
         self, _client: mqtt.Client, _ud: Any, _flags: Any, rc: ReasonCode, _props: Any
@@ -241,39 +253,10 @@ class MqttLink:
             if self._on_reject is not None:
                 self._on_reject(topic, exc)
             return
-        reply = self._calls.on_reply(message)
-        if reply is not None:
-            entry = self._futures.pop(reply.call_id, None)
-            if entry is not None and not entry[0].done():
-                entry[0].set_result(reply)
         try:
             self._on_message(message)
         except Exception:
             log.exception("handler failed on %s", topic)
-
-    async def _tick_loop(self) -> None:
-        while True:
-            await asyncio.sleep(0.1)
-            if not len(self._calls):
-                continue
-            for action in self._calls.on_tick(time.monotonic()):
-                if isinstance(action, Resend):
-                    log.info(
-                        "no reply to %s on %s, resending", action.message.method, action.message.sn
-                    )
-                    self._publish_message(action.message, 0)
-                elif isinstance(action, Timeout):
-                    entry = self._futures.pop(action.call_id, None)
-                    if entry is not None and not entry[0].done():
-                        sent = entry[1]
-                        entry[0].set_exception(
-                            CommandTimeout(
-                                sent.sn,
-                                sent.method or "property/set",
-                                action.attempts,
-                                NO_REPLY_CODE,
-                            )
-                        )
 
     # -- sending -------------------------------------------------------------------------
 
@@ -297,30 +280,3 @@ class MqttLink:
         if client is None:
             raise NotConnected("link not started")
         client.publish(topic, payload, qos=qos, retain=retain)
-
-    async def call(self, message: Message, policy: CallPolicy | None = None) -> Reply:
-        """Send a `services` or `property/set` message and wait for its reply.
-
-        Returns:
-            The matched Reply with `result` 0.
-
-        Raises:
-            CommandTimeout: no reply after the policy's retries.
-            CommandError: the device answered with a non-zero result (`code` carries it).
-            NotConnected: the link is stopped.
-        """
-        loop = asyncio.get_running_loop()
-        call_id = self._calls.start(message, time.monotonic(), policy)
-        fut: asyncio.Future[Reply] = loop.create_future()
-        self._futures[call_id] = (fut, message)
-        method = message.method or "property/set"
-        try:
-            self._publish_message(message, 0)
-            reply = await fut
-        finally:
-            self._calls.cancel(call_id)
-            self._futures.pop(call_id, None)
-        if reply.result != 0:
-            meaning = describe(reply.result)
-            raise CommandError(message.sn, method, reply.result, meaning.en, meaning.zh)
-        return reply

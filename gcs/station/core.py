@@ -412,8 +412,7 @@ class Station:
         return await self.capability(Uploads).sts_for(prefix, read_only=read_only)
 
     async def recent_events(self, limit: int = 500) -> list[h.EventRow]:
-        """The events log, newest last (what is still queued included)."""
-        await self._flush_log()
+        """The stored events log (entries of the last second may still be queued)."""
         if self.store is None:
             return []
         return await self.store.call(h.recent_events, limit)

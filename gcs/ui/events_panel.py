@@ -6,6 +6,7 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
@@ -229,7 +230,7 @@ class EventsPanel(QWidget):
                 for r in rows
                 if (r.ts, r.sn, r.message) not in existing
             ]
-            if old:
+            if old and shiboken6.isValid(self.view):  # the window may have closed meanwhile
                 self.model.beginResetModel()
                 merged = sorted(old + self.model.rows, key=lambda e: e.ts)
                 self.model.rows = merged[-MAX_ROWS:]
