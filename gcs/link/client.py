@@ -42,7 +42,6 @@ RejectHandler = Callable[[str, DecodeError], None]
 StateHandler = Callable[[bool, str], None]
 
 
-
 def _no_delay(_client: mqtt.Client, _userdata: Any, sock: Any) -> None:
     """Turn Nagle's algorithm off: paho leaves it on, which adds ~40 ms to each reply hop."""
     try:
@@ -172,9 +171,7 @@ class MqttLink:
         if loop is None or mid not in self._suback_pending:
             return
         self._suback_pending.discard(mid)
-        refused = [
-            sub for sub, rc in zip(self.subscriptions, codes, strict=False) if rc.is_failure
-        ]
+        refused = [sub for sub, rc in zip(self.subscriptions, codes, strict=False) if rc.is_failure]
         loop.call_soon_threadsafe(self._subscribed, refused)
 
     def _subscribed(self, refused: list[str]) -> None:

@@ -139,7 +139,8 @@ def test_unanswered_command_is_resent_then_times_out(
     outcome = failed.value.outcome
     assert outcome.status == "timeout" and outcome.result is None
     assert failed.value.code == 211001
-    sends = [c for c in dock.sent("debug_mode_open") if c["bid"] == history(runtime, outcome.id).bid]
+    bid = history(runtime, outcome.id).bid
+    sends = [c for c in dock.sent("debug_mode_open") if c["bid"] == bid]
     assert len(sends) == 3, "one send and two resends"
     assert len({c["tid"] for c in sends}) == 3, "each resend has a new tid"
     row = history(runtime, outcome.id)
