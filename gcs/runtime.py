@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from gcs.station.capability import CapabilityFactory
 from gcs.station.core import Endpoint, Station
+from gcs.station.maintenance import Maintenance
 from gcs.station.onboarding import Onboarding
 from gcs.station.properties_in import PropertiesIn
 from gcs.station.resources import DockResources
@@ -55,6 +56,7 @@ CAPABILITIES: list[CapabilityFactory] = [
     Onboarding,  # update_topo, config, organisation binding, Pilot's RC binding
     Uploads,  # storage_config_get, Pilot's STS
     DockResources,  # flight-area / offline-map / task files docks ask for
+    Maintenance,  # remote debugging (§4.3)
 ]
 
 COMPONENTS = [

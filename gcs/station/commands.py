@@ -244,7 +244,8 @@ class CommandFailed(Exception):
 
 @dataclass(eq=False)
 class CommandJob:
-    """One command in flight. `done` resolves with its outcome (never raises)."""
+    """One command in flight. `done` resolves with its outcome, `accepted` as soon as the
+    device has answered (or the command ended without an answer); neither raises."""
 
     id: str
     gateway_sn: str
@@ -254,6 +255,7 @@ class CommandJob:
     data: Any
     bid: str
     done: asyncio.Future[CommandOutcome]
+    accepted: asyncio.Future[None]
     status: str = "sent"
     result: int | None = None
     progress: Progress | None = None
@@ -481,6 +483,7 @@ class Commands:
             data=data,
             bid=sent.message.bid,
             done=loop.create_future(),
+            accepted=loop.create_future(),
         )
         self._jobs[(gateway_sn, sent.command_id)] = job
         self._by_id[job.id] = job
@@ -511,6 +514,28 @@ class Commands:
         )
         outcome = await asyncio.shield(job.done)
         if not outcome.ok:
+            raise CommandFailed(outcome)
+        return outcome
+
+    async def start_accepted(
+        self,
+        gateway_sn: str,
+        method: str,
+        data: Any = None,
+        *,
+        actor: str = "operator",
+        bid: str | None = None,
+        confirmed: bool = False,
+    ) -> CommandOutcome:
+        """Send a command and wait only until the device has answered it: a plain command's
+        final outcome, or a job's snapshot once it runs (its progress then comes as
+        `CommandChanged` events). Raises like `run()`."""
+        job = self.start_command(
+            gateway_sn, method, data, actor=actor, bid=bid, confirmed=confirmed
+        )
+        await asyncio.shield(job.accepted)
+        outcome = job.done.result() if job.done.done() else self.snapshot(job)
+        if job.done.done() and not outcome.ok:
             raise CommandFailed(outcome)
         return outcome
 
@@ -592,6 +617,8 @@ class Commands:
                 self._publish(change.message, 0)
             elif isinstance(change, Answered):
                 job.output = change.output
+                if not job.accepted.done():
+                    job.accepted.set_result(None)
                 if not change.final:
                     job.status = "running"
                     self._changed(job, write=True)
@@ -621,6 +648,8 @@ class Commands:
         if output is not None:
             job.output = output
         outcome = self.snapshot(job)
+        if not job.accepted.done():
+            job.accepted.set_result(None)
         if not job.done.done():
             job.done.set_result(outcome)
         level = "info" if outcome.ok else "warning"

@@ -14,7 +14,7 @@ from pathlib import Path
 from aiohttp import web
 
 from gcs.station.core import Station
-from gcs.web import h5, manage
+from gcs.web import control, h5, manage
 from gcs.web.auth import check_token
 from gcs.web.envelope import ApiError, failure
 from gcs.web.feed import PilotFeed, TopologyCache
@@ -49,7 +49,7 @@ async def cors_and_errors(request: web.Request, handler: Handler) -> web.StreamR
     try:
         response = await handler(request)
     except ApiError as exc:
-        response = failure(exc.status, exc.message)
+        response = failure(exc.status, exc.message, exc.code)
     except web.HTTPException as exc:
         if not _is_api(request.path) or exc.status < 400:
             raise
@@ -86,6 +86,7 @@ def init_app(
     app[TLS] = tls
     app[TOPOLOGY_CACHE] = TopologyCache()
     app.add_routes(manage.routes)
+    app.add_routes(control.routes)
     app.router.add_get("/api/v1/ws", websocket)
     h5.add_routes(app, h5_folder)
     if station.tiles is not None:
@@ -101,5 +102,7 @@ async def _close_websockets(app: web.Application) -> None:
 
 async def _feed_ctx(app: web.Application) -> AsyncIterator[None]:
     feed = PilotFeed(app[STATION], app[HUB], app[TOPOLOGY_CACHE])
+    commands = control.CommandFeed(app[STATION], app[HUB])
     yield
+    commands.close()
     feed.close()

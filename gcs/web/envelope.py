@@ -15,12 +15,17 @@ from aiohttp import web
 
 
 class ApiError(Exception):
-    """A request we refuse: HTTP `status` and a sentence saying what to do."""
+    """A request we refuse: HTTP `status` and a sentence saying what to do.
 
-    def __init__(self, status: int, message: str) -> None:
+    `code` is the envelope's code when it is not the HTTP status: a DJI result code (a device
+    refused or failed a command, the station refused it with one of its 2xxxxx codes).
+    """
+
+    def __init__(self, status: int, message: str, code: int | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.code = code
 
 
 def _dumps(doc: Any) -> str:
@@ -36,8 +41,10 @@ def ok(data: Any = None, *, status: int = 200) -> web.Response:
     )
 
 
-def failure(status: int, message: str) -> web.Response:
-    """An error envelope with ``code`` = `status`."""
+def failure(status: int, message: str, code: int | None = None) -> web.Response:
+    """An error envelope with ``code`` = `code`, else `status`."""
     return web.json_response(
-        {"code": status, "message": message, "data": {}}, status=status, dumps=_dumps
+        {"code": status if code is None else code, "message": message, "data": {}},
+        status=status,
+        dumps=_dumps,
     )

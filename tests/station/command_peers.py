@@ -145,6 +145,38 @@ class RawDock:
             prefix="sys",
         )
 
+    def bind(self, binding_code: str, workspace_id: str, aircraft: str = AIRCRAFT) -> None:
+        """airport_organization_bind for the dock and its aircraft (what Pilot's dock wizard
+        makes the dock send); the station's answer arrives on requests_reply."""
+        self.publish(
+            "requests",
+            {
+                "tid": str(uuid.uuid4()),
+                "bid": str(uuid.uuid4()),
+                "timestamp": now_ms(),
+                "gateway": self.sn,
+                "method": "airport_organization_bind",
+                "data": {
+                    "bind_devices": [
+                        {
+                            "device_binding_code": binding_code,
+                            "organization_id": workspace_id,
+                            "device_callsign": "Dock North",
+                            "sn": self.sn,
+                            "device_model_key": "3-2-0",
+                        },
+                        {
+                            "device_binding_code": binding_code,
+                            "organization_id": workspace_id,
+                            "device_callsign": "Drone North",
+                            "sn": aircraft,
+                            "device_model_key": "0-91-0",
+                        },
+                    ]
+                },
+            },
+        )
+
     def osd(self, **data: Any) -> None:
         self.publish(
             "osd",

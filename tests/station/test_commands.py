@@ -15,35 +15,13 @@ from command_peers import AIRCRAFT, DOCK, RawDock, runtime, wait_for
 
 from gcs.runtime import ThreadedRuntime
 from gcs.station.bus import CommandChanged
-from gcs.station.commands import (
-    DEBUG_MODE,
-    ONLINE,
-    CommandFailed,
-    CommandOutcome,
-    CommandRefused,
-    CommandSpec,
-)
+from gcs.station.commands import CommandFailed, CommandOutcome, CommandRefused, CommandSpec
 from gcs.store.commands import CommandRow
 
 __all__ = ["runtime"]
 
-COVER_OPEN = CommandSpec(
-    "cover_open",
-    "Open the dock cover",
-    "打开舱盖",
-    progress=frozenset({"cover_open"}),
-    progress_timeout_s=5.0,
-    preconditions=(ONLINE, DEBUG_MODE),
-)
-DEBUG_OPEN = CommandSpec("debug_mode_open", "Debug mode on", "开启调试模式", reply_timeout_s=0.4)
-REBOOT = CommandSpec(
-    "device_reboot",
-    "Reboot the dock",
-    "重启机场",
-    progress=frozenset({"device_reboot"}),
-    dangerous=True,
-    preconditions=(ONLINE, DEBUG_MODE),
-)
+#: A service no device offers, with short timeouts: the resend/timeout path without waiting 9 s.
+PING = CommandSpec("gcs_test_ping", "Ping", "测试", reply_timeout_s=0.4)
 
 
 class Recorder:
@@ -69,7 +47,7 @@ def recorder(runtime: ThreadedRuntime) -> Recorder:
 
     async def attach() -> None:
         station.bus.subscribe(CommandChanged, rec)
-        station.commands.declare([COVER_OPEN, DEBUG_OPEN, REBOOT])
+        station.commands.declare([PING])
 
     runtime.submit(attach()).result(5)
     return rec
@@ -135,12 +113,12 @@ def test_unanswered_command_is_resent_then_times_out(
 ) -> None:
     dock.script = None
     with pytest.raises(CommandFailed) as failed:
-        run(runtime, "debug_mode_open").result(10)
+        run(runtime, "gcs_test_ping").result(10)
     outcome = failed.value.outcome
     assert outcome.status == "timeout" and outcome.result is None
     assert failed.value.code == 211001
     bid = history(runtime, outcome.id).bid
-    sends = [c for c in dock.sent("debug_mode_open") if c["bid"] == bid]
+    sends = [c for c in dock.sent("gcs_test_ping") if c["bid"] == bid]
     assert len(sends) == 3, "one send and two resends"
     assert len({c["tid"] for c in sends}) == 3, "each resend has a new tid"
     row = history(runtime, outcome.id)

@@ -1,0 +1,146 @@
+"""The command path through the HTTP API (§8.4 `control`, the `property` endpoint) and its
+WebSocket progress, with a real HTTP client, a WebSocket client and a literal-JSON dock."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import aiohttp
+import pytest
+from command_peers import DOCK, RawDock, runtime, wait_for
+
+from gcs.runtime import ThreadedRuntime
+
+__all__ = ["runtime"]
+
+
+@pytest.fixture(scope="module")
+def bound_dock(runtime: ThreadedRuntime) -> Iterator[RawDock]:
+    s = runtime.runtime.settings
+    d = RawDock(runtime.runtime.station.mqtt_port, s.mqtt.device_username, s.mqtt.device_password)
+    d.online()
+    d.bind(s.station.binding_code, s.station.workspace_id)
+    registry = runtime.runtime.station.registry
+    wait_for(lambda: (v := registry.view(DOCK)) is not None and v.bound and v.online, what="bound")
+    yield d
+    d.close()
+
+
+def http_base(rt: ThreadedRuntime) -> str:
+    url = next(ep.url for ep in rt.runtime.endpoints() if ep.name == "http")
+    port = url.rsplit(":", 1)[1].split("/", 1)[0]
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+async def api(runtime: ThreadedRuntime) -> AsyncIterator[tuple[aiohttp.ClientSession, str]]:
+    s = runtime.runtime.settings
+    base = http_base(runtime)
+    async with aiohttp.ClientSession() as session:
+        async with session.post(
+            f"{base}/manage/api/v1/login",
+            json={
+                "username": s.pilot.default_user,
+                "password": s.pilot.default_password,
+                "flag": 1,
+            },
+        ) as r:
+            token = (await r.json())["data"]["access_token"]
+        session.headers["x-auth-token"] = token
+        yield session, base
+
+
+def _progress(percent: int, status: str) -> dict[str, Any]:
+    return {"result": 0, "output": {"status": status, "progress": {"percent": percent}}}
+
+
+async def test_remote_debug_job_over_http_with_ws_progress(
+    runtime: ThreadedRuntime, bound_dock: RawDock, api: tuple[aiohttp.ClientSession, str]
+) -> None:
+    session, base = api
+    bound_dock.osd(mode_code=2, drone_in_dock=1)
+    telemetry = runtime.runtime.station.telemetry
+    wait_for(lambda: telemetry.current(DOCK).get("mode_code") == 2, what="debug mode")
+
+    def script(d: RawDock, cmd: dict[str, Any]) -> None:
+        if cmd.get("method") == "cover_open":
+            d.reply(cmd, {"result": 0})
+        elif cmd.get("method") == "alarm_state_switch":
+            d.reply(cmd, {"result": 0})
+        else:
+            d.reply(cmd, {cmd_key: {"result": 0} for cmd_key in cmd["data"]})
+
+    bound_dock.script = script
+    token = session.headers["x-auth-token"]
+    async with session.ws_connect(f"{base}/api/v1/ws?x-auth-token={token}") as ws:
+        async with session.post(f"{base}/control/api/v1/devices/{DOCK}/jobs/cover_open") as r:
+            body = await r.json()
+        assert r.status == 200 and body["code"] == 0, body
+        job = body["data"]
+        assert job["status"] == "running" and job["bid"]
+        [sent] = [c for c in bound_dock.sent("cover_open") if c["bid"] == job["bid"]]
+        assert sent["data"] == {}
+        bound_dock.event("cover_open", job["bid"], _progress(60, "in_progress"))
+        bound_dock.event("cover_open", job["bid"], _progress(100, "ok"))
+        seen: list[dict[str, Any]] = []
+        while not any(m["data"]["output"]["status"] == "ok" for m in seen):
+            msg = await ws.receive(timeout=10)
+            frame = json.loads(msg.data)
+            if frame["biz_code"] == "cover_open":
+                seen.append(frame)
+        percents = [m["data"]["output"]["progress"]["percent"] for m in seen]
+        assert 60 in percents and percents[-1] == 100
+        assert all(m["data"]["sn"] == DOCK and m["data"]["bid"] == job["bid"] for m in seen)
+
+    # {"action": n} becomes the service's data (Demo remote-debug switches)
+    async with session.post(
+        f"{base}/control/api/v1/devices/{DOCK}/jobs/alarm_state_switch", json={"action": 1}
+    ) as r:
+        body = await r.json()
+    assert body["code"] == 0 and body["data"]["status"] == "ok"
+    assert bound_dock.sent("alarm_state_switch")[-1]["data"] == {"action": 1}
+
+    async with session.get(f"{base}/control/api/v1/devices/{DOCK}/jobs") as r:
+        rows = (await r.json())["data"]["list"]
+    assert rows[0]["method"] == "alarm_state_switch" and rows[0]["actor"].startswith("api:")
+    assert any(x["job_id"] == job["job_id"] and x["status"] == "ok" for x in rows)
+
+
+async def test_refusals_and_device_errors_over_http(
+    runtime: ThreadedRuntime, bound_dock: RawDock, api: tuple[aiohttp.ClientSession, str]
+) -> None:
+    session, base = api
+    bound_dock.osd(mode_code=0, drone_in_dock=1)
+    telemetry = runtime.runtime.station.telemetry
+    wait_for(lambda: telemetry.current(DOCK).get("mode_code") == 0, what="idle")
+    async with session.post(f"{base}/control/api/v1/devices/{DOCK}/jobs/cover_open") as r:
+        body = await r.json()
+    assert r.status == 400 and body["code"] == 212016 and "debug" in body["message"]
+    async with session.post(f"{base}/control/api/v1/devices/{DOCK}/jobs/nonsense") as r:
+        assert (await r.json())["code"] == 210005
+    async with session.post(f"{base}/control/api/v1/devices/OTHERDOCK9/jobs/cover_open") as r:
+        assert r.status == 404
+    async with session.post(
+        f"{base}/control/api/v1/devices/{DOCK}/jobs/cover_open", data=b"{not json"
+    ) as r:
+        assert r.status == 400
+
+    bound_dock.script = lambda d, cmd: d.reply(cmd, {"height_limit": {"result": 1}})
+    ws_id = runtime.runtime.settings.station.workspace_id
+    async with session.put(
+        f"{base}/manage/api/v1/devices/{ws_id}/devices/{DOCK}/property", json={"height_limit": 300}
+    ) as r:
+        body = await r.json()
+    assert body["code"] == 1 and "property/set failed" in body["message"]
+    bound_dock.script = lambda d, cmd: d.reply(cmd, {k: {"result": 0} for k in cmd["data"]})
+    async with session.put(
+        f"{base}/manage/api/v1/devices/{ws_id}/devices/{DOCK}/property",
+        json={"height_limit": 300, "night_lights_state": 1},
+    ) as r:
+        body = await r.json()
+    assert body["code"] == 0 and set(body["data"]) == {"height_limit", "night_lights_state"}
+    sets = bound_dock.sent("property/set")
+    assert sets[-2]["data"] == {"height_limit": 300}
+    assert sets[-1]["data"] == {"night_lights_state": 1}
