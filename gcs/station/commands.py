@@ -355,6 +355,10 @@ class Commands:
     def methods(self) -> list[str]:
         return sorted(self._specs)
 
+    def titles(self) -> dict[str, tuple[str, str]]:
+        """Each declared command's name in English and Chinese, by method."""
+        return {m: (spec.title_en, spec.title_zh) for m, spec in self._specs.items()}
+
     # -- lifecycle -----------------------------------------------------------------------
 
     async def start(self) -> None:

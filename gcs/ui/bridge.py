@@ -47,6 +47,7 @@ from gcs.station.core import ConnectionInfo, Endpoint
 from gcs.station.devices import DeviceView
 from gcs.station.records import CommandRow, EventRow, Sample, Settings
 from gcs.station.tiles import TileStore
+from gcs.ui.i18n import language
 
 if TYPE_CHECKING:
     from gcs.runtime import ThreadedRuntime
@@ -94,6 +95,7 @@ class StationBridge(QObject):
         self._commands: deque[CommandChanged] = deque(maxlen=MAX_QUEUED_LOG)
         self._connection: ConnectionInfo | None = None
         self._settings: Settings | None = None
+        self._titles: dict[str, tuple[str, str]] = {}
         self._tiles: TileStore | None = None
         self._wake_pending = False
         self._rebuild_scheduled = False  # station thread only
@@ -134,6 +136,7 @@ class StationBridge(QObject):
         with self._lock:
             self._connection = station.connection_info()
             self._settings = station.settings_snapshot()
+            self._titles = station.commands.titles()
             self._tiles = station.tiles
             self._link_connected = bool(station.link and station.link.connected)
             self._endpoints = list(self._rt.runtime.endpoints())
@@ -325,6 +328,14 @@ class StationBridge(QObject):
         with self._lock:
             assert self._settings is not None
             return copy.deepcopy(self._settings)
+
+    def command_title(self, method: str) -> str:
+        """The command's name in the UI language (its wire name when the station has none)."""
+        with self._lock:
+            en_zh = self._titles.get(method)
+        if en_zh is None:
+            return method
+        return en_zh[1] if language() == "zh" else en_zh[0]
 
     def tile_store(self) -> TileStore | None:
         """The station's offline base maps (thread-safe: MBTiles files read per request)."""

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from gcs.ui.aircraft_panel import AircraftPanel
 from gcs.ui.bridge import Selection, StationBridge
+from gcs.ui.commands_panel import CommandsPanel
 from gcs.ui.dock_panel import DockPanel
 from gcs.ui.events_panel import EventsPanel
 from gcs.ui.fleet_panel import FleetPanel
@@ -138,6 +139,7 @@ class MainWindow(QMainWindow):
         self.dock_panel = DockPanel(bridge, self.selection)
         self.aircraft_panel = AircraftPanel(bridge, self.selection)
         self.events = EventsPanel(bridge, self.selection)
+        self.commands = CommandsPanel(bridge, self.selection)
         map_cls = optional_panel("map_panel", "MapPanel") if optional_panels else None
         plots_cls = optional_panel("plots_panel", "PlotsPanel") if optional_panels else None
         self.map: QWidget | None = None
@@ -163,6 +165,7 @@ class MainWindow(QMainWindow):
             "aircraft", "Aircraft", self.aircraft_panel, Qt.DockWidgetArea.RightDockWidgetArea
         )
         self._add("events", "Events", self.events, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self._add("commands", "Commands", self.commands, Qt.DockWidgetArea.BottomDockWidgetArea)
         if self.plots is not None:
             self._add("plots", "Plots", self.plots, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._default_layout()
@@ -204,6 +207,7 @@ class MainWindow(QMainWindow):
             self.splitDockWidget(d["fleet"], d["dock"], Qt.Orientation.Horizontal)
             self.splitDockWidget(d["dock"], d["events"], Qt.Orientation.Vertical)
         self.tabifyDockWidget(d["dock"], d["aircraft"])
+        self.tabifyDockWidget(d["events"], d["commands"])
         if "plots" in d:
             self.tabifyDockWidget(d["events"], d["plots"])
             d["events"].raise_()
