@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from gcs.station.capability import CapabilityFactory
 from gcs.station.core import Endpoint, Station
+from gcs.station.health import Health
 from gcs.station.maintenance import Maintenance
 from gcs.station.onboarding import Onboarding
 from gcs.station.properties_in import PropertiesIn
@@ -57,6 +58,7 @@ CAPABILITIES: list[CapabilityFactory] = [
     Uploads,  # storage_config_get, Pilot's STS
     DockResources,  # flight-area / offline-map / task files docks ask for
     Maintenance,  # remote debugging (§4.3)
+    Health,  # HMS alarms (§12)
 ]
 
 COMPONENTS = [

@@ -118,6 +118,20 @@ class CommandChanged(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class HmsChanged(Event):
+    """A device's HMS alarm set changed. `active` is its whole set now (rows of
+    `gcs.store.hms.AlarmRow`), `raised`/`cleared` what this report changed; `unread` counts the
+    device's alarms the operator has not marked read."""
+
+    sn: str
+    gateway_sn: str
+    raised: tuple[Any, ...]
+    cleared: tuple[Any, ...]
+    active: tuple[Any, ...]
+    unread: int
+
+
+@dataclass(frozen=True, slots=True)
 class MessageRejected(Event):
     """An inbound message could not be accepted (malformed, unknown topic, ...)."""
 

@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from gcs.store.commands import CommandRow
 from gcs.store.history import EventRow, Sample
+from gcs.store.hms import AlarmQuery, AlarmRow
 from gcs.store.settings import SETTINGS_FILE, Settings
 from gcs.store.users import UserRow
 
-__all__ = ["SETTINGS_FILE", "CommandRow", "EventRow", "Sample", "Settings", "UserRow"]
+__all__ = [
+    "SETTINGS_FILE",
+    "AlarmQuery",
+    "AlarmRow",
+    "CommandRow",
+    "EventRow",
+    "Sample",
+    "Settings",
+    "UserRow",
+]

@@ -138,6 +138,38 @@ def _m0005(db: Database) -> None:
     db.execute("CREATE INDEX commands_gateway ON commands(gateway_sn, created_at)")
 
 
+@migrations(name="0006_hms_alarms")
+def _m0006(db: Database) -> None:
+    # HMS alarms (§12): one row per alarm from the report that raised it to the one that no
+    # longer listed it (`cleared_at`); `read_at` when the operator has seen it.
+    db.execute(
+        """CREATE TABLE hms_alarms (
+            id INTEGER PRIMARY KEY,
+            source_sn TEXT NOT NULL,
+            sn TEXT NOT NULL,
+            gateway_sn TEXT NOT NULL,
+            key TEXT NOT NULL,
+            code TEXT NOT NULL,
+            level INTEGER NOT NULL,
+            module INTEGER NOT NULL,
+            in_the_sky INTEGER NOT NULL,
+            imminent INTEGER NOT NULL,
+            component_index INTEGER NOT NULL,
+            sensor_index INTEGER NOT NULL,
+            text_en TEXT NOT NULL,
+            text_zh TEXT NOT NULL,
+            tid TEXT NOT NULL DEFAULT '',
+            bid TEXT NOT NULL DEFAULT '',
+            raised_at INTEGER NOT NULL,
+            cleared_at INTEGER,
+            read_at INTEGER
+        )"""
+    )
+    db.execute("CREATE INDEX hms_active ON hms_alarms(source_sn, cleared_at)")
+    db.execute("CREATE INDEX hms_raised ON hms_alarms(raised_at)")
+    db.execute("CREATE INDEX hms_sn ON hms_alarms(sn, raised_at)")
+
+
 class MigrationError(RuntimeError):
     """A schema migration failed; the database is left at the last good version."""
 
