@@ -21,6 +21,7 @@ COMMANDS = [
     "gcs.cli.broker",
     "gcs.cli.storage",
     "gcs.cli.wayline",
+    "gcs.cli.hms",
 ]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from gcs.store.commands import CommandRow
 from gcs.store.history import EventRow, Sample
 from gcs.store.hms import AlarmQuery, AlarmRow
-from gcs.store.settings import SETTINGS_FILE, Settings
+from gcs.store.settings import SETTINGS_FILE, Settings, default_data_dir
 from gcs.store.users import UserRow
 
 __all__ = [
@@ -21,4 +21,5 @@ __all__ = [
     "Sample",
     "Settings",
     "UserRow",
+    "default_data_dir",
 ]

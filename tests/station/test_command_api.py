@@ -144,3 +144,62 @@ async def test_refusals_and_device_errors_over_http(
     sets = bound_dock.sent("property/set")
     assert sets[-2]["data"] == {"height_limit": 300}
     assert sets[-1]["data"] == {"night_lights_state": 1}
+
+
+async def test_hms_over_http_and_websocket(
+    runtime: ThreadedRuntime, bound_dock: RawDock, api: tuple[aiohttp.ClientSession, str]
+) -> None:
+    import uuid
+
+    from command_peers import now_ms
+
+    session, base = api
+    ws_id = runtime.runtime.settings.station.workspace_id
+    token = session.headers["x-auth-token"]
+    report = {
+        "tid": str(uuid.uuid4()),
+        "bid": str(uuid.uuid4()),
+        "timestamp": now_ms(),
+        "gateway": DOCK,
+        "method": "hms",
+        "need_reply": 0,
+        "data": {
+            "list": [
+                {
+                    "level": 2,
+                    "module": 3,
+                    "in_the_sky": 0,
+                    "code": "0x19111800",
+                    "device_type": "3-2-0",
+                    "imminent": 0,
+                    "args": {"component_index": 0, "sensor_index": 0},
+                }
+            ]
+        },
+    }
+    async with session.ws_connect(f"{base}/api/v1/ws?x-auth-token={token}") as ws:
+        bound_dock.publish("events", report)
+        while True:
+            frame = json.loads((await ws.receive(timeout=10)).data)
+            if frame["biz_code"] == "device_hms":
+                break
+    pushed = frame["data"]
+    assert pushed["sn"] == DOCK and pushed["code"] == "0x19111800" and pushed["level"] == 2
+    assert "emergency stop" in pushed["message_en"].lower() and pushed["message_zh"]
+
+    hms = f"{base}/manage/api/v1/devices/{ws_id}/devices/hms"
+    async with session.get(hms, params={"device_sn": DOCK, "update_time": "0"}) as r:
+        body = (await r.json())["data"]
+    assert body["pagination"]["total"] >= 1
+    assert body["list"][0]["key"] == "dock_tip_0x19111800"
+    async with session.get(f"{hms}/{DOCK}") as r:
+        active = (await r.json())["data"]
+    assert [a["code"] for a in active] == ["0x19111800"]
+    async with session.put(f"{hms}/{DOCK}") as r:
+        assert (await r.json())["data"]["read"] >= 1
+    async with session.get(hms, params={"device_sn": DOCK, "update_time": "0"}) as r:
+        assert (await r.json())["data"]["pagination"]["total"] == 0
+    async with session.get(f"{hms}/NOTMINE001") as r:
+        assert r.status == 404
+    async with session.get(hms, params={"page_size": "x"}) as r:
+        assert r.status == 400

@@ -198,3 +198,28 @@ def test_mark_read(runtime: ThreadedRuntime, dock: RawDock, seen: Seen) -> None:
     ).result(5)
     assert total == 0
     report(dock, [])
+
+
+def test_cli_imports_a_table_and_refuses_a_bad_one(shared_data: Path, tmp_path: Path) -> None:
+    import subprocess
+
+    from station_harness import gcs_command
+
+    ok = subprocess.run(
+        gcs_command("hms", "import", str(shared_data / "hms.json"), "--data-dir", str(tmp_path)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ok.returncode == 0 and "3842" in ok.stdout
+    assert json.loads((tmp_path / "hms-table.json").read_text())["dock_tip_0x12040000"]
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    out = subprocess.run(
+        gcs_command("hms", "import", str(bad), "--data-dir", str(tmp_path / "other")),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 1 and "not valid JSON" in out.stderr
+    assert not (tmp_path / "other" / "hms-table.json").exists()
