@@ -36,6 +36,7 @@ from gcs.station.bus import (
     DeviceOnline,
     DeviceUpdated,
     Event,
+    HmsChanged,
     LinkStateChanged,
     LogEntry,
     MessageRejected,
@@ -45,7 +46,8 @@ from gcs.station.bus import (
 from gcs.station.commands import CommandOutcome
 from gcs.station.core import ConnectionInfo, Endpoint
 from gcs.station.devices import DeviceView
-from gcs.station.records import CommandRow, EventRow, Sample, Settings
+from gcs.station.health import Health
+from gcs.station.records import AlarmQuery, AlarmRow, CommandRow, EventRow, Sample, Settings
 from gcs.station.tiles import TileStore
 from gcs.ui.i18n import language
 
@@ -74,6 +76,7 @@ class StationBridge(QObject):
     log_entry = Signal(object)
     status_changed = Signal()
     command_changed = Signal(object)  # CommandChanged
+    alarms_changed = Signal(object)  # HmsChanged
     _wake = Signal()
     _deliver = Signal(object)
 
@@ -96,6 +99,9 @@ class StationBridge(QObject):
         self._connection: ConnectionInfo | None = None
         self._settings: Settings | None = None
         self._titles: dict[str, tuple[str, str]] = {}
+        self._alarms: dict[str, tuple[AlarmRow, ...]] = {}
+        self._unread: dict[str, int] = {}
+        self._alarm_events: deque[HmsChanged] = deque(maxlen=MAX_QUEUED_LOG)
         self._tiles: TileStore | None = None
         self._wake_pending = False
         self._rebuild_scheduled = False  # station thread only
@@ -132,11 +138,17 @@ class StationBridge(QObject):
             bus.subscribe(LogEntry, self._st_on_log),
             bus.subscribe(MessageRejected, self._st_on_rejected),
             bus.subscribe(CommandChanged, self._st_on_command),
+            bus.subscribe(HmsChanged, self._st_on_hms),
         ]
         with self._lock:
             self._connection = station.connection_info()
             self._settings = station.settings_snapshot()
             self._titles = station.commands.titles()
+            health = _health(station)
+            if health is not None:
+                for alarm in health.active():
+                    self._alarms[alarm.sn] = (*self._alarms.get(alarm.sn, ()), alarm)
+                self._unread = health.unread()
             self._tiles = station.tiles
             self._link_connected = bool(station.link and station.link.connected)
             self._endpoints = list(self._rt.runtime.endpoints())
@@ -200,6 +212,16 @@ class StationBridge(QObject):
     def _st_on_rejected(self, event: MessageRejected) -> None:
         self._st_on_log(LogEntry(event.ts, "rejected", "warning", f"{event.topic}: {event.reason}"))
 
+    def _st_on_hms(self, event: HmsChanged) -> None:
+        with self._lock:
+            if event.active:
+                self._alarms[event.sn] = event.active
+            else:
+                self._alarms.pop(event.sn, None)
+            self._unread[event.sn] = event.unread
+            self._alarm_events.append(event)
+            self._st_post()
+
     def _st_on_command(self, event: CommandChanged) -> None:
         with self._lock:
             self._commands.append(event)
@@ -221,6 +243,8 @@ class StationBridge(QObject):
             self._log.clear()
             commands = list(self._commands)
             self._commands.clear()
+            alarm_events = list(self._alarm_events)
+            self._alarm_events.clear()
         if devices:
             self.devices_changed.emit()
         if status:
@@ -230,6 +254,8 @@ class StationBridge(QObject):
             self.log_entry.emit(entry)
         for command in commands:
             self.command_changed.emit(command)
+        for alarm_event in alarm_events:
+            self.alarms_changed.emit(alarm_event)
         now = time.monotonic()
         self._held |= sns
         due: list[str] = []
@@ -328,6 +354,63 @@ class StationBridge(QObject):
         with self._lock:
             assert self._settings is not None
             return copy.deepcopy(self._settings)
+
+    def alarms(self, sn: str | None = None) -> list[AlarmRow]:
+        """Active HMS alarms (of one device), highest level first (a snapshot)."""
+        with self._lock:
+            rows = [a for key, alarms in self._alarms.items() if sn in (None, key) for a in alarms]
+        return sorted(rows, key=lambda a: (-a.level, -a.raised_at))
+
+    def unread_alarms(self) -> dict[str, int]:
+        """Unread alarm counts per device."""
+        with self._lock:
+            return {sn: n for sn, n in self._unread.items() if n}
+
+    def mark_alarms_read(
+        self,
+        sns: list[str] | None = None,
+        on_done: Callable[[int | None, BaseException | None], None] | None = None,
+    ) -> concurrent.futures.Future[int]:
+        """Mark the alarms of `sns` (every device when None) read."""
+        station = self._rt.runtime.station
+
+        async def mark() -> int:
+            health = _health(station)
+            if health is None:
+                return 0
+            n = await health.mark_read(sns)
+            if sns is None:
+                with self._lock:
+                    self._unread = {}
+            return n
+
+        return self.run(mark(), on_done)
+
+    async def alarm_history(self, query: AlarmQuery) -> tuple[list[AlarmRow], int]:
+        """Stored alarms matching `query` (newest first) and how many match in all."""
+        station = self._rt.runtime.station
+
+        async def run() -> tuple[list[AlarmRow], int]:
+            health = _health(station)
+            return await health.history(query) if health is not None else ([], 0)
+
+        return await asyncio.wrap_future(self._rt.submit(run()))
+
+    def import_hms_table(
+        self, path: str, on_done: Callable[[int | None, BaseException | None], None]
+    ) -> concurrent.futures.Future[int]:
+        """Use DJI's hms.json at `path` for alarm texts from now on."""
+        station = self._rt.runtime.station
+
+        async def run() -> int:
+            from pathlib import Path
+
+            health = _health(station)
+            if health is None:
+                raise RuntimeError("the station runs without its health module")
+            return await health.import_table(Path(path))
+
+        return self.run(run(), on_done)
 
     def command_title(self, method: str) -> str:
         """The command's name in the UI language (its wire name when the station has none)."""
@@ -460,6 +543,13 @@ class StationBridge(QObject):
     ) -> concurrent.futures.Future[None]:
         """Start a rename on the station loop (see `set_callsign`)."""
         return self.run(self._rt.runtime.station.registry.set_callsign(sn, callsign), on_done)
+
+
+def _health(station: Any) -> Health | None:
+    try:
+        return station.capability(Health)  # type: ignore[no-any-return]
+    except LookupError:
+        return None
 
 
 class Selection(QObject):

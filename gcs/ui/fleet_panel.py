@@ -11,13 +11,14 @@ import re
 from typing import Any
 
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtGui import QBrush, QColor, QGuiApplication
+from PySide6.QtGui import QBrush, QColor, QGuiApplication, QIcon
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
     QLineEdit,
     QMenu,
     QMessageBox,
+    QStyle,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -29,9 +30,10 @@ from gcs.protocol.models import Domain
 from gcs.station.devices import DeviceView
 from gcs.ui import fmt
 from gcs.ui.bridge import Selection, StationBridge
-from gcs.ui.i18n import i18n, tr
+from gcs.ui.i18n import i18n, language, tr
 
 COL_NAME, COL_STATE, COL_MODE, COL_BATTERY, COL_MODEL, COL_SN = range(6)
+ALARM_ROLE = Qt.ItemDataRole.UserRole + 7  # active cautions/warnings marked on the row
 HEADERS = ["Name", "State", "Mode", "Battery", "Model", "SN"]
 SN_ROLE = Qt.ItemDataRole.UserRole
 UNBOUND = "__unbound__"
@@ -114,6 +116,7 @@ class FleetPanel(QWidget):
         self.tree.customContextMenuRequested.connect(self._on_context_menu)
         bridge.devices_changed.connect(self._on_devices)
         bridge.telemetry_changed.connect(self._on_telemetry)
+        bridge.alarms_changed.connect(self._on_alarms)
         selection.changed.connect(self._on_selection)
         i18n.language_changed.connect(self._on_language)
         self.retranslate()
@@ -253,7 +256,39 @@ class FleetPanel(QWidget):
                 item.setText(col, text)
         color = QBrush(ONLINE_COLOR if view.online else OFFLINE_COLOR)
         item.setForeground(COL_STATE, color)
-        item.setToolTip(COL_NAME, f"{kind} · {view.model_name} ({view.model_key}) · {view.sn}")
+        tip = f"{kind} · {view.model_name} ({view.model_key}) · {view.sn}"
+        alarms = [a for a in self.bridge.alarms(view.sn) if a.level >= 1]
+        if alarms:
+            worst = max(a.level for a in alarms)
+            icon = (
+                QStyle.StandardPixmap.SP_MessageBoxCritical
+                if worst >= 2
+                else QStyle.StandardPixmap.SP_MessageBoxWarning
+            )
+            item.setIcon(COL_NAME, self.style().standardIcon(icon))
+            words = [a.text_zh if language() == "zh" and a.text_zh else a.text_en for a in alarms]
+            tip += "\n" + "\n".join(f"⚠ {t}" for t in words[:8])
+            item.setData(COL_NAME, ALARM_ROLE, len(alarms))
+        elif item.data(COL_NAME, ALARM_ROLE):
+            item.setIcon(COL_NAME, QIcon())
+            item.setData(COL_NAME, ALARM_ROLE, 0)
+        item.setToolTip(COL_NAME, tip)
+
+    def alarm_count(self, sn: str) -> int:
+        """How many cautions/warnings the tree marks on `sn` (tests read this)."""
+        item = self._items.get(sn)
+        return int(item.data(COL_NAME, ALARM_ROLE) or 0) if item is not None else 0
+
+    @Slot(object)
+    def _on_alarms(self, event: Any) -> None:
+        item = self._items.get(event.sn)
+        view = self.bridge.device(event.sn)
+        if item is not None and view is not None:
+            self._updating = True
+            try:
+                self._fill(item, view)
+            finally:
+                self._updating = False
 
     @Slot(str)
     def _on_telemetry(self, sn: str) -> None:

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from gcs.ui.aircraft_panel import AircraftPanel
+from gcs.ui.alarms_panel import AlarmsPanel
 from gcs.ui.bridge import Selection, StationBridge
 from gcs.ui.commands_panel import CommandsPanel
 from gcs.ui.dock_panel import DockPanel
@@ -140,6 +141,7 @@ class MainWindow(QMainWindow):
         self.aircraft_panel = AircraftPanel(bridge, self.selection)
         self.events = EventsPanel(bridge, self.selection)
         self.commands = CommandsPanel(bridge, self.selection)
+        self.alarms = AlarmsPanel(bridge, self.selection, ui_settings=self.ui_settings)
         map_cls = optional_panel("map_panel", "MapPanel") if optional_panels else None
         plots_cls = optional_panel("plots_panel", "PlotsPanel") if optional_panels else None
         self.map: QWidget | None = None
@@ -166,11 +168,13 @@ class MainWindow(QMainWindow):
         )
         self._add("events", "Events", self.events, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._add("commands", "Commands", self.commands, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self._add("alarms", "Alarms", self.alarms, Qt.DockWidgetArea.BottomDockWidgetArea)
         if self.plots is not None:
             self._add("plots", "Plots", self.plots, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._default_layout()
         self._default_state = self.saveState(LAYOUT_VERSION)
 
+        self.alarms.unread_changed.connect(self._on_unread_alarms)
         self.status = StatusBar(self, bridge)
         self._build_actions()
         self._build_menus()
@@ -208,6 +212,7 @@ class MainWindow(QMainWindow):
             self.splitDockWidget(d["dock"], d["events"], Qt.Orientation.Vertical)
         self.tabifyDockWidget(d["dock"], d["aircraft"])
         self.tabifyDockWidget(d["events"], d["commands"])
+        self.tabifyDockWidget(d["events"], d["alarms"])
         if "plots" in d:
             self.tabifyDockWidget(d["events"], d["plots"])
             d["events"].raise_()
@@ -322,6 +327,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(tr("GCS Station"))
         for dock in self.docks.values():
             dock.setWindowTitle(tr(str(dock.property("title_en"))))
+        self._on_unread_alarms(self.alarms.unread_total())
         self.act_settings.setText(tr("Settings…"))
         self.act_wizard.setText(tr("Connection wizard…"))
         self.act_quit.setText(tr("Quit"))
@@ -342,6 +348,12 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def _on_language(self, _lang: str) -> None:
         self.retranslate()
+
+    @Slot(int)
+    def _on_unread_alarms(self, unread: int) -> None:
+        """The Alarms tab shows how many alarms the operator has not read."""
+        title = tr("Alarms")
+        self.docks["alarms"].setWindowTitle(f"{title} ({unread})" if unread else title)
 
     @Slot()
     def _on_language_action(self) -> None:
