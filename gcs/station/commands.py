@@ -32,6 +32,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gcs.aio import spawn
+from gcs.protocol import writable
 from gcs.protocol.conversation import (
     Advanced,
     Answered,
@@ -188,8 +189,28 @@ class CommandSpec:
         )
 
 
-#: Writing device properties (§3.5): one spec, the data names the property.
-PROPERTY_SET = CommandSpec("property/set", "Change a device setting", "修改设备设置")
+def _writable(t: Target) -> Refusal | None:
+    data = t.data
+    if not isinstance(data, dict) or not data:
+        return Refusal(
+            StationCode.INVALID_PARAMETER,
+            'property/set needs {"<property>": value}',
+            'property/set 需要 {"<属性>": 值}',
+        )
+    for name, value in data.items():
+        try:
+            writable.check(name, value)
+        except ValueError as exc:
+            return Refusal(StationCode.INVALID_PARAMETER, str(exc), f"设置值无效：{exc}")
+    return None
+
+
+WRITABLE = Precondition("writable", _writable)
+
+#: Writing device properties (§3.5): one spec, the data names the property; ranges are checked.
+PROPERTY_SET = CommandSpec(
+    "property/set", "Change a device setting", "修改设备设置", preconditions=(ONLINE, WRITABLE)
+)
 
 
 # -- outcomes and errors ---------------------------------------------------------------------
@@ -546,8 +567,29 @@ class Commands:
     async def set_property(
         self, gateway_sn: str, name: str, value: Any, *, actor: str = "operator"
     ) -> CommandOutcome:
-        """Write one device property (§3.5) through its gateway and wait for the result."""
-        return await self.run(gateway_sn, "property/set", {name: value}, actor=actor)
+        """Write one device property (§3.5) through its gateway and wait for the result.
+
+        A struct property is sent one sub-field per message, stopping at the first that
+        fails (as DJI's reference platform does). Raises like `run()`; a value out of range
+        is refused before anything is sent.
+        """
+        try:
+            payloads = writable.messages(name, value)
+        except ValueError as exc:
+            refused = CommandRefused(
+                StationCode.INVALID_PARAMETER,
+                str(exc),
+                f"设置值无效：{exc}",
+                method="property/set",
+                sn=gateway_sn,
+            )
+            self._record_refusal(gateway_sn, "property/set", {name: value}, actor, refused)
+            raise refused from exc
+        outcome: CommandOutcome | None = None
+        for payload in payloads:
+            outcome = await self.run(gateway_sn, "property/set", payload, actor=actor)
+        assert outcome is not None
+        return outcome
 
     def cancel(self, job_id: str) -> bool:
         """Stop following a job (the device is not told). False if it is not in flight."""

@@ -260,3 +260,26 @@ def test_resent_progress_event_is_applied_once_and_answered_each_time(
         lambda: sum(1 for r in dock.replies if r.get("tid") == tids[0]) == 2,
         what="both copies answered",
     )
+
+
+def test_property_ranges_are_checked_and_structs_split(
+    runtime: ThreadedRuntime, dock: RawDock
+) -> None:
+    commands = runtime.runtime.station.commands
+    before = len(dock.sent("property/set"))
+    with pytest.raises(CommandRefused) as refused:
+        runtime.submit(commands.set_property(DOCK, "height_limit", 5000)).result(5)
+    assert refused.value.code == 210002 and "at most 1500" in refused.value.en
+    with pytest.raises(CommandRefused):
+        run(runtime, "property/set", {"rth_altitude": 1}).result(5)
+    assert len(dock.sent("property/set")) == before, "nothing was sent"
+
+    dock.script = lambda d, cmd: d.reply(cmd, {k: {"result": 0} for k in cmd["data"]})
+    value = {"state": 1, "distance_limit": 3000}
+    outcome = runtime.submit(commands.set_property(DOCK, "distance_limit_status", value)).result(10)
+    assert outcome.ok
+    sent = [c["data"] for c in dock.sent("property/set")[before:]]
+    assert sent == [
+        {"distance_limit_status": {"state": 1}},
+        {"distance_limit_status": {"distance_limit": 3000}},
+    ]
