@@ -319,6 +319,7 @@ def explain(status: str, result: int | None, method: str) -> tuple[str, str]:
     words = {
         "sent": ("sent, waiting for the device's answer", "已发送，等待设备响应"),
         "running": ("accepted by the device, in progress", "设备已接受，执行中"),
+        "in_progress": ("in progress", "执行中"),
         "ok": ("done", "完成"),
         "success": ("done", "完成"),
         "canceled": ("canceled", "已取消"),

@@ -142,6 +142,60 @@ ZH.update(
         "Events": "事件",
         "Commands": "指令",
         "Alarms": "告警",
+        "Control": "控制",
+        # -- dock control --
+        "Debug mode": "调试模式",
+        "Debug mode on": "开启调试",
+        "Debug mode off": "关闭调试",
+        "Open cover": "打开舱盖",
+        "Close cover": "关闭舱盖",
+        "Force-close cover": "强制关闭舱盖",
+        "Power on": "开机",
+        "Power off": "关机",
+        "Start charging": "开始充电",
+        "Stop charging": "停止充电",
+        "Format aircraft storage": "格式化飞行器存储",
+        "Light on": "打开补光灯",
+        "Light off": "关闭补光灯",
+        "Alarm on": "开启声光报警",
+        "Alarm off": "关闭声光报警",
+        "Battery care on": "开启电池保养",
+        "Battery care off": "关闭电池保养",
+        "Reboot dock": "重启机场",
+        "Format dock storage": "格式化机场存储",
+        "Idle": "空闲",
+        "Cooling": "制冷",
+        "Heating": "制热",
+        "Dehumidifying": "除湿",
+        "Apply": "应用",
+        "Device settings": "设备设置",
+        "Sending…": "发送中…",
+        "Please confirm": "请确认",
+        "Yes, do it": "确认执行",
+        "Cancel": "取消",
+        "Remote debugging": "远程调试中",
+        "Not in debug mode": "未处于调试模式",
+        "The dock is offline.": "机场离线。",
+        "Turn debug mode on first.": "请先开启调试模式。",
+        "Select a dock (or its aircraft) in the fleet panel.": (
+            "请在机队面板中选择一个机场（或其飞行器）。"
+        ),
+        "Force-close the cover? Only do this when you have checked with your own "
+        "eyes that the aircraft is not in the cover's way.": (
+            "确定强制关闭舱盖？请先亲眼确认飞行器不在舱盖行程内。"
+        ),
+        "Power the aircraft off? Never do this while it is flying.": (
+            "确定关闭飞行器电源？飞行中切勿执行。"
+        ),
+        "Format the aircraft's storage? Every photo and video on it is lost.": (
+            "确定格式化飞行器存储？其中所有照片和视频都会丢失。"
+        ),
+        "Reboot the dock? It is unavailable for a few minutes.": (
+            "确定重启机场？几分钟内将无法使用。"
+        ),
+        "Format the dock's storage? Media not yet uploaded is lost.": (
+            "确定格式化机场存储？尚未上传的媒体会丢失。"
+        ),
         # -- alarms panel --
         "Notice": "提示",
         "Caution": "注意",

@@ -24,6 +24,7 @@ from gcs.ui.aircraft_panel import AircraftPanel
 from gcs.ui.alarms_panel import AlarmsPanel
 from gcs.ui.bridge import Selection, StationBridge
 from gcs.ui.commands_panel import CommandsPanel
+from gcs.ui.dock_control import DockControlPanel
 from gcs.ui.dock_panel import DockPanel
 from gcs.ui.events_panel import EventsPanel
 from gcs.ui.fleet_panel import FleetPanel
@@ -139,6 +140,7 @@ class MainWindow(QMainWindow):
         self.fleet = FleetPanel(bridge, self.selection)
         self.dock_panel = DockPanel(bridge, self.selection)
         self.aircraft_panel = AircraftPanel(bridge, self.selection)
+        self.control = DockControlPanel(bridge, self.selection)
         self.events = EventsPanel(bridge, self.selection)
         self.commands = CommandsPanel(bridge, self.selection)
         self.alarms = AlarmsPanel(bridge, self.selection, ui_settings=self.ui_settings)
@@ -166,6 +168,7 @@ class MainWindow(QMainWindow):
         self._add(
             "aircraft", "Aircraft", self.aircraft_panel, Qt.DockWidgetArea.RightDockWidgetArea
         )
+        self._add("control", "Control", self.control, Qt.DockWidgetArea.RightDockWidgetArea)
         self._add("events", "Events", self.events, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._add("commands", "Commands", self.commands, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._add("alarms", "Alarms", self.alarms, Qt.DockWidgetArea.BottomDockWidgetArea)
@@ -211,6 +214,7 @@ class MainWindow(QMainWindow):
             self.splitDockWidget(d["fleet"], d["dock"], Qt.Orientation.Horizontal)
             self.splitDockWidget(d["dock"], d["events"], Qt.Orientation.Vertical)
         self.tabifyDockWidget(d["dock"], d["aircraft"])
+        self.tabifyDockWidget(d["dock"], d["control"])
         self.tabifyDockWidget(d["events"], d["commands"])
         self.tabifyDockWidget(d["events"], d["alarms"])
         if "plots" in d:
