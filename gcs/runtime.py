@@ -22,7 +22,7 @@ import os
 import threading
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from gcs.station.capability import CapabilityFactory
 from gcs.station.core import Endpoint, Station
@@ -33,6 +33,9 @@ from gcs.station.properties_in import PropertiesIn
 from gcs.station.resources import DockResources
 from gcs.station.uploads import Uploads
 from gcs.store.settings import Settings
+
+if TYPE_CHECKING:
+    from gcs.sim import FleetOptions
 
 log = logging.getLogger(__name__)
 
@@ -111,16 +114,18 @@ class Runtime:
                 factory = _factory(spec)
                 if factory is not None:
                     self.components.append(await factory(self.station))
+            fleet = None if self.fleet_options is None else self._fleet_options(self.fleet_options)
         except BaseException:
             await self.stop()
             raise
         self._write_runtime_file()
-        if self.fleet_options is not None:
-            self.fleet = FleetThread(self._fleet_kwargs(self.fleet_options))
+        if fleet is not None:
+            self.fleet = FleetThread(fleet)
             self.fleet.start()
 
-    def _fleet_kwargs(self, options: dict[str, int]) -> dict[str, Any]:
+    def _fleet_options(self, options: dict[str, int]) -> FleetOptions:
         from gcs.link import BrokerUrl
+        from gcs.sim import FleetOptions
 
         s = self.settings
         url = self.station.external_broker or BrokerUrl(
@@ -137,14 +142,13 @@ class Runtime:
             pilot_web = PilotWebLogin(
                 f"http://127.0.0.1:{port}/", s.pilot.default_user, s.pilot.default_password
             )
-        return dict(
-            pilot_web=pilot_web,
+        return FleetOptions(
             broker_url=str(url),
             docks=options.get("docks", 3),
             pilots=options.get("pilots", 1),
             binding_code=s.station.binding_code,
             organization_id=s.station.workspace_id,
-            station_endpoints={ep.name: ep.url for ep in self.endpoints()},
+            pilot_web=pilot_web,
         )
 
     @property
@@ -188,8 +192,8 @@ class Runtime:
 class FleetThread:
     """The simulated fleet on its own thread and loop: it meets the station only over sockets."""
 
-    def __init__(self, kwargs: dict[str, Any]) -> None:
-        self.kwargs = kwargs
+    def __init__(self, options: FleetOptions) -> None:
+        self.options = options
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self._run, name="gcs-sim", daemon=True)
         self._stop: asyncio.Event | None = None
@@ -205,14 +209,10 @@ class FleetThread:
         self.loop.run_until_complete(self._main())
 
     async def _main(self) -> None:
-        import inspect
-
         from gcs.sim import Fleet
 
         self._stop = asyncio.Event()
-        params = inspect.signature(Fleet).parameters
-        kwargs = {k: v for k, v in self.kwargs.items() if k in params}
-        fleet = self.fleet = Fleet(**kwargs)
+        fleet = self.fleet = Fleet(self.options)
         try:
             await fleet.start()
             self.ready.set()

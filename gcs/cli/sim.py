@@ -155,7 +155,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _run(args: argparse.Namespace, url: str, code: str, org: str, out: TextIO) -> int:
-    from gcs.sim import DEFAULT_LAT, DEFAULT_LON, Fleet, FleetError, PilotWebLogin, SimGateway
+    from gcs.sim import (
+        DEFAULT_LAT,
+        DEFAULT_LON,
+        Fleet,
+        FleetError,
+        FleetOptions,
+        PilotWebLogin,
+        SimGateway,
+    )
 
     def online(device: SimGateway) -> None:
         again = " (reconnected)" if device.sessions > 1 else ""
@@ -167,7 +175,7 @@ async def _run(args: argparse.Namespace, url: str, code: str, org: str, out: Tex
         )
         out.flush()
 
-    fleet = Fleet(
+    options = FleetOptions(
         url,
         docks=args.docks,
         pilots=args.pilots,
@@ -177,10 +185,10 @@ async def _run(args: argparse.Namespace, url: str, code: str, org: str, out: Tex
         lat=DEFAULT_LAT if args.lat is None else args.lat,
         lon=DEFAULT_LON if args.lon is None else args.lon,
         speedup=args.speedup,
-        on_online=online,
         fetch_waylines=args.fetch_waylines,
         pilot_web=PilotWebLogin(*web) if (web := pilot_login(args)) and args.pilots else None,
     )
+    fleet = Fleet(options, on_online=online)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -6,15 +6,17 @@ publishes OSD/state/HMS at DJI's rates with changing values, answers every `serv
 `property/set`, and reconnects after a broker loss. It imports only `gcs.protocol` (and
 `gcs.aio`): it meets the station over the network, never in memory.
 
-Modules: `fleet` (the public `Fleet`), `gateway` (what docks and RCs share: link, session,
-replies, properties), `dock` (onboarding, partial OSD, remote debugging, flight tasks),
-`pilot` (RC Plus + M30T flying circles), `command` (take-off/fly-to command flight), `drc`
-(Direct Remote Control link), `live` (live_* rules), `media` (photo upload with SigV4),
+Modules: `fleet` (the public `Fleet`), `options` (its `FleetOptions`), `gateway` (what docks and
+RCs share: link, session, incoming messages, service table), `messages` (sending, `need_reply`
+re-sends, replies), `property_set` (property writes), `dock` (the dock's state, OSD and
+physics), `onboarding` (config and binding), `debug` (remote debugging), `mission` (flight
+tasks), `command` (take-off/fly-to command flight), `drc` (Direct Remote Control link), `media`
+(photo upload with SigV4), `pilot` (RC Plus + M30T flying circles), `live` (live_* rules),
 `world` (kinematics, battery, weather), `payloads` (factories), `products` (models, serials),
 `link` (paho on the asyncio loop), `codes` (result codes answered).
 
-    fleet = Fleet("mqtt://user:pass@127.0.0.1:1883", docks=3, pilots=1,
-                  binding_code="qwe", organization_id="ws-1")
+    fleet = Fleet(FleetOptions("mqtt://user:pass@127.0.0.1:1883", docks=3, pilots=1,
+                               binding_code="qwe", organization_id="ws-1"))
     await fleet.start()        # every gateway online (update_topo answered)
     ...
     await fleet.stop()
@@ -23,9 +25,11 @@ replies, properties), `dock` (onboarding, partial OSD, remote debugging, flight 
 from __future__ import annotations
 
 from gcs.sim.dock import SimDock
-from gcs.sim.fleet import DEFAULT_LAT, DEFAULT_LON, Fleet, FleetError, PilotWebLogin
-from gcs.sim.gateway import ServiceRecord, SimGateway, Timing
+from gcs.sim.fleet import Fleet, FleetError
+from gcs.sim.gateway import SimGateway, Timing
 from gcs.sim.link import BrokerAddress, Link, LinkError
+from gcs.sim.messages import ServiceRecord
+from gcs.sim.options import DEFAULT_LAT, DEFAULT_LON, FleetOptions, PilotWebLogin
 from gcs.sim.payloads import (
     aircraft_osd,
     dock_osd,
@@ -49,6 +53,7 @@ __all__ = [
     "DeviceKind",
     "Fleet",
     "FleetError",
+    "FleetOptions",
     "Link",
     "LinkError",
     "PilotWebLogin",

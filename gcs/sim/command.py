@@ -12,9 +12,12 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from gcs.protocol.envelope import new_id
+from gcs.protocol.envelope import Message, new_id
+from gcs.sim import codes
+from gcs.sim.gateway import ServiceHandler, ServiceResult
 from gcs.sim.products import local_offset_m
 
 if TYPE_CHECKING:
@@ -76,6 +79,87 @@ def local_target(dock: SimDock, point: dict[str, Any], prefix: str = "") -> tupl
     if math.hypot(north, east) > 15_000:
         raise ValueError("target more than 15 km away")
     return north, east, max(2.0, height - ac.home_height)
+
+
+def handlers(dock: SimDock) -> dict[str, ServiceHandler]:
+    """The command-flight `services` methods `dock` answers, by method."""
+    return {
+        "takeoff_to_point": partial(takeoff_to_point, dock),
+        "fly_to_point": partial(fly_to_point, dock),
+        "fly_to_point_update": partial(fly_to_point_update, dock),
+        "fly_to_point_stop": partial(fly_to_point_stop, dock),
+    }
+
+
+def takeoff_to_point(dock: SimDock, msg: Message) -> ServiceResult:
+    """`takeoff_to_point`: start a command flight unless the dock is busy."""
+    d = dock.data_of(msg)
+    flight_id = d.get("flight_id")
+    safe = number(d, "security_takeoff_height", 20, 1500)
+    speed = number(d, "max_speed", 1, 15)
+    if not isinstance(flight_id, str) or not flight_id or safe is None or speed is None:
+        return codes.BAD_PARAMETERS, None
+    try:
+        north, east, elevation = local_target(dock, d, "target_")
+    except ValueError:
+        return codes.BAD_PARAMETERS, None
+    refusal = dock.busy_refusal()
+    if refusal is not None:
+        return refusal, None
+    cf = CommandFlight(
+        flight_id, msg.bid, north, east, elevation, safe_elevation=safe, max_speed=speed
+    )
+    dock.command = cf
+    dock.dock_props["mode_code"] = 4
+    dock.start_job(fly(dock, cf), f"takeoff-{flight_id}")
+    return codes.OK, None
+
+
+def _fly_to_target(dock: SimDock, msg: Message) -> tuple[FlyTo | None, int]:
+    d = dock.data_of(msg)
+    cf = dock.command
+    if cf is None or cf.rth or cf.status not in ("wayline_ok", "wayline_progress"):
+        return None, codes.DEVICE_STATE_FORBIDS
+    points = d.get("points")
+    speed = number(d, "max_speed", 0, 15)
+    if not isinstance(points, list) or len(points) != 1 or not isinstance(points[0], dict):
+        return None, codes.BAD_PARAMETERS
+    try:
+        north, east, elevation = local_target(dock, points[0])
+    except ValueError:
+        return None, codes.BAD_PARAMETERS
+    fly_to_id = d.get("fly_to_id") or (cf.fly_to.fly_to_id if cf.fly_to else "")
+    return FlyTo(
+        str(fly_to_id), msg.bid, north, east, max(elevation, 20.0), max(speed or 0.0, 1.0)
+    ), codes.OK
+
+
+def fly_to_point(dock: SimDock, msg: Message) -> ServiceResult:
+    """`fly_to_point`: send the hovering aircraft of a command flight to a new point."""
+    target, result = _fly_to_target(dock, msg)
+    if target is None or dock.command is None:
+        return result, None
+    dock.command.fly_to = target
+    return codes.OK, None
+
+
+def fly_to_point_update(dock: SimDock, msg: Message) -> ServiceResult:
+    """`fly_to_point_update`: change the target of the current fly-to (same id and bid)."""
+    if dock.command is None or dock.command.fly_to is None:
+        return codes.DEVICE_STATE_FORBIDS, None
+    current = dock.command.fly_to
+    target, result = _fly_to_target(dock, msg)
+    if target is None:
+        return result, None
+    target.fly_to_id, target.bid = current.fly_to_id, current.bid
+    dock.command.fly_to = target
+    return codes.OK, None
+
+
+def fly_to_point_stop(dock: SimDock, msg: Message) -> ServiceResult:
+    """`fly_to_point_stop`: stop where it is and hover."""
+    dock.emergency_stop()
+    return codes.OK, None
 
 
 async def fly(dock: SimDock, cf: CommandFlight) -> None:
@@ -195,7 +279,7 @@ def _takeoff_progress(
         "planned_path_points": [],
         **_remaining(dock, cf.north, cf.east, cf.max_speed),
     }
-    dock.send_event("takeoff_to_point_progress", data, bid=cf.bid, need_reply=not periodic)
+    dock.messages.send_event("takeoff_to_point_progress", data, bid=cf.bid, need_reply=not periodic)
 
 
 def _fly_to_progress(dock: SimDock, ft: FlyTo, status: str, *, periodic: bool = False) -> None:
@@ -208,4 +292,4 @@ def _fly_to_progress(dock: SimDock, ft: FlyTo, status: str, *, periodic: bool = 
         "planned_path_points": [],
         **_remaining(dock, ft.north, ft.east, ft.max_speed),
     }
-    dock.send_event("fly_to_point_progress", data, bid=ft.bid, need_reply=not periodic)
+    dock.messages.send_event("fly_to_point_progress", data, bid=ft.bid, need_reply=not periodic)

@@ -21,11 +21,16 @@ import contextlib
 import logging
 import math
 import time
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from gcs.aio import spawn
+from gcs.protocol.envelope import Message
+from gcs.sim import codes
+from gcs.sim.command import number
+from gcs.sim.gateway import ServiceHandler, ServiceResult
 from gcs.sim.link import BrokerAddress, Link, LinkError
 
 if TYPE_CHECKING:
@@ -78,6 +83,49 @@ def stick_axis(data: dict[str, Any], key: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return 0.0
     return max(-1.0, min(1.0, (value - STICK_NEUTRAL) / STICK_RANGE))
+
+
+def handlers(dock: SimDock) -> dict[str, ServiceHandler]:
+    """The DRC `services` methods `dock` answers, by method."""
+    return {
+        "drc_mode_enter": partial(drc_mode_enter, dock),
+        "drc_mode_exit": partial(drc_mode_exit, dock),
+    }
+
+
+def drc_mode_enter(dock: SimDock, msg: Message) -> ServiceResult:
+    """`drc_mode_enter`: open a DRC session (closing any previous one)."""
+    d = dock.data_of(msg)
+    mqtt_broker = d.get("mqtt_broker")
+    osd_hz = number(d, "osd_frequency", 1, 30) if "osd_frequency" in d else 10.0
+    hsi_hz = number(d, "hsi_frequency", 1, 30) if "hsi_frequency" in d else 1.0
+    if not isinstance(mqtt_broker, dict) or osd_hz is None or hsi_hz is None:
+        return codes.BAD_PARAMETERS, None
+    try:
+        broker, client_id = broker_of(mqtt_broker)
+    except ValueError:
+        return codes.BAD_PARAMETERS, None
+    expire = mqtt_broker.get("expire_time")
+    if dock.drc is not None:
+        dock.drc.close()
+    session = DrcSession(
+        dock,
+        broker,
+        client_id,
+        osd_hz=osd_hz,
+        hsi_hz=hsi_hz,
+        expires_at=float(expire) if isinstance(expire, int | float) and expire else None,
+    )
+    dock.drc = session
+    dock.start_job(session.run(), "drc")
+    return codes.OK, None
+
+
+def drc_mode_exit(dock: SimDock, msg: Message) -> ServiceResult:
+    """`drc_mode_exit`: end the DRC session, if any."""
+    if dock.drc is not None:
+        dock.drc.close()
+    return codes.OK, None
 
 
 class DrcSession:

@@ -1,28 +1,26 @@
-"""A fleet of simulated gateways sharing one asyncio loop (and no threads)."""
+"""A fleet of simulated gateways sharing one asyncio loop (and no threads).
+
+What it is made of comes in one `gcs.sim.options.FleetOptions`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from types import TracebackType
 
 import aiohttp
 
 from gcs.sim.dock import SimDock
-from gcs.sim.gateway import GatewayConfig, SimGateway, Timing
+from gcs.sim.gateway import GatewayConfig, SimGateway
 from gcs.sim.link import BrokerAddress
+from gcs.sim.options import FleetOptions
 from gcs.sim.pilot import SimPilot
 from gcs.sim.pilot_web import PilotWeb, PilotWebError
 from gcs.sim.products import DOCK_PRODUCTS, RC_PLUS_M30T, offset_position, site_offset
 
 log = logging.getLogger(__name__)
-
-# A quiet park in Shenzhen's Nanshan district: open ground, plausible for a demo.
-DEFAULT_LAT = 22.5797
-DEFAULT_LON = 113.9436
 
 
 class FleetError(RuntimeError):
@@ -33,66 +31,38 @@ class FleetError(RuntimeError):
         self.stuck = stuck
 
 
-@dataclass(frozen=True)
-class PilotWebLogin:
-    """Where simulated Pilots log in: the station's base URL and a Pilot user."""
-
-    base_url: str
-    username: str
-    password: str
-    ssl_context: ssl.SSLContext | None = None
-
-
 class Fleet:
-    """`docks` docks (cycling Dock 1 + M30, Dock 2 + M3D, Dock 3 + M4D) and `pilots` RC Plus
-    + M30T, each an independent MQTT client of `broker_url` (`mqtt://user:pass@host:port`).
+    """The gateways `options` describe (see `FleetOptions`), on the running asyncio loop.
 
-    Serial numbers and positions depend only on `seed` and the index, so the same arguments
-    give the same fleet. Sites are spread a few hundred metres apart around (`lat`, `lon`).
-    `speedup` > 1 makes simulated time (OSD periods, flights, charging) run faster.
-    With `fetch_waylines`, docks download the KMZ of each `flighttask_prepare` and check its
-    MD5 before answering (314013 unreachable, 314005 mismatch), as real docks do.
+    `on_online` is called with each gateway every time it comes online (update_topo answered).
     """
 
     def __init__(
         self,
-        broker_url: str,
+        options: FleetOptions,
         *,
-        docks: int = 1,
-        pilots: int = 0,
-        binding_code: str = "",
-        organization_id: str = "",
-        seed: int = 0,
-        lat: float = DEFAULT_LAT,
-        lon: float = DEFAULT_LON,
-        speedup: float = 1.0,
-        timing: Timing | None = None,
         on_online: Callable[[SimGateway], None] | None = None,
-        fetch_waylines: bool = False,
-        pilot_web: PilotWebLogin | None = None,
     ) -> None:
-        if docks < 0 or pilots < 0:
-            raise ValueError("docks and pilots must be >= 0")
-        if speedup <= 0:
-            raise ValueError("speedup must be > 0")
-        broker = BrokerAddress.parse(broker_url)
+        self.options = options
+        broker = BrokerAddress.parse(options.broker_url)
         self.broker = broker
         self.devices: list[SimGateway] = []
-        for i in range(docks + pilots):
-            north, east = site_offset(i, seed)
-            site_lat, site_lon = offset_position(lat, lon, north, east)
+        docks = options.docks
+        for i in range(docks + options.pilots):
+            north, east = site_offset(i, options.seed)
+            site_lat, site_lon = offset_position(options.lat, options.lon, north, east)
             config = GatewayConfig(
                 broker=broker,
-                seed=seed,
+                seed=options.seed,
                 lat=site_lat,
                 lon=site_lon,
-                ground_height=18.0 + (i * 7.3 + seed) % 12.0,
-                binding_code=binding_code,
-                organization_id=organization_id,
-                speedup=speedup,
-                timing=timing or Timing(),
+                ground_height=18.0 + (i * 7.3 + options.seed) % 12.0,
+                binding_code=options.binding_code,
+                organization_id=options.organization_id,
+                speedup=options.speedup,
+                timing=options.timing,
                 on_online=on_online,
-                fetch_waylines=fetch_waylines,
+                fetch_waylines=options.fetch_waylines,
             )
             if i < docks:
                 product = DOCK_PRODUCTS[i % len(DOCK_PRODUCTS)]
@@ -100,7 +70,7 @@ class Fleet:
             else:
                 self.devices.append(SimPilot(RC_PLUS_M30T, i - docks, config))
         self._stopped = asyncio.Event()
-        self.pilot_web = pilot_web
+        self.pilot_web = options.pilot_web
         self.pilot_sessions: dict[str, PilotWeb] = {}
 
     @property

@@ -19,6 +19,10 @@ Theory of operation: a gateway owns three kinds of tasks.
 Timing: simulated seconds pass `speedup` times faster than real ones. Periodic publishing
 (OSD, HMS) and all simulated durations scale; network timeouts (request retry, re-send of
 `need_reply` messages) do not.
+
+This module is the session side; two parts live next to it: `gcs.sim.messages` (what the
+gateway sends, `need_reply` re-sending, requests awaiting their reply, answers to `services`)
+and `gcs.sim.property_set` (which property a `property/set` writes where).
 """
 
 from __future__ import annotations
@@ -28,18 +32,18 @@ import logging
 import math
 import random
 import time
-from collections import Counter
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
 from gcs.aio import spawn
-from gcs.protocol.envelope import DecodeError, Message, decode, new_id
+from gcs.protocol.envelope import DecodeError, Message, decode
 from gcs.protocol.onboarding import SubDevice, update_topo_data
 from gcs.protocol.topics import Topic, TopicKind
-from gcs.sim import codes, payloads
+from gcs.sim import codes, payloads, property_set
 from gcs.sim.link import BrokerAddress, Link, LinkError
 from gcs.sim.live import LiveStreams
+from gcs.sim.messages import Messages, ServiceRecord
 from gcs.sim.products import DeviceKind, Product, offset_position, serial_number
 from gcs.sim.world import Aircraft, wind_direction_code
 
@@ -87,30 +91,10 @@ class OnboardError(Exception):
 
 
 @dataclass(slots=True)
-class _Unacked:
-    message: Message
-    qos: int
-    next_at: float
-    attempts: int = 1
-
-
-@dataclass(slots=True)
 class _Periodic:
     due: float  # loop time
     period: float  # real seconds
     job: Callable[[], None]
-
-
-@dataclass(slots=True)
-class ServiceRecord:
-    """One `services` or `property/set` message received and what was answered."""
-
-    request: Message
-    reply: dict[str, Any]
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 @dataclass
@@ -131,13 +115,14 @@ class GatewayConfig:
 
 
 class SimGateway:
-    """Base of `SimDock` and `SimPilot`: link, session, replies, live streaming, properties.
+    """Base of `SimDock` and `SimPilot`: link, session, incoming messages, services, live.
 
     Public attributes for tests and the lead: `sn`, `model_key`, `aircraft_sn`,
     `aircraft_model_key`, `kind`, `stage` (what it is doing or waiting for), `error` (why it
     is stuck, "" when fine), `online` (update_topo answered on the current connection),
-    `sessions` (connections that reached online), `sent`/`received` (Counters by topic kind),
-    `ntp_server` and `app` (from the `config` reply).
+    `sessions` (connections that reached online), `messages` (what it sent and received:
+    `messages.sent`/`messages.received` are Counters by topic kind), `ntp_server` and `app`
+    (from the `config` reply).
     """
 
     kind: DeviceKind
@@ -163,12 +148,9 @@ class SimGateway:
         self.error = ""
         self.online = False
         self.sessions = 0
-        self.sent: Counter[str] = Counter()
-        self.received: Counter[str] = Counter()
         self.ntp_server: tuple[str, int] | None = None
         self.app: dict[str, str] = {}
         self.organization_name = ""
-        self.services: list[ServiceRecord] = []
         self.live = LiveStreams(
             self.live_sources,
             self.allowed_url_types(),
@@ -176,9 +158,7 @@ class SimGateway:
         )
         self.online_event = asyncio.Event()
         self.link = Link(self.sn, config.broker, self._on_raw, on_lost=self._on_lost)
-        self._replies: dict[str, Message] = {}
-        self._waiting: dict[str, asyncio.Future[Message]] = {}
-        self._unacked: dict[str, _Unacked] = {}
+        self.messages = Messages(self.sn, self.link, self.timing)
         self._run_task: asyncio.Task[None] | None = None
         self._session_tasks: list[asyncio.Task[Any]] = []
         self._world_tasks: set[asyncio.Task[Any]] = set()
@@ -221,21 +201,21 @@ class SimGateway:
 
     @property
     def messages_sent(self) -> int:
-        return sum(self.sent.values())
+        return sum(self.messages.sent.values())
 
     @property
     def messages_received(self) -> int:
-        return sum(self.received.values())
+        return sum(self.messages.received.values())
 
     def last_reply(self, method: str) -> Message | None:
         """The last reply the cloud sent to this gateway for `method` (requests_reply,
         status_reply, events_reply; `"state"` for state_reply), or None."""
-        return self._replies.get(method)
+        return self.messages.replies.get(method)
 
     def last_service(self, method: str) -> ServiceRecord | None:
         """The last `services` call of `method` received (`"property/set"` for property
         writes) and the reply data sent, or None."""
-        for record in reversed(self.services):
+        for record in reversed(self.messages.services):
             name = record.request.method or record.request.kind.value
             if name == method:
                 return record
@@ -323,10 +303,7 @@ class SimGateway:
             task.cancel()
         await asyncio.gather(*self._session_tasks, return_exceptions=True)
         self._session_tasks.clear()
-        for fut in self._waiting.values():
-            if not fut.done():
-                fut.set_exception(LinkError("connection lost"))
-                fut.exception()
+        self.messages.fail_waiting()
         if self.link.connected:
             await self.link.close()
 
@@ -350,16 +327,14 @@ class SimGateway:
             self.cfg.on_online(self)
         self._publish_initial_state()
         self._session_tasks.append(spawn(self._publisher(), name=f"sim-pub-{self.sn}"))
-        self._session_tasks.append(spawn(self._resender(), name=f"sim-resend-{self.sn}"))
+        resender = self.messages.resend_forever()
+        self._session_tasks.append(spawn(resender, name=f"sim-resend-{self.sn}"))
         await self.link.lost.wait()
         raise LinkError("connection lost")
 
     def _on_lost(self) -> None:
         self.online = False
-        for fut in self._waiting.values():
-            if not fut.done():
-                fut.set_exception(LinkError("connection lost"))
-                fut.exception()
+        self.messages.fail_waiting()
 
     def _subscriptions(self) -> list[str]:
         gw = self.sn
@@ -416,95 +391,7 @@ class SimGateway:
     def on_reboot(self) -> None:
         """Reset device state after a reboot (subclasses)."""
 
-    # -- sending -----------------------------------------------------------------------------
-
-    def publish(self, msg: Message, qos: int = 0) -> bool:
-        if self.link.publish(str(msg.topic), msg.encode(), qos):
-            self.sent[msg.kind.value] += 1
-            return True
-        return False
-
-    def envelope(
-        self,
-        kind: TopicKind,
-        data: Any,
-        *,
-        sn: str | None = None,
-        method: str | None = None,
-        need_reply: bool = False,
-        bid: str | None = None,
-        tid: str | None = None,
-        gateway: bool = True,
-    ) -> Message:
-        return Message(
-            Topic(kind, sn or self.sn),
-            data,
-            tid=tid or new_id(),
-            bid=bid or new_id(),
-            timestamp=now_ms(),
-            method=method,
-            gateway=self.sn if gateway else None,
-            need_reply=need_reply,
-        )
-
-    def publish_reliable(self, msg: Message, qos: int = 1) -> None:
-        """Publish a `need_reply` message and re-send it (same tid) until its reply arrives."""
-        self.publish(msg, qos)
-        self._unacked[msg.tid] = _Unacked(msg, qos, time.monotonic() + self.timing.resend_s)
-
-    def send_state(
-        self, data: dict[str, Any], *, sn: str | None = None, need_reply: bool = False
-    ) -> None:
-        msg = self.envelope(TopicKind.STATE, data, sn=sn, need_reply=need_reply)
-        if need_reply:
-            self.publish_reliable(msg)
-        else:
-            self.publish(msg, 1)
-
-    def send_event(
-        self,
-        method: str,
-        data: Any,
-        *,
-        bid: str | None = None,
-        need_reply: bool = False,
-        sn: str | None = None,
-    ) -> None:
-        msg = self.envelope(
-            TopicKind.EVENTS, data, sn=sn, method=method, need_reply=need_reply, bid=bid
-        )
-        if need_reply:
-            self.publish_reliable(msg)
-        else:
-            self.publish(msg, 0 if method == "hms" else 1)
-
-    async def request(self, method: str, data: dict[str, Any]) -> Message:
-        """Publish a `requests` message and wait for its `requests_reply` (same tid).
-
-        The request is re-sent with the same tid every `request_timeout_s` until answered.
-
-        Raises:
-            LinkError: the connection was lost meanwhile.
-        """
-        msg = self.envelope(TopicKind.REQUESTS, data, method=method)
-        return await self._call(msg)
-
-    async def _call(self, msg: Message) -> Message:
-        fut: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
-        self._waiting[msg.tid] = fut
-        try:
-            while True:
-                if not self.link.connected:
-                    raise LinkError("connection lost")
-                self.publish(msg, 1)
-                try:
-                    return await asyncio.wait_for(
-                        asyncio.shield(fut), self.timing.request_timeout_s
-                    )
-                except TimeoutError:
-                    log.info("%s: no reply to %s %s yet; re-sending", self.sn, msg.method, msg.tid)
-        finally:
-            self._waiting.pop(msg.tid, None)
+    # -- update_topo -------------------------------------------------------------------------
 
     def update_topo_message(self) -> Message:
         subs = []
@@ -520,12 +407,12 @@ class SimGateway:
         data = update_topo_data(
             self.product.gateway_model, self.product.gateway_thing_version, subs
         )
-        return self.envelope(TopicKind.STATUS, data, method="update_topo")
+        return self.messages.envelope(TopicKind.STATUS, data, method="update_topo")
 
     async def _send_update_topo(self) -> None:
         while True:
             self.stage = "update_topo"
-            reply = await self._call(self.update_topo_message())
+            reply = await self.messages.call(self.update_topo_message())
             result = reply.data.get("result") if isinstance(reply.data, dict) else None
             if result == 0:
                 return
@@ -535,7 +422,7 @@ class SimGateway:
     def announce_topology(self) -> None:
         """Send update_topo now (aircraft powered on/off) without waiting for the reply."""
         if self.online:
-            self.publish(self.update_topo_message(), 1)
+            self.messages.publish(self.update_topo_message(), 1)
             if self.aircraft.powered:
                 self._session_tasks.append(
                     spawn(
@@ -543,21 +430,6 @@ class SimGateway:
                         name=f"sim-subscribe-{self.sn}",
                     )
                 )
-
-    async def _resender(self) -> None:
-        period = min(1.0, self.timing.resend_s / 2)
-        while True:
-            await asyncio.sleep(period)
-            now = time.monotonic()
-            for tid, item in list(self._unacked.items()):
-                if item.next_at > now:
-                    continue
-                if item.attempts > self.timing.resend_max:
-                    del self._unacked[tid]
-                    continue
-                self.publish(item.message, item.qos)
-                item.attempts += 1
-                item.next_at = now + self.timing.resend_s
 
     # -- periodic publishing -----------------------------------------------------------------
 
@@ -680,8 +552,8 @@ class SimGateway:
 
     def publish_aircraft_osd(self) -> None:
         if self.aircraft.powered:
-            msg = self.envelope(TopicKind.OSD, self.render_aircraft(), sn=self.aircraft_sn)
-            self.publish(msg, 0)
+            msg = self.messages.envelope(TopicKind.OSD, self.render_aircraft(), sn=self.aircraft_sn)
+            self.messages.publish(msg, 0)
 
     # -- receiving ---------------------------------------------------------------------------
 
@@ -689,13 +561,13 @@ class SimGateway:
         try:
             msg = decode(topic, payload)
         except DecodeError as exc:
-            self.received["invalid"] += 1
+            self.messages.received["invalid"] += 1
             log.warning("%s: undecodable message: %s", self.sn, exc)
             bad = exc.reply_to
             if bad is not None and bad.kind is TopicKind.SERVICES:
-                self._answer_service(bad, {"result": codes.BAD_PARAMETERS})
+                self.messages.reply_service(bad, {"result": codes.BAD_PARAMETERS})
             return
-        self.received[msg.kind.value] += 1
+        self.messages.received[msg.kind.value] += 1
         kind = msg.kind
         if kind in (
             TopicKind.REQUESTS_REPLY,
@@ -703,38 +575,17 @@ class SimGateway:
             TopicKind.EVENTS_REPLY,
             TopicKind.STATE_REPLY,
         ):
-            self._on_reply(msg)
+            self.messages.on_reply(msg)
         elif kind is TopicKind.SERVICES:
             self._on_services(msg)
         elif kind is TopicKind.PROPERTY_SET:
-            self._on_property_set(msg)
-
-    def _on_reply(self, msg: Message) -> None:
-        key = msg.method or ("state" if msg.kind is TopicKind.STATE_REPLY else msg.kind.value)
-        self._replies[key] = msg
-        fut = self._waiting.get(msg.tid)
-        if fut is not None and not fut.done():
-            fut.set_result(msg)
-        self._unacked.pop(msg.tid, None)
-
-    def _answer_service(self, msg: Message, data: dict[str, Any]) -> None:
-        reply = Message(
-            Topic(TopicKind.SERVICES_REPLY, self.sn),
-            data,
-            tid=msg.tid,
-            bid=msg.bid,
-            timestamp=now_ms(),
-            method=msg.method,
-        )
-        self.services.append(ServiceRecord(msg, data))
-        del self.services[:-200]
-        self.publish(reply, 1)
+            property_set.answer(self, msg)
 
     def _on_services(self, msg: Message) -> None:
         method = msg.method or ""
         handler = self._service_handlers.get(method)
         if handler is None:
-            self._answer_service(msg, {"result": codes.NOT_SUPPORTED})
+            self.messages.reply_service(msg, {"result": codes.NOT_SUPPORTED})
             return
         try:
             outcome = handler(msg)
@@ -749,7 +600,7 @@ class SimGateway:
         data: dict[str, Any] = {"result": result}
         if output is not None:
             data["output"] = output
-        self._answer_service(msg, data)
+        self.messages.reply_service(msg, data)
 
     def _register_services(self) -> None:
         live = self.live
@@ -763,110 +614,11 @@ class SimGateway:
     def data_of(self, msg: Message) -> dict[str, Any]:
         return msg.data if isinstance(msg.data, dict) else {}
 
-    # -- property/set ------------------------------------------------------------------------
-
-    AIRCRAFT_OSD_PROPERTIES = frozenset(
-        {
-            "night_lights_state",
-            "height_limit",
-            "distance_limit_status",
-            "obstacle_avoidance",
-            "rth_altitude",
-            "rc_lost_action",
-            "exit_wayline_when_rc_lost",
-        }
-    )
-    AIRCRAFT_STATE_PROPERTIES = frozenset(
-        {
-            "rth_mode",
-            "commander_mode_lost_action",
-            "commander_flight_height",
-            "offline_map_enable",
-            "camera_watermark_settings",
-        }
-    )
-    THERMAL_PROPERTIES = frozenset(
-        {
-            "thermal_current_palette_style",
-            "thermal_gain_mode",
-            "thermal_isotherm_state",
-            "thermal_isotherm_upper_limit",
-            "thermal_isotherm_lower_limit",
-        }
-    )
-    _RANGES: ClassVar[dict[str, tuple[float, float]]] = {
-        "height_limit": (20, 1500),
-        "rth_altitude": (20, 1500),
-        "commander_flight_height": (2, 3000),
-        "rc_lost_action": (0, 2),
-        "night_lights_state": (0, 1),
-        "rth_mode": (0, 1),
-        "commander_mode_lost_action": (0, 1),
-        "exit_wayline_when_rc_lost": (0, 1),
-    }
-
-    def _on_property_set(self, msg: Message) -> None:
-        values = self.data_of(msg)
-        out: dict[str, Any] = {}
-        if any(k in self.THERMAL_PROPERTIES for k in values):
-            for key, value in values.items():
-                if key != "payload_index":
-                    out[key] = {"result": self._set_thermal(values, key, value)}
-        else:
-            for key, value in values.items():
-                out[key] = {"result": self._set_property(key, value)}
-        reply = Message(
-            Topic(TopicKind.PROPERTY_SET_REPLY, self.sn),
-            out,
-            tid=msg.tid,
-            bid=msg.bid,
-            timestamp=now_ms(),
-            gateway=self.sn,
-        )
-        self.services.append(ServiceRecord(msg, out))
-        del self.services[:-200]
-        self.publish(reply, 1)
-
-    def _in_range(self, key: str, value: Any) -> bool:
-        bounds = self._RANGES.get(key)
-        if bounds is None:
-            return True
-        return (
-            isinstance(value, int | float)
-            and not isinstance(value, bool)
-            and bounds[0] <= value <= bounds[1]
-        )
-
-    def _set_property(self, key: str, value: Any) -> int:
-        if not self._in_range(key, value):
-            return codes.PROPERTY_FAILED
-        if key in self.AIRCRAFT_OSD_PROPERTIES:
-            current = self.aircraft_props.get(key)
-            if isinstance(current, dict):
-                if not isinstance(value, dict):
-                    return codes.PROPERTY_FAILED
-                current.update(value)
-            else:
-                self.aircraft_props[key] = value
-            return codes.PROPERTY_OK
-        if key in self.AIRCRAFT_STATE_PROPERTIES:
-            self.send_state(
-                {key: value}, sn=self.aircraft_sn, need_reply=self.kind is DeviceKind.DOCK
-            )
-            return codes.PROPERTY_OK
-        return self.set_gateway_property(key, value)
+    # -- property/set (see gcs.sim.property_set) ---------------------------------------------
 
     def set_gateway_property(self, key: str, value: Any) -> int:
         """Write a property of the gateway itself (subclasses)."""
         return codes.PROPERTY_FAILED
-
-    def _set_thermal(self, values: dict[str, Any], key: str, value: Any) -> int:
-        index = values.get("payload_index", self.product.camera_index)
-        gimbal = self.aircraft_props.get(index) if isinstance(index, str) else None
-        if not self.product.thermal or not isinstance(gimbal, dict) or key not in gimbal:
-            return codes.PROPERTY_FAILED
-        gimbal[key] = value
-        return codes.PROPERTY_OK
 
     # -- live streaming ----------------------------------------------------------------------
 
@@ -887,7 +639,7 @@ class SimGateway:
         return self.live.status()
 
     def publish_live_status(self) -> None:
-        self.send_state({"live_status": self.live.status()})
+        self.messages.send_state({"live_status": self.live.status()})
 
     def _live_service(self, action: Callable[[dict[str, Any]], tuple[int, Any]]) -> ServiceHandler:
         def handle(msg: Message) -> ServiceResult:

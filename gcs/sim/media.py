@@ -9,16 +9,26 @@ only (the simulator needs no S3 client).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime
 import hashlib
 import hmac
+import logging
 import ssl
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
+
+from gcs.sim.link import LinkError
+from gcs.sim.messages import result_of
+
+if TYPE_CHECKING:
+    from gcs.sim.dock import SimDock
+
+log = logging.getLogger(__name__)
 
 _JPEG_B64 = (
     "/9j/4AAQSkZJRgABAQEAZABkAAD/2wBDAA0JCgsKCA0LCgsODg0PEyAVExISEyccHhcgLikxMC4pLSwzOko+MzZG"
@@ -221,3 +231,56 @@ def upload_callback_data(
             },
         },
     }
+
+
+async def upload_photos(dock: SimDock, flight_id: str, shots: list[Shot]) -> None:
+    """After landing: STS credentials, one PUT and one file_upload_callback per photo.
+
+    Progress shows in the dock's OSD (`media_file_detail.remain_upload`), what was stored in
+    `dock.uploaded`, and why an upload stopped in `dock.media_error`.
+    """
+    detail = dock.dock_props["media_file_detail"]
+    detail["remain_upload"] = len(shots)
+    reply = None
+    for _ in range(10):
+        if dock.online:
+            try:
+                reply = await dock.messages.request("storage_config_get", {"module": 0})
+                break
+            except LinkError:
+                pass
+        await asyncio.sleep(dock.timing.reconnect_max_s)
+    if reply is None:
+        dock.media_error = "storage_config_get: not online"
+        return
+    result, output = result_of(reply)
+    try:
+        if result != 0:
+            raise ValueError(f"storage_config_get answered result {result}")
+        grant = StorageGrant.from_output(output)
+    except ValueError as exc:
+        dock.media_error = str(exc)
+        log.warning("%s: no media upload: %s", dock.sn, exc)
+        return
+    loop = asyncio.get_running_loop()
+    payload_key = "1-" + "-".join(dock.product.camera_index.split("-")[:2])
+    for i, shot in enumerate(shots, 1):
+        name = photo_name(shot, i)
+        key = grant.object_key(flight_id, name)
+        try:
+            await loop.run_in_executor(None, put_object, grant, key, PHOTO_JPEG, "image/jpeg")
+        except UploadError as exc:
+            dock.media_error = str(exc)
+            log.warning("%s: media upload failed: %s", dock.sn, exc)
+            return
+        dock.uploaded.append(key)
+        detail["remain_upload"] = len(shots) - i
+        data = upload_callback_data(
+            shot,
+            name=name,
+            object_key=key,
+            flight_id=flight_id,
+            drone_model_key=dock.aircraft_model_key,
+            payload_model_key=payload_key,
+        )
+        dock.messages.send_event("file_upload_callback", data, need_reply=True)

@@ -66,13 +66,13 @@ class SimPilot(SimGateway):
 
     def _publish_rc_osd(self) -> None:
         self.rc_props["capacity_percent"] = int(self.rc_battery)
-        self.publish(self.envelope(TopicKind.OSD, self.rc_props), 0)
+        self.messages.publish(self.messages.envelope(TopicKind.OSD, self.rc_props), 0)
 
     def _publish_hms(self) -> None:
-        self.send_event("hms", {"list": self.active_alarms("aircraft")})
+        self.messages.send_event("hms", {"list": self.active_alarms("aircraft")})
 
     def _publish_initial_state(self) -> None:
-        self.send_state(
+        self.messages.send_state(
             {
                 "firmware_version": self.product.gateway_firmware,
                 "live_capacity": self.live_capacity(),
@@ -80,7 +80,7 @@ class SimPilot(SimGateway):
             }
         )
         ac = self.aircraft
-        self.send_state(
+        self.messages.send_state(
             {
                 "firmware_version": self.product.aircraft_firmware,
                 "compatible_status": 0,
@@ -151,7 +151,7 @@ class SimPilot(SimGateway):
                 ac.orbit(cn, ce, ORBIT_RADIUS, ORBIT_SPEED, await self._tick())
             ac.mode_code = 9
             reason = 5 if self.return_requested else 1  # app request / low battery
-            self.send_state({"mode_code_reason": reason}, sn=self.aircraft_sn)
+            self.messages.send_state({"mode_code_reason": reason}, sn=self.aircraft_sn)
             while not ac.move_towards(
                 0.0, 0.0, max(ac.elevation, 40.0), RETURN_SPEED, 3.0, await self._tick()
             ):

@@ -78,9 +78,11 @@ def wait_listening(port: int) -> None:
 
 
 async def measure(port: int, docks: int, pilots: int, seconds: float) -> dict[str, object]:
-    from gcs.sim import Fleet
+    from gcs.sim import Fleet, FleetOptions
 
-    fleet = Fleet(f"mqtt://dev:pw@127.0.0.1:{port}", docks=docks, pilots=pilots, seed=1)
+    fleet = Fleet(
+        FleetOptions(f"mqtt://dev:pw@127.0.0.1:{port}", docks=docks, pilots=pilots, seed=1)
+    )
     t0 = time.monotonic()
     await fleet.start(timeout_s=120)
     ready_s = time.monotonic() - t0

@@ -22,7 +22,7 @@ from test_broker_restart import Dock
 from test_raw_dock import DOCK, DRONE, RawDock
 
 from broker.mosquitto import Login, write_config
-from gcs.sim import Fleet
+from gcs.sim import Fleet, FleetOptions
 from gcs.store.settings import load_settings
 
 pytestmark = pytest.mark.skipif(
@@ -58,7 +58,7 @@ class Mosquitto:
 
 
 def _gateways_of_sim_fleet() -> dict[str, list[str]]:
-    fleet = Fleet("mqtt://x:y@127.0.0.1:1", docks=3, pilots=1, seed=7)
+    fleet = Fleet(FleetOptions("mqtt://x:y@127.0.0.1:1", docks=3, pilots=1, seed=7))
     return {d.sn: [d.aircraft_sn] for d in fleet.devices}
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from gcs.protocol import errors
+from gcs.protocol import error_table, errors
 from gcs.protocol.errors import DeviceCode, ErrorMeaning, StationCode, describe, is_success
 
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
@@ -129,7 +129,7 @@ def test_live_errors_decode_by_last_five_digits(code: int, source: str) -> None:
     assert meaning.specific
     assert meaning.source == source
     assert meaning.area == "livestream"
-    assert (meaning.en, meaning.zh) == errors._LIVE[code % 100000]
+    assert (meaning.en, meaning.zh) == error_table.LIVE[code % 100000]
 
 
 def test_pilot_live_error_reads_like_the_dock_one() -> None:
@@ -192,7 +192,7 @@ def test_text_and_str() -> None:
 
 
 def test_no_duplicate_rows() -> None:
-    codes = [row[0] for row in errors._ROWS]
+    codes = [row[0] for row in error_table.ROWS]
     assert len(codes) == len(set(codes))
     assert errors.known_codes() == frozenset(codes)
 

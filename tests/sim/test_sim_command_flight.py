@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 from sim_cloud import Cloud, Mosquitto
 
-from gcs.sim import Fleet
+from gcs.sim import Fleet, FleetOptions
 from gcs.sim.products import offset_position
 
 pytestmark = pytest.mark.mosquitto
 
 
 async def test_takeoff_fly_to_and_return(mosquitto: Mosquitto, cloud: Cloud) -> None:
-    fleet = Fleet(mosquitto.url, docks=3, binding_code="qwe", seed=81, speedup=100.0)
+    fleet = Fleet(FleetOptions(mosquitto.url, docks=3, binding_code="qwe", seed=81, speedup=100.0))
     await fleet.start(timeout_s=10)
     try:
         dock = fleet.docks[2]

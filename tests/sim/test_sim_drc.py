@@ -15,7 +15,7 @@ import pytest
 from sim_cloud import MOSQUITTO, Cloud, Mosquitto, free_port
 
 from gcs.aio import spawn
-from gcs.sim import Fleet, Timing
+from gcs.sim import Fleet, FleetOptions, Timing
 from gcs.sim.products import offset_position
 
 pytestmark = pytest.mark.mosquitto
@@ -44,7 +44,9 @@ async def test_drc_session(ws_broker: tuple[Mosquitto, int]) -> None:
     cloud = Cloud(broker.port)
     cloud.start()
     timing = Timing(drc_heartbeat_timeout_s=1.0)
-    fleet = Fleet(broker.url, docks=3, binding_code="qwe", seed=91, speedup=100.0, timing=timing)
+    fleet = Fleet(
+        FleetOptions(broker.url, docks=3, binding_code="qwe", seed=91, speedup=100.0, timing=timing)
+    )
     heartbeats: asyncio.Task[None] | None = None
     try:
         await fleet.start(timeout_s=10)

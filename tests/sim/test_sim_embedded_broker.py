@@ -14,7 +14,7 @@ import pytest
 from sim_cloud import Cloud
 
 from broker.auth import AuthFile, User, hash_password
-from gcs.sim import Fleet, FleetError
+from gcs.sim import Fleet, FleetError, FleetOptions
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,7 @@ async def test_fleet_on_the_station_broker(station_broker: int) -> None:
     cloud = Cloud(station_broker, username="station", password="station-pw")
     cloud.start()
     url = f"mqtt://device:device-pw@127.0.0.1:{station_broker}"
-    fleet = Fleet(url, docks=3, pilots=1, binding_code="qwe", seed=41, speedup=4.0)
+    fleet = Fleet(FleetOptions(url, docks=3, pilots=1, binding_code="qwe", seed=41, speedup=4.0))
     try:
         await fleet.start(timeout_s=15)
         for dock in fleet.docks:
@@ -63,7 +63,7 @@ async def test_fleet_on_the_station_broker(station_broker: int) -> None:
 
 
 async def test_wrong_device_password_is_refused(station_broker: int) -> None:
-    fleet = Fleet(f"mqtt://device:nope@127.0.0.1:{station_broker}", docks=1)
+    fleet = Fleet(FleetOptions(f"mqtt://device:nope@127.0.0.1:{station_broker}", docks=1))
     try:
         with pytest.raises(FleetError, match="broker refused the connection"):
             await fleet.start(timeout_s=1)

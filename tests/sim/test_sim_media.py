@@ -18,7 +18,7 @@ import pytest
 from botocore.config import Config
 from sim_cloud import Cloud, Mosquitto
 
-from gcs.sim import Fleet, SimDock
+from gcs.sim import Fleet, FleetOptions, SimDock
 from gcs.sim.media import PHOTO_JPEG
 from gcs.station.storage import TemporaryCredentials
 from gcs.store.settings import Settings, load_settings
@@ -100,7 +100,7 @@ async def test_photos_uploaded_and_reported(
 ) -> None:
     prefix = "media/ws-1"
     cloud.answers["storage_config_get"] = store.sts(store.server.access.mint(prefix=prefix), prefix)
-    fleet = Fleet(mosquitto.url, docks=3, binding_code="qwe", seed=71, speedup=100.0)
+    fleet = Fleet(FleetOptions(mosquitto.url, docks=3, binding_code="qwe", seed=71, speedup=100.0))
     await fleet.start(timeout_s=10)
     try:
         dock = fleet.docks[2]
@@ -148,7 +148,7 @@ async def test_refused_upload_is_not_reported(
     prefix = "media/ws-2"
     creds = store.server.access.mint(prefix=prefix)
     cloud.answers["storage_config_get"] = store.sts(creds, prefix, secret="wrong-secret")
-    fleet = Fleet(mosquitto.url, docks=3, binding_code="qwe", seed=72, speedup=100.0)
+    fleet = Fleet(FleetOptions(mosquitto.url, docks=3, binding_code="qwe", seed=72, speedup=100.0))
     await fleet.start(timeout_s=10)
     try:
         dock = fleet.docks[2]

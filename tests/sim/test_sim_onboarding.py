@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sim_cloud import MOSQUITTO, Cloud, Mosquitto, free_port
 
-from gcs.sim import Fleet, FleetError, SimDock, Timing
+from gcs.sim import Fleet, FleetError, FleetOptions, SimDock, Timing
 
 pytestmark = pytest.mark.mosquitto
 
@@ -22,13 +22,15 @@ DOCK_KEYS = {"3-1-0": "0-67-0", "3-2-0": "0-91-0", "3-3-0": "0-100-0"}
 @pytest.fixture
 async def three_docks(mosquitto: Mosquitto, cloud: Cloud) -> AsyncIterator[Fleet]:
     fleet = Fleet(
-        mosquitto.url,
-        docks=3,
-        pilots=1,
-        binding_code="qwe",
-        organization_id="org-1",
-        seed=7,
-        speedup=4.0,
+        FleetOptions(
+            mosquitto.url,
+            docks=3,
+            pilots=1,
+            binding_code="qwe",
+            organization_id="org-1",
+            seed=7,
+            speedup=4.0,
+        )
     )
     await fleet.start(timeout_s=15)
     yield fleet
@@ -118,7 +120,7 @@ async def test_already_bound_dock_skips_organisation_requests(
     mosquitto: Mosquitto, cloud: Cloud
 ) -> None:
     cloud.bound = True
-    fleet = Fleet(mosquitto.url, docks=1, seed=3)  # no binding code needed
+    fleet = Fleet(FleetOptions(mosquitto.url, docks=1, seed=3))  # no binding code needed
     try:
         await fleet.start(timeout_s=10)
         [dock] = fleet.docks
@@ -129,7 +131,7 @@ async def test_already_bound_dock_skips_organisation_requests(
 
 
 async def test_wrong_binding_code_is_reported_as_stuck(mosquitto: Mosquitto, cloud: Cloud) -> None:
-    fleet = Fleet(mosquitto.url, docks=1, binding_code="nope", seed=4)
+    fleet = Fleet(FleetOptions(mosquitto.url, docks=1, binding_code="nope", seed=4))
     try:
         with pytest.raises(FleetError) as info:
             await fleet.start(timeout_s=1)
@@ -146,7 +148,9 @@ async def test_wrong_binding_code_is_reported_as_stuck(mosquitto: Mosquitto, clo
 async def test_unreachable_broker_reported() -> None:
     # Nothing listens on this port: the gateway keeps retrying and says why.
     port = free_port()
-    fleet = Fleet(f"mqtt://u:p@127.0.0.1:{port}", docks=1, timing=Timing(reconnect_min_s=0.1))
+    fleet = Fleet(
+        FleetOptions(f"mqtt://u:p@127.0.0.1:{port}", docks=1, timing=Timing(reconnect_min_s=0.1))
+    )
     try:
         with pytest.raises(FleetError) as info:
             await fleet.start(timeout_s=0.5)
@@ -220,11 +224,13 @@ async def test_aircraft_state_need_reply_resent_with_same_tid(
 ) -> None:
     cloud.answer_state = False
     fleet = Fleet(
-        mosquitto.url,
-        docks=1,
-        binding_code="qwe",
-        seed=5,
-        timing=Timing(resend_s=0.2, resend_max=3),
+        FleetOptions(
+            mosquitto.url,
+            docks=1,
+            binding_code="qwe",
+            seed=5,
+            timing=Timing(resend_s=0.2, resend_max=3),
+        )
     )
     try:
         await fleet.start(timeout_s=10)
@@ -256,7 +262,7 @@ async def test_config_reply_in_wrapper_form_is_refused(mosquitto: Mosquitto, clo
         return original(p)
 
     cloud._request_answer = wrapped  # type: ignore[method-assign]
-    fleet = Fleet(mosquitto.url, docks=1, binding_code="qwe", seed=6)
+    fleet = Fleet(FleetOptions(mosquitto.url, docks=1, binding_code="qwe", seed=6))
     try:
         with pytest.raises(FleetError, match="config"):
             await fleet.start(timeout_s=0.5)
@@ -289,7 +295,7 @@ def password_broker(tmp_path: Path) -> Iterator[Mosquitto]:
 
 async def test_refused_credentials_reported(password_broker: Mosquitto) -> None:
     port = password_broker.port
-    fleet = Fleet(f"mqtt://device:wrong@127.0.0.1:{port}", docks=1, pilots=1)
+    fleet = Fleet(FleetOptions(f"mqtt://device:wrong@127.0.0.1:{port}", docks=1, pilots=1))
     try:
         with pytest.raises(FleetError) as info:
             await fleet.start(timeout_s=0.5)
@@ -303,7 +309,7 @@ async def test_login_changed_before_start(password_broker: Mosquitto) -> None:
     port = password_broker.port
     cloud = Cloud(port, username="device", password="right")
     cloud.start()
-    fleet = Fleet(f"mqtt://device:wrong@127.0.0.1:{port}", docks=0, pilots=2)
+    fleet = Fleet(FleetOptions(f"mqtt://device:wrong@127.0.0.1:{port}", docks=0, pilots=2))
     try:
         first, second = fleet.pilots
         first.set_broker(f"mqtt://device:right@127.0.0.1:{port}")

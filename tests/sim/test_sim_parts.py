@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sim_cloud import SHARED_DATA
 
-from gcs.sim import BrokerAddress, Fleet, aircraft_osd, dock_osd, split_dock_osd
+from gcs.sim import BrokerAddress, Fleet, FleetOptions, aircraft_osd, dock_osd, split_dock_osd
 from gcs.sim import dock as dock_module
 from gcs.sim import pilot as pilot_module
 from gcs.sim.payloads import dock_osd_part
@@ -21,9 +21,9 @@ URL = "mqtt://u:p@127.0.0.1:1"
 
 
 def test_serials_are_deterministic_distinct_and_dji_like() -> None:
-    a = Fleet(URL, docks=150, pilots=50, seed=1)
-    b = Fleet(URL, docks=150, pilots=50, seed=1)
-    c = Fleet(URL, docks=150, pilots=50, seed=2)
+    a = Fleet(FleetOptions(URL, docks=150, pilots=50, seed=1))
+    b = Fleet(FleetOptions(URL, docks=150, pilots=50, seed=1))
+    c = Fleet(FleetOptions(URL, docks=150, pilots=50, seed=2))
     sns = [s for d in a.devices for s in (d.sn, d.aircraft_sn)]
     assert sns == [s for d in b.devices for s in (d.sn, d.aircraft_sn)]
     assert len(set(sns)) == 400
@@ -36,7 +36,7 @@ def test_serials_are_deterministic_distinct_and_dji_like() -> None:
 
 
 def test_sites_are_spread_around_the_centre() -> None:
-    fleet = Fleet(URL, docks=30, pilots=10, lat=47.0, lon=8.0)
+    fleet = Fleet(FleetOptions(URL, docks=30, pilots=10, lat=47.0, lon=8.0))
     offsets = [local_offset_m(47.0, 8.0, d.cfg.lat, d.cfg.lon) for d in fleet.devices]
     distances = [math.hypot(n, e) for n, e in offsets]
     assert max(distances) < 5_000

@@ -7,7 +7,7 @@ import time
 import pytest
 from sim_cloud import Cloud, Mosquitto
 
-from gcs.sim import Fleet, Timing
+from gcs.sim import Fleet, FleetOptions, Timing
 
 pytestmark = pytest.mark.mosquitto
 
@@ -16,7 +16,9 @@ FAST = Timing(request_timeout_s=0.5, reconnect_min_s=0.2, reconnect_max_s=0.5)
 
 async def test_reconnect_after_broker_restart(mosquitto: Mosquitto, cloud: Cloud) -> None:
     fleet = Fleet(
-        mosquitto.url, docks=2, pilots=1, binding_code="qwe", seed=21, speedup=8.0, timing=FAST
+        FleetOptions(
+            mosquitto.url, docks=2, pilots=1, binding_code="qwe", seed=21, speedup=8.0, timing=FAST
+        )
     )
     try:
         await fleet.start(timeout_s=10)
@@ -58,7 +60,11 @@ async def test_reboot_reonboards_and_drone_power_changes_topology(
     mosquitto: Mosquitto, cloud: Cloud
 ) -> None:
     timing = Timing(request_timeout_s=0.5, reconnect_min_s=0.2, reboot_s=2.0, debug_step_s=0.5)
-    fleet = Fleet(mosquitto.url, docks=1, binding_code="qwe", seed=22, speedup=10.0, timing=timing)
+    fleet = Fleet(
+        FleetOptions(
+            mosquitto.url, docks=1, binding_code="qwe", seed=22, speedup=10.0, timing=timing
+        )
+    )
     try:
         await fleet.start(timeout_s=10)
         [dock] = fleet.docks

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sim_cloud import Cloud, Mosquitto
 
-from gcs.sim import Fleet, SimDock, SimGateway
+from gcs.sim import Fleet, FleetOptions, SimDock, SimGateway
 from gcs.sim.codes import NOT_SUPPORTED
 
 pytestmark = pytest.mark.mosquitto
@@ -18,7 +18,9 @@ pytestmark = pytest.mark.mosquitto
 @pytest.fixture
 async def fleet(mosquitto: Mosquitto, cloud: Cloud) -> AsyncIterator[Fleet]:
     # Dock 1, Dock 2, Dock 3 and an RC; fast simulated time so jobs finish quickly.
-    f = Fleet(mosquitto.url, docks=3, pilots=1, binding_code="qwe", seed=11, speedup=20.0)
+    f = Fleet(
+        FleetOptions(mosquitto.url, docks=3, pilots=1, binding_code="qwe", seed=11, speedup=20.0)
+    )
     await f.start(timeout_s=15)
     yield f
     await f.stop()
@@ -154,7 +156,7 @@ async def test_live_streaming_updates_live_status(fleet: Fleet, cloud: Cloud) ->
 
 
 async def test_flight_task_flies_and_reports_progress(mosquitto: Mosquitto, cloud: Cloud) -> None:
-    fleet = Fleet(mosquitto.url, docks=3, binding_code="qwe", seed=12, speedup=100.0)
+    fleet = Fleet(FleetOptions(mosquitto.url, docks=3, binding_code="qwe", seed=12, speedup=100.0))
     await fleet.start(timeout_s=15)
     try:
         await fly_a_task(fleet, cloud)
@@ -259,7 +261,7 @@ async def test_conditional_task_announces_ready(fleet: Fleet, cloud: Cloud) -> N
 
 
 async def test_pause_resume_and_user_return_home(mosquitto: Mosquitto, cloud: Cloud) -> None:
-    fleet = Fleet(mosquitto.url, docks=3, binding_code="qwe", seed=13, speedup=100.0)
+    fleet = Fleet(FleetOptions(mosquitto.url, docks=3, binding_code="qwe", seed=13, speedup=100.0))
     await fleet.start(timeout_s=15)
     try:
         dock = dock3(fleet)

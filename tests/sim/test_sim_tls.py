@@ -10,7 +10,7 @@ import pytest
 from sim_cloud import MOSQUITTO, Cloud, Mosquitto, free_port
 from station_harness import make_certificate
 
-from gcs.sim import Fleet
+from gcs.sim import Fleet, FleetOptions
 
 pytestmark = pytest.mark.mosquitto
 
@@ -38,12 +38,14 @@ async def test_fleet_over_tls(tls_broker: Mosquitto) -> None:
     cloud = Cloud(tls_broker.port, tls=True)
     cloud.start()
     fleet = Fleet(
-        f"mqtts://device:secret@127.0.0.1:{tls_broker.port}",
-        docks=3,
-        pilots=1,
-        binding_code="qwe",
-        seed=51,
-        speedup=8.0,
+        FleetOptions(
+            f"mqtts://device:secret@127.0.0.1:{tls_broker.port}",
+            docks=3,
+            pilots=1,
+            binding_code="qwe",
+            seed=51,
+            speedup=8.0,
+        )
     )
     try:
         await fleet.start(timeout_s=10)

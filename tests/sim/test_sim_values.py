@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from sim_cloud import Cloud, Mosquitto
 
-from gcs.sim import Fleet, Timing
+from gcs.sim import Fleet, FleetOptions, Timing
 
 pytestmark = pytest.mark.mosquitto
 
@@ -15,7 +15,15 @@ pytestmark = pytest.mark.mosquitto
 async def test_charging_weather_and_alarms(mosquitto: Mosquitto, cloud: Cloud) -> None:
     timing = Timing(hms_alarm_every_s=20.0, hms_alarm_lasts_s=6.0)
     fleet = Fleet(
-        mosquitto.url, docks=1, pilots=1, binding_code="qwe", seed=31, speedup=100.0, timing=timing
+        FleetOptions(
+            mosquitto.url,
+            docks=1,
+            pilots=1,
+            binding_code="qwe",
+            seed=31,
+            speedup=100.0,
+            timing=timing,
+        )
     )
     await fleet.start(timeout_s=10)
     try:

@@ -9,7 +9,7 @@ import pytest
 from aiohttp import web
 from sim_cloud import Cloud, Mosquitto
 
-from gcs.sim import Fleet, SimDock
+from gcs.sim import Fleet, FleetOptions, SimDock
 
 pytestmark = pytest.mark.mosquitto
 
@@ -45,7 +45,9 @@ async def file_server() -> AsyncIterator[str]:
 async def test_prepare_downloads_and_checks(
     mosquitto: Mosquitto, cloud: Cloud, file_server: str, path: str, md5: str, result: int
 ) -> None:
-    fleet = Fleet(mosquitto.url, docks=1, binding_code="qwe", seed=61, fetch_waylines=True)
+    fleet = Fleet(
+        FleetOptions(mosquitto.url, docks=1, binding_code="qwe", seed=61, fetch_waylines=True)
+    )
     await fleet.start(timeout_s=10)
     try:
         [dock] = fleet.docks
