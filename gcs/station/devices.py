@@ -436,6 +436,23 @@ class DeviceRegistry:
         for r in rows:
             self.bus.publish(DeviceBound(now, r.sn, workspace_id, r.callsign))
 
+    async def unbind(self, sn: str) -> list[str]:
+        """Remove a device (and, for a gateway, its aircraft) from its workspace; returns the
+        serials unbound. A dock unbound this way asks to be bound again at its next
+        `airport_bind_status`. Raises KeyError for an unknown device."""
+        row = self._rows.get(sn)
+        if row is None:
+            raise KeyError(f"no device {sn}")
+        rows = [row] + [self._rows[s] for s in self._live_of(sn).subs if s in self._rows]
+        for r in rows:
+            r.bound, r.bound_at, r.workspace_id = False, None, None
+        await self.store.call(q.save_devices, rows)
+        now = _now_ms()
+        for r in rows:
+            self.bus.publish(DeviceUpdated(now, r.sn))
+            self.bus.publish(LogEntry(now, "binding", "info", f"{self._label(r)} unbound", r.sn))
+        return [r.sn for r in rows]
+
     async def set_callsign(self, sn: str, callsign: str) -> None:
         row = self._rows.get(sn)
         if row is None:

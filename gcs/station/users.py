@@ -190,6 +190,18 @@ class Users:
         role: Role = "pilot"
         return sorted((u.mqtt_username, u.mqtt_password, role, None) for u in self._by_id.values())
 
+    async def set_password(self, user_id: str, password: str) -> UserRow:
+        """Change a user's station password (its tokens stop working). Raises UserError for a
+        weak password, KeyError for an unknown user."""
+        check_password(password)
+        user = self._by_id.get(user_id)
+        if user is None:
+            raise KeyError(f"no user {user_id}")
+        hashed = await asyncio.get_running_loop().run_in_executor(None, hash_password, password)
+        row = await self.store.call(q.set_password, user.username, hashed, _now_ms())
+        await self.reload(force=True)
+        return row
+
     # -- who flies which RC ------------------------------------------------------------
 
     def note_rc(self, rc_sn: str, user_id: str) -> None:

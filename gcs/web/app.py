@@ -14,7 +14,7 @@ from pathlib import Path
 from aiohttp import web
 
 from gcs.station.core import Station
-from gcs.web import control, h5, health, manage
+from gcs.web import control, devices, h5, health, manage
 from gcs.web.auth import check_token
 from gcs.web.envelope import ApiError, failure
 from gcs.web.feed import PilotFeed, TopologyCache
@@ -85,8 +85,10 @@ def init_app(
     app[HUB] = WsHub()
     app[TLS] = tls
     app[TOPOLOGY_CACHE] = TopologyCache()
-    # health before manage: `.../devices/hms` must not read as a device called "hms"
+    # health and devices before manage: `.../devices/hms` and `.../devices/bound` must not
+    # read as devices called "hms" and "bound"
     app.add_routes(health.routes)
+    app.add_routes(devices.routes)
     app.add_routes(manage.routes)
     app.add_routes(control.routes)
     app.router.add_get("/api/v1/ws", websocket)
@@ -106,7 +108,9 @@ async def _feed_ctx(app: web.Application) -> AsyncIterator[None]:
     feed = PilotFeed(app[STATION], app[HUB], app[TOPOLOGY_CACHE])
     commands = control.CommandFeed(app[STATION], app[HUB])
     alarms = health.HmsFeed(app[STATION], app[HUB])
+    device_feed = devices.DeviceFeed(app[STATION], app[HUB])
     yield
+    device_feed.close()
     alarms.close()
     commands.close()
     feed.close()

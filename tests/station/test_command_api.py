@@ -203,3 +203,52 @@ async def test_hms_over_http_and_websocket(
         assert r.status == 404
     async with session.get(hms, params={"page_size": "x"}) as r:
         assert r.status == 400
+
+
+async def test_devices_and_users_for_web_front_ends(
+    runtime: ThreadedRuntime, bound_dock: RawDock, api: tuple[aiohttp.ClientSession, str]
+) -> None:
+    from command_peers import AIRCRAFT
+
+    session, base = api
+    s = runtime.runtime.settings
+    ws_id = s.station.workspace_id
+    async with session.get(f"{base}/manage/api/v1/devices/{ws_id}/devices") as r:
+        gateways = (await r.json())["data"]
+    dock = next(g for g in gateways if g["device_sn"] == DOCK)
+    assert dock["domain"] == 3 and dock["type"] == 2 and dock["status"] is True
+    assert [c["device_sn"] for c in dock["children"]] == [AIRCRAFT]
+    async with session.get(
+        f"{base}/manage/api/v1/devices/{ws_id}/devices/bound", params={"domain": "0"}
+    ) as r:
+        page = (await r.json())["data"]
+    assert [d["device_sn"] for d in page["list"]] == [AIRCRAFT]
+    assert page["pagination"]["total"] == 1
+    async with session.get(
+        f"{base}/manage/api/v1/devices/{ws_id}/devices/bound", params={"domain": "7"}
+    ) as r:
+        assert r.status == 400
+    async with session.put(
+        f"{base}/manage/api/v1/devices/{ws_id}/devices/{DOCK}", json={"nickname": "North dock"}
+    ) as r:
+        assert (await r.json())["code"] == 0
+    registry = runtime.runtime.station.registry
+    wait_for(lambda: (v := registry.view(DOCK)) is not None and v.callsign == "North dock")
+
+    async with session.get(f"{base}/manage/api/v1/users/{ws_id}/users") as r:
+        users = (await r.json())["data"]["list"]
+    me = next(u for u in users if u["username"] == s.pilot.default_user)
+    assert "mqtt_password" not in me and me["role"] == "admin"
+    async with session.put(
+        f"{base}/manage/api/v1/users/{ws_id}/users/{me['user_id']}", json={"password": "x"}
+    ) as r:
+        assert r.status == 400  # too weak
+
+    async with session.delete(f"{base}/manage/api/v1/devices/{DOCK}/unbinding") as r:
+        assert set((await r.json())["data"]["unbound"]) == {DOCK, AIRCRAFT}
+    wait_for(lambda: (v := registry.view(DOCK)) is not None and not v.bound, what="unbound")
+    async with session.get(f"{base}/manage/api/v1/devices/{ws_id}/devices") as r:
+        assert all(g["device_sn"] != DOCK for g in (await r.json())["data"])
+    # bind again for the other tests of this module
+    bound_dock.bind(s.station.binding_code, ws_id)
+    wait_for(lambda: (v := registry.view(DOCK)) is not None and v.bound, what="bound again")
