@@ -63,15 +63,24 @@ def _print_text(path: Path, report: dict[str, Any], out: TextIO) -> None:
         drone = summary["drone_model_key"] or "?"
         if summary["drone_model_name"]:
             drone += f" ({summary['drone_model_name']})"
-        payloads = ", ".join(
-            key + (f" ({name})" if name else "")
-            for key, name in zip(summary["payload_model_keys"], summary["payload_model_names"],
-                                 strict=True)
-        ) or "-"
-        types = ", ".join(
-            f"{name} ({code})" for name, code in zip(summary["template_type_names"],
-                                                     summary["template_types"], strict=False)
-        ) or "-"
+        payloads = (
+            ", ".join(
+                key + (f" ({name})" if name else "")
+                for key, name in zip(
+                    summary["payload_model_keys"], summary["payload_model_names"], strict=True
+                )
+            )
+            or "-"
+        )
+        types = (
+            ", ".join(
+                f"{name} ({code})"
+                for name, code in zip(
+                    summary["template_type_names"], summary["template_types"], strict=False
+                )
+            )
+            or "-"
+        )
         start = summary["start_point"]
         rows = [
             ("name", summary["name"]),
@@ -81,15 +90,16 @@ def _print_text(path: Path, report: dict[str, Any], out: TextIO) -> None:
             ("waylines", summary["wayline_count"]),
             ("waypoints", summary["waypoint_count"]),
             ("actions", _actions(summary)),
-            ("start point", f"{start['latitude']:.7f}, {start['longitude']:.7f}" if start
-             else "-"),
+            ("start point", f"{start['latitude']:.7f}, {start['longitude']:.7f}" if start else "-"),
             ("length", f"{summary['length_m']:.1f} m"),
             ("duration", f"~{summary['duration_s']:.0f} s (estimate)"),
-            ("height mode", f"{summary['height_mode'] or '-'} / executed as "
-                            f"{summary['execute_height_mode'] or '-'}"),
+            (
+                "height mode",
+                f"{summary['height_mode'] or '-'} / executed as "
+                f"{summary['execute_height_mode'] or '-'}",
+            ),
             ("finish action", summary["finish_action"] or "-"),
-            ("RC lost", f"{summary['exit_on_rc_lost'] or '-'}, "
-                        f"{summary['rc_lost_action'] or '-'}"),
+            ("RC lost", f"{summary['exit_on_rc_lost'] or '-'}, {summary['rc_lost_action'] or '-'}"),
             ("fingerprint", f"{summary['fingerprint']} (MD5, {summary['size_bytes']} bytes)"),
         ]
         for label, value in rows:

@@ -107,8 +107,9 @@ class Inspection:
         }
 
 
-def inspect_kmz(data: bytes | Path | str, *, name: str | None = None,
-                limits: Limits | None = None) -> Inspection:
+def inspect_kmz(
+    data: bytes | Path | str, *, name: str | None = None, limits: Limits | None = None
+) -> Inspection:
     """Read, summarize and validate a wayline file without raising for bad content.
 
     Returns:

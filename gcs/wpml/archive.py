@@ -117,10 +117,7 @@ class _Reader:
             raise KmzError("encrypted_entry", name, entry=name)
         if info.file_size > limits.max_entry_bytes:
             raise KmzError("zip_entry_too_large", name, entry=name, limit=limits.max_entry_bytes)
-        if (
-            info.file_size > _MiB
-            and info.file_size > limits.max_ratio * max(1, info.compress_size)
-        ):
+        if info.file_size > _MiB and info.file_size > limits.max_ratio * max(1, info.compress_size):
             raise KmzError("zip_ratio_too_high", name, entry=name, limit=limits.max_ratio)
         budget = min(limits.max_entry_bytes, limits.max_total_bytes - self.total)
         chunks: list[bytes] = []
@@ -142,12 +139,20 @@ class _Reader:
                             "zip_entry_too_large", name, entry=name, limit=limits.max_entry_bytes
                         )
                     if got > _MiB and got > limits.max_ratio * max(1, info.compress_size):
-                        raise KmzError("zip_ratio_too_high", name, entry=name,
-                                       limit=limits.max_ratio)
+                        raise KmzError(
+                            "zip_ratio_too_high", name, entry=name, limit=limits.max_ratio
+                        )
         except KmzError:
             raise
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError,
-                NotImplementedError, RuntimeError) as exc:
+        except (
+            zipfile.BadZipFile,
+            zlib.error,
+            EOFError,
+            OSError,
+            ValueError,
+            NotImplementedError,
+            RuntimeError,
+        ) as exc:
             raise KmzError("zip_entry_unreadable", name, entry=name, reason=str(exc)) from exc
         self.total += got
         return b"".join(chunks)
@@ -175,8 +180,15 @@ def open_kmz(data: bytes, limits: Limits | None = None) -> KmzArchive:
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError,
-            NotImplementedError, RuntimeError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        EOFError,
+        OSError,
+        ValueError,
+        NotImplementedError,
+        RuntimeError,
+    ) as exc:
         raise KmzError("not_zip", reason=str(exc) or type(exc).__name__) from exc
     with zf:
         if len(infos) > limits.max_entries:
@@ -229,8 +241,9 @@ def open_kmz(data: bytes, limits: Limits | None = None) -> KmzArchive:
             try:
                 resources.append(ResourceEntry(name, info.file_size, reader.read(info)))
             except KmzError as exc:
-                findings.append(warning("resource_skipped", name, entry=name,
-                                        reason=exc.message_en))
+                findings.append(
+                    warning("resource_skipped", name, entry=name, reason=exc.message_en)
+                )
         return KmzArchive(
             waylines=waylines,
             template=template,

@@ -54,8 +54,12 @@ class TemplateType(enum.StrEnum):
 
 
 # DJI's ints for template types (Pilot wayline API `template_types`).
-TEMPLATE_TYPE_CODES: dict[str, int] = {"waypoint": 0, "mapping2d": 1, "mapping3d": 2,
-                                       "mappingStrip": 3}
+TEMPLATE_TYPE_CODES: dict[str, int] = {
+    "waypoint": 0,
+    "mapping2d": 1,
+    "mapping3d": 2,
+    "mappingStrip": 3,
+}
 
 
 class HeightMode(enum.StrEnum):
@@ -75,11 +79,26 @@ class TurnMode(enum.StrEnum):
     PASS_CONTINUOUS = "toPointAndPassWithContinuityCurvature"
 
 
-ACTION_FUNCTIONS: frozenset[str] = frozenset({
-    "takePhoto", "startRecord", "stopRecord", "focus", "zoom", "customDirName", "gimbalRotate",
-    "gimbalEvenlyRotate", "rotateYaw", "hover", "accurateShoot", "orientedShoot", "panoShot",
-    "recordPointCloud", "megaphone", "searchlight",
-})
+ACTION_FUNCTIONS: frozenset[str] = frozenset(
+    {
+        "takePhoto",
+        "startRecord",
+        "stopRecord",
+        "focus",
+        "zoom",
+        "customDirName",
+        "gimbalRotate",
+        "gimbalEvenlyRotate",
+        "rotateYaw",
+        "hover",
+        "accurateShoot",
+        "orientedShoot",
+        "panoShot",
+        "recordPointCloud",
+        "megaphone",
+        "searchlight",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,8 +226,9 @@ class Action:
 
     # --- constructors for the writer (the parameters Pilot 2 writes) ---
     @classmethod
-    def take_photo(cls, *, payload_index: int = 0, suffix: str = "",
-                   lens: str | None = None) -> Action:
+    def take_photo(
+        cls, *, payload_index: int = 0, suffix: str = "", lens: str | None = None
+    ) -> Action:
         """Take one photo (`takePhoto`); `lens` e.g. "wide,zoom,ir" else the global lens."""
         params = [("payloadPositionIndex", str(payload_index))]
         if suffix:
@@ -220,11 +240,14 @@ class Action:
         return cls("takePhoto", tuple(params))
 
     @classmethod
-    def start_record(cls, *, payload_index: int = 0, suffix: str = "",
-                     lens: str | None = None) -> Action:
+    def start_record(
+        cls, *, payload_index: int = 0, suffix: str = "", lens: str | None = None
+    ) -> Action:
         """Start recording video (`startRecord`)."""
-        return cls("startRecord", cls.take_photo(payload_index=payload_index, suffix=suffix,
-                                                 lens=lens).params)
+        return cls(
+            "startRecord",
+            cls.take_photo(payload_index=payload_index, suffix=suffix, lens=lens).params,
+        )
 
     @classmethod
     def stop_record(cls, *, payload_index: int = 0) -> Action:
@@ -240,33 +263,43 @@ class Action:
     def rotate_yaw(cls, heading: float, *, clockwise: bool = True) -> Action:
         """Turn the aircraft to `heading` degrees (-180..180, 0 north) (`rotateYaw`)."""
         mode = "clockwise" if clockwise else "counterClockwise"
-        return cls("rotateYaw", (("aircraftHeading", format_number(heading)),
-                                 ("aircraftPathMode", mode)))
+        return cls(
+            "rotateYaw", (("aircraftHeading", format_number(heading)), ("aircraftPathMode", mode))
+        )
 
     @classmethod
-    def gimbal_rotate(cls, *, pitch: float | None = None, yaw: float | None = None,
-                      payload_index: int = 0) -> Action:
+    def gimbal_rotate(
+        cls, *, pitch: float | None = None, yaw: float | None = None, payload_index: int = 0
+    ) -> Action:
         """Turn the gimbal to an absolute pitch and/or yaw (`gimbalRotate`)."""
-        return cls("gimbalRotate", (
-            ("gimbalHeadingYawBase", "north"),
-            ("gimbalRotateMode", "absoluteAngle"),
-            ("gimbalPitchRotateEnable", "1" if pitch is not None else "0"),
-            ("gimbalPitchRotateAngle", format_number(pitch or 0.0)),
-            ("gimbalRollRotateEnable", "0"),
-            ("gimbalRollRotateAngle", "0"),
-            ("gimbalYawRotateEnable", "1" if yaw is not None else "0"),
-            ("gimbalYawRotateAngle", format_number(yaw or 0.0)),
-            ("gimbalRotateTimeEnable", "0"),
-            ("gimbalRotateTime", "0"),
-            ("payloadPositionIndex", str(payload_index)),
-        ))
+        return cls(
+            "gimbalRotate",
+            (
+                ("gimbalHeadingYawBase", "north"),
+                ("gimbalRotateMode", "absoluteAngle"),
+                ("gimbalPitchRotateEnable", "1" if pitch is not None else "0"),
+                ("gimbalPitchRotateAngle", format_number(pitch or 0.0)),
+                ("gimbalRollRotateEnable", "0"),
+                ("gimbalRollRotateAngle", "0"),
+                ("gimbalYawRotateEnable", "1" if yaw is not None else "0"),
+                ("gimbalYawRotateAngle", format_number(yaw or 0.0)),
+                ("gimbalRotateTimeEnable", "0"),
+                ("gimbalRotateTime", "0"),
+                ("payloadPositionIndex", str(payload_index)),
+            ),
+        )
 
     @classmethod
     def zoom(cls, focal_length_mm: float, *, payload_index: int = 0) -> Action:
         """Zoom to a focal length in mm (`zoom`)."""
-        return cls("zoom", (("focalLength", format_number(focal_length_mm)),
-                            ("isUseFocalFactor", "0"),
-                            ("payloadPositionIndex", str(payload_index))))
+        return cls(
+            "zoom",
+            (
+                ("focalLength", format_number(focal_length_mm)),
+                ("isUseFocalFactor", "0"),
+                ("payloadPositionIndex", str(payload_index)),
+            ),
+        )
 
 
 def format_number(value: float) -> str:

@@ -43,43 +43,136 @@ from gcs.wpml.xml import child, child_text, children, local_name, parse_xml
 __all__ = ["read_kmz", "read_parts"]
 
 # KML elements that may appear anywhere and carry nothing for us.
-_KML_COMMON = frozenset({"name", "description", "open", "visibility", "Style", "StyleMap",
-                         "styleUrl", "Snippet", "ExtendedData", "LookAt", "Camera", "TimeStamp",
-                         "TimeSpan", "Region", "address", "phoneNumber", "atom:author"})
-
-_MISSION_KNOWN = frozenset({
-    "flyToWaylineMode", "finishAction", "exitOnRCLost", "executeRCLostAction",
-    "takeOffSecurityHeight", "globalTransitionalSpeed", "globalRTHHeight", "takeOffRefPoint",
-    "takeOffRefPointAGLHeight", "droneInfo", "payloadInfo", "autoRerouteInfo",
-    "waylineAvoidLimitAreaMode",
-})
-_MAPPING_SCALARS = (
-    "caliFlightEnable", "elevationOptimizeEnable", "smartObliqueEnable",
-    "smartObliqueGimbalPitch", "facadeWaylineEnable", "gimbalPitchAngle", "inclinedGimbalPitch",
-    "inclinedFlightSpeed", "singleLineEnable", "cuttingDistance", "boundaryOptimEnable",
-    "leftExtend", "rightExtend", "includeCenterEnable", "stripUseTemplateAltitude",
-    "quickOrthoMappingEnable", "quickOrthoMappingPitch", "realTimeFollowSurfaceByFov",
+_KML_COMMON = frozenset(
+    {
+        "name",
+        "description",
+        "open",
+        "visibility",
+        "Style",
+        "StyleMap",
+        "styleUrl",
+        "Snippet",
+        "ExtendedData",
+        "LookAt",
+        "Camera",
+        "TimeStamp",
+        "TimeSpan",
+        "Region",
+        "address",
+        "phoneNumber",
+        "atom:author",
+    }
 )
-_MAPPING_KNOWN = frozenset({
-    *_MAPPING_SCALARS, "shootType", "direction", "margin", "overlap", "ellipsoidHeight", "height",
-    "mappingHeadingParam", "gimbalPitchMode", "Polygon", "LineString", "Point", "index",
-})
-_TEMPLATE_KNOWN = frozenset({
-    "templateType", "templateId", "waylineCoordinateSysParam", "autoFlightSpeed", "payloadParam",
-    "globalHeight", "globalWaypointTurnMode", "globalUseStraightLine", "gimbalPitchMode",
-    "globalWaypointHeadingParam", "Placemark", *_MAPPING_KNOWN,
-})
-_PLACEMARK_KNOWN = frozenset({
-    "Point", "index", "ellipsoidHeight", "height", "executeHeight", "useGlobalHeight",
-    "useGlobalSpeed", "waypointSpeed", "useGlobalHeadingParam", "waypointHeadingParam",
-    "useGlobalTurnParam", "waypointTurnParam", "useStraightLine", "gimbalPitchAngle",
-    "waypointGimbalHeadingParam", "actionGroup", "isRisky", "waypointWorkType",
-    "quickOrthoMappingEnable", "quickOrthoMappingPitch",
-})
-_WAYLINE_KNOWN = frozenset({
-    "templateId", "waylineId", "executeHeightMode", "autoFlightSpeed", "distance", "duration",
-    "startActionGroup", "Placemark", "waylineCoordinateSysParam", "realTimeFollowSurfaceByFov",
-})
+
+_MISSION_KNOWN = frozenset(
+    {
+        "flyToWaylineMode",
+        "finishAction",
+        "exitOnRCLost",
+        "executeRCLostAction",
+        "takeOffSecurityHeight",
+        "globalTransitionalSpeed",
+        "globalRTHHeight",
+        "takeOffRefPoint",
+        "takeOffRefPointAGLHeight",
+        "droneInfo",
+        "payloadInfo",
+        "autoRerouteInfo",
+        "waylineAvoidLimitAreaMode",
+    }
+)
+_MAPPING_SCALARS = (
+    "caliFlightEnable",
+    "elevationOptimizeEnable",
+    "smartObliqueEnable",
+    "smartObliqueGimbalPitch",
+    "facadeWaylineEnable",
+    "gimbalPitchAngle",
+    "inclinedGimbalPitch",
+    "inclinedFlightSpeed",
+    "singleLineEnable",
+    "cuttingDistance",
+    "boundaryOptimEnable",
+    "leftExtend",
+    "rightExtend",
+    "includeCenterEnable",
+    "stripUseTemplateAltitude",
+    "quickOrthoMappingEnable",
+    "quickOrthoMappingPitch",
+    "realTimeFollowSurfaceByFov",
+)
+_MAPPING_KNOWN = frozenset(
+    {
+        *_MAPPING_SCALARS,
+        "shootType",
+        "direction",
+        "margin",
+        "overlap",
+        "ellipsoidHeight",
+        "height",
+        "mappingHeadingParam",
+        "gimbalPitchMode",
+        "Polygon",
+        "LineString",
+        "Point",
+        "index",
+    }
+)
+_TEMPLATE_KNOWN = frozenset(
+    {
+        "templateType",
+        "templateId",
+        "waylineCoordinateSysParam",
+        "autoFlightSpeed",
+        "payloadParam",
+        "globalHeight",
+        "globalWaypointTurnMode",
+        "globalUseStraightLine",
+        "gimbalPitchMode",
+        "globalWaypointHeadingParam",
+        "Placemark",
+        *_MAPPING_KNOWN,
+    }
+)
+_PLACEMARK_KNOWN = frozenset(
+    {
+        "Point",
+        "index",
+        "ellipsoidHeight",
+        "height",
+        "executeHeight",
+        "useGlobalHeight",
+        "useGlobalSpeed",
+        "waypointSpeed",
+        "useGlobalHeadingParam",
+        "waypointHeadingParam",
+        "useGlobalTurnParam",
+        "waypointTurnParam",
+        "useStraightLine",
+        "gimbalPitchAngle",
+        "waypointGimbalHeadingParam",
+        "actionGroup",
+        "isRisky",
+        "waypointWorkType",
+        "quickOrthoMappingEnable",
+        "quickOrthoMappingPitch",
+    }
+)
+_WAYLINE_KNOWN = frozenset(
+    {
+        "templateId",
+        "waylineId",
+        "executeHeightMode",
+        "autoFlightSpeed",
+        "distance",
+        "duration",
+        "startActionGroup",
+        "Placemark",
+        "waylineCoordinateSysParam",
+        "realTimeFollowSurfaceByFov",
+    }
+)
 _DOCUMENT_KNOWN = frozenset({"author", "createTime", "updateTime", "missionConfig", "Folder"})
 
 
@@ -110,8 +203,9 @@ class _Walker:
 
     def bad(self, path: str, name: str, value: str, kind: str, kind_zh: str) -> None:
         self.findings.append(
-            warning("bad_value", f"{path}/{name}", name=name, value=value, kind=kind,
-                    kind_zh=kind_zh)
+            warning(
+                "bad_value", f"{path}/{name}", name=name, value=value, kind=kind, kind_zh=kind_zh
+            )
         )
 
     # -- typed values
@@ -197,15 +291,20 @@ def _mission(w: _Walker, el: ET.Element | None, path: str) -> MissionConfig | No
     drone = None
     if drone_el is not None:
         p = f"{path}/droneInfo"
-        drone = DroneInfo(w.integer(drone_el, "droneEnumValue", p),
-                          w.integer(drone_el, "droneSubEnumValue", p))
+        drone = DroneInfo(
+            w.integer(drone_el, "droneEnumValue", p), w.integer(drone_el, "droneSubEnumValue", p)
+        )
         w.extras(drone_el, p, ("droneEnumValue", "droneSubEnumValue"))
     payloads = []
     for i, pel in enumerate(children(el, "payloadInfo")):
         p = f"{path}/payloadInfo[{i}]"
-        payloads.append(PayloadInfo(w.integer(pel, "payloadEnumValue", p),
-                                    w.integer(pel, "payloadSubEnumValue", p),
-                                    w.integer(pel, "payloadPositionIndex", p)))
+        payloads.append(
+            PayloadInfo(
+                w.integer(pel, "payloadEnumValue", p),
+                w.integer(pel, "payloadSubEnumValue", p),
+                w.integer(pel, "payloadPositionIndex", p),
+            )
+        )
         w.extras(pel, p, ("payloadEnumValue", "payloadSubEnumValue", "payloadPositionIndex"))
     reroute = child(el, "autoRerouteInfo")
     mission_mode = transitional_mode = None
@@ -236,8 +335,14 @@ def _mission(w: _Walker, el: ET.Element | None, path: str) -> MissionConfig | No
 def _heading(w: _Walker, el: ET.Element | None, path: str) -> HeadingParam | None:
     if el is None:
         return None
-    known = ("waypointHeadingMode", "waypointHeadingAngle", "waypointPoiPoint",
-             "waypointHeadingPathMode", "waypointHeadingAngleEnable", "waypointHeadingPoiIndex")
+    known = (
+        "waypointHeadingMode",
+        "waypointHeadingAngle",
+        "waypointPoiPoint",
+        "waypointHeadingPathMode",
+        "waypointHeadingAngleEnable",
+        "waypointHeadingPoiIndex",
+    )
     w.extras(el, path, known)
     return HeadingParam(
         mode=w.text(el, "waypointHeadingMode"),
@@ -253,8 +358,7 @@ def _turn(w: _Walker, el: ET.Element | None, path: str) -> TurnParam | None:
     if el is None:
         return None
     w.extras(el, path, ("waypointTurnMode", "waypointTurnDampingDist"))
-    return TurnParam(w.text(el, "waypointTurnMode"),
-                     w.num(el, "waypointTurnDampingDist", path))
+    return TurnParam(w.text(el, "waypointTurnMode"), w.num(el, "waypointTurnDampingDist", path))
 
 
 def _action(w: _Walker, el: ET.Element, path: str) -> Action:
@@ -271,8 +375,11 @@ def _action(w: _Walker, el: ET.Element, path: str) -> Action:
                 value = (c.text or "").strip()
             params.append((name, value))
     w.extras(el, path, ("actionId", "actionActuatorFunc", "actionActuatorFuncParam"))
-    return Action(func=w.text(el, "actionActuatorFunc") or "", params=tuple(params),
-                  action_id=w.integer(el, "actionId", path))
+    return Action(
+        func=w.text(el, "actionActuatorFunc") or "",
+        params=tuple(params),
+        action_id=w.integer(el, "actionId", path),
+    )
 
 
 def _action_group(w: _Walker, el: ET.Element, path: str) -> ActionGroup:
@@ -280,13 +387,25 @@ def _action_group(w: _Walker, el: ET.Element, path: str) -> ActionGroup:
     trigger = None
     if trigger_el is not None:
         p = f"{path}/actionTrigger"
-        trigger = ActionTrigger(w.text(trigger_el, "actionTriggerType"),
-                                w.num(trigger_el, "actionTriggerParam", p))
+        trigger = ActionTrigger(
+            w.text(trigger_el, "actionTriggerType"), w.num(trigger_el, "actionTriggerParam", p)
+        )
         w.extras(trigger_el, p, ("actionTriggerType", "actionTriggerParam"))
-    actions = tuple(_action(w, a, f"{path}/action[{i}]")
-                    for i, a in enumerate(children(el, "action")))
-    w.extras(el, path, ("actionGroupId", "actionGroupStartIndex", "actionGroupEndIndex",
-                        "actionGroupMode", "actionTrigger", "action"))
+    actions = tuple(
+        _action(w, a, f"{path}/action[{i}]") for i, a in enumerate(children(el, "action"))
+    )
+    w.extras(
+        el,
+        path,
+        (
+            "actionGroupId",
+            "actionGroupStartIndex",
+            "actionGroupEndIndex",
+            "actionGroupMode",
+            "actionTrigger",
+            "action",
+        ),
+    )
     return ActionGroup(
         group_id=w.integer(el, "actionGroupId", path),
         start_index=w.integer(el, "actionGroupStartIndex", path),
@@ -319,8 +438,10 @@ def _waypoint(w: _Walker, el: ET.Element, path: str) -> Waypoint:
             pitch = w.num(gimbal, "waypointGimbalPitchAngle", p)
         yaw = w.num(gimbal, "waypointGimbalYawAngle", p)
         w.extras(gimbal, p, ("waypointGimbalPitchAngle", "waypointGimbalYawAngle"))
-    groups = tuple(_action_group(w, g, f"{path}/actionGroup[{i}]")
-                   for i, g in enumerate(children(el, "actionGroup")))
+    groups = tuple(
+        _action_group(w, g, f"{path}/actionGroup[{i}]")
+        for i, g in enumerate(children(el, "actionGroup"))
+    )
     return Waypoint(
         longitude=lon,
         latitude=lat,
@@ -350,9 +471,17 @@ def _waypoint(w: _Walker, el: ET.Element, path: str) -> Waypoint:
 
 
 def _payload_param(w: _Walker, el: ET.Element, path: str) -> PayloadParam:
-    known = ("payloadPositionIndex", "imageFormat", "focusMode", "meteringMode",
-             "dewarpingEnable", "returnMode", "samplingRate", "scanningMode",
-             "modelColoringEnable")
+    known = (
+        "payloadPositionIndex",
+        "imageFormat",
+        "focusMode",
+        "meteringMode",
+        "dewarpingEnable",
+        "returnMode",
+        "samplingRate",
+        "scanningMode",
+        "modelColoringEnable",
+    )
     return PayloadParam(
         position_index=w.integer(el, "payloadPositionIndex", path),
         image_format=w.text(el, "imageFormat"),
@@ -370,16 +499,24 @@ def _payload_param(w: _Walker, el: ET.Element, path: str) -> PayloadParam:
 def _overlap(w: _Walker, el: ET.Element | None, path: str) -> Overlap | None:
     if el is None:
         return None
-    names = ("orthoLidarOverlapH", "orthoLidarOverlapW", "orthoCameraOverlapH",
-             "orthoCameraOverlapW", "inclinedLidarOverlapH", "inclinedLidarOverlapW",
-             "inclinedCameraOverlapH", "inclinedCameraOverlapW")
+    names = (
+        "orthoLidarOverlapH",
+        "orthoLidarOverlapW",
+        "orthoCameraOverlapH",
+        "orthoCameraOverlapW",
+        "inclinedLidarOverlapH",
+        "inclinedLidarOverlapW",
+        "inclinedCameraOverlapH",
+        "inclinedCameraOverlapW",
+    )
     w.extras(el, path, names)
     values = [w.integer(el, n, path) for n in names]
     return Overlap(*values)
 
 
-def _geometry(w: _Walker, sources: list[tuple[ET.Element, str]], name: str
-              ) -> tuple[tuple[float, float, float], ...]:
+def _geometry(
+    w: _Walker, sources: list[tuple[ET.Element, str]], name: str
+) -> tuple[tuple[float, float, float], ...]:
     for el, path in sources:
         geo = child(el, name)
         if geo is None:
@@ -405,8 +542,9 @@ def _template(w: _Walker, el: ET.Element, path: str) -> Template:
     placemarks = list(enumerate(children(el, "Placemark")))
     waypoint_els = [(i, p) for i, p in placemarks if child(p, "Point") is not None]
     # Mapping parameters live on the Folder or on the Placemark holding the Polygon/LineString.
-    sources = [(el, path)] + [(p, f"{path}/Placemark[{i}]") for i, p in placemarks
-                              if child(p, "Point") is None]
+    sources = [(el, path)] + [
+        (p, f"{path}/Placemark[{i}]") for i, p in placemarks if child(p, "Point") is None
+    ]
 
     def first(getter: Callable[[ET.Element, str], object]) -> object:
         for src, p in sources:
@@ -428,11 +566,12 @@ def _template(w: _Walker, el: ET.Element, path: str) -> Template:
         if mh is not None:
             heading_mode = w.text(mh, "mappingHeadingMode")
             heading_angle = w.num(mh, "mappingHeadingAngle", f"{p}/mappingHeadingParam")
-            w.extras(mh, f"{p}/mappingHeadingParam", ("mappingHeadingMode",
-                                                       "mappingHeadingAngle"))
+            w.extras(mh, f"{p}/mappingHeadingParam", ("mappingHeadingMode", "mappingHeadingAngle"))
             break
-    overlap_src = next(((child(s, "overlap"), p) for s, p in sources
-                        if child(s, "overlap") is not None), (None, path))
+    overlap_src = next(
+        ((child(s, "overlap"), p) for s, p in sources if child(s, "overlap") is not None),
+        (None, path),
+    )
     coord_el = child(el, "waylineCoordinateSysParam")
     coordinate_sys = None
     if coord_el is not None:
@@ -445,9 +584,18 @@ def _template(w: _Walker, el: ET.Element, path: str) -> Template:
             surface_follow_mode_enable=w.flag(coord_el, "surfaceFollowModeEnable", p),
             surface_relative_height=w.num(coord_el, "surfaceRelativeHeight", p),
         )
-        w.extras(coord_el, p, ("coordinateMode", "heightMode", "positioningType",
-                               "globalShootHeight", "surfaceFollowModeEnable",
-                               "surfaceRelativeHeight"))
+        w.extras(
+            coord_el,
+            p,
+            (
+                "coordinateMode",
+                "heightMode",
+                "positioningType",
+                "globalShootHeight",
+                "surfaceFollowModeEnable",
+                "surfaceRelativeHeight",
+            ),
+        )
     for shape, p in sources[1:]:
         w.extras(shape, p, _MAPPING_KNOWN)
     waypoints = tuple(_waypoint(w, p, f"{path}/Placemark[{i}]") for i, p in waypoint_els)
@@ -457,14 +605,17 @@ def _template(w: _Walker, el: ET.Element, path: str) -> Template:
         template_id=w.integer(el, "templateId", path),
         coordinate_sys=coordinate_sys,
         auto_flight_speed=w.num(el, "autoFlightSpeed", path),
-        payload_params=tuple(_payload_param(w, p, f"{path}/payloadParam[{i}]")
-                             for i, p in enumerate(children(el, "payloadParam"))),
+        payload_params=tuple(
+            _payload_param(w, p, f"{path}/payloadParam[{i}]")
+            for i, p in enumerate(children(el, "payloadParam"))
+        ),
         global_height=w.num(el, "globalHeight", path),
         global_waypoint_turn_mode=w.text(el, "globalWaypointTurnMode"),
         global_use_straight_line=w.flag(el, "globalUseStraightLine", path),
         gimbal_pitch_mode=w.text(el, "gimbalPitchMode"),
-        global_heading=_heading(w, child(el, "globalWaypointHeadingParam"),
-                                f"{path}/globalWaypointHeadingParam"),
+        global_heading=_heading(
+            w, child(el, "globalWaypointHeadingParam"), f"{path}/globalWaypointHeadingParam"
+        ),
         waypoints=waypoints,
         polygon=_geometry(w, sources, "Polygon"),
         line=_geometry(w, sources, "LineString"),
@@ -493,8 +644,9 @@ def _wayline(w: _Walker, el: ET.Element, path: str) -> Wayline:
     start_groups = []
     for i, sg in enumerate(children(el, "startActionGroup")):
         p = f"{path}/startActionGroup[{i}]"
-        actions = tuple(_action(w, a, f"{p}/action[{j}]")
-                        for j, a in enumerate(children(sg, "action")))
+        actions = tuple(
+            _action(w, a, f"{p}/action[{j}]") for j, a in enumerate(children(sg, "action"))
+        )
         w.extras(sg, p, ("action",))
         start_groups.append(ActionGroup(actions=actions, path=p))
     placemarks = children(el, "Placemark")
@@ -506,8 +658,9 @@ def _wayline(w: _Walker, el: ET.Element, path: str) -> Wayline:
         distance=w.num(el, "distance", path),
         duration=w.num(el, "duration", path),
         start_action_groups=tuple(start_groups),
-        waypoints=tuple(_waypoint(w, p, f"{path}/Placemark[{i}]")
-                        for i, p in enumerate(placemarks)),
+        waypoints=tuple(
+            _waypoint(w, p, f"{path}/Placemark[{i}]") for i, p in enumerate(placemarks)
+        ),
         extras=w.extras(el, path, _WAYLINE_KNOWN),
         path=path,
     )
@@ -552,8 +705,9 @@ def read_parts(
     wl_doc = _document(parsed_wl.root, "waylines.wpml")
     ww = _Walker("waylines.wpml")
     wl_mission = _mission(ww, child(wl_doc, "missionConfig"), "waylines.wpml/missionConfig")
-    wayline_list = tuple(_wayline(ww, f, f"waylines.wpml/Folder[{i}]")
-                         for i, f in enumerate(_folders(wl_doc)))
+    wayline_list = tuple(
+        _wayline(ww, f, f"waylines.wpml/Folder[{i}]") for i, f in enumerate(_folders(wl_doc))
+    )
     doc_extras = list(ww.extras(wl_doc, "waylines.wpml", _DOCUMENT_KNOWN))
     findings.extend(ww.findings)
 
@@ -569,8 +723,9 @@ def read_parts(
         t_doc = _document(parsed_t.root, "template.kml")
         tw = _Walker("template.kml")
         tpl_mission = _mission(tw, child(t_doc, "missionConfig"), "template.kml/missionConfig")
-        templates = tuple(_template(tw, f, f"template.kml/Folder[{i}]")
-                          for i, f in enumerate(_folders(t_doc)))
+        templates = tuple(
+            _template(tw, f, f"template.kml/Folder[{i}]") for i, f in enumerate(_folders(t_doc))
+        )
         author = tw.text(t_doc, "author")
         create_time = tw.integer(t_doc, "createTime", "template.kml")
         update_time = tw.integer(t_doc, "updateTime", "template.kml")
@@ -578,10 +733,15 @@ def read_parts(
         findings.extend(tw.findings)
     mission = wl_mission or tpl_mission
     if mission is None:
-        findings.append(warning("missing_element", "waylines.wpml/missionConfig",
-                                name="wpml:missionConfig",
-                                why="the route has no mission settings",
-                                why_zh="航线没有任务设置"))
+        findings.append(
+            warning(
+                "missing_element",
+                "waylines.wpml/missionConfig",
+                name="wpml:missionConfig",
+                why="the route has no mission settings",
+                why_zh="航线没有任务设置",
+            )
+        )
         mission = MissionConfig()
     return Route(
         name=name,
@@ -599,8 +759,9 @@ def read_parts(
     )
 
 
-def read_kmz(data: bytes | Path | str, *, name: str | None = None,
-             limits: Limits | None = None) -> Route:
+def read_kmz(
+    data: bytes | Path | str, *, name: str | None = None, limits: Limits | None = None
+) -> Route:
     """Read a KMZ wayline file from bytes or a path.
 
     Args:
@@ -628,8 +789,9 @@ def read_kmz(data: bytes | Path | str, *, name: str | None = None,
         if not stat.S_ISREG(info.st_mode):
             raise KmzError("not_zip", str(data), reason="not a regular file")
         if info.st_size > limits.max_file_bytes:
-            raise KmzError("file_too_large", str(data), size=info.st_size,
-                           limit=limits.max_file_bytes)
+            raise KmzError(
+                "file_too_large", str(data), size=info.st_size, limit=limits.max_file_bytes
+            )
         with data.open("rb") as stream:  # bounded: the file may grow while we read
             data = stream.read(limits.max_file_bytes + 1)
         if len(data) > limits.max_file_bytes:
@@ -640,5 +802,10 @@ def read_kmz(data: bytes | Path | str, *, name: str | None = None,
     route = read_parts(archive.waylines, archive.template, name=name or "", limits=limits)
     resources = tuple(Resource(r.path, r.size, r.data) for r in archive.resources)
     fingerprint = hashlib.md5(data, usedforsecurity=False).hexdigest()
-    return dataclasses.replace(route, resources=resources, fingerprint=fingerprint,
-                               size=len(data), findings=archive.findings + route.findings)
+    return dataclasses.replace(
+        route,
+        resources=resources,
+        fingerprint=fingerprint,
+        size=len(data),
+        findings=archive.findings + route.findings,
+    )

@@ -40,8 +40,9 @@ ACTION_SECONDS: dict[str, float] = {
     "focus": 1.0,
 }
 _OTHER_ACTION_SECONDS = 0.5
-_STOP_MODES = frozenset({"toPointAndStopWithDiscontinuityCurvature",
-                         "toPointAndStopWithContinuityCurvature"})
+_STOP_MODES = frozenset(
+    {"toPointAndStopWithDiscontinuityCurvature", "toPointAndStopWithContinuityCurvature"}
+)
 _A = 6378137.0
 _E2 = 6.69437999014e-3
 
@@ -87,8 +88,13 @@ class Summary:
             start = {"latitude": self.start_point[0], "longitude": self.start_point[1]}
         bbox = None
         if self.bbox is not None:
-            bbox = dict(zip(("min_latitude", "min_longitude", "max_latitude", "max_longitude"),
-                            self.bbox, strict=True))
+            bbox = dict(
+                zip(
+                    ("min_latitude", "min_longitude", "max_latitude", "max_longitude"),
+                    self.bbox,
+                    strict=True,
+                )
+            )
         return {
             "name": self.name,
             "drone_model_key": self.drone_model_key,
@@ -123,12 +129,19 @@ class Summary:
 
 
 def _valid(lat: float | None, lon: float | None) -> bool:
-    return (lat is not None and lon is not None and math.isfinite(lat) and math.isfinite(lon)
-            and -90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0)
+    return (
+        lat is not None
+        and lon is not None
+        and math.isfinite(lat)
+        and math.isfinite(lon)
+        and -90.0 <= lat <= 90.0
+        and -180.0 <= lon <= 180.0
+    )
 
 
-def segment_length(lat1: float, lon1: float, h1: float, lat2: float, lon2: float,
-                   h2: float) -> tuple[float, float]:
+def segment_length(
+    lat1: float, lon1: float, h1: float, lat2: float, lon2: float, h2: float
+) -> tuple[float, float]:
     """Horizontal and vertical distance in metres between two WGS84 points.
 
     Returns:
@@ -192,8 +205,9 @@ def wayline_stats(wayline: Wayline, template: Template | None = None) -> tuple[f
         a, b = points[i], points[i + 1]
         assert a.latitude is not None and a.longitude is not None
         assert b.latitude is not None and b.longitude is not None
-        horizontal, vertical = segment_length(a.latitude, a.longitude, _height(a),
-                                              b.latitude, b.longitude, _height(b))
+        horizontal, vertical = segment_length(
+            a.latitude, a.longitude, _height(a), b.latitude, b.longitude, _height(b)
+        )
         distance = math.hypot(horizontal, vertical)
         length += distance
         cruise = speed(a)
@@ -210,8 +224,9 @@ def wayline_stats(wayline: Wayline, template: Template | None = None) -> tuple[f
             trigger = group.trigger.type if group.trigger else "reachPoint"
             if trigger not in (None, "reachPoint"):
                 continue  # timed/distance triggers run while flying
-            duration += sum(_action_seconds(a.func, a.get_float("hoverTime"))
-                            for a in group.actions)
+            duration += sum(
+                _action_seconds(a.func, a.get_float("hoverTime")) for a in group.actions
+            )
     return length, duration
 
 
@@ -269,8 +284,9 @@ def summarize(route: Route) -> Summary:
     mission = route.mission
     drone = mission.drone or (route.template_mission.drone if route.template_mission else None)
     drone_key = drone.model_key if drone else None
-    payloads = mission.payloads or (route.template_mission.payloads
-                                    if route.template_mission else ())
+    payloads = mission.payloads or (
+        route.template_mission.payloads if route.template_mission else ()
+    )
     payload_keys: list[str] = []
     for payload in payloads:
         key = payload.model_key
@@ -290,17 +306,22 @@ def summarize(route: Route) -> Summary:
         length += seg_length
         duration += seg_duration
         if reported_length is not None:
-            reported_length = (None if wayline.distance is None
-                               else reported_length + wayline.distance)
+            reported_length = (
+                None if wayline.distance is None else reported_length + wayline.distance
+            )
         if reported_duration is not None:
-            reported_duration = (None if wayline.duration is None
-                                 else reported_duration + wayline.duration)
+            reported_duration = (
+                None if wayline.duration is None else reported_duration + wayline.duration
+            )
     if not route.waylines:
         reported_length = reported_duration = None
     counts = Counter(a.func for a in route.iter_actions())
     first_template = route.templates[0] if route.templates else None
-    height_mode = (first_template.coordinate_sys.height_mode
-                   if first_template and first_template.coordinate_sys else None)
+    height_mode = (
+        first_template.coordinate_sys.height_mode
+        if first_template and first_template.coordinate_sys
+        else None
+    )
     return Summary(
         name=route.name,
         drone_model_key=drone_key,

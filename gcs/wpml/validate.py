@@ -41,16 +41,22 @@ ENUMS: dict[str, tuple[str, ...]] = {
     "heightMode": ("EGM96", "relativeToStartPoint", "aboveGroundLevel", "realTimeFollowSurface"),
     "executeHeightMode": ("WGS84", "relativeToStartPoint", "realTimeFollowSurface"),
     "positioningType": ("GPS", "RTKBaseStation", "QianXun", "Custom"),
-    "waypointTurnMode": ("coordinateTurn", "toPointAndStopWithDiscontinuityCurvature",
-                         "toPointAndStopWithContinuityCurvature",
-                         "toPointAndPassWithContinuityCurvature"),
-    "waypointHeadingMode": ("followWayline", "manually", "fixed", "smoothTransition",
-                            "towardPOI"),
+    "waypointTurnMode": (
+        "coordinateTurn",
+        "toPointAndStopWithDiscontinuityCurvature",
+        "toPointAndStopWithContinuityCurvature",
+        "toPointAndPassWithContinuityCurvature",
+    ),
+    "waypointHeadingMode": ("followWayline", "manually", "fixed", "smoothTransition", "towardPOI"),
     "waypointHeadingPathMode": ("clockwise", "counterClockwise", "followBadArc"),
     "gimbalPitchMode": ("manual", "usePointSetting", "fixed"),
     "actionGroupMode": ("sequence",),
-    "actionTriggerType": ("reachPoint", "betweenAdjacentPoints", "multipleTiming",
-                          "multipleDistance"),
+    "actionTriggerType": (
+        "reachPoint",
+        "betweenAdjacentPoints",
+        "multipleTiming",
+        "multipleDistance",
+    ),
     "shootType": ("time", "distance"),
 }
 # template heightMode -> executeHeightMode values that go with it
@@ -79,18 +85,42 @@ class _Checker:
             return
         allowed = ENUMS[name]
         if value not in allowed:
-            self.add(warning("unknown_enum", f"{element}/{name}", name=name, value=value,
-                             allowed=", ".join(allowed)))
+            self.add(
+                warning(
+                    "unknown_enum",
+                    f"{element}/{name}",
+                    name=name,
+                    value=value,
+                    allowed=", ".join(allowed),
+                )
+            )
 
-    def range(self, name: str, value: float | None, low: float, high: float, element: str,
-              unit: str = "", *, open_low: bool = False) -> None:
+    def range(
+        self,
+        name: str,
+        value: float | None,
+        low: float,
+        high: float,
+        element: str,
+        unit: str = "",
+        *,
+        open_low: bool = False,
+    ) -> None:
         if value is None:
             return
         bad = value < low or value > high or (open_low and value <= low)
         if bad:
             bracket = "(" if open_low else "["
-            self.add(warning("out_of_range", f"{element}/{name}", name=name, value=_fmt(value),
-                             range=f"{bracket}{_fmt(low)}, {_fmt(high)}]", unit=unit))
+            self.add(
+                warning(
+                    "out_of_range",
+                    f"{element}/{name}",
+                    name=name,
+                    value=_fmt(value),
+                    range=f"{bracket}{_fmt(low)}, {_fmt(high)}]",
+                    unit=unit,
+                )
+            )
 
 
 def _fmt(value: float) -> str:
@@ -105,29 +135,54 @@ def _mission(c: _Checker, mission: MissionConfig, where: str) -> None:
     c.enum("exitOnRCLost", mission.exit_on_rc_lost, where)
     c.enum("executeRCLostAction", mission.execute_rc_lost_action, where)
     c.range("takeOffSecurityHeight", mission.take_off_security_height, 1.2, 1500, where, "m")
-    c.range("globalTransitionalSpeed", mission.global_transitional_speed, 0, 15, where, "m/s",
-            open_low=True)
+    c.range(
+        "globalTransitionalSpeed",
+        mission.global_transitional_speed,
+        0,
+        15,
+        where,
+        "m/s",
+        open_low=True,
+    )
     c.range("globalRTHHeight", mission.global_rth_height, 2, 1500, where, "m")
     if mission.exit_on_rc_lost == "executeLostAction" and not mission.execute_rc_lost_action:
-        c.add(warning("missing_element", f"{where}/executeRCLostAction",
-                      name="executeRCLostAction",
-                      why="exitOnRCLost is executeLostAction, so the aircraft needs to know "
-                          "what to do when the remote control link is lost",
-                      why_zh="exitOnRCLost 为 executeLostAction，需要指定失控后的动作"))
+        c.add(
+            warning(
+                "missing_element",
+                f"{where}/executeRCLostAction",
+                name="executeRCLostAction",
+                why="exitOnRCLost is executeLostAction, so the aircraft needs to know "
+                "what to do when the remote control link is lost",
+                why_zh="exitOnRCLost 为 executeLostAction，需要指定失控后的动作",
+            )
+        )
     if mission.take_off_ref_point is not None:
         lat, lon, _h = mission.take_off_ref_point
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            c.add(warning("out_of_range", f"{where}/takeOffRefPoint", name="takeOffRefPoint",
-                          value=f"{lat},{lon}", range="latitude ±90, longitude ±180", unit="°"))
+            c.add(
+                warning(
+                    "out_of_range",
+                    f"{where}/takeOffRefPoint",
+                    name="takeOffRefPoint",
+                    value=f"{lat},{lon}",
+                    range="latitude ±90, longitude ±180",
+                    unit="°",
+                )
+            )
 
 
 def _drone(c: _Checker, route: Route) -> None:
     drone = route.mission.drone
     if drone is None or drone.enum_value is None:
-        c.add(warning("missing_element", "waylines.wpml/missionConfig/droneInfo",
-                      name="droneInfo",
-                      why="the wayline library cannot tell which aircraft can fly this route",
-                      why_zh="航线库无法判断哪种飞行器可以执行此航线"))
+        c.add(
+            warning(
+                "missing_element",
+                "waylines.wpml/missionConfig/droneInfo",
+                name="droneInfo",
+                why="the wayline library cannot tell which aircraft can fly this route",
+                why_zh="航线库无法判断哪种飞行器可以执行此航线",
+            )
+        )
         return
     key = drone.model_key
     if key and model_name(key) is None:
@@ -148,11 +203,16 @@ def _mission_mismatch(c: _Checker, route: Route) -> None:
     ]
     for name, a, b in pairs:
         if a is not None and b is not None and a != b:
-            c.add(warning("template_wayline_mismatch", f"waylines.wpml/missionConfig/{name}",
-                          detail=f"missionConfig {name} is {_show(a)} in template.kml and "
-                                 f"{_show(b)} in waylines.wpml",
-                          detail_zh=f"missionConfig 的 {name} 在 template.kml 中为 {_show(a)}，"
-                                    f"在 waylines.wpml 中为 {_show(b)}"))
+            c.add(
+                warning(
+                    "template_wayline_mismatch",
+                    f"waylines.wpml/missionConfig/{name}",
+                    detail=f"missionConfig {name} is {_show(a)} in template.kml and "
+                    f"{_show(b)} in waylines.wpml",
+                    detail_zh=f"missionConfig 的 {name} 在 template.kml 中为 {_show(a)}，"
+                    f"在 waylines.wpml 中为 {_show(b)}",
+                )
+            )
 
 
 def _show(value: object) -> str:
@@ -167,17 +227,32 @@ def _groups(c: _Checker, groups: Iterable[ActionGroup], count: int) -> None:
         c.enum("actionGroupMode", group.mode, where)
         start, end = group.start_index, group.end_index
         if start is not None and end is not None and (end < start or end >= count or start < 0):
-            c.add(warning("action_group_range", where, group=group.group_id, start=start,
-                          end=end, count=count))
+            c.add(
+                warning(
+                    "action_group_range",
+                    where,
+                    group=group.group_id,
+                    start=start,
+                    end=end,
+                    count=count,
+                )
+            )
         trigger = group.trigger.type if group.trigger else None
         if group.trigger is not None:
             c.enum("actionTriggerType", trigger, f"{where}/actionTrigger")
             if trigger in ("multipleTiming", "multipleDistance"):
                 param = group.trigger.param
                 if param is None or param <= 0:
-                    c.add(warning("out_of_range", f"{where}/actionTrigger/actionTriggerParam",
-                                  name="actionTriggerParam", value=param, range="(0, ∞)",
-                                  unit="s" if trigger == "multipleTiming" else "m"))
+                    c.add(
+                        warning(
+                            "out_of_range",
+                            f"{where}/actionTrigger/actionTriggerParam",
+                            name="actionTriggerParam",
+                            value=param,
+                            range="(0, ∞)",
+                            unit="s" if trigger == "multipleTiming" else "m",
+                        )
+                    )
         for i, action in enumerate(group.actions):
             _action(c, action.func, action, trigger, f"{where}/action[{i}]")
 
@@ -191,18 +266,37 @@ def _action(c: _Checker, func: str, action: Action, trigger: str | None, where: 
     if func == "hover":
         value = action.get_float("hoverTime")
         if value is None or value <= 0:
-            c.add(warning("out_of_range", f"{p}/hoverTime", name="hoverTime",
-                          value=action.get("hoverTime"), range="(0, ∞)", unit="s"))
+            c.add(
+                warning(
+                    "out_of_range",
+                    f"{p}/hoverTime",
+                    name="hoverTime",
+                    value=action.get("hoverTime"),
+                    range="(0, ∞)",
+                    unit="s",
+                )
+            )
     elif func == "rotateYaw":
         c.range("aircraftHeading", action.get_float("aircraftHeading"), -180, 180, p, "°")
     elif func in ("gimbalRotate", "gimbalEvenlyRotate", "orientedShoot", "accurateShoot"):
-        c.range("gimbalPitchRotateAngle", action.get_float("gimbalPitchRotateAngle"),
-                *_GIMBAL_PITCH, p, "°")
-        c.range("gimbalYawRotateAngle", action.get_float("gimbalYawRotateAngle"), -180, 180, p,
-                "°")
+        c.range(
+            "gimbalPitchRotateAngle",
+            action.get_float("gimbalPitchRotateAngle"),
+            *_GIMBAL_PITCH,
+            p,
+            "°",
+        )
+        c.range("gimbalYawRotateAngle", action.get_float("gimbalYawRotateAngle"), -180, 180, p, "°")
         if func == "gimbalEvenlyRotate" and trigger not in (None, "betweenAdjacentPoints"):
-            c.add(warning("action_trigger_mismatch", where, func=func,
-                          needed="betweenAdjacentPoints", found=trigger))
+            c.add(
+                warning(
+                    "action_trigger_mismatch",
+                    where,
+                    func=func,
+                    needed="betweenAdjacentPoints",
+                    found=trigger,
+                )
+            )
     elif func == "focus":
         for name in ("focusX", "focusY", "focusRegionWidth", "focusRegionHeight"):
             c.range(name, action.get_float(name), 0, 1, p)
@@ -239,15 +333,25 @@ def _positions(c: _Checker, waypoints: Iterable[Waypoint]) -> None:
         if lat is None or lon is None:
             continue  # the reader already reported coordinates_missing
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            c.add(error("coordinates_out_of_range", f"{wp.path}/Point/coordinates",
-                        latitude=_fmt(lat), longitude=_fmt(lon)))
+            c.add(
+                error(
+                    "coordinates_out_of_range",
+                    f"{wp.path}/Point/coordinates",
+                    latitude=_fmt(lat),
+                    longitude=_fmt(lon),
+                )
+            )
         elif lat == 0 and lon == 0:
             c.add(warning("null_island", f"{wp.path}/Point/coordinates"))
 
 
 def _on_globe(wp: Waypoint) -> bool:
-    return (wp.latitude is not None and wp.longitude is not None
-            and -90 <= wp.latitude <= 90 and -180 <= wp.longitude <= 180)
+    return (
+        wp.latitude is not None
+        and wp.longitude is not None
+        and -90 <= wp.latitude <= 90
+        and -180 <= wp.longitude <= 180
+    )
 
 
 def _wayline(c: _Checker, wayline: Wayline, route: Route) -> None:
@@ -255,8 +359,9 @@ def _wayline(c: _Checker, wayline: Wayline, route: Route) -> None:
     c.range("templateId", wayline.template_id, 0, 65535, where)
     c.range("waylineId", wayline.wayline_id, 0, 65535, where)
     c.enum("executeHeightMode", wayline.execute_height_mode, where)
-    c.range("autoFlightSpeed", wayline.auto_flight_speed, 0, _MAX_SPEED, where, "m/s",
-            open_low=True)
+    c.range(
+        "autoFlightSpeed", wayline.auto_flight_speed, 0, _MAX_SPEED, where, "m/s", open_low=True
+    )
     indexes = [wp.index for wp in wayline.waypoints]
     if indexes and indexes != list(range(len(indexes))):
         shown = ", ".join(str(i) for i in indexes[:8]) + (" ..." if len(indexes) > 8 else "")
@@ -285,8 +390,16 @@ def _damping(c: _Checker, waypoints: tuple[Waypoint, ...]) -> None:
         assert b.latitude is not None and b.longitude is not None
         horizontal, _v = segment_length(a.latitude, a.longitude, 0, b.latitude, b.longitude, 0)
         if da + db > horizontal + 0.01:
-            c.add(warning("damping_too_long", b.path, a=a.index, b=b.index, sum=_fmt(da + db),
-                          length=f"{horizontal:.1f}"))
+            c.add(
+                warning(
+                    "damping_too_long",
+                    b.path,
+                    a=a.index,
+                    b=b.index,
+                    sum=_fmt(da + db),
+                    length=f"{horizontal:.1f}",
+                )
+            )
 
 
 def _heights(wayline: Wayline) -> list[float]:
@@ -301,36 +414,55 @@ def _height_sanity(c: _Checker, wayline: Wayline, route: Route) -> None:
     where = wayline.path
     if mode == "relativeToStartPoint":
         if min(heights) > 1500:
-            c.add(warning("height_mode_suspect", where,
-                          detail=f"heights relative to the take-off point are all above 1500 m "
-                                 f"(lowest {min(heights):.0f} m); they look like altitudes above "
-                                 "sea level or the ellipsoid",
-                          detail_zh=f"相对起飞点高度全部超过 1500 米"
-                                    f"（最低 {min(heights):.0f} 米），看起来像是海拔或椭球高"))
+            c.add(
+                warning(
+                    "height_mode_suspect",
+                    where,
+                    detail=f"heights relative to the take-off point are all above 1500 m "
+                    f"(lowest {min(heights):.0f} m); they look like altitudes above "
+                    "sea level or the ellipsoid",
+                    detail_zh=f"相对起飞点高度全部超过 1500 米"
+                    f"（最低 {min(heights):.0f} 米），看起来像是海拔或椭球高",
+                )
+            )
     elif mode == "WGS84":
         ref = route.mission.take_off_ref_point or (
-            route.template_mission.take_off_ref_point if route.template_mission else None)
+            route.template_mission.take_off_ref_point if route.template_mission else None
+        )
         if ref is not None and max(heights) < ref[2] - 100:
-            c.add(warning("height_mode_suspect", where,
-                          detail=f"ellipsoid heights (highest {max(heights):.0f} m) are far below "
-                                 f"the take-off point ({ref[2]:.0f} m); they look like heights "
-                                 "relative to the take-off point",
-                          detail_zh=f"椭球高（最高 {max(heights):.0f} 米）远低于起飞点"
-                                    f"（{ref[2]:.0f} 米），看起来像是相对起飞点高度"))
+            c.add(
+                warning(
+                    "height_mode_suspect",
+                    where,
+                    detail=f"ellipsoid heights (highest {max(heights):.0f} m) are far below "
+                    f"the take-off point ({ref[2]:.0f} m); they look like heights "
+                    "relative to the take-off point",
+                    detail_zh=f"椭球高（最高 {max(heights):.0f} 米）远低于起飞点"
+                    f"（{ref[2]:.0f} 米），看起来像是相对起飞点高度",
+                )
+            )
 
 
 def _template(c: _Checker, template: Template) -> None:
     where = template.path
     if template.template_type is not None and template.type_code is None:
-        c.add(warning("unknown_template_type", f"{where}/templateType",
-                      value=template.template_type))
+        c.add(
+            warning("unknown_template_type", f"{where}/templateType", value=template.template_type)
+        )
     elif template.template_type is None:
-        c.add(warning("missing_element", f"{where}/templateType", name="templateType",
-                      why="the wayline library cannot tell the route type",
-                      why_zh="航线库无法判断航线类型"))
+        c.add(
+            warning(
+                "missing_element",
+                f"{where}/templateType",
+                name="templateType",
+                why="the wayline library cannot tell the route type",
+                why_zh="航线库无法判断航线类型",
+            )
+        )
     c.range("templateId", template.template_id, 0, 65535, where)
-    c.range("autoFlightSpeed", template.auto_flight_speed, 0, _MAX_SPEED, where, "m/s",
-            open_low=True)
+    c.range(
+        "autoFlightSpeed", template.auto_flight_speed, 0, _MAX_SPEED, where, "m/s", open_low=True
+    )
     cs = template.coordinate_sys
     if cs is not None:
         cp = f"{where}/waylineCoordinateSysParam"
@@ -342,9 +474,16 @@ def _template(c: _Checker, template: Template) -> None:
     c.enum("shootType", template.shoot_type, where)
     c.range("direction", template.direction, 0, 360, where, "°")
     if template.overlap is not None:
-        for name in ("ortho_lidar_h", "ortho_lidar_w", "ortho_camera_h", "ortho_camera_w",
-                     "inclined_lidar_h", "inclined_lidar_w", "inclined_camera_h",
-                     "inclined_camera_w"):
+        for name in (
+            "ortho_lidar_h",
+            "ortho_lidar_w",
+            "ortho_camera_h",
+            "ortho_camera_w",
+            "inclined_lidar_h",
+            "inclined_lidar_w",
+            "inclined_camera_h",
+            "inclined_camera_w",
+        ):
             c.range(name, getattr(template.overlap, name), 0, 100, f"{where}/overlap", "%")
     if template.global_heading is not None:
         gp = f"{where}/globalWaypointHeadingParam"
@@ -352,8 +491,14 @@ def _template(c: _Checker, template: Template) -> None:
         c.range("waypointHeadingAngle", template.global_heading.angle, -180, 180, gp, "°")
     for lon, lat, _h in template.polygon + template.line:
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            c.add(error("coordinates_out_of_range", f"{where}/Polygon", latitude=_fmt(lat),
-                        longitude=_fmt(lon)))
+            c.add(
+                error(
+                    "coordinates_out_of_range",
+                    f"{where}/Polygon",
+                    latitude=_fmt(lat),
+                    longitude=_fmt(lon),
+                )
+            )
             break
     _positions(c, template.waypoints)
     for wp in template.waypoints:
@@ -372,13 +517,18 @@ def _egm96_pairs(c: _Checker, template: Template) -> None:
         assert wp.latitude is not None and wp.longitude is not None
         n = geoid_height(wp.latitude, wp.longitude)
         if abs(wp.ellipsoid_height - wp.height - n) > 5.0 and abs(n) > 5.0:
-            c.add(warning("height_mode_suspect", wp.path,
-                          detail=f"ellipsoidHeight {wp.ellipsoid_height:g} m and EGM96 height "
-                                 f"{wp.height:g} m should differ by the geoid height here "
-                                 f"({n:.1f} m)",
-                          detail_zh=f"椭球高 {wp.ellipsoid_height:g} 米与 EGM96 高度 "
-                                    f"{wp.height:g} 米之差应等于此处的大地水准面高度"
-                                    f"（{n:.1f} 米）"))
+            c.add(
+                warning(
+                    "height_mode_suspect",
+                    wp.path,
+                    detail=f"ellipsoidHeight {wp.ellipsoid_height:g} m and EGM96 height "
+                    f"{wp.height:g} m should differ by the geoid height here "
+                    f"({n:.1f} m)",
+                    detail_zh=f"椭球高 {wp.ellipsoid_height:g} 米与 EGM96 高度 "
+                    f"{wp.height:g} 米之差应等于此处的大地水准面高度"
+                    f"（{n:.1f} 米）",
+                )
+            )
             return
 
 
@@ -390,50 +540,75 @@ def _cross(c: _Checker, route: Route) -> None:
     for wayline in route.waylines:
         template = by_id.get(wayline.template_id)
         if template is None:
-            c.add(warning("template_wayline_mismatch", f"{wayline.path}/templateId",
-                          detail=f"wayline {wayline.wayline_id} refers to template "
-                                 f"{wayline.template_id}, which template.kml does not have",
-                          detail_zh=f"航线 {wayline.wayline_id} 引用的模板 "
-                                    f"{wayline.template_id} 在 template.kml 中不存在"))
+            c.add(
+                warning(
+                    "template_wayline_mismatch",
+                    f"{wayline.path}/templateId",
+                    detail=f"wayline {wayline.wayline_id} refers to template "
+                    f"{wayline.template_id}, which template.kml does not have",
+                    detail_zh=f"航线 {wayline.wayline_id} 引用的模板 "
+                    f"{wayline.template_id} 在 template.kml 中不存在",
+                )
+            )
             continue
         mode = template.coordinate_sys.height_mode if template.coordinate_sys else None
         allowed = _EXECUTE_FOR.get(mode or "")
         if allowed and wayline.execute_height_mode and wayline.execute_height_mode not in allowed:
-            c.add(warning("template_wayline_mismatch", f"{wayline.path}/executeHeightMode",
-                          detail=f"template height mode {mode} does not go with execute height "
-                                 f"mode {wayline.execute_height_mode}",
-                          detail_zh=f"模板高度模式 {mode} 与执行高度模式 "
-                                    f"{wayline.execute_height_mode} 不匹配"))
+            c.add(
+                warning(
+                    "template_wayline_mismatch",
+                    f"{wayline.path}/executeHeightMode",
+                    detail=f"template height mode {mode} does not go with execute height "
+                    f"mode {wayline.execute_height_mode}",
+                    detail_zh=f"模板高度模式 {mode} 与执行高度模式 "
+                    f"{wayline.execute_height_mode} 不匹配",
+                )
+            )
         if template.template_type == "waypoint":
             _cross_waypoints(c, template, wayline)
     for template in route.templates:
         if template.template_id not in used and route.waylines:
-            c.add(warning("template_wayline_mismatch", template.path,
-                          detail=f"template {template.template_id} has no wayline in "
-                                 "waylines.wpml",
-                          detail_zh=f"模板 {template.template_id} 在 waylines.wpml 中没有对应航线"))
+            c.add(
+                warning(
+                    "template_wayline_mismatch",
+                    template.path,
+                    detail=f"template {template.template_id} has no wayline in waylines.wpml",
+                    detail_zh=f"模板 {template.template_id} 在 waylines.wpml 中没有对应航线",
+                )
+            )
 
 
 def _cross_waypoints(c: _Checker, template: Template, wayline: Wayline) -> None:
     if len(template.waypoints) != len(wayline.waypoints):
-        c.add(warning("template_wayline_mismatch", wayline.path,
-                      detail=f"the template has {len(template.waypoints)} waypoints and the "
-                             f"wayline {len(wayline.waypoints)}",
-                      detail_zh=f"模板有 {len(template.waypoints)} 个航点，"
-                                f"航线有 {len(wayline.waypoints)} 个"))
+        c.add(
+            warning(
+                "template_wayline_mismatch",
+                wayline.path,
+                detail=f"the template has {len(template.waypoints)} waypoints and the "
+                f"wayline {len(wayline.waypoints)}",
+                detail_zh=f"模板有 {len(template.waypoints)} 个航点，"
+                f"航线有 {len(wayline.waypoints)} 个",
+            )
+        )
         return
     for t_wp, w_wp in zip(template.waypoints, wayline.waypoints, strict=True):
         if not (_on_globe(t_wp) and _on_globe(w_wp)):
             continue
         assert t_wp.latitude is not None and t_wp.longitude is not None
         assert w_wp.latitude is not None and w_wp.longitude is not None
-        horizontal, _v = segment_length(t_wp.latitude, t_wp.longitude, 0, w_wp.latitude,
-                                        w_wp.longitude, 0)
+        horizontal, _v = segment_length(
+            t_wp.latitude, t_wp.longitude, 0, w_wp.latitude, w_wp.longitude, 0
+        )
         if horizontal > 1.0:
-            c.add(warning("template_wayline_mismatch", w_wp.path,
-                          detail=f"waypoint {w_wp.index} is {horizontal:.1f} m away from the "
-                                 "template's waypoint",
-                          detail_zh=f"航点 {w_wp.index} 与模板中的航点相距 {horizontal:.1f} 米"))
+            c.add(
+                warning(
+                    "template_wayline_mismatch",
+                    w_wp.path,
+                    detail=f"waypoint {w_wp.index} is {horizontal:.1f} m away from the "
+                    "template's waypoint",
+                    detail_zh=f"航点 {w_wp.index} 与模板中的航点相距 {horizontal:.1f} 米",
+                )
+            )
             return
 
 
@@ -452,9 +627,13 @@ def _resource_refs(c: _Checker, route: Route) -> None:
                             continue
                         path = value[at:].strip()
                         if path.lower() not in present:
-                            c.add(warning("resource_missing",
-                                          f"{group.path}/action[{i}]/actionActuatorFuncParam/"
-                                          f"{name}", path=path))
+                            c.add(
+                                warning(
+                                    "resource_missing",
+                                    f"{group.path}/action[{i}]/actionActuatorFuncParam/{name}",
+                                    path=path,
+                                )
+                            )
 
 
 def validate(route: Route) -> list[Finding]:

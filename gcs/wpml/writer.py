@@ -46,12 +46,13 @@ from gcs.wpml.xml import KML_NS, WPML_NS
 
 __all__ = ["plan_from_route", "write_kmz"]
 
-_HEIGHT_MODES = (HeightMode.EGM96, HeightMode.RELATIVE_TO_START_POINT,
-                 HeightMode.ABOVE_GROUND_LEVEL)
+_HEIGHT_MODES = (
+    HeightMode.EGM96,
+    HeightMode.RELATIVE_TO_START_POINT,
+    HeightMode.ABOVE_GROUND_LEVEL,
+)
 _EARLY_TURN = (TurnMode.COORDINATE_TURN, TurnMode.PASS_CONTINUOUS)
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
-
-
 
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -62,8 +63,10 @@ class _Xml:
     """Tiny indented XML writer for KML/WPML (`wpml:` names get the WPML namespace)."""
 
     def __init__(self) -> None:
-        self.lines = ['<?xml version="1.0" encoding="UTF-8"?>',
-                      f'<kml xmlns="{KML_NS}" xmlns:wpml="{WPML_NS}">']
+        self.lines = [
+            '<?xml version="1.0" encoding="UTF-8"?>',
+            f'<kml xmlns="{KML_NS}" xmlns:wpml="{WPML_NS}">',
+        ]
         self.depth = 1
 
     def open(self, tag: str) -> None:
@@ -104,31 +107,50 @@ def _check(plan: WaypointPlan) -> None:
             f"height mode {plan.height_mode!r} cannot be written; use EGM96, "
             "relativeToStartPoint or aboveGroundLevel (with ellipsoid heights)"
         )
-    numbers = [plan.global_height, plan.auto_flight_speed, plan.global_transitional_speed,
-               plan.take_off_security_height]
+    numbers = [
+        plan.global_height,
+        plan.auto_flight_speed,
+        plan.global_transitional_speed,
+        plan.take_off_security_height,
+    ]
     if not all(math.isfinite(n) for n in numbers):
         raise ValueError("plan values must be finite numbers")
     if plan.auto_flight_speed <= 0 or plan.global_transitional_speed <= 0:
         raise ValueError("speeds must be above 0 m/s")
     for i, wp in enumerate(plan.waypoints):
-        if not (math.isfinite(wp.latitude) and math.isfinite(wp.longitude)
-                and -90 <= wp.latitude <= 90 and -180 <= wp.longitude <= 180):
-            raise ValueError(f"waypoint {i}: position {wp.latitude}, {wp.longitude} is off "
-                             "the globe")
-        for name in ("height", "speed", "heading_angle", "turn_damping_dist", "gimbal_pitch",
-                     "ellipsoid_height"):
+        if not (
+            math.isfinite(wp.latitude)
+            and math.isfinite(wp.longitude)
+            and -90 <= wp.latitude <= 90
+            and -180 <= wp.longitude <= 180
+        ):
+            raise ValueError(
+                f"waypoint {i}: position {wp.latitude}, {wp.longitude} is off the globe"
+            )
+        for name in (
+            "height",
+            "speed",
+            "heading_angle",
+            "turn_damping_dist",
+            "gimbal_pitch",
+            "ellipsoid_height",
+        ):
             value = getattr(wp, name)
             if value is not None and not math.isfinite(value):
                 raise ValueError(f"waypoint {i}: {name} is not a finite number")
         if plan.height_mode == HeightMode.ABOVE_GROUND_LEVEL and wp.ellipsoid_height is None:
-            raise ValueError(f"waypoint {i}: heights above ground need the waypoint's "
-                             "ellipsoid height (terrain is not known here)")
+            raise ValueError(
+                f"waypoint {i}: heights above ground need the waypoint's "
+                "ellipsoid height (terrain is not known here)"
+            )
         if wp.speed is not None and wp.speed <= 0:
             raise ValueError(f"waypoint {i}: speed must be above 0 m/s")
         for action in wp.actions + tuple(a for g in wp.groups for a in g.actions):
             if not _NAME.match(action.func) or not all(_NAME.match(n) for n, _v in action.params):
-                raise ValueError(f"waypoint {i}: action {action.func!r} has a name that is not "
-                                 "an XML element name")
+                raise ValueError(
+                    f"waypoint {i}: action {action.func!r} has a name that is not "
+                    "an XML element name"
+                )
 
 
 def _mission(x: _Xml, plan: WaypointPlan) -> None:
@@ -176,12 +198,26 @@ def _turn(x: _Xml, mode: str, damping: float) -> None:
 def _groups_of(index: int, wp: PlanWaypoint) -> list[ActionGroup]:
     groups = []
     if wp.actions:
-        groups.append(ActionGroup(start_index=index, end_index=index, mode="sequence",
-                                  trigger=ActionTrigger("reachPoint"), actions=wp.actions))
+        groups.append(
+            ActionGroup(
+                start_index=index,
+                end_index=index,
+                mode="sequence",
+                trigger=ActionTrigger("reachPoint"),
+                actions=wp.actions,
+            )
+        )
     for g in wp.groups:
         end = g.end_index if g.end_index is not None else index
-        groups.append(ActionGroup(start_index=index, end_index=end, mode="sequence",
-                                  trigger=ActionTrigger(g.trigger, g.param), actions=g.actions))
+        groups.append(
+            ActionGroup(
+                start_index=index,
+                end_index=end,
+                mode="sequence",
+                trigger=ActionTrigger(g.trigger, g.param),
+                actions=g.actions,
+            )
+        )
     return groups
 
 
@@ -241,8 +277,13 @@ def _template_kml(plan: WaypointPlan) -> bytes:
     x.leaf("wpml:globalHeight", plan.global_height)
     x.leaf("wpml:caliFlightEnable", 0)
     x.leaf("wpml:gimbalPitchMode", _gimbal_mode(plan))
-    _heading(x, "wpml:globalWaypointHeadingParam", plan.heading_mode, plan.heading_angle,
-             executable=False)
+    _heading(
+        x,
+        "wpml:globalWaypointHeadingParam",
+        plan.heading_mode,
+        plan.heading_angle,
+        executable=False,
+    )
     x.leaf("wpml:globalWaypointTurnMode", plan.turn_mode)
     x.leaf("wpml:globalUseStraightLine", plan.use_straight_line)
     group_id = 0
@@ -256,11 +297,21 @@ def _template_kml(plan: WaypointPlan) -> bytes:
         x.leaf("wpml:waypointSpeed", wp.speed if wp.speed is not None else plan.auto_flight_speed)
         # Like Pilot 2, write the heading and turn even where the global ones apply.
         if wp.heading_mode is not None:
-            _heading(x, "wpml:waypointHeadingParam", wp.heading_mode, wp.heading_angle or 0.0,
-                     executable=False)
+            _heading(
+                x,
+                "wpml:waypointHeadingParam",
+                wp.heading_mode,
+                wp.heading_angle or 0.0,
+                executable=False,
+            )
         else:
-            _heading(x, "wpml:waypointHeadingParam", plan.heading_mode, plan.heading_angle,
-                     executable=False)
+            _heading(
+                x,
+                "wpml:waypointHeadingParam",
+                plan.heading_mode,
+                plan.heading_angle,
+                executable=False,
+            )
         turn_mode = wp.turn_mode or plan.turn_mode
         damping = wp.turn_damping_dist if wp.turn_mode is not None else None
         _turn(x, turn_mode, damping if damping is not None else _default_damping(turn_mode))
@@ -287,8 +338,9 @@ def _template_kml(plan: WaypointPlan) -> bytes:
 
 
 def _gimbal_mode(plan: WaypointPlan) -> str:
-    return "usePointSetting" if any(w.gimbal_pitch is not None for w in plan.waypoints) \
-        else "manual"
+    return (
+        "usePointSetting" if any(w.gimbal_pitch is not None for w in plan.waypoints) else "manual"
+    )
 
 
 def _executable(plan: WaypointPlan) -> Wayline:
@@ -298,36 +350,53 @@ def _executable(plan: WaypointPlan) -> Wayline:
     for index, wp in enumerate(plan.waypoints):
         height = wp.height if wp.height is not None else plan.global_height
         mode = wp.turn_mode or plan.turn_mode
-        damping = wp.turn_damping_dist if wp.turn_mode is not None and \
-            wp.turn_damping_dist is not None else _default_damping(mode)
+        damping = (
+            wp.turn_damping_dist
+            if wp.turn_mode is not None and wp.turn_damping_dist is not None
+            else _default_damping(mode)
+        )
         pitch = wp.gimbal_pitch if wp.gimbal_pitch is not None else pitch
         heading_mode = wp.heading_mode or plan.heading_mode
-        heading_angle = (wp.heading_angle or 0.0) if wp.heading_mode is not None \
-            else plan.heading_angle
+        heading_angle = (
+            (wp.heading_angle or 0.0) if wp.heading_mode is not None else plan.heading_angle
+        )
         groups = tuple(_groups_of(index, wp))
-        waypoints.append(Waypoint(
-            longitude=wp.longitude,
-            latitude=wp.latitude,
-            index=index,
-            execute_height=_ellipsoid(plan, wp, height),
-            speed=wp.speed if wp.speed is not None else plan.auto_flight_speed,
-            heading=HeadingParam(mode=heading_mode, angle=heading_angle),
-            turn=TurnParam(mode, damping),
-            use_straight_line=plan.use_straight_line,
-            gimbal_pitch_angle=pitch,
-            action_groups=groups,
-        ))
-    execute_mode = (HeightMode.RELATIVE_TO_START_POINT
-                    if plan.height_mode == HeightMode.RELATIVE_TO_START_POINT
-                    else HeightMode.WGS84)
-    return Wayline(template_id=0, wayline_id=0, execute_height_mode=execute_mode,
-                   auto_flight_speed=plan.auto_flight_speed, waypoints=tuple(waypoints))
+        waypoints.append(
+            Waypoint(
+                longitude=wp.longitude,
+                latitude=wp.latitude,
+                index=index,
+                execute_height=_ellipsoid(plan, wp, height),
+                speed=wp.speed if wp.speed is not None else plan.auto_flight_speed,
+                heading=HeadingParam(mode=heading_mode, angle=heading_angle),
+                turn=TurnParam(mode, damping),
+                use_straight_line=plan.use_straight_line,
+                gimbal_pitch_angle=pitch,
+                action_groups=groups,
+            )
+        )
+    execute_mode = (
+        HeightMode.RELATIVE_TO_START_POINT
+        if plan.height_mode == HeightMode.RELATIVE_TO_START_POINT
+        else HeightMode.WGS84
+    )
+    return Wayline(
+        template_id=0,
+        wayline_id=0,
+        execute_height_mode=execute_mode,
+        auto_flight_speed=plan.auto_flight_speed,
+        waypoints=tuple(waypoints),
+    )
 
 
 def _waylines_wpml(plan: WaypointPlan) -> bytes:
     wayline = _executable(plan)
-    template = Template("waypoint", 0, auto_flight_speed=plan.auto_flight_speed,
-                        global_waypoint_turn_mode=plan.turn_mode)
+    template = Template(
+        "waypoint",
+        0,
+        auto_flight_speed=plan.auto_flight_speed,
+        global_waypoint_turn_mode=plan.turn_mode,
+    )
     distance, duration = wayline_stats(wayline, template)
     x = _Xml()
     x.open("Document")
@@ -348,8 +417,13 @@ def _waylines_wpml(plan: WaypointPlan) -> bytes:
         x.leaf("wpml:index", wp.index)
         x.leaf("wpml:executeHeight", wp.execute_height or 0.0)
         x.leaf("wpml:waypointSpeed", wp.speed or plan.auto_flight_speed)
-        _heading(x, "wpml:waypointHeadingParam", wp.heading.mode or "followWayline",
-                 wp.heading.angle or 0.0, executable=True)
+        _heading(
+            x,
+            "wpml:waypointHeadingParam",
+            wp.heading.mode or "followWayline",
+            wp.heading.angle or 0.0,
+            executable=True,
+        )
         _turn(x, wp.turn.mode or plan.turn_mode, wp.turn.damping_dist or 0.0)
         x.leaf("wpml:useStraightLine", plan.use_straight_line)
         for group in wp.action_groups:
@@ -387,8 +461,10 @@ def write_kmz(route: WaypointPlan | Route) -> bytes:
     _check(plan)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, body in (("wpmz/template.kml", _template_kml(plan)),
-                           ("wpmz/waylines.wpml", _waylines_wpml(plan))):
+        for name, body in (
+            ("wpmz/template.kml", _template_kml(plan)),
+            ("wpmz/waylines.wpml", _waylines_wpml(plan)),
+        ):
             info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
             zf.writestr(info, body)
@@ -411,8 +487,9 @@ def _plan_actions(wp: Waypoint) -> tuple[tuple[Action, ...], tuple[PlanActionGro
             actions.extend(plain)
         else:
             end = None if g.end_index == g.start_index else g.end_index
-            groups.append(PlanActionGroup(trigger, plain,
-                                          g.trigger.param if g.trigger else None, end))
+            groups.append(
+                PlanActionGroup(trigger, plain, g.trigger.param if g.trigger else None, end)
+            )
     return tuple(actions), tuple(groups)
 
 
@@ -445,7 +522,7 @@ def _plan_globals(route: Route, mission: MissionConfig) -> dict[str, Any]:
 
 
 def _plan_from_template(route: Route, template: Template) -> WaypointPlan:
-    height_mode = (template.coordinate_sys.height_mode if template.coordinate_sys else None)
+    height_mode = template.coordinate_sys.height_mode if template.coordinate_sys else None
     agl = height_mode == HeightMode.ABOVE_GROUND_LEVEL
     waypoints = []
     for wp in template.waypoints:
@@ -453,20 +530,22 @@ def _plan_from_template(route: Route, template: Template) -> WaypointPlan:
         heading = wp.heading if wp.use_global_heading_param is False else None
         turn_mode, damping = _turn_of(wp)
         actions, groups = _plan_actions(wp)
-        waypoints.append(PlanWaypoint(
-            latitude=latitude,
-            longitude=longitude,
-            height=wp.height if wp.use_global_height is False else None,
-            speed=wp.speed if wp.use_global_speed is False else None,
-            heading_mode=heading.mode if heading else None,
-            heading_angle=heading.angle if heading else None,
-            turn_mode=turn_mode,
-            turn_damping_dist=damping,
-            gimbal_pitch=wp.gimbal_pitch_angle,
-            actions=actions,
-            groups=groups,
-            ellipsoid_height=wp.ellipsoid_height if agl else None,
-        ))
+        waypoints.append(
+            PlanWaypoint(
+                latitude=latitude,
+                longitude=longitude,
+                height=wp.height if wp.use_global_height is False else None,
+                speed=wp.speed if wp.use_global_speed is False else None,
+                heading_mode=heading.mode if heading else None,
+                heading_angle=heading.angle if heading else None,
+                turn_mode=turn_mode,
+                turn_damping_dist=damping,
+                gimbal_pitch=wp.gimbal_pitch_angle,
+                actions=actions,
+                groups=groups,
+                ellipsoid_height=wp.ellipsoid_height if agl else None,
+            )
+        )
     heading = template.global_heading
     image_format = template.payload_params[0].image_format if template.payload_params else None
     return WaypointPlan(
@@ -496,24 +575,27 @@ def _plan_from_wayline(route: Route, wayline: Wayline) -> WaypointPlan:
             height = ellipsoid_to_egm96(height, latitude, longitude)
         actions, groups = _plan_actions(wp)
         heading, turn = wp.heading, wp.turn
-        waypoints.append(PlanWaypoint(
-            latitude=latitude,
-            longitude=longitude,
-            height=height,
-            speed=wp.speed,
-            heading_mode=heading.mode if heading and heading.mode else None,
-            heading_angle=(heading.angle or 0.0) if heading and heading.mode else None,
-            turn_mode=turn.mode if turn and turn.mode else None,
-            turn_damping_dist=(turn.damping_dist or 0.0) if turn and turn.mode else None,
-            gimbal_pitch=wp.gimbal_pitch_angle,
-            actions=actions,
-            groups=groups,
-        ))
+        waypoints.append(
+            PlanWaypoint(
+                latitude=latitude,
+                longitude=longitude,
+                height=height,
+                speed=wp.speed,
+                heading_mode=heading.mode if heading and heading.mode else None,
+                heading_angle=(heading.angle or 0.0) if heading and heading.mode else None,
+                turn_mode=turn.mode if turn and turn.mode else None,
+                turn_damping_dist=(turn.damping_dist or 0.0) if turn and turn.mode else None,
+                gimbal_pitch=wp.gimbal_pitch_angle,
+                actions=actions,
+                groups=groups,
+            )
+        )
     first = waypoints[0]
     return WaypointPlan(
         waypoints=tuple(waypoints),
-        height_mode=(HeightMode.EGM96 if mode == HeightMode.WGS84
-                     else HeightMode.RELATIVE_TO_START_POINT),
+        height_mode=(
+            HeightMode.EGM96 if mode == HeightMode.WGS84 else HeightMode.RELATIVE_TO_START_POINT
+        ),
         global_height=first.height if first.height is not None else 100.0,
         auto_flight_speed=wayline.auto_flight_speed or first.speed or 10.0,
         **_plan_globals(route, route.mission),
@@ -536,8 +618,9 @@ def plan_from_route(route: Route) -> WaypointPlan:
         ValueError: no waypoint template or wayline with waypoints, a waypoint without
             position, or a wayline that follows the terrain.
     """
-    template = next((t for t in route.templates
-                     if t.template_type == "waypoint" and t.waypoints), None)
+    template = next(
+        (t for t in route.templates if t.template_type == "waypoint" and t.waypoints), None
+    )
     if template is not None:
         return _plan_from_template(route, template)
     if not route.templates:

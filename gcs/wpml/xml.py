@@ -130,8 +130,13 @@ def _parse(data: bytes, part: str, limits: Limits) -> ET.Element:
     except defusedxml.DefusedXmlException as exc:
         raise KmzError("xml_forbidden", part, part=part) from exc
     except _TooComplex as exc:
-        raise KmzError("xml_too_complex", part, part=part, limit=limits.max_xml_elements,
-                       depth=limits.max_xml_depth) from exc
+        raise KmzError(
+            "xml_too_complex",
+            part,
+            part=part,
+            limit=limits.max_xml_elements,
+            depth=limits.max_xml_depth,
+        ) from exc
     return root
 
 

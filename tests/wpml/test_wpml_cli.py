@@ -34,8 +34,9 @@ def test_info_json(waylines_dir: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert summary["waypoint_count"] == 14
 
 
-def test_info_with_warnings_is_still_usable(tmp_path: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_info_with_warnings_is_still_usable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "no-template.kmz"
     path.write_bytes(kmz(template=None))
     assert main(["wayline", "info", str(path)]) == 0
@@ -53,8 +54,9 @@ def test_info_on_a_file_with_errors(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 
 @pytest.mark.parametrize("as_json", [False, True])
-def test_info_on_a_broken_file(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                               as_json: bool) -> None:
+def test_info_on_a_broken_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], as_json: bool
+) -> None:
     path = tmp_path / "broken.kmz"
     path.write_bytes(b"not a zip at all")
     args = ["wayline", "info", *(["--json"] if as_json else []), str(path)]

@@ -31,8 +31,10 @@ def test_against_the_full_egm96_grid() -> None:
     lats = [math.degrees(math.asin(rng.uniform(-1, 1))) for _ in range(3000)]
     lons = [rng.uniform(-180, 180) for _ in lats]
     reference = egm96.undulation(lats, lons)  # the full 5' grid, vectorized
-    errors = sorted(abs(geoid_height(lat, lon) - float(ref))
-                    for lat, lon, ref in zip(lats, lons, reference, strict=True))
+    errors = sorted(
+        abs(geoid_height(lat, lon) - float(ref))
+        for lat, lon, ref in zip(lats, lons, reference, strict=True)
+    )
     assert errors[int(0.99 * len(errors))] < 0.7
     assert errors[-1] < 2.9
 

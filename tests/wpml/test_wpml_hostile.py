@@ -46,8 +46,13 @@ def test_every_truncation_fails_cleanly() -> None:
             codes.add(exc.code)
         else:  # pragma: no cover - a cut ZIP must never read as a route
             pytest.fail(f"truncated at {cut} bytes but read")
-    assert codes <= {"empty_file", "not_zip", "missing_waylines", "zip_entry_unreadable",
-                     "xml_broken"}
+    assert codes <= {
+        "empty_file",
+        "not_zip",
+        "missing_waylines",
+        "zip_entry_unreadable",
+        "xml_broken",
+    }
     assert "not_zip" in codes
 
 
@@ -69,12 +74,10 @@ def test_missing_waylines() -> None:
 
 def test_zip_bomb_by_declared_size() -> None:
     big = b"\0" * (4 * 1024 * 1024)  # 4 MiB of zeros deflates to ~4 KiB
-    data = kmz(waylines_xml() + "<!--" + "x" * 10 + "-->", None,
-               extra=[("wpmz/res/bomb.bin", big)])
+    data = kmz(waylines_xml() + "<!--" + "x" * 10 + "-->", None, extra=[("wpmz/res/bomb.bin", big)])
     route = read_kmz(data, limits=Limits(max_entry_bytes=1024 * 1024))
     assert route.resources == ()
-    assert [f.code for f in route.findings if f.code == "resource_skipped"] == \
-        ["resource_skipped"]
+    assert [f.code for f in route.findings if f.code == "resource_skipped"] == ["resource_skipped"]
     bomb = zip_bytes([("wpmz/waylines.wpml", b"<kml>" + big + b"</kml>")])
     err = _error(bomb, Limits(max_entry_bytes=1024 * 1024))
     assert err.code == "zip_entry_too_large"
@@ -94,12 +97,49 @@ def _lying_zip(real: bytes, declared_size: int) -> bytes:
     packed = comp.compress(real) + comp.flush()
     name = b"wpmz/waylines.wpml"
     crc = zlib.crc32(real)
-    local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0x21, crc, len(packed),
-                        declared_size, len(name), 0) + name
-    central = struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0x21, crc,
-                          len(packed), declared_size, len(name), 0, 0, 0, 0, 0, 0) + name
-    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 1, 1, len(central),
-                      len(local) + len(packed), 0)
+    local = (
+        struct.pack(
+            "<IHHHHHIIIHH",
+            0x04034B50,
+            20,
+            0,
+            8,
+            0,
+            0x21,
+            crc,
+            len(packed),
+            declared_size,
+            len(name),
+            0,
+        )
+        + name
+    )
+    central = (
+        struct.pack(
+            "<IHHHHHHIIIHHHHHII",
+            0x02014B50,
+            20,
+            20,
+            0,
+            8,
+            0,
+            0x21,
+            crc,
+            len(packed),
+            declared_size,
+            len(name),
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+        )
+        + name
+    )
+    end = struct.pack(
+        "<IHHHHIIH", 0x06054B50, 0, 0, 1, 1, len(central), len(local) + len(packed), 0
+    )
     return local + packed + central + end
 
 
@@ -125,8 +165,16 @@ def test_too_many_entries() -> None:
     assert _error(data, Limits(max_entries=10)).code == "zip_too_many_entries"
 
 
-@pytest.mark.parametrize("name", ["../evil.wpml", "/etc/passwd", "C:/x/waylines.wpml",
-                                  "..\\waylines.wpml", "wpmz/../../waylines.wpml"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../evil.wpml",
+        "/etc/passwd",
+        "C:/x/waylines.wpml",
+        "..\\waylines.wpml",
+        "wpmz/../../waylines.wpml",
+    ],
+)
 def test_path_entries_are_ignored(name: str) -> None:
     data = kmz(extra=[(name, b"<kml/>")])
     route = read_kmz(data)
@@ -186,8 +234,11 @@ PARAMETER_ENTITY = b"""<?xml version="1.0"?>
 <kml><Document/></kml>"""
 
 
-@pytest.mark.parametrize("payload", [XXE, LAUGHS, EXTERNAL_DTD, PARAMETER_ENTITY],
-                         ids=["xxe", "billion-laughs", "external-dtd", "parameter-entity"])
+@pytest.mark.parametrize(
+    "payload",
+    [XXE, LAUGHS, EXTERNAL_DTD, PARAMETER_ENTITY],
+    ids=["xxe", "billion-laughs", "external-dtd", "parameter-entity"],
+)
 @pytest.mark.parametrize("part", ["waylines", "template"])
 def test_entities_and_dtds_are_rejected(payload: bytes, part: str) -> None:
     if part == "waylines":
@@ -255,8 +306,9 @@ def test_fuzz_mutated_kmz(data: st.DataObject) -> None:
         at = data.draw(st.integers(0, len(original) - 1))
         original[at] = data.draw(st.integers(0, 255))
     inspection = inspect_kmz(bytes(original))  # must not raise, whatever was damaged
-    assert inspection.usable == (inspection.route is not None and
-                                 not any(f.is_error for f in inspection.findings))
+    assert inspection.usable == (
+        inspection.route is not None and not any(f.is_error for f in inspection.findings)
+    )
 
 
 @settings(max_examples=100, deadline=None)
@@ -277,8 +329,27 @@ def test_zipfile_stored_entries_work() -> None:
     assert len(route.waylines[0].waypoints) == 3
 
 
-VALUES = ["", "abc", "nan", "inf", "-1", "0", "1e308", "-1e308", "99999999999999999999", "1.5",
-          "-200", "1,2", ",", "1,2,3,4", " ", "true", "😀", "-0", "65536"]
+VALUES = [
+    "",
+    "abc",
+    "nan",
+    "inf",
+    "-1",
+    "0",
+    "1e308",
+    "-1e308",
+    "99999999999999999999",
+    "1.5",
+    "-200",
+    "1,2",
+    ",",
+    "1,2,3,4",
+    " ",
+    "true",
+    "😀",
+    "-0",
+    "65536",
+]
 
 
 @settings(max_examples=60, deadline=None)
@@ -290,8 +361,10 @@ def test_fuzz_element_values_and_structure(data: st.DataObject) -> None:
     from gcs.wpml import write_kmz
 
     entries = []
-    for name, text in (("wpmz/template.kml", template_xml()),
-                       ("wpmz/waylines.wpml", waylines_xml())):
+    for name, text in (
+        ("wpmz/template.kml", template_xml()),
+        ("wpmz/waylines.wpml", waylines_xml()),
+    ):
         root = ET.fromstring(text)
         elements = [(parent, c) for parent in root.iter() for c in parent]
         for _ in range(data.draw(st.integers(1, 6))):

@@ -25,37 +25,82 @@ from gcs.wpml import Route, read_kmz, read_parts
 # Values found by reading the XML of each file.
 REAL = {
     "pilot2-m3m-seed.kmz": dict(
-        drone=(77, 2), payload=(68, 0, 0), namespace="http://www.dji.com/wpmz/1.0.6",
-        height_mode="relativeToStartPoint", execute_mode="relativeToStartPoint",
-        waypoints=2, first=(-101.148371034063, 49.7155414935301, 10.0),
-        template_actions={}, wayline_actions={}, speed=15.0, exit_on_rc_lost="executeLostAction",
+        drone=(77, 2),
+        payload=(68, 0, 0),
+        namespace="http://www.dji.com/wpmz/1.0.6",
+        height_mode="relativeToStartPoint",
+        execute_mode="relativeToStartPoint",
+        waypoints=2,
+        first=(-101.148371034063, 49.7155414935301, 10.0),
+        template_actions={},
+        wayline_actions={},
+        speed=15.0,
+        exit_on_rc_lost="executeLostAction",
     ),
     "pilot2-waypoint-makeathon.kmz": dict(
-        drone=(91, 1), payload=(81, 2, 0), namespace="http://www.dji.com/wpmz/1.0.6",
-        height_mode="aboveGroundLevel", execute_mode="WGS84",
-        waypoints=3, first=(11.499854202, 48.189925743, 568.341006767964),
-        template_actions={"rotateYaw": 4, "gimbalRotate": 5, "zoom": 4, "startRecord": 1,
-                          "orientedShoot": 1},
-        wayline_actions={"rotateYaw": 4, "gimbalRotate": 5, "zoom": 4, "startRecord": 1,
-                         "orientedShoot": 1},
-        speed=10.0, exit_on_rc_lost="goContinue",
+        drone=(91, 1),
+        payload=(81, 2, 0),
+        namespace="http://www.dji.com/wpmz/1.0.6",
+        height_mode="aboveGroundLevel",
+        execute_mode="WGS84",
+        waypoints=3,
+        first=(11.499854202, 48.189925743, 568.341006767964),
+        template_actions={
+            "rotateYaw": 4,
+            "gimbalRotate": 5,
+            "zoom": 4,
+            "startRecord": 1,
+            "orientedShoot": 1,
+        },
+        wayline_actions={
+            "rotateYaw": 4,
+            "gimbalRotate": 5,
+            "zoom": 4,
+            "startRecord": 1,
+            "orientedShoot": 1,
+        },
+        speed=10.0,
+        exit_on_rc_lost="goContinue",
     ),
     "psdk-sample-waypoint.kmz": dict(
-        drone=(77, 0), payload=(66, 0, 0), namespace="http://www.dji.com/wpmz/1.0.3",
-        height_mode="relativeToStartPoint", execute_mode="relativeToStartPoint",
-        waypoints=14, first=(113.943123779504, 22.57749398646, 100.0),
-        template_actions={"takePhoto": 3, "startRecord": 2, "stopRecord": 2, "gimbalRotate": 2,
-                          "zoom": 2, "customDirName": 1},
-        wayline_actions={"takePhoto": 3, "startRecord": 2, "stopRecord": 2, "gimbalRotate": 2,
-                         "zoom": 2, "customDirName": 1, "focus": 3},
-        speed=5.0, exit_on_rc_lost="executeLostAction",
+        drone=(77, 0),
+        payload=(66, 0, 0),
+        namespace="http://www.dji.com/wpmz/1.0.3",
+        height_mode="relativeToStartPoint",
+        execute_mode="relativeToStartPoint",
+        waypoints=14,
+        first=(113.943123779504, 22.57749398646, 100.0),
+        template_actions={
+            "takePhoto": 3,
+            "startRecord": 2,
+            "stopRecord": 2,
+            "gimbalRotate": 2,
+            "zoom": 2,
+            "customDirName": 1,
+        },
+        wayline_actions={
+            "takePhoto": 3,
+            "startRecord": 2,
+            "stopRecord": 2,
+            "gimbalRotate": 2,
+            "zoom": 2,
+            "customDirName": 1,
+            "focus": 3,
+        },
+        speed=5.0,
+        exit_on_rc_lost="executeLostAction",
     ),
 }
 
 
 def _template_actions(route: Route) -> Counter[str]:
-    return Counter(a.func for t in route.templates for wp in t.waypoints
-                   for g in wp.action_groups for a in g.actions)
+    return Counter(
+        a.func
+        for t in route.templates
+        for wp in t.waypoints
+        for g in wp.action_groups
+        for a in g.actions
+    )
 
 
 @pytest.mark.parametrize("filename", sorted(REAL))
@@ -71,8 +116,9 @@ def test_real_route_parses_with_expected_values(waylines_dir: Path, filename: st
     drone = route.mission.drone
     assert drone is not None and (drone.enum_value, drone.sub_enum_value) == expected["drone"]
     payload = route.mission.payloads[0]
-    assert (payload.enum_value, payload.sub_enum_value, payload.position_index) == \
-        expected["payload"]
+    assert (payload.enum_value, payload.sub_enum_value, payload.position_index) == expected[
+        "payload"
+    ]
     assert [t.template_type for t in route.templates] == ["waypoint"]
     template = route.templates[0]
     assert template.coordinate_sys is not None
@@ -110,8 +156,12 @@ def test_makeathon_details(waylines_dir: Path) -> None:
     wp2 = template.waypoints[2]
     assert wp2.height == pytest.approx(13.016666667)
     assert wp2.use_global_height is None  # Pilot left the switch out on this one
-    shoot = next(a for g in route.waylines[0].waypoints[2].action_groups for a in g.actions
-             if a.func == "orientedShoot")
+    shoot = next(
+        a
+        for g in route.waylines[0].waypoints[2].action_groups
+        for a in g.actions
+        if a.func == "orientedShoot"
+    )
     assert shoot.get("actionUUID") == "9e0c15ec-1977-420d-9466-abbd085cf03a"
     assert shoot.get("orientedFileMD5") == ""
     assert shoot.get_float("focalLength") == 168
@@ -170,8 +220,9 @@ def test_foreign_namespace_is_read_by_name_and_reported() -> None:
     ns = "http://example.com/not-wpml"
     route = read_kmz(kmz(waylines_xml(ns=ns), None))
     assert len(route.waylines[0].waypoints) == 3
-    assert [f.code for f in route.findings if f.code == "namespace_unknown"] == \
-        ["namespace_unknown"]
+    assert [f.code for f in route.findings if f.code == "namespace_unknown"] == [
+        "namespace_unknown"
+    ]
 
 
 # --------------------------------------------------------------------------- unknowns, values
@@ -239,18 +290,26 @@ POLYGON = """<Polygon><outerBoundaryIs><LinearRing><coordinates>
 
 def test_mapping2d_polygon_and_parameters() -> None:
     placemarks = f"<Placemark>{MAPPING_PARAMS}{POLYGON}</Placemark>"
-    tpl = template_xml(placemarks, template_type="mapping2d",
-                       folder_extra="<wpml:payloadParam><wpml:payloadPositionIndex>0"
-                                    "</wpml:payloadPositionIndex><wpml:imageFormat>wide"
-                                    "</wpml:imageFormat></wpml:payloadParam>")
+    tpl = template_xml(
+        placemarks,
+        template_type="mapping2d",
+        folder_extra="<wpml:payloadParam><wpml:payloadPositionIndex>0"
+        "</wpml:payloadPositionIndex><wpml:imageFormat>wide"
+        "</wpml:imageFormat></wpml:payloadParam>",
+    )
     route = read_kmz(kmz(waylines_xml(), tpl))
     assert route.findings == ()
     t = route.templates[0]
     assert t.template_type == "mapping2d" and t.type_code == 1
     assert t.waypoints == ()
     assert len(t.polygon) == 5 and t.polygon[0] == (113.94, 22.57, 0.0)
-    assert (t.shoot_type, t.direction, t.margin, t.height, t.ellipsoid_height) == \
-        ("time", 45.0, 10.0, 100.0, 120.0)
+    assert (t.shoot_type, t.direction, t.margin, t.height, t.ellipsoid_height) == (
+        "time",
+        45.0,
+        10.0,
+        100.0,
+        120.0,
+    )
     assert t.overlap is not None
     assert (t.overlap.ortho_camera_h, t.overlap.ortho_camera_w) == (80, 70)
     assert (t.overlap.inclined_camera_h, t.overlap.inclined_camera_w) == (75, 65)
@@ -259,14 +318,17 @@ def test_mapping2d_polygon_and_parameters() -> None:
 
 
 def test_mapping3d_has_five_waylines() -> None:
-    placemarks = (f"<Placemark>{MAPPING_PARAMS}<wpml:inclinedGimbalPitch>-45"
-                  f"</wpml:inclinedGimbalPitch><wpml:inclinedFlightSpeed>12"
-                  f"</wpml:inclinedFlightSpeed>{POLYGON}</Placemark>")
+    placemarks = (
+        f"<Placemark>{MAPPING_PARAMS}<wpml:inclinedGimbalPitch>-45"
+        f"</wpml:inclinedGimbalPitch><wpml:inclinedFlightSpeed>12"
+        f"</wpml:inclinedFlightSpeed>{POLYGON}</Placemark>"
+    )
     tpl = template_xml(placemarks, template_type="mapping3d")
     folder = waylines_xml().split("<Folder>")[1].split("</Folder>")[0]
     folders = "".join(
         "<Folder>" + folder.replace("<wpml:waylineId>0", f"<wpml:waylineId>{i}") + "</Folder>"
-        for i in range(5))
+        for i in range(5)
+    )
     route = read_kmz(kmz(doc(MISSION + folders), tpl))
     assert route.findings == ()
     assert [w.wayline_id for w in route.waylines] == [0, 1, 2, 3, 4]
@@ -277,12 +339,14 @@ def test_mapping3d_has_five_waylines() -> None:
 
 
 def test_mapping_strip_line_string_on_the_folder() -> None:
-    extra = ("<wpml:singleLineEnable>0</wpml:singleLineEnable>"
-             "<wpml:cuttingDistance>500</wpml:cuttingDistance>"
-             "<wpml:leftExtend>20</wpml:leftExtend><wpml:rightExtend>30</wpml:rightExtend>"
-             "<wpml:stripUseTemplateAltitude>1</wpml:stripUseTemplateAltitude>"
-             "<LineString><coordinates>113.94,22.57,50 113.95,22.58,60</coordinates>"
-             "</LineString>")
+    extra = (
+        "<wpml:singleLineEnable>0</wpml:singleLineEnable>"
+        "<wpml:cuttingDistance>500</wpml:cuttingDistance>"
+        "<wpml:leftExtend>20</wpml:leftExtend><wpml:rightExtend>30</wpml:rightExtend>"
+        "<wpml:stripUseTemplateAltitude>1</wpml:stripUseTemplateAltitude>"
+        "<LineString><coordinates>113.94,22.57,50 113.95,22.58,60</coordinates>"
+        "</LineString>"
+    )
     tpl = template_xml("", template_type="mappingStrip", folder_extra=extra)
     route = read_kmz(kmz(waylines_xml(), tpl))
     assert route.findings == ()
@@ -305,16 +369,21 @@ def test_start_action_group_and_reroute_info() -> None:
         "</wpml:missionConfig>",
         "<wpml:autoRerouteInfo><wpml:missionAutoRerouteMode>1</wpml:missionAutoRerouteMode>"
         "<wpml:transitionalAutoRerouteMode>0</wpml:transitionalAutoRerouteMode>"
-        "</wpml:autoRerouteInfo></wpml:missionConfig>")
-    start = ("<wpml:startActionGroup><wpml:action><wpml:actionId>0</wpml:actionId>"
-             "<wpml:actionActuatorFunc>gimbalRotate</wpml:actionActuatorFunc>"
-             "<wpml:actionActuatorFuncParam><wpml:gimbalPitchRotateAngle>-90"
-             "</wpml:gimbalPitchRotateAngle></wpml:actionActuatorFuncParam></wpml:action>"
-             "</wpml:startActionGroup>")
+        "</wpml:autoRerouteInfo></wpml:missionConfig>",
+    )
+    start = (
+        "<wpml:startActionGroup><wpml:action><wpml:actionId>0</wpml:actionId>"
+        "<wpml:actionActuatorFunc>gimbalRotate</wpml:actionActuatorFunc>"
+        "<wpml:actionActuatorFuncParam><wpml:gimbalPitchRotateAngle>-90"
+        "</wpml:gimbalPitchRotateAngle></wpml:actionActuatorFuncParam></wpml:action>"
+        "</wpml:startActionGroup>"
+    )
     route = read_kmz(kmz(waylines_xml(mission=mission, folder_extra=start), None))
     assert [f.code for f in route.findings] == ["missing_template"]
-    assert (route.mission.mission_auto_reroute_mode,
-            route.mission.transitional_auto_reroute_mode) == (1, 0)
+    assert (
+        route.mission.mission_auto_reroute_mode,
+        route.mission.transitional_auto_reroute_mode,
+    ) == (1, 0)
     group = route.waylines[0].start_action_groups[0]
     assert group.actions[0].func == "gimbalRotate"
     assert group.actions[0].get_float("gimbalPitchRotateAngle") == -90
@@ -325,7 +394,9 @@ def test_resources_are_kept() -> None:
     data = kmz(extra=[("wpmz/res/dsm/area.tif", dsm), ("wpmz/res/ref/1.jpg", b"jpeg")])
     route = read_kmz(data)
     assert [(r.path, r.size) for r in route.resources] == [
-        ("wpmz/res/dsm/area.tif", len(dsm)), ("wpmz/res/ref/1.jpg", 4)]
+        ("wpmz/res/dsm/area.tif", len(dsm)),
+        ("wpmz/res/ref/1.jpg", 4),
+    ]
     assert route.resources[0].data == dsm
 
 
@@ -336,8 +407,9 @@ def test_waylines_only_file_is_usable_with_a_warning() -> None:
 
 
 def test_parts_outside_wpmz_are_found_and_reported() -> None:
-    data = zip_bytes([("route/waylines.wpml", waylines_xml()),
-                      ("route/template.kml", template_xml())])
+    data = zip_bytes(
+        [("route/waylines.wpml", waylines_xml()), ("route/template.kml", template_xml())]
+    )
     route = read_kmz(data)
     assert len(route.waylines[0].waypoints) == 3 and len(route.templates) == 1
     assert [f.code for f in route.findings] == ["nonstandard_layout", "nonstandard_layout"]

@@ -13,31 +13,53 @@ from gcs.wpml import read_kmz, summarize
 
 EXPECTED = {
     "pilot2-m3m-seed.kmz": dict(
-        drone_model_key="0-77-2", drone_model_name="Mavic 3 Multispectral",
-        payload_model_keys=["1-68-0"], payload_model_names=["Mavic 3M camera"],
-        waypoint_count=2, actions_by_function={},
+        drone_model_key="0-77-2",
+        drone_model_name="Mavic 3 Multispectral",
+        payload_model_keys=["1-68-0"],
+        payload_model_names=["Mavic 3M camera"],
+        waypoint_count=2,
+        actions_by_function={},
         start_point={"latitude": 49.7155414935301, "longitude": -101.148371034063},
-        height_mode="relativeToStartPoint", execute_height_mode="relativeToStartPoint",
+        height_mode="relativeToStartPoint",
+        execute_height_mode="relativeToStartPoint",
         exit_on_rc_lost="executeLostAction",
     ),
     "pilot2-waypoint-makeathon.kmz": dict(
-        drone_model_key="0-91-1", drone_model_name="Matrice 3TD",
-        payload_model_keys=["1-81-2"], payload_model_names=[None],
+        drone_model_key="0-91-1",
+        drone_model_name="Matrice 3TD",
+        payload_model_keys=["1-81-2"],
+        payload_model_names=[None],
         waypoint_count=3,
-        actions_by_function={"gimbalRotate": 5, "orientedShoot": 1, "rotateYaw": 4,
-                             "startRecord": 1, "zoom": 4},
+        actions_by_function={
+            "gimbalRotate": 5,
+            "orientedShoot": 1,
+            "rotateYaw": 4,
+            "startRecord": 1,
+            "zoom": 4,
+        },
         start_point={"latitude": 48.189925743, "longitude": 11.499854202},
-        height_mode="aboveGroundLevel", execute_height_mode="WGS84",
+        height_mode="aboveGroundLevel",
+        execute_height_mode="WGS84",
         exit_on_rc_lost="goContinue",
     ),
     "psdk-sample-waypoint.kmz": dict(
-        drone_model_key="0-77-0", drone_model_name="Mavic 3 Enterprise",
-        payload_model_keys=["1-66-0"], payload_model_names=["Mavic 3E camera"],
+        drone_model_key="0-77-0",
+        drone_model_name="Mavic 3 Enterprise",
+        payload_model_keys=["1-66-0"],
+        payload_model_names=["Mavic 3E camera"],
         waypoint_count=14,
-        actions_by_function={"customDirName": 1, "focus": 3, "gimbalRotate": 2,
-                             "startRecord": 2, "stopRecord": 2, "takePhoto": 3, "zoom": 2},
+        actions_by_function={
+            "customDirName": 1,
+            "focus": 3,
+            "gimbalRotate": 2,
+            "startRecord": 2,
+            "stopRecord": 2,
+            "takePhoto": 3,
+            "zoom": 2,
+        },
         start_point={"latitude": 22.57749398646, "longitude": 113.943123779504},
-        height_mode="relativeToStartPoint", execute_height_mode="relativeToStartPoint",
+        height_mode="relativeToStartPoint",
+        execute_height_mode="relativeToStartPoint",
         exit_on_rc_lost="executeLostAction",
     ),
 }
@@ -78,17 +100,20 @@ def test_m30_model_names_from_the_table() -> None:
 
 
 def test_hover_adds_its_time_and_interval_photos_do_not() -> None:
-    hover = ("<wpml:actionGroup><wpml:actionGroupId>0</wpml:actionGroupId>"
-             "<wpml:actionGroupStartIndex>1</wpml:actionGroupStartIndex>"
-             "<wpml:actionGroupEndIndex>1</wpml:actionGroupEndIndex>"
-             "<wpml:actionTrigger><wpml:actionTriggerType>reachPoint</wpml:actionTriggerType>"
-             "</wpml:actionTrigger><wpml:action><wpml:actionId>0</wpml:actionId>"
-             "<wpml:actionActuatorFunc>hover</wpml:actionActuatorFunc>"
-             "<wpml:actionActuatorFuncParam><wpml:hoverTime>30</wpml:hoverTime>"
-             "</wpml:actionActuatorFuncParam></wpml:action></wpml:actionGroup>")
+    hover = (
+        "<wpml:actionGroup><wpml:actionGroupId>0</wpml:actionGroupId>"
+        "<wpml:actionGroupStartIndex>1</wpml:actionGroupStartIndex>"
+        "<wpml:actionGroupEndIndex>1</wpml:actionGroupEndIndex>"
+        "<wpml:actionTrigger><wpml:actionTriggerType>reachPoint</wpml:actionTriggerType>"
+        "</wpml:actionTrigger><wpml:action><wpml:actionId>0</wpml:actionId>"
+        "<wpml:actionActuatorFunc>hover</wpml:actionActuatorFunc>"
+        "<wpml:actionActuatorFuncParam><wpml:hoverTime>30</wpml:hoverTime>"
+        "</wpml:actionActuatorFuncParam></wpml:action></wpml:actionGroup>"
+    )
     plain = summarize(read_kmz(kmz(waylines_xml(), None)))
-    pms = "".join(placemark(i, lon, lat, extra=hover if i == 1 else "")
-                  for i, (lon, lat) in enumerate(POINTS))
+    pms = "".join(
+        placemark(i, lon, lat, extra=hover if i == 1 else "") for i, (lon, lat) in enumerate(POINTS)
+    )
     hovering = summarize(read_kmz(kmz(waylines_xml(pms), None)))
     assert hovering.duration_s - plain.duration_s == pytest.approx(30.0)
     assert hovering.length_m == plain.length_m
@@ -108,18 +133,23 @@ def test_length_and_speed() -> None:
 
 
 def test_mapping_summary_counts_waylines_and_types() -> None:
-    polygon = ("<Placemark><Polygon><outerBoundaryIs><LinearRing><coordinates>"
-               "113.90,22.50,0 113.99,22.50,0 113.99,22.59,0 113.90,22.50,0"
-               "</coordinates></LinearRing></outerBoundaryIs></Polygon></Placemark>")
+    polygon = (
+        "<Placemark><Polygon><outerBoundaryIs><LinearRing><coordinates>"
+        "113.90,22.50,0 113.99,22.50,0 113.99,22.59,0 113.90,22.50,0"
+        "</coordinates></LinearRing></outerBoundaryIs></Polygon></Placemark>"
+    )
     folder = waylines_xml().split("<Folder>")[1].split("</Folder>")[0]
     folders = "".join(f"<Folder>{folder}</Folder>" for _ in range(5))
-    route = read_kmz(kmz(doc(MISSION + folders), template_xml(polygon,
-                                                             template_type="mapping3d")))
+    route = read_kmz(kmz(doc(MISSION + folders), template_xml(polygon, template_type="mapping3d")))
     d = summarize(route).to_dict()
     assert d["template_types"] == [2] and d["template_type_names"] == ["mapping3d"]
     assert d["wayline_count"] == 5 and d["waypoint_count"] == 15
-    assert d["bbox"] == {"min_latitude": 22.5, "min_longitude": 113.9,
-                         "max_latitude": 22.59, "max_longitude": 113.99}
+    assert d["bbox"] == {
+        "min_latitude": 22.5,
+        "min_longitude": 113.9,
+        "max_latitude": 22.59,
+        "max_longitude": 113.99,
+    }
 
 
 def test_summary_of_an_empty_route_does_not_fail() -> None:

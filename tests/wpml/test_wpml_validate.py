@@ -34,8 +34,14 @@ def _codes(data: bytes) -> list[str]:
     return [f.code for f in _findings(data)]
 
 
-def _action(func: str, params: str = "", trigger: str = "reachPoint", start: int = 0,
-            end: int = 0, trigger_param: str = "") -> str:
+def _action(
+    func: str,
+    params: str = "",
+    trigger: str = "reachPoint",
+    start: int = 0,
+    end: int = 0,
+    trigger_param: str = "",
+) -> str:
     return f"""<wpml:actionGroup>
   <wpml:actionGroupId>0</wpml:actionGroupId>
   <wpml:actionGroupStartIndex>{start}</wpml:actionGroupStartIndex>
@@ -51,8 +57,10 @@ def _action(func: str, params: str = "", trigger: str = "reachPoint", start: int
 
 
 def _waylines_with(first_extra: str = "", **kw: object) -> str:
-    pms = "".join(placemark(i, lon, lat, extra=first_extra if i == 0 else "")
-                  for i, (lon, lat) in enumerate(POINTS))
+    pms = "".join(
+        placemark(i, lon, lat, extra=first_extra if i == 0 else "")
+        for i, (lon, lat) in enumerate(POINTS)
+    )
     return waylines_xml(pms, **kw)  # type: ignore[arg-type]
 
 
@@ -88,14 +96,26 @@ def test_null_island_is_a_warning() -> None:
     assert not any(f.is_error for f in findings)
 
 
-@pytest.mark.parametrize(("old", "new", "name"), [
-    ("<wpml:takeOffSecurityHeight>20<", "<wpml:takeOffSecurityHeight>0.5<",
-     "takeOffSecurityHeight"),
-    ("<wpml:globalTransitionalSpeed>10<", "<wpml:globalTransitionalSpeed>20<",
-     "globalTransitionalSpeed"),
-    ("<wpml:globalTransitionalSpeed>10<", "<wpml:globalTransitionalSpeed>0<",
-     "globalTransitionalSpeed"),
-])
+@pytest.mark.parametrize(
+    ("old", "new", "name"),
+    [
+        (
+            "<wpml:takeOffSecurityHeight>20<",
+            "<wpml:takeOffSecurityHeight>0.5<",
+            "takeOffSecurityHeight",
+        ),
+        (
+            "<wpml:globalTransitionalSpeed>10<",
+            "<wpml:globalTransitionalSpeed>20<",
+            "globalTransitionalSpeed",
+        ),
+        (
+            "<wpml:globalTransitionalSpeed>10<",
+            "<wpml:globalTransitionalSpeed>0<",
+            "globalTransitionalSpeed",
+        ),
+    ],
+)
 def test_mission_values_out_of_range(old: str, new: str, name: str) -> None:
     mission = MISSION.replace(old, new)
     findings = _findings(kmz(waylines_xml(mission=mission), None))
@@ -133,20 +153,31 @@ def test_unknown_drone_model_and_missing_drone() -> None:
     assert "missing_element" in _codes(kmz(waylines_xml(mission=no_drone), None))
 
 
-@pytest.mark.parametrize(("extra", "code"), [
-    (_action("dance"), "unknown_action"),
-    (_action("hover", "<wpml:hoverTime>0</wpml:hoverTime>"), "out_of_range"),
-    (_action("rotateYaw", "<wpml:aircraftHeading>270</wpml:aircraftHeading>"), "out_of_range"),
-    (_action("gimbalRotate", "<wpml:gimbalPitchRotateAngle>-150</wpml:gimbalPitchRotateAngle>"),
-     "out_of_range"),
-    (_action("gimbalEvenlyRotate",
-             "<wpml:gimbalPitchRotateAngle>-30</wpml:gimbalPitchRotateAngle>"),
-     "action_trigger_mismatch"),
-    (_action("focus", "<wpml:focusX>1.5</wpml:focusX>"), "out_of_range"),
-    (_action("takePhoto", trigger="multipleTiming"), "out_of_range"),
-    (_action("takePhoto", trigger="everySoOften"), "unknown_enum"),
-    (_action("takePhoto", end=10), "action_group_range"),
-])
+@pytest.mark.parametrize(
+    ("extra", "code"),
+    [
+        (_action("dance"), "unknown_action"),
+        (_action("hover", "<wpml:hoverTime>0</wpml:hoverTime>"), "out_of_range"),
+        (_action("rotateYaw", "<wpml:aircraftHeading>270</wpml:aircraftHeading>"), "out_of_range"),
+        (
+            _action(
+                "gimbalRotate", "<wpml:gimbalPitchRotateAngle>-150</wpml:gimbalPitchRotateAngle>"
+            ),
+            "out_of_range",
+        ),
+        (
+            _action(
+                "gimbalEvenlyRotate",
+                "<wpml:gimbalPitchRotateAngle>-30</wpml:gimbalPitchRotateAngle>",
+            ),
+            "action_trigger_mismatch",
+        ),
+        (_action("focus", "<wpml:focusX>1.5</wpml:focusX>"), "out_of_range"),
+        (_action("takePhoto", trigger="multipleTiming"), "out_of_range"),
+        (_action("takePhoto", trigger="everySoOften"), "unknown_enum"),
+        (_action("takePhoto", end=10), "action_group_range"),
+    ],
+)
 def test_action_checks(extra: str, code: str) -> None:
     findings = _findings(kmz(_waylines_with(extra), None))
     assert [f.code for f in findings if f.code != "missing_template"] == [code]
@@ -154,18 +185,25 @@ def test_action_checks(extra: str, code: str) -> None:
 
 
 def test_valid_actions_give_no_findings() -> None:
-    extra = (_action("hover", "<wpml:hoverTime>5</wpml:hoverTime>")
-             + _action("gimbalEvenlyRotate", "<wpml:gimbalPitchRotateAngle>-30"
-                       "</wpml:gimbalPitchRotateAngle>", trigger="betweenAdjacentPoints")
-             + _action("takePhoto", trigger="multipleDistance",
-                       trigger_param="<wpml:actionTriggerParam>10</wpml:actionTriggerParam>",
-                       end=2))
+    extra = (
+        _action("hover", "<wpml:hoverTime>5</wpml:hoverTime>")
+        + _action(
+            "gimbalEvenlyRotate",
+            "<wpml:gimbalPitchRotateAngle>-30</wpml:gimbalPitchRotateAngle>",
+            trigger="betweenAdjacentPoints",
+        )
+        + _action(
+            "takePhoto",
+            trigger="multipleDistance",
+            trigger_param="<wpml:actionTriggerParam>10</wpml:actionTriggerParam>",
+            end=2,
+        )
+    )
     assert _codes(kmz(_waylines_with(extra))) == []
 
 
 def test_index_sequence() -> None:
-    pms = "".join(placemark(i, lon, lat) for i, (lon, lat) in zip((0, 2, 3), POINTS,
-                                                                   strict=True))
+    pms = "".join(placemark(i, lon, lat) for i, (lon, lat) in zip((0, 2, 3), POINTS, strict=True))
     findings = _findings(kmz(waylines_xml(pms), None))
     hit = next(f for f in findings if f.code == "index_sequence")
     assert "0, 2, 3" in hit.message_en
@@ -174,8 +212,7 @@ def test_index_sequence() -> None:
 def test_template_and_wayline_disagree() -> None:
     two = "".join(template_placemark(i, lon, lat) for i, (lon, lat) in enumerate(POINTS[:2]))
     assert "template_wayline_mismatch" in _codes(kmz(waylines_xml(), template_xml(two)))
-    moved = "".join(template_placemark(i, lon + 0.001, lat)
-                    for i, (lon, lat) in enumerate(POINTS))
+    moved = "".join(template_placemark(i, lon + 0.001, lat) for i, (lon, lat) in enumerate(POINTS))
     findings = _findings(kmz(waylines_xml(), template_xml(moved)))
     hit = next(f for f in findings if f.code == "template_wayline_mismatch")
     assert "m away" in hit.message_en and hit.element and "Placemark[0]" in hit.element
@@ -185,8 +222,10 @@ def test_template_and_wayline_disagree() -> None:
     assert "0-77-1" in hit.message_en and "0-67-1" in hit.message_en
     wrong_mode = template_xml(height_mode="EGM96")
     findings = _findings(kmz(waylines_xml(), wrong_mode))
-    assert any(f.code == "template_wayline_mismatch" and "executeHeightMode" in (f.element or "")
-               for f in findings)
+    assert any(
+        f.code == "template_wayline_mismatch" and "executeHeightMode" in (f.element or "")
+        for f in findings
+    )
     other_id = template_xml().replace("<wpml:templateId>0<", "<wpml:templateId>3<")
     codes = _codes(kmz(waylines_xml(), other_id))
     assert codes.count("template_wayline_mismatch") == 2  # unknown template, unused template
@@ -203,12 +242,14 @@ def test_ellipsoid_heights_that_look_relative() -> None:
     mission = MISSION.replace(
         "<wpml:takeOffSecurityHeight>",
         "<wpml:takeOffRefPoint>22.5775,113.9431,552.2</wpml:takeOffRefPoint>"
-        "<wpml:takeOffSecurityHeight>")
+        "<wpml:takeOffSecurityHeight>",
+    )
     findings = _findings(kmz(waylines_xml(mode="WGS84", mission=mission), None))
     assert "height_mode_suspect" in [f.code for f in findings]
     pms = "".join(placemark(i, lon, lat, height=600) for i, (lon, lat) in enumerate(POINTS))
-    assert "height_mode_suspect" not in _codes(kmz(waylines_xml(pms, mode="WGS84",
-                                                                mission=mission), None))
+    assert "height_mode_suspect" not in _codes(
+        kmz(waylines_xml(pms, mode="WGS84", mission=mission), None)
+    )
 
 
 def test_egm96_template_without_geoid_conversion() -> None:
@@ -220,16 +261,19 @@ def test_egm96_template_without_geoid_conversion() -> None:
     hit = next(f for f in findings if f.code == "height_mode_suspect")
     assert "geoid" in hit.message_en and "45.6 m" in hit.message_en
     fixed = munich.replace("<wpml:ellipsoidHeight>600.0<", "<wpml:ellipsoidHeight>645.5<")
-    assert _codes(kmz(wl.replace(">600.0<", ">645.5<"),
-                      template_xml(fixed, height_mode="EGM96"))) == []
+    assert (
+        _codes(kmz(wl.replace(">600.0<", ">645.5<"), template_xml(fixed, height_mode="EGM96")))
+        == []
+    )
 
 
 def test_damping_longer_than_segment() -> None:
     pms = "".join(
-        placemark(i, 113.9 + i * 0.0001, 22.5).replace(
-            "toPointAndStopWithDiscontinuityCurvature", "coordinateTurn").replace(
-            "<wpml:waypointTurnDampingDist>0<", "<wpml:waypointTurnDampingDist>8<")
-        for i in range(3))
+        placemark(i, 113.9 + i * 0.0001, 22.5)
+        .replace("toPointAndStopWithDiscontinuityCurvature", "coordinateTurn")
+        .replace("<wpml:waypointTurnDampingDist>0<", "<wpml:waypointTurnDampingDist>8<")
+        for i in range(3)
+    )
     findings = _findings(kmz(waylines_xml(pms), None))
     assert [f.code for f in findings if f.code == "damping_too_long"] == ["damping_too_long"] * 2
 
@@ -243,15 +287,21 @@ def test_findings_per_code_are_capped() -> None:
 def test_finding_to_dict() -> None:
     finding = _findings(kmz(waylines_xml(""), None))[0]
     assert finding.to_dict() == {
-        "severity": "error", "code": "no_waypoints", "message_en": finding.message_en,
-        "message_zh": finding.message_zh, "element": "waylines.wpml"}
+        "severity": "error",
+        "code": "no_waypoints",
+        "message_en": finding.message_en,
+        "message_zh": finding.message_zh,
+        "element": "waylines.wpml",
+    }
     assert str(finding).startswith("error no_waypoints: ")
 
 
 def test_action_resources_must_be_in_the_archive() -> None:
-    params = ("<wpml:megaphoneOperateFilePath>/wpmz/res/audio/71b4.opus"
-              "</wpml:megaphoneOperateFilePath><wpml:megaphoneOperateVolume>80"
-              "</wpml:megaphoneOperateVolume>")
+    params = (
+        "<wpml:megaphoneOperateFilePath>/wpmz/res/audio/71b4.opus"
+        "</wpml:megaphoneOperateFilePath><wpml:megaphoneOperateVolume>80"
+        "</wpml:megaphoneOperateVolume>"
+    )
     wl = _waylines_with(_action("megaphone", params))
     findings = _findings(kmz(wl))
     hit = next(f for f in findings if f.code == "resource_missing")

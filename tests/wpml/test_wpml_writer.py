@@ -27,9 +27,11 @@ from gcs.wpml import (
     write_kmz,
 )
 
-TEXT = st.text(alphabet=st.characters(codec="utf-8",
-                                      exclude_categories=("Cc", "Cs", "Zs", "Zl", "Zp")),
-               min_size=1, max_size=12)
+TEXT = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cc", "Cs", "Zs", "Zl", "Zp")),
+    min_size=1,
+    max_size=12,
+)
 HEADING_MODES = ["followWayline", "manually", "fixed", "smoothTransition"]
 
 
@@ -41,8 +43,10 @@ def _angle(low: float, high: float) -> st.SearchStrategy[float]:
 def actions(draw: st.DrawFn) -> Action:
     kind = draw(st.sampled_from(["photo", "record", "stop", "hover", "gimbal", "yaw", "zoom"]))
     if kind == "photo":
-        return Action.take_photo(suffix=draw(st.one_of(st.just(""), TEXT)),
-                                 lens=draw(st.sampled_from([None, "wide", "zoom,ir"])))
+        return Action.take_photo(
+            suffix=draw(st.one_of(st.just(""), TEXT)),
+            lens=draw(st.sampled_from([None, "wide", "zoom,ir"])),
+        )
     if kind == "record":
         return Action.start_record(suffix=draw(st.one_of(st.just(""), TEXT)))
     if kind == "stop":
@@ -50,8 +54,9 @@ def actions(draw: st.DrawFn) -> Action:
     if kind == "hover":
         return Action.hover(draw(_angle(0.1, 600)))
     if kind == "gimbal":
-        return Action.gimbal_rotate(pitch=draw(_angle(-90, 30)),
-                                    yaw=draw(st.one_of(st.none(), _angle(-180, 180))))
+        return Action.gimbal_rotate(
+            pitch=draw(_angle(-90, 30)), yaw=draw(st.one_of(st.none(), _angle(-180, 180)))
+        )
     if kind == "yaw":
         return Action.rotate_yaw(draw(_angle(-180, 180)), clockwise=draw(st.booleans()))
     return Action.zoom(draw(_angle(4.4, 168)))
@@ -83,8 +88,11 @@ def waypoints(draw: st.DrawFn, agl: bool) -> PlanWaypoint:
 
 @st.composite
 def plans(draw: st.DrawFn) -> WaypointPlan:
-    mode = draw(st.sampled_from([HeightMode.EGM96, HeightMode.RELATIVE_TO_START_POINT,
-                                 HeightMode.ABOVE_GROUND_LEVEL]))
+    mode = draw(
+        st.sampled_from(
+            [HeightMode.EGM96, HeightMode.RELATIVE_TO_START_POINT, HeightMode.ABOVE_GROUND_LEVEL]
+        )
+    )
     agl = mode == HeightMode.ABOVE_GROUND_LEVEL
     return WaypointPlan(
         waypoints=tuple(draw(st.lists(waypoints(agl), min_size=1, max_size=15))),
@@ -97,8 +105,9 @@ def plans(draw: st.DrawFn) -> WaypointPlan:
         global_transitional_speed=draw(_angle(1, 15)),
         take_off_security_height=draw(_angle(8, 1500)),
         global_rth_height=draw(st.one_of(st.none(), _angle(2, 1500))),
-        finish_action=draw(st.sampled_from(["goHome", "noAction", "autoLand",
-                                            "gotoFirstWaypoint"])),
+        finish_action=draw(
+            st.sampled_from(["goHome", "noAction", "autoLand", "gotoFirstWaypoint"])
+        ),
         exit_on_rc_lost=draw(st.sampled_from(["goContinue", "executeLostAction"])),
         execute_rc_lost_action=draw(st.sampled_from(["goBack", "landing", "hover"])),
         turn_mode=draw(st.sampled_from(list(TurnMode))),
@@ -123,8 +132,9 @@ def test_write_read_round_trip(plan: WaypointPlan) -> None:
     assert errors == []
     summary = summarize(route)
     assert summary.waypoint_count == len(plan.waypoints)
-    assert summary.action_count == sum(len(w.actions) + sum(len(g.actions) for g in w.groups)
-                                       for w in plan.waypoints)
+    assert summary.action_count == sum(
+        len(w.actions) + sum(len(g.actions) for g in w.groups) for w in plan.waypoints
+    )
     assert summary.template_type_codes == (0,)
     wayline = route.waylines[0]
     for wp, planned in zip(wayline.waypoints, plan.waypoints, strict=True):
@@ -141,9 +151,11 @@ def test_write_read_round_trip(plan: WaypointPlan) -> None:
 
 
 def _plan(**kw: object) -> WaypointPlan:
-    points = (PlanWaypoint(48.14, 11.58, actions=(Action.take_photo(),)),
-              PlanWaypoint(48.141, 11.58, height=80.0, gimbal_pitch=-45.0),
-              PlanWaypoint(48.141, 11.581, actions=(Action.hover(5), Action.stop_record())))
+    points = (
+        PlanWaypoint(48.14, 11.58, actions=(Action.take_photo(),)),
+        PlanWaypoint(48.141, 11.58, height=80.0, gimbal_pitch=-45.0),
+        PlanWaypoint(48.141, 11.581, actions=(Action.hover(5), Action.stop_record())),
+    )
     return WaypointPlan(waypoints=points, **kw)  # type: ignore[arg-type]
 
 
@@ -201,9 +213,11 @@ def _shape(data: bytes, part: str) -> dict[str, list[str]]:
     return {
         "root": [root.tag],
         "document": _tags(document),
-        "mission": [t for t in _tags(mission) if t not in ("takeOffRefPoint",
-                                                             "takeOffRefPointAGLHeight",
-                                                             "waylineAvoidLimitAreaMode")],
+        "mission": [
+            t
+            for t in _tags(mission)
+            if t not in ("takeOffRefPoint", "takeOffRefPointAGLHeight", "waylineAvoidLimitAreaMode")
+        ],
         "folder": [t for t in _tags(folder) if t != "Placemark"],
         "placemark": _tags(placemark),
     }
@@ -216,8 +230,9 @@ def test_same_structure_as_a_pilot2_export(waylines_dir: Path, part: str) -> Non
     assert _shape(ours, part) == _shape(real, part)
 
 
-@pytest.mark.parametrize("filename", ["pilot2-m3m-seed.kmz", "pilot2-waypoint-makeathon.kmz",
-                                      "psdk-sample-waypoint.kmz"])
+@pytest.mark.parametrize(
+    "filename", ["pilot2-m3m-seed.kmz", "pilot2-waypoint-makeathon.kmz", "psdk-sample-waypoint.kmz"]
+)
 def test_real_routes_survive_a_rewrite(waylines_dir: Path, filename: str) -> None:
     route = read_kmz(waylines_dir / filename)
     rewritten = read_kmz(write_kmz(route))
@@ -229,16 +244,23 @@ def test_real_routes_survive_a_rewrite(waylines_dir: Path, filename: str) -> Non
     assert after.length_m == pytest.approx(before.length_m, rel=1e-6)
 
 
-@pytest.mark.parametrize(("plan", "message"), [
-    (WaypointPlan(waypoints=()), "at least one waypoint"),
-    (WaypointPlan(waypoints=(PlanWaypoint(91.0, 0.0),)), "off the globe"),
-    (WaypointPlan(waypoints=(PlanWaypoint(10.0, 0.0, height=math.nan),)), "finite"),
-    (WaypointPlan(waypoints=(PlanWaypoint(10.0, 0.0, speed=0.0),)), "above 0"),
-    (WaypointPlan(waypoints=(PlanWaypoint(10.0, 0.0),), auto_flight_speed=0.0), "above 0"),
-    (WaypointPlan(waypoints=(PlanWaypoint(10.0, 0.0),), height_mode="WGS84"), "height mode"),
-    (WaypointPlan(waypoints=(PlanWaypoint(10.0, 0.0),),
-                  height_mode=HeightMode.ABOVE_GROUND_LEVEL), "ellipsoid height"),
-])
+@pytest.mark.parametrize(
+    ("plan", "message"),
+    [
+        (WaypointPlan(waypoints=()), "at least one waypoint"),
+        (WaypointPlan(waypoints=(PlanWaypoint(91.0, 0.0),)), "off the globe"),
+        (WaypointPlan(waypoints=(PlanWaypoint(10.0, 0.0, height=math.nan),)), "finite"),
+        (WaypointPlan(waypoints=(PlanWaypoint(10.0, 0.0, speed=0.0),)), "above 0"),
+        (WaypointPlan(waypoints=(PlanWaypoint(10.0, 0.0),), auto_flight_speed=0.0), "above 0"),
+        (WaypointPlan(waypoints=(PlanWaypoint(10.0, 0.0),), height_mode="WGS84"), "height mode"),
+        (
+            WaypointPlan(
+                waypoints=(PlanWaypoint(10.0, 0.0),), height_mode=HeightMode.ABOVE_GROUND_LEVEL
+            ),
+            "ellipsoid height",
+        ),
+    ],
+)
 def test_unwritable_plans_raise(plan: WaypointPlan, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         write_kmz(plan)
@@ -262,8 +284,10 @@ def test_text_xml_cannot_carry_is_refused() -> None:
 
 
 def test_special_characters_round_trip() -> None:
-    plan = WaypointPlan(waypoints=(PlanWaypoint(10.0, 0.0, actions=(
-        Action.take_photo(suffix="航点<1>&\"'"),)),), author="Zoë & <Ops>")
+    plan = WaypointPlan(
+        waypoints=(PlanWaypoint(10.0, 0.0, actions=(Action.take_photo(suffix="航点<1>&\"'"),)),),
+        author="Zoë & <Ops>",
+    )
     assert plan_from_route(read_kmz(write_kmz(plan))) == plan
 
 
@@ -271,8 +295,10 @@ def test_special_characters_round_trip() -> None:
 def test_waylines_only_file_is_planned_from_its_wayline(mode: str) -> None:
     from wpml_kmz import POINTS, kmz, placemark, waylines_xml
 
-    pms = "".join(placemark(i, lon, lat, height=40.0 + i, speed=4.0 + i)
-                  for i, (lon, lat) in enumerate(POINTS))
+    pms = "".join(
+        placemark(i, lon, lat, height=40.0 + i, speed=4.0 + i)
+        for i, (lon, lat) in enumerate(POINTS)
+    )
     route = read_kmz(kmz(waylines_xml(pms, mode=mode), None))
     plan = plan_from_route(route)
     expected_mode = HeightMode.EGM96 if mode == "WGS84" else HeightMode.RELATIVE_TO_START_POINT

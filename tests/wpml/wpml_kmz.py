@@ -36,8 +36,9 @@ def doc(body: str, *, ns: str = WPML_NS) -> str:
     )
 
 
-def placemark(index: int, lon: float, lat: float, *, height: float = 50.0, speed: float = 5.0,
-              extra: str = "") -> str:
+def placemark(
+    index: int, lon: float, lat: float, *, height: float = 50.0, speed: float = 5.0, extra: str = ""
+) -> str:
     return f"""
 <Placemark>
   <Point><coordinates>{lon},{lat}</coordinates></Point>
@@ -54,8 +55,9 @@ def placemark(index: int, lon: float, lat: float, *, height: float = 50.0, speed
 </Placemark>"""
 
 
-def template_placemark(index: int, lon: float, lat: float, *, height: float = 50.0,
-                       extra: str = "") -> str:
+def template_placemark(
+    index: int, lon: float, lat: float, *, height: float = 50.0, extra: str = ""
+) -> str:
     return f"""
 <Placemark>
   <Point><coordinates>{lon},{lat}</coordinates></Point>
@@ -70,8 +72,14 @@ def template_placemark(index: int, lon: float, lat: float, *, height: float = 50
 POINTS = [(113.9431, 22.5775), (113.9431, 22.5766), (113.9423, 22.5761)]
 
 
-def waylines_xml(placemarks: str | None = None, *, mode: str = "relativeToStartPoint",
-                 mission: str = MISSION, folder_extra: str = "", ns: str = WPML_NS) -> str:
+def waylines_xml(
+    placemarks: str | None = None,
+    *,
+    mode: str = "relativeToStartPoint",
+    mission: str = MISSION,
+    folder_extra: str = "",
+    ns: str = WPML_NS,
+) -> str:
     if placemarks is None:
         placemarks = "".join(placemark(i, lon, lat) for i, (lon, lat) in enumerate(POINTS))
     return doc(
@@ -86,12 +94,17 @@ def waylines_xml(placemarks: str | None = None, *, mode: str = "relativeToStartP
     )
 
 
-def template_xml(placemarks: str | None = None, *, template_type: str = "waypoint",
-                 height_mode: str = "relativeToStartPoint", folder_extra: str = "",
-                 mission: str = MISSION, ns: str = WPML_NS) -> str:
+def template_xml(
+    placemarks: str | None = None,
+    *,
+    template_type: str = "waypoint",
+    height_mode: str = "relativeToStartPoint",
+    folder_extra: str = "",
+    mission: str = MISSION,
+    ns: str = WPML_NS,
+) -> str:
     if placemarks is None:
-        placemarks = "".join(template_placemark(i, lon, lat)
-                             for i, (lon, lat) in enumerate(POINTS))
+        placemarks = "".join(template_placemark(i, lon, lat) for i, (lon, lat) in enumerate(POINTS))
     return doc(
         f"""<wpml:author>test</wpml:author><wpml:createTime>1</wpml:createTime>
 <wpml:updateTime>2</wpml:updateTime>{mission}<Folder>
@@ -128,8 +141,9 @@ def restyle(xml: str, style: str) -> str:
     raise ValueError(style)
 
 
-def zip_bytes(entries: list[tuple[str, bytes | str]], *,
-              compression: int = zipfile.ZIP_DEFLATED) -> bytes:
+def zip_bytes(
+    entries: list[tuple[str, bytes | str]], *, compression: int = zipfile.ZIP_DEFLATED
+) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression) as zf:
         for name, body in entries:
@@ -137,8 +151,12 @@ def zip_bytes(entries: list[tuple[str, bytes | str]], *,
     return buffer.getvalue()
 
 
-def kmz(waylines: str | None = None, template: str | None = "default", *,
-        extra: list[tuple[str, bytes | str]] | None = None) -> bytes:
+def kmz(
+    waylines: str | None = None,
+    template: str | None = "default",
+    *,
+    extra: list[tuple[str, bytes | str]] | None = None,
+) -> bytes:
     entries: list[tuple[str, bytes | str]] = [("wpmz/waylines.wpml", waylines or waylines_xml())]
     if template == "default":
         template = template_xml()
