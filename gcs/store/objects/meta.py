@@ -271,10 +271,13 @@ def list_objects(
     inclusive: bool,
     prefix: str,
     limit: int,
+    within: str | None = None,
 ) -> list[ObjectRow]:
     """Up to `limit` rows with key after `lower` (or at it, if `inclusive`) starting with `prefix`.
 
-    Keys compare as UTF-8 bytes (SQLite's BINARY collation), the order S3 lists in.
+    `within` (a folder ending in '/') further confines the rows to that folder and the key
+    named like the folder without its slash. Keys compare as UTF-8 bytes (SQLite's BINARY
+    collation), the order S3 lists in.
     """
     if lower < prefix:
         lower, inclusive = prefix, True
@@ -285,6 +288,9 @@ def list_objects(
     if upper is not None:
         sql += " AND key < ?"
         args.append(upper)
+    if within is not None:
+        sql += " AND (key = ? OR (key >= ? AND key < ?))"
+        args += [within[:-1], within, prefix_successor(within)]
     sql += " ORDER BY key LIMIT ?"
     args.append(limit)
     return [_object(r) for r in conn.execute(sql, args)]
@@ -345,8 +351,13 @@ def get_upload(conn: sqlite3.Connection, upload_id: str) -> UploadRow | None:
     return UploadRow(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6])
 
 
-def list_uploads(conn: sqlite3.Connection, bucket: str, prefix: str) -> list[UploadRow]:
-    """Uploads in progress in `bucket` whose key starts with `prefix`, by key then time."""
+def list_uploads(
+    conn: sqlite3.Connection, bucket: str, prefix: str, within: str | None = None
+) -> list[UploadRow]:
+    """Uploads in progress in `bucket` whose key starts with `prefix`, by key then time.
+
+    `within` confines them as in `list_objects`.
+    """
     rows = conn.execute(
         "SELECT upload_id, bucket, key, content_type, headers, created, stride FROM uploads "
         "WHERE bucket = ? ORDER BY key, created",
@@ -356,6 +367,7 @@ def list_uploads(conn: sqlite3.Connection, bucket: str, prefix: str) -> list[Upl
         UploadRow(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6])
         for r in rows
         if r[2].startswith(prefix)
+        and (within is None or r[2].startswith(within) or r[2] == within[:-1])
     ]
 
 

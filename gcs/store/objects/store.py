@@ -604,8 +604,13 @@ class ObjectStore:
         after: str = "",
         after_is_prefix: bool = False,
         max_keys: int = 1000,
+        within: str | None = None,
     ) -> ListPage:
         """One page of keys (and common prefixes, with a delimiter) after `after`.
+
+        `within` (a folder ending in '/') confines the listing to that folder and the key
+        named like it without the slash: a credential scoped to ``siteA`` listing ``siteA``
+        must not see ``siteA10/...``.
 
         Raises:
             StoreError: ``NoSuchBucket``.
@@ -622,7 +627,7 @@ class ObjectStore:
         prefixes: list[str] = []
         last, last_is_prefix = "", False
         truncated = False
-        for entry in self._entries(bucket, prefix, delimiter, lower, inclusive):
+        for entry in self._entries(bucket, prefix, delimiter, lower, inclusive, within):
             if len(objects) + len(prefixes) == max_keys:
                 truncated = True
                 break
@@ -635,7 +640,13 @@ class ObjectStore:
         return ListPage(objects, prefixes, truncated, last, last_is_prefix)
 
     def _entries(
-        self, bucket: str, prefix: str, delimiter: str, lower: str, inclusive: bool
+        self,
+        bucket: str,
+        prefix: str,
+        delimiter: str,
+        lower: str,
+        inclusive: bool,
+        within: str | None = None,
     ) -> Iterator[ObjectRow | str]:
         batch = 500
         while True:
@@ -647,6 +658,7 @@ class ObjectStore:
                     inclusive=inclusive,
                     prefix=prefix,
                     limit=batch,
+                    within=within,
                 )
             if not rows:
                 return
@@ -730,15 +742,17 @@ class ObjectStore:
             raise no_such_upload(upload_id)
         return row
 
-    def list_uploads(self, bucket: str, prefix: str = "") -> list[UploadRow]:
-        """Uploads in progress in the bucket.
+    def list_uploads(
+        self, bucket: str, prefix: str = "", within: str | None = None
+    ) -> list[UploadRow]:
+        """Uploads in progress in the bucket (confined to folder `within`, if given).
 
         Raises:
             StoreError: ``NoSuchBucket``.
         """
         with self._lock:
             self._require_bucket(bucket)
-            return meta.list_uploads(self.conn, bucket, prefix)
+            return meta.list_uploads(self.conn, bucket, prefix, within)
 
     def begin_part(
         self,

@@ -514,6 +514,7 @@ async def list_objects(ctx: Context, s3: S3Request, *, v2: bool) -> web.Response
             after=after,
             after_is_prefix=after_is_prefix,
             max_keys=max_keys,
+            within=s3.principal.listing_folder(prefix),
         )
     )
     body = [
@@ -559,7 +560,9 @@ async def list_uploads(ctx: Context, s3: S3Request) -> web.Response:
     """ListMultipartUploads (no pagination: one page of at most 1000)."""
     prefix = s3.query.get("prefix", "")
     _require(s3.principal.may_list(s3.bucket, prefix))
-    uploads = await ctx.run(ctx.store.list_uploads, s3.bucket, prefix)
+    uploads = await ctx.run(
+        ctx.store.list_uploads, s3.bucket, prefix, s3.principal.listing_folder(prefix)
+    )
     body = [xml.element("Bucket", s3.bucket), xml.element("Prefix", prefix)]
     body.append(xml.element("MaxUploads", 1000))
     body.append(xml.element("IsTruncated", len(uploads) > 1000))
