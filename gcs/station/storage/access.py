@@ -27,7 +27,7 @@ from typing import Any
 from gcs.station import netinfo
 from gcs.station.storage import sigv4
 from gcs.store.objects.credentials import CredentialTable
-from gcs.store.objects.meta import CredentialRow
+from gcs.store.objects.meta import CredentialRow, StoreUsage
 from gcs.store.settings import Settings
 
 TEMP_KEY_PREFIX = "GT"
@@ -328,6 +328,15 @@ class StorageAccess:
             self._cache.clear()
         self._cache[access_key] = principal
         return principal
+
+    def usage(self) -> StoreUsage:
+        """What the embedded object store holds on disk (blocking: call from an executor).
+
+        Objects (bytes, count), buckets, open multipart uploads and the bytes of their parts,
+        and the size and free space of the disk under ``objects/``. With an external store
+        configured, the local figures are what the embedded store still keeps (usually 0).
+        """
+        return self._table.usage()
 
     def purge_expired(self, grace_s: float = 24 * 3600) -> int:
         """Forget credentials expired for longer than `grace_s`; returns how many."""
