@@ -199,6 +199,8 @@ async def handle(ctx: Context, request: web.Request) -> web.StreamResponse:
             s3 = await authenticate(ctx, request)
             response = await _dispatch(ctx, s3)
     except S3Error as exc:
+        if _client_gone(request, exc):
+            log.info("S3 %s %s: the client went away (%s)", request.method, request.path, exc)
         response = _error(request, exc, request_id)
     except StoreError as exc:
         response = _error(
@@ -221,7 +223,7 @@ async def handle(ctx: Context, request: web.Request) -> web.StreamResponse:
 
 def _client_gone(request: web.Request, exc: Exception) -> bool:
     """Whether `exc` comes from the client closing the connection (mid-body or mid-answer)."""
-    if isinstance(exc, ConnectionError):
+    if isinstance(exc, ConnectionError) or isinstance(exc.__cause__, ConnectionError):
         return True
     transport = request.transport
     return transport is None or transport.is_closing()
