@@ -9,9 +9,12 @@ import base64
 import datetime
 import hashlib
 import logging
+import re
 import socket
 import struct
 import time
+import urllib.error
+import urllib.request
 import zlib
 from pathlib import Path
 from typing import Any
@@ -420,3 +423,77 @@ def test_open_uploads_are_capped_per_credential_and_usage_is_reported(tmp_path: 
         assert 0 < usage.disk_free_bytes <= usage.disk_total_bytes
     finally:
         running.close()
+
+
+# --- item 14: SigV2 presigned URLs (boto3's default presigner for custom endpoints) --------
+
+
+def _default_presigner(store: RunningStore, creds: Any) -> Any:
+    """boto3 as an operator's script creates it: no signature_version given."""
+    return boto3.client(
+        "s3",
+        endpoint_url=store.url,
+        aws_access_key_id=creds.access_key,
+        aws_secret_access_key=creds.secret,
+        aws_session_token=creds.session_token,
+    )
+
+
+def _fetch(
+    url: str, method: str = "GET", data: bytes | None = None, content_type: str = ""
+) -> tuple[int, bytes, Any]:
+    headers = {"Content-Type": content_type} if content_type else {}
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=15) as response:
+            return response.status, response.read(), response.headers
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read(), exc.headers
+
+
+def test_sigv2_presigned_urls_work(store: RunningStore) -> None:
+    creds = store.mint(prefix="share")
+    store.boto3(creds).put_object(Bucket="gcs", Key="share/a photo ü.jpg", Body=b"jpeg")
+    presigner = _default_presigner(store, creds)
+    url = presigner.generate_presigned_url(
+        "get_object",
+        Params={
+            "Bucket": "gcs",
+            "Key": "share/a photo ü.jpg",
+            "ResponseContentDisposition": 'attachment; filename="p.jpg"',
+        },
+        ExpiresIn=300,
+    )
+    assert "AWSAccessKeyId=" in url and "Signature=" in url  # it is SigV2
+    status, body, headers = _fetch(url)
+    assert (status, body) == (200, b"jpeg")
+    assert headers["Content-Disposition"] == 'attachment; filename="p.jpg"'
+    put_url = presigner.generate_presigned_url(
+        "put_object",
+        Params={"Bucket": "gcs", "Key": "share/up.bin", "ContentType": "video/mp4"},
+        ExpiresIn=300,
+    )
+    assert _fetch(put_url, "PUT", b"uploaded", "video/mp4")[0] == 200
+    assert store.boto3().get_object(Bucket="gcs", Key="share/up.bin")["Body"].read() == b"uploaded"
+    # Tampered, expired, outside the scope: refused with S3's codes.
+    status, body, _ = _fetch(url.replace("Signature=", "Signature=AA"))
+    assert status == 403 and b"SignatureDoesNotMatch" in body
+    expired = re.sub(r"Expires=\d+", "Expires=1000000000", url)
+    status, body, _ = _fetch(expired)
+    assert status == 403 and b"Request has expired" in body
+    outside = presigner.generate_presigned_url(
+        "get_object", Params={"Bucket": "gcs", "Key": "other/x"}, ExpiresIn=300
+    )
+    status, body, _ = _fetch(outside)
+    assert status == 403 and b"AccessDenied" in body
+
+
+def test_sigv2_authorization_header_is_501(store: RunningStore) -> None:
+    request = urllib.request.Request(
+        f"{store.url}/gcs/x", headers={"Authorization": "AWS GCSKEY:c2lnbmF0dXJl"}
+    )
+    with pytest.raises(urllib.error.HTTPError) as exc:
+        urllib.request.urlopen(request, timeout=15)
+    assert exc.value.code == 501
+    body = exc.value.read()
+    assert b"NotImplemented" in body and b"SigV4" in body

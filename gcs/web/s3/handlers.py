@@ -38,7 +38,7 @@ from gcs.store.objects import (
     check_key,
 )
 from gcs.web.s3 import checksums, xml
-from gcs.web.s3.auth import Claim, Payload, parse_request, verify
+from gcs.web.s3.auth import Payload, parse_request, verify
 from gcs.web.s3.body import BodyProcessor, Md5Side, pump
 from gcs.web.s3.errors import S3Error, access_denied, not_implemented
 
@@ -148,8 +148,8 @@ def _hostname(host: str) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
-def _split(request: web.Request) -> tuple[str, list[tuple[str, str]], str]:
-    """The decoded path, the query pairs and the authority the request was sent to."""
+def _split(request: web.Request) -> tuple[str, list[tuple[str, str]], str, str]:
+    """The decoded path, the query pairs, the authority the request was sent to, the raw path."""
     target = request.raw_path
     authority = request.headers.get("Host", "")
     absolute = _ABSOLUTE.match(target)
@@ -157,7 +157,7 @@ def _split(request: web.Request) -> tuple[str, list[tuple[str, str]], str]:
         authority, target = absolute[1], absolute[2] or "/"
     raw_path, _, raw_query = target.partition("?")
     try:
-        return decode_component(raw_path), parse_query(raw_query), authority
+        return decode_component(raw_path), parse_query(raw_query), authority, raw_path
     except SigV4Error as exc:
         raise S3Error(exc.code, str(exc)) from None
 
@@ -174,14 +174,15 @@ async def authenticate(ctx: Context, request: web.Request) -> S3Request:
     Raises:
         S3Error: authentication failed or the path is malformed.
     """
-    path, query, authority = _split(request)
+    path, query, authority, raw_path = _split(request)
     if not path.startswith("/"):
         raise S3Error("InvalidURI", "The request path must start with '/'.")
-    claim: Claim = parse_request(request.method, path, query, _headers(request))
-    principal = await ctx.run(ctx.access.lookup, claim.info.credential.access_key)
+    virtual = ctx.virtual_bucket(authority)
+    resource = f"/{virtual}{raw_path}" if virtual is not None else raw_path
+    claim = parse_request(request.method, path, query, _headers(request), resource=resource)
+    principal = await ctx.run(ctx.access.lookup, claim.access_key)
     payload = verify(claim, principal, ctx.clock())
     assert principal is not None
-    virtual = ctx.virtual_bucket(authority)
     if virtual is not None:
         bucket, key = virtual, path[1:]
     else:
