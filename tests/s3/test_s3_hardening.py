@@ -5,6 +5,7 @@ boto3 and raw SigV4-signed requests (http.client, see `signed_request`) against 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime
 import hashlib
@@ -19,11 +20,14 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from s3_harness import RunningStore, signed_request, start_store, station_creds
+
+from gcs.web.s3 import start_s3_server
 
 MiB = 1024 * 1024
 
@@ -328,6 +332,7 @@ def test_client_disconnects_are_not_errors(
 ) -> None:
     s3 = store.boto3()
     s3.put_object(Bucket="gcs", Key="d/big", Body=b"z" * (32 * MiB))
+    s3.close()  # its keep-alive connection would stay open
     creds = station_creds(store)
     ip, port = store.url.split("://", 1)[1].rsplit(":", 1)
     caplog.set_level(logging.INFO)
@@ -339,13 +344,19 @@ def test_client_disconnects_are_not_errors(
             if method == "GET":
                 assert sock.recv(4096).startswith(b"HTTP/1.1 200")
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    server = store.server.runner.server
+    assert server is not None
     deadline = time.monotonic() + 15
-    while sum("client went away" in r.getMessage() for r in caplog.records) < 2:
+    # Done when the cut download was noticed and every connection's handler has ended.
+    while (
+        not any("GET /gcs/d/big: the client went away" in r.getMessage() for r in caplog.records)
+        or server.connections
+    ):
         assert time.monotonic() < deadline, [r.getMessage() for r in caplog.records]
         time.sleep(0.05)
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors == [], [r.getMessage() for r in errors]
-    assert keys_of(s3.list_objects_v2(Bucket="gcs", Prefix="d/")) == ["d/big"]
+    assert keys_of(store.boto3().list_objects_v2(Bucket="gcs", Prefix="d/")) == ["d/big"]
 
 
 def _signed_head(store: RunningStore, creds: Any, method: str, path: str, length: int) -> bytes:
@@ -497,3 +508,81 @@ def test_sigv2_authorization_header_is_501(store: RunningStore) -> None:
     assert exc.value.code == 501
     body = exc.value.read()
     assert b"NotImplemented" in body and b"SigV4" in body
+
+
+# --- items 2 and 7 for the store's listener: deadlines, cap, what the operator sees ----------
+
+
+async def test_store_listener_deadline_cap_and_operator_events(tmp_path: Path) -> None:
+    events: list[tuple[str, str]] = []
+    server = await start_s3_server(
+        "127.0.0.1",
+        0,
+        data_dir=tmp_path / "data",
+        idle_timeout_s=1.0,
+        max_connections=5,
+        notify=lambda level, text: events.append((level, text)),
+    )
+    writers = []
+    try:
+        slow = []
+        for _ in range(3):
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(b"GET /gcs/x HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # never finished
+            await writer.drain()
+            slow.append(reader)
+            writers.append(writer)
+        for _ in range(2):
+            writers.append((await asyncio.open_connection("127.0.0.1", server.port))[1])
+
+        def open_count() -> int:
+            return len(server.runner.server.connections)  # type: ignore[union-attr]
+
+        deadline = time.monotonic() + 10
+        while open_count() < 5:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.02)
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writers.append(writer)
+        assert (await asyncio.wait_for(reader.read(), 5)).startswith(b"HTTP/1.1 503")
+        assert any("refused" in text for _, text in events)
+        for reader in slow:  # the heads that never finished are dropped at the deadline
+            await asyncio.wait_for(reader.read(), 6)
+        # A bad signature twice from one address: one event for the operator.
+        bad = server.access.mint()
+        object.__setattr__(bad, "secret", "wrong")
+        async with aiohttp.ClientSession() as http:
+            for _ in range(2):
+                async with http.get(server.url + "/gcs/x", headers=_bad_auth(server, bad)) as r:
+                    assert r.status == 403
+        assert sum("SignatureDoesNotMatch" in text for _, text in events) == 1
+    finally:
+        for writer in writers:
+            writer.close()
+        await server.close()
+
+
+def _bad_auth(server: Any, creds: Any) -> dict[str, str]:
+    from gcs.station.storage import amz_date, sigv4
+
+    host = server.url.split("://", 1)[1]
+    when = amz_date(time.time())
+    headers = [
+        ("host", host),
+        ("x-amz-content-sha256", sigv4.EMPTY_SHA256),
+        ("x-amz-date", when),
+        ("x-amz-security-token", creds.session_token),
+    ]
+    auth = sigv4.authorization_header(
+        method="GET",
+        path="/gcs/x",
+        query=[],
+        headers=headers,
+        payload_hash=sigv4.EMPTY_SHA256,
+        access_key=creds.access_key,
+        secret=creds.secret,
+        region="us-east-1",
+        service="s3",
+        amz_date=when,
+    )
+    return {k: v for k, v in headers if k != "host"} | {"Authorization": auth}

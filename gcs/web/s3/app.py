@@ -24,7 +24,7 @@ from gcs.station.storage import StorageAccess, open_access
 from gcs.store.objects import ObjectStore
 from gcs.store.settings import Settings, load_settings
 from gcs.web import guard
-from gcs.web.s3.handlers import Context, expect_continue, handle
+from gcs.web.s3.handlers import Context, Notify, expect_continue, handle
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ async def start_s3_server(
     access: StorageAccess | None = None,
     idle_timeout_s: float = guard.IDLE_TIMEOUT_S,
     max_connections: int = guard.MAX_CONNECTIONS,
-    on_refused: Callable[[int], None] | None = None,
+    notify: Notify | None = None,
 ) -> S3Server:
     """Open `<data_dir>/objects`, create the default bucket, serve S3 on host:port.
 
@@ -165,7 +165,9 @@ async def start_s3_server(
             Its endpoint is set to the one devices are told.
         idle_timeout_s: idle connections and unfinished request heads are closed after this.
         max_connections: connections beyond this are answered 503 and closed.
-        on_refused: told how many connections the cap refused (at most once a minute).
+        notify: called with (level, sentence) for what the operator should see: refusals
+            that need a person (bad or expired keys, clock skew, full disk, upload cap;
+            rate-limited), connections refused by the cap, abandoned uploads deleted.
 
     Raises:
         OSError: the port cannot be bound or the folder created.
@@ -176,12 +178,16 @@ async def start_s3_server(
         settings = await loop.run_in_executor(None, load_settings, data_dir)
     conf: Settings = settings
     storage = conf.storage
+    expiry_h = storage.multipart_expiry_h
+    if expiry_h <= 0:
+        log.warning("storage.multipart_expiry_h must be > 0 (is %s); using 24 h", expiry_h)
+        expiry_h = 24.0
     store = ObjectStore(
         data_dir / "objects",
         max_object_bytes=storage.max_object_bytes,
         max_bucket_bytes=storage.max_bucket_bytes,
         free_reserve_bytes=storage.min_free_bytes,
-        upload_max_age_s=storage.multipart_expiry_h * 3600.0,
+        upload_max_age_s=expiry_h * 3600.0,
         max_open_uploads=storage.max_open_uploads,
     )
     await loop.run_in_executor(None, store.open)
@@ -190,9 +196,8 @@ async def start_s3_server(
         access = await loop.run_in_executor(None, lambda: open_access(conf, data_dir))
     await loop.run_in_executor(None, access.purge_expired)
     app = init_app(store, access, clock=clock)
-    app.cleanup_ctx.append(
-        functools.partial(_expire_uploads_ctx, store, storage.multipart_expiry_h * 3600.0)
-    )
+    app[CONTEXT_KEY].notify = notify
+    app.cleanup_ctx.append(functools.partial(_expire_uploads_ctx, store, expiry_h * 3600.0, notify))
     runner = web.AppRunner(
         app,
         access_log=None,
@@ -207,7 +212,7 @@ async def start_s3_server(
         ssl_context=ssl_context,
         max_connections=max_connections,
         handshake_timeout_s=idle_timeout_s,
-        on_refused=on_refused,
+        on_refused=_refusals(notify),
     )
     try:
         await site.start()
@@ -227,16 +232,31 @@ async def start_s3_server(
     return S3Server(runner, store, access, host, bound, scheme)
 
 
-async def _expire_uploads_ctx(store: ObjectStore, max_age_s: float, _: web.Application) -> Any:
+def _refusals(notify: Notify | None) -> Callable[[int], None] | None:
+    if notify is None:
+        return None
+
+    def refused(count: int) -> None:
+        notify(
+            "warning",
+            f"object store: {count} connection(s) refused, too many open / 对象存储连接数已达上限",
+        )
+
+    return refused
+
+
+async def _expire_uploads_ctx(
+    store: ObjectStore, max_age_s: float, notify: Notify | None, _: web.Application
+) -> Any:
     """Abandoned multipart uploads are deleted on a timer, not only when the store opens."""
-    task = spawn(_expire_uploads(store, max_age_s), name="s3-expire-uploads")
+    task = spawn(_expire_uploads(store, max_age_s, notify), name="s3-expire-uploads")
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
 
 
-async def _expire_uploads(store: ObjectStore, max_age_s: float) -> None:
+async def _expire_uploads(store: ObjectStore, max_age_s: float, notify: Notify | None) -> None:
     period = min(3600.0, max(0.2, max_age_s / 4))
     loop = asyncio.get_running_loop()
     while True:
@@ -247,8 +267,10 @@ async def _expire_uploads(store: ObjectStore, max_age_s: float) -> None:
             log.exception("expiring abandoned multipart uploads failed; trying again later")
             continue
         if count:
-            log.info(
-                "deleted %d multipart upload(s) abandoned for more than %.1f h",
-                count,
-                max_age_s / 3600,
+            text = (
+                f"object store: deleted {count} multipart upload(s) abandoned for more than "
+                f"{max_age_s / 3600:g} h / 已删除过期的分片上传"
             )
+            log.info("%s", text)
+            if notify is not None:
+                notify("info", text)

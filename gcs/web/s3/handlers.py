@@ -19,9 +19,10 @@ import email.utils
 import logging
 import re
 import secrets
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -102,6 +103,23 @@ UNSUPPORTED_SUBRESOURCES = {
 }
 
 
+Notify = Callable[[str, str], None]  # (level, message) for the operator's events
+REPORT_EVERY_S = 60.0
+REPORTED_CODES = frozenset(
+    {
+        "AccessDenied",
+        "ExpiredToken",
+        "InvalidAccessKeyId",
+        "InvalidToken",
+        "RequestTimeTooSkewed",
+        "SignatureDoesNotMatch",
+        "SlowDown",
+        "XMinioAdminBucketQuotaExceeded",
+        "XMinioStorageFull",
+    }
+)
+
+
 @dataclass
 class Context:
     """What handlers share: the store, the credentials, the executor, the clock."""
@@ -111,6 +129,27 @@ class Context:
     executor: Executor | None
     clock: Callable[[], float]
     base_hosts: frozenset[str] = frozenset()
+    notify: Notify | None = None
+    _reported: dict[tuple[str, str], float] = field(default_factory=dict)
+
+    def report(self, request: web.Request, code: str, message: str) -> None:
+        """Tell the operator about a refusal that needs a person (bad keys, clock, full disk).
+
+        At most once per `REPORT_EVERY_S` for one code and one client address.
+        """
+        if self.notify is None or code not in REPORTED_CODES:
+            return
+        key, now = (code, request.remote or ""), time.monotonic()
+        if now - self._reported.get(key, float("-inf")) < REPORT_EVERY_S:
+            return
+        if len(self._reported) > 1000:
+            self._reported.clear()
+        self._reported[key] = now
+        self.notify(
+            "warning",
+            f"object store refused {request.method} {request.path} from {request.remote}: "
+            f"{code}: {message} / 对象存储拒绝了请求",
+        )
 
     def virtual_bucket(self, host: str) -> str | None:
         """The bucket a virtual-host ``Host`` names (``gcs.station.lan`` -> ``gcs``), or None."""
@@ -202,8 +241,11 @@ async def handle(ctx: Context, request: web.Request) -> web.StreamResponse:
     except S3Error as exc:
         if _client_gone(request, exc):
             log.info("S3 %s %s: the client went away (%s)", request.method, request.path, exc)
+        else:
+            ctx.report(request, exc.code, exc.message)
         response = _error(request, exc, request_id)
     except StoreError as exc:
+        ctx.report(request, exc.code, exc.message)
         response = _error(
             request, S3Error(exc.code, exc.message, BucketName=exc.bucket, Key=exc.key), request_id
         )
@@ -1008,7 +1050,8 @@ async def create_upload(ctx: Context, s3: S3Request) -> web.Response:
             s3.key,
             content_type=content_type,
             headers=headers,
-            owner=s3.principal.access_key,
+            # The station's own key (station modules) is not capped; devices' keys are.
+            owner="" if s3.principal.is_station else s3.principal.access_key,
             checksum_algorithm=algorithm,
         )
     )
