@@ -108,6 +108,10 @@ class StorageSettings:
     credential_key: str = field(default_factory=lambda: secrets.token_hex(32))
     # A put whose size is known is refused when it would leave less free disk than this.
     min_free_bytes: int = 256 * 1024**2
+    # Multipart uploads neither completed nor aborted are deleted after this many hours.
+    multipart_expiry_h: float = 24.0
+    # Open multipart uploads one credential may have at once (0 = no limit).
+    max_open_uploads: int = 64
 
 
 @dataclass

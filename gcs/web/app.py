@@ -1,15 +1,17 @@
 """The Pilot web application: `init_app()` builds it around a station (tests build their own).
 
 Routes: the `manage` API (gcs.web.manage), the WebSocket (gcs.web.ws), the H5 pages and CA
-download (gcs.web.h5). Middlewares answer CORS pre-flights, add CORS headers, and turn refused
-requests and unexpected errors into the DJI envelope (protocol §8.1) for API paths.
+download (gcs.web.h5). A middleware refuses API calls from other sites' pages (CORS: only the
+station's own pages, see `OriginPolicy`), answers pre-flights, and turns refused requests and
+unexpected errors into the DJI envelope (protocol §8.1) for API paths.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -18,7 +20,8 @@ from gcs.web import control, devices, h5, health, manage
 from gcs.web.auth import check_token
 from gcs.web.envelope import ApiError, failure
 from gcs.web.feed import PilotFeed, TopologyCache
-from gcs.web.keys import HUB, SIGNER, STATION, TLS, TOPOLOGY_CACHE
+from gcs.web.keys import HUB, LOGIN_GUARD, ORIGINS, SIGNER, STATION, TLS, TOPOLOGY_CACHE
+from gcs.web.login_guard import LoginGuard
 from gcs.web.tiles import add_tile_routes
 from gcs.web.tls import TlsFiles
 from gcs.web.tokens import TokenSigner
@@ -27,38 +30,81 @@ from gcs.web.ws import WsHub
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+WS_PATH = "/api/v1/ws"
 API_PREFIXES = ("/manage/", "/map/", "/media/", "/storage/", "/wayline/", "/control/", "/api/")
-CORS = {
-    "Access-Control-Allow-Origin": "*",
+PREFLIGHT = {
     "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",
     "Access-Control-Allow-Headers": (
         "Content-Type, x-auth-token, X-Auth-Token, X-Request-ID, X-Device-ID, X-Firmware-Version"
     ),
     "Access-Control-Max-Age": "3600",
 }
+CROSS_SITE = (
+    "requests from pages of other sites are refused; open the station's own pages "
+    "(Pilot: Cloud Service -> Other platforms -> the station's /pilot/ address) "
+    "/ 拒绝来自其他网站页面的请求"
+)
 
 
 def _is_api(path: str) -> bool:
     return path.startswith(API_PREFIXES)
 
 
+class OriginPolicy:
+    """Which browser origins may call the API: the station's own pages, nothing else.
+
+    Pilot 2 calls the API natively (no ``Origin`` header) and its WebView runs the H5 pages
+    the station serves, so their requests are same-origin. The only cross-origin callers we
+    accept are the station's other listener (an HTTP page calling the HTTPS port or back) at
+    one of the machine's names or addresses. `ports` is filled once the listeners are bound.
+    """
+
+    def __init__(self, hosts: Iterable[str] = (), ports: Iterable[int] = ()) -> None:
+        self.hosts = {h.lower().strip("[]") for h in hosts}
+        self.ports = set(ports)
+
+    def allows(self, origin: str, request: web.BaseRequest) -> bool:
+        """Whether a request carrying `origin` comes from one of the station's pages."""
+        if origin.lower() == f"{request.scheme}://{request.host}".lower():
+            return True
+        try:
+            url = urlsplit(origin)
+            port = url.port or (443 if url.scheme == "https" else 80)
+        except ValueError:
+            return False
+        if url.scheme not in ("http", "https") or url.path not in ("", "/") or not url.hostname:
+            return False
+        return url.hostname.strip("[]") in self.hosts and port in self.ports
+
+
 @web.middleware
 async def cors_and_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    origin = request.headers.get("Origin")
+    allowed = origin is None or request.app[ORIGINS].allows(origin, request)
+    # The WebSocket is exempt: Pilot opens it natively (its client's headers are not
+    # documented) and the token in its URL, which another site's page cannot read, guards it.
+    if not allowed and request.path != WS_PATH:
+        log.info("refused %s %s from origin %r", request.method, request.path, origin)
+        if request.method == "OPTIONS" or _is_api(request.path):
+            return failure(403, CROSS_SITE)
     if request.method == "OPTIONS":
-        return web.Response(status=200, headers=CORS)
-    try:
-        response = await handler(request)
-    except ApiError as exc:
-        response = failure(exc.status, exc.message, exc.code)
-    except web.HTTPException as exc:
-        if not _is_api(request.path) or exc.status < 400:
-            raise
-        response = failure(exc.status, f"{exc.reason}: {request.method} {request.path}")
-    except Exception:
-        log.exception("%s %s failed", request.method, request.path)
-        response = failure(500, "the station failed to answer this request; see its log")
-    if not response.prepared:
-        response.headers.update(CORS)
+        response: web.StreamResponse = web.Response(status=200, headers=PREFLIGHT)
+    else:
+        try:
+            response = await handler(request)
+        except ApiError as exc:
+            response = failure(exc.status, exc.message, exc.code)
+            response.headers.update(exc.headers)
+        except web.HTTPException as exc:
+            if not _is_api(request.path) or exc.status < 400:
+                raise
+            response = failure(exc.status, f"{exc.reason}: {request.method} {request.path}")
+        except Exception:
+            log.exception("%s %s failed", request.method, request.path)
+            response = failure(500, "the station failed to answer this request; see its log")
+    if origin is not None and allowed and not response.prepared:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Vary"] = "Origin"
     return response
 
 
@@ -75,8 +121,15 @@ def init_app(
     signer: TokenSigner | None = None,
     tls: TlsFiles | None = None,
     h5_folder: Path | None = None,
+    origins: OriginPolicy | None = None,
+    login_guard: LoginGuard | None = None,
 ) -> web.Application:
-    """Build the application. The station must be started."""
+    """Build the application. The station must be started.
+
+    Args:
+        origins: the browser origins allowed besides same-origin pages (default: none).
+        login_guard: the login back-off (default: one with the standard limits).
+    """
     app = web.Application(middlewares=[cors_and_errors], client_max_size=1024**2)
     app[STATION] = station
     app[SIGNER] = signer or TokenSigner(
@@ -85,13 +138,15 @@ def init_app(
     app[HUB] = WsHub()
     app[TLS] = tls
     app[TOPOLOGY_CACHE] = TopologyCache()
+    app[ORIGINS] = origins or OriginPolicy()
+    app[LOGIN_GUARD] = login_guard or LoginGuard()
     # health and devices before manage: `.../devices/hms` and `.../devices/bound` must not
     # read as devices called "hms" and "bound"
     app.add_routes(health.routes)
     app.add_routes(devices.routes)
     app.add_routes(manage.routes)
     app.add_routes(control.routes)
-    app.router.add_get("/api/v1/ws", websocket)
+    app.router.add_get(WS_PATH, websocket)
     h5.add_routes(app, h5_folder)
     if station.tiles is not None:
         add_tile_routes(app, station.tiles)

@@ -29,7 +29,7 @@ from gcs.station.bus import CommandChanged
 from gcs.station.commands import CommandFailed, CommandOutcome, CommandRefused
 from gcs.station.core import Station
 from gcs.web.auth import Caller, caller
-from gcs.web.envelope import ApiError, ok
+from gcs.web.envelope import ApiError, json_body, ok
 from gcs.web.keys import STATION
 from gcs.web.ws import WsHub
 
@@ -43,20 +43,6 @@ def _device_in_workspace(station: Station, who: Caller, sn: str) -> None:
     view = station.registry.view(sn)
     if view is None or view.workspace_id != who.claims.workspace_id or not view.bound:
         raise ApiError(404, f"device {sn} is not bound to your workspace")
-
-
-async def _json_object(request: web.Request) -> dict[str, Any]:
-    if not request.can_read_body:
-        return {}
-    try:
-        body = await request.json()
-    except ValueError as exc:
-        raise ApiError(400, f"the request body is not valid JSON: {exc}") from exc
-    if body is None:
-        return {}
-    if not isinstance(body, dict):
-        raise ApiError(400, "the request body must be a JSON object")
-    return body
 
 
 def _refused(exc: CommandRefused) -> ApiError:
@@ -94,7 +80,7 @@ async def post_job(request: web.Request) -> web.Response:
     sn = request.match_info["sn"]
     method = request.match_info["service_identifier"]
     _device_in_workspace(station, who, sn)
-    body = await _json_object(request)
+    body = await json_body(request)
     if "data" in body:
         data = body["data"]
     elif "action" in body:
@@ -170,7 +156,7 @@ async def put_property(request: web.Request) -> web.Response:
     station = request.app[STATION]
     sn = request.match_info["sn"]
     _device_in_workspace(station, who, sn)
-    body = await _json_object(request)
+    body = await json_body(request)
     if not body:
         raise ApiError(400, 'name at least one property: {"<property>": value}')
     done: dict[str, Any] = {}

@@ -30,7 +30,7 @@ from gcs.station.devices import DeviceView
 from gcs.station.onboarding import Onboarding
 from gcs.station.users import UserError
 from gcs.web.auth import Caller, caller
-from gcs.web.envelope import ApiError, ok
+from gcs.web.envelope import ApiError, json_body, ok
 from gcs.web.keys import STATION
 from gcs.web.ws import WsHub
 
@@ -134,11 +134,8 @@ async def update_device(request: web.Request) -> web.Response:
     view = station.registry.view(sn)
     if view is None or view.workspace_id != ws:
         raise ApiError(404, f"device {sn} is not in this workspace")
-    try:
-        body = await request.json()
-    except ValueError as exc:
-        raise ApiError(400, "the request body is not valid JSON") from exc
-    nickname = body.get("nickname") if isinstance(body, dict) else None
+    body = await json_body(request)
+    nickname = body.get("nickname")
     if not isinstance(nickname, str) or not nickname.strip() or len(nickname) > 64:
         raise ApiError(400, "'nickname' must be a name of 1 to 64 characters")
     await station.registry.set_callsign(sn, nickname.strip())
@@ -196,11 +193,8 @@ async def update_user(request: web.Request) -> web.Response:
     user_id = request.match_info["user_id"]
     if who.user.role != "admin" and user_id != who.user.id:
         raise ApiError(403, "a pilot may change only their own password")
-    try:
-        body = await request.json()
-    except ValueError as exc:
-        raise ApiError(400, "the request body is not valid JSON") from exc
-    password = body.get("password") if isinstance(body, dict) else None
+    body = await json_body(request)
+    password = body.get("password")
     if not isinstance(password, str):
         raise ApiError(400, 'send {"password": "..."}; MQTT logins are managed by the station')
     if station.users is None or station.users.get(user_id) is None:

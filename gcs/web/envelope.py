@@ -8,10 +8,16 @@ or expired access token, because Pilot logs out of the platform on a 401.
 
 from __future__ import annotations
 
+import asyncio
+import json
 from typing import Any
 
 import orjson
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+
+MAX_JSON_BODY = 64 * 1024
+BODY_TIMEOUT_S = 15.0
 
 
 class ApiError(Exception):
@@ -21,11 +27,19 @@ class ApiError(Exception):
     refused or failed a command, the station refused it with one of its 2xxxxx codes).
     """
 
-    def __init__(self, status: int, message: str, code: int | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        code: int | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.code = code
+        self.headers = headers or {}
 
 
 def _dumps(doc: Any) -> str:
@@ -48,3 +62,52 @@ def failure(status: int, message: str, code: int | None = None) -> web.Response:
         status=status,
         dumps=_dumps,
     )
+
+
+async def read_body(
+    request: web.Request, limit: int = MAX_JSON_BODY, timeout_s: float = BODY_TIMEOUT_S
+) -> bytes:
+    """The whole request body, however many TCP segments or chunks it arrives in.
+
+    Raises:
+        ApiError: 413 when it is (or announces to be) larger than `limit`; 408 when it does
+            not arrive within `timeout_s`; 400 when the client closes the connection first.
+    """
+    too_large = ApiError(413, f"the request body is larger than {limit} bytes")
+    if request.content_length is not None and request.content_length > limit:
+        raise too_large
+    buffer = bytearray()
+    try:
+        async with asyncio.timeout(timeout_s):
+            while True:
+                chunk = await request.content.read(limit + 1 - len(buffer))
+                if not chunk:
+                    break
+                buffer += chunk
+                if len(buffer) > limit:
+                    raise too_large
+    except TimeoutError:
+        raise ApiError(
+            408, f"the request body did not arrive within {timeout_s:g} s; send it again"
+        ) from None
+    except (ConnectionError, HttpProcessingError) as exc:
+        raise ApiError(400, f"the request body could not be read: {exc}") from None
+    return bytes(buffer)
+
+
+async def json_body(request: web.Request) -> dict[str, Any]:
+    """The request's JSON object, read whole (an empty body counts as `{}`).
+
+    Raises:
+        ApiError: 400 when the body is not a JSON object; 413 or 408 as `read_body`.
+    """
+    raw = await read_body(request)
+    if not raw.strip():
+        return {}
+    try:
+        doc = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, f"the request body is not valid JSON: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise ApiError(400, "the request body must be a JSON object")
+    return doc

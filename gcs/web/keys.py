@@ -10,7 +10,9 @@ from gcs.station.core import Station
 from gcs.web.tokens import TokenSigner
 
 if TYPE_CHECKING:
+    from gcs.web.app import OriginPolicy
     from gcs.web.feed import TopologyCache
+    from gcs.web.login_guard import LoginGuard
     from gcs.web.tls import TlsFiles
     from gcs.web.ws import WsHub
 
@@ -19,3 +21,5 @@ SIGNER = web.AppKey("signer", TokenSigner)
 HUB: web.AppKey[WsHub] = web.AppKey("hub")
 TLS: web.AppKey[TlsFiles | None] = web.AppKey("tls")
 TOPOLOGY_CACHE: web.AppKey[TopologyCache] = web.AppKey("topology_cache")
+ORIGINS: web.AppKey[OriginPolicy] = web.AppKey("origins")
+LOGIN_GUARD: web.AppKey[LoginGuard] = web.AppKey("login_guard")

@@ -4,7 +4,6 @@ topology. Handlers parse input, call the station and shape the answer; rules liv
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import orjson
@@ -17,36 +16,14 @@ from gcs.station.onboarding import Onboarding
 from gcs.station.records import UserRow
 from gcs.web import topology
 from gcs.web.auth import Caller, caller, check_token
-from gcs.web.envelope import ApiError, ok
+from gcs.web.envelope import ApiError, json_body, ok
 from gcs.web.keys import SIGNER, STATION, TOPOLOGY_CACHE
+from gcs.web.login_guard import check_login, note_login
 from gcs.web.tokens import TokenSigner
 
 FLAG_WEB, FLAG_PILOT = 1, 2
-MAX_BODY = 64 * 1024
 
 routes = web.RouteTableDef()
-
-
-async def json_body(request: web.Request) -> dict[str, Any]:
-    """The request's JSON object (an empty body counts as `{}`).
-
-    Raises:
-        ApiError: 400 when the body is not a JSON object.
-    """
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise ApiError(413, f"the request body is larger than {MAX_BODY} bytes")
-    raw = await request.content.read(MAX_BODY + 1)
-    if len(raw) > MAX_BODY:
-        raise ApiError(413, f"the request body is larger than {MAX_BODY} bytes")
-    if not raw.strip():
-        return {}
-    try:
-        doc = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, f"the request body is not valid JSON: {exc}") from exc
-    if not isinstance(doc, dict):
-        raise ApiError(400, "the request body must be a JSON object")
-    return doc
 
 
 def text_field(body: dict[str, Any], name: str, *, required: bool = True) -> str:
@@ -101,9 +78,11 @@ async def login(request: web.Request) -> web.Response:
     flag = body.get("flag", FLAG_PILOT)
     if flag not in (FLAG_WEB, FLAG_PILOT) or isinstance(flag, bool):
         raise ApiError(400, "'flag' must be 1 (web user) or 2 (pilot user)")
+    check_login(request, username)
     station = request.app[STATION]
     users = station.users
     user = await users.authenticate(username, password) if users is not None else None
+    note_login(request, username, ok=user is not None)
     if user is None:
         raise ApiError(403, "wrong user name or password")
     if flag == FLAG_WEB and user.role != "admin":

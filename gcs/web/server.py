@@ -12,13 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 
 from aiohttp import web
 
 from gcs.station import netinfo
-from gcs.station.core import Endpoint, Station
-from gcs.web.app import init_app
+from gcs.station.bus import LogEntry
+from gcs.station.core import Endpoint, Station, now_ms
+from gcs.web import guard
+from gcs.web.app import OriginPolicy, init_app
 from gcs.web.keys import HUB
+from gcs.web.login_guard import LoginGuard
 from gcs.web.tls import TlsFiles, ensure_certificates, server_names
 from gcs.web.ws import WsHub
 
@@ -26,10 +30,27 @@ log = logging.getLogger(__name__)
 
 
 class WebServer:
-    """Usable after `start()` until `stop()`."""
+    """Usable after `start()` until `stop()`.
 
-    def __init__(self, station: Station) -> None:
+    Args:
+        idle_timeout_s: idle keep-alive connections, and request heads that have not fully
+            arrived, are closed after this (see `gcs.web.guard`).
+        max_connections: connections beyond this (per listener) are answered 503 and closed.
+        login_guard: the login back-off (default: the standard limits).
+    """
+
+    def __init__(
+        self,
+        station: Station,
+        *,
+        idle_timeout_s: float = guard.IDLE_TIMEOUT_S,
+        max_connections: int = guard.MAX_CONNECTIONS,
+        login_guard: LoginGuard | None = None,
+    ) -> None:
         self.station = station
+        self.idle_timeout_s = idle_timeout_s
+        self.max_connections = max_connections
+        self.login_guard = login_guard
         self.runner: web.AppRunner | None = None
         self.http_port: int | None = None
         self.https_port: int | None = None
@@ -49,23 +70,26 @@ class WebServer:
         self.tls = await loop.run_in_executor(
             None, ensure_certificates, self.station.data_dir, names, s.station.platform_name
         )
-        self.app = init_app(self.station, tls=self.tls)
-        self.runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=5.0)
+        origins = OriginPolicy(names)
+        self.app = init_app(
+            self.station, tls=self.tls, origins=origins, login_guard=self.login_guard
+        )
+        self.runner = web.AppRunner(
+            self.app,
+            access_log=None,
+            shutdown_timeout=5.0,
+            keepalive_timeout=self.idle_timeout_s,  # also the request-head deadline
+        )
         await self.runner.setup()
         host = s.station.host or "0.0.0.0"
         try:
-            http = web.TCPSite(self.runner, host, s.http.port, reuse_address=True)
+            http = self._site(host, s.http.port, None)
             await http.start()
-            self.http_port = _bound_port(http, s.http.port)
-            https = web.TCPSite(
-                self.runner,
-                host,
-                s.http.https_port,
-                ssl_context=self.tls.server_context(),
-                reuse_address=True,
-            )
+            self.http_port = http.bound_port
+            https = self._site(host, s.http.https_port, self.tls.server_context())
             await https.start()
-            self.https_port = _bound_port(https, s.http.https_port)
+            self.https_port = https.bound_port
+            origins.ports.update((self.http_port, self.https_port))
         except OSError as exc:
             await self.stop()
             raise OSError(
@@ -74,6 +98,30 @@ class WebServer:
                 f"{s.http.https_port}): {exc.strerror or exc}; choose other ports with "
                 "--http-port/--https-port",
             ) from exc
+
+    def _site(self, host: str, port: int, context: ssl.SSLContext | None) -> guard.GuardedSite:
+        assert self.runner is not None
+        return guard.GuardedSite(
+            self.runner,
+            host,
+            port,
+            ssl_context=context,
+            reuse_address=True,
+            max_connections=self.max_connections,
+            handshake_timeout_s=self.idle_timeout_s,
+            on_refused=self._refused,
+        )
+
+    def _refused(self, count: int) -> None:
+        self.station.bus.publish(
+            LogEntry(
+                now_ms(),
+                "web",
+                "warning",
+                f"{count} connection(s) to the Pilot web server refused: {self.max_connections} "
+                "already open / 连接数已达上限",
+            )
+        )
 
     def endpoints(self) -> list[Endpoint]:
         host = self.station.public_host
@@ -101,14 +149,6 @@ class WebServer:
         if self.runner is not None:
             runner, self.runner = self.runner, None
             await runner.cleanup()
-
-
-def _bound_port(site: web.TCPSite, wanted: int) -> int:
-    server = site._server  # aiohttp keeps the asyncio server here; the port is only known there
-    sockets = getattr(server, "sockets", None) or []
-    for sock in sockets:
-        return int(sock.getsockname()[1])
-    return wanted
 
 
 async def start(station: Station) -> WebServer:

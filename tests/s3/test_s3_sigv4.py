@@ -193,3 +193,32 @@ def test_decoder_rejects_bad_framing(body: bytes) -> None:
     decoder = AwsChunkedDecoder(signed=True, trailer=False)
     with pytest.raises(ChunkFormatError):
         decoder.feed(body)
+
+
+def test_sigv2_query_example_and_canonical_resource() -> None:
+    # AWS "Signing and authenticating REST requests", query string authentication example.
+    from gcs.station.storage import sigv2
+
+    text = sigv2.string_to_sign(
+        "GET",
+        content_md5="",
+        content_type="",
+        expires="1175139620",
+        amz_headers=[],
+        resource="/johnsmith/photos/puppy.jpg",
+    )
+    assert sigv2.sign(SECRET, text) == "NpgCjnDzrM+WFzoENXmpNDUsSn8="
+    resource = sigv2.canonical_resource(
+        "/b/k%20ey",
+        [("response-content-type", "text/plain"), ("X-Other", "1"), ("partNumber", "2")],
+    )
+    assert resource == "/b/k%20ey?partNumber=2&response-content-type=text/plain"
+    amz = sigv2.string_to_sign(
+        "PUT",
+        content_md5="",
+        content_type="x/y",
+        expires="1",
+        amz_headers=[("X-Amz-Security-Token", "t"), ("x-amz-meta-a", "1")],
+        resource="/b/k",
+    )
+    assert amz == "PUT\n\nx/y\n1\nx-amz-meta-a:1\nx-amz-security-token:t\n/b/k"

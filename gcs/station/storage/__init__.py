@@ -5,6 +5,7 @@ Public surface:
     sts_grant(...)     an `StsGrant` for a device or Pilot, embedded or external store.
     StsGrant.to_dji()  the DJI STS object (`storage_config_get`, Pilot's /sts).
     open_access(...)   a `StorageAccess` over `<data_dir>/objects/meta.db`.
+    StorageAccess.usage()  a `StoreUsage`: what the embedded store holds on disk (blocking).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from gcs.station.storage.access import (
 )
 from gcs.station.storage.external import ExternalStoreError
 from gcs.store.objects.credentials import CredentialTable
+from gcs.store.objects.meta import StoreUsage
 from gcs.store.settings import Settings
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "Scope",
     "ScopeError",
     "StorageAccess",
+    "StoreUsage",
     "StsGrant",
     "TemporaryCredentials",
     "amz_date",

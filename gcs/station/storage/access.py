@@ -8,7 +8,8 @@ gives nobody a usable credential. The station's own long-lived key pair (`storag
 / `secret_key`) has no scope limit; it signs presigned GET URLs for other station modules.
 
 Scope rule: a prefix is a folder. Prefix ``media/ws1`` admits keys ``media/ws1/...`` (and the
-key ``media/ws1`` itself), not ``media/ws10/...``. The empty prefix admits the whole bucket.
+key ``media/ws1`` itself), not ``media/ws10/...``, for reads, writes and listings alike (a
+listing of ``media/ws1`` shows only that folder). The empty prefix admits the whole bucket.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 from gcs.station import netinfo
 from gcs.station.storage import sigv4
 from gcs.store.objects.credentials import CredentialTable
-from gcs.store.objects.meta import CredentialRow
+from gcs.store.objects.meta import CredentialRow, StoreUsage
 from gcs.store.settings import Settings
 
 TEMP_KEY_PREFIX = "GT"
@@ -64,6 +65,18 @@ class Scope:
             return True
         folder = self.prefix if self.prefix.endswith("/") else self.prefix + "/"
         return prefix.startswith(folder) or prefix == self.prefix
+
+    def listing_folder(self, prefix: str) -> str | None:
+        """The folder (``prefix/``) a listing of `prefix` must be confined to, or None.
+
+        Listing the scope's own name without its slash (``siteA``) is allowed but matches
+        ``siteA10/...`` and ``siteAB/...`` too: such a listing shows only the folder
+        ``siteA/`` (and a key ``siteA`` itself).
+        """
+        if not self.prefix:
+            return None
+        folder = self.prefix if self.prefix.endswith("/") else self.prefix + "/"
+        return None if prefix.startswith(folder) else folder
 
 
 @dataclass(frozen=True)
@@ -106,6 +119,10 @@ class Principal:
     def may_list(self, bucket: str, prefix: str) -> bool:
         """Whether it may list `prefix` in `bucket`."""
         return self.scope is None or self.scope.covers_listing(bucket, prefix)
+
+    def listing_folder(self, prefix: str) -> str | None:
+        """The folder a permitted listing of `prefix` is confined to (None: no limit)."""
+        return None if self.scope is None else self.scope.listing_folder(prefix)
 
     def may_see_bucket(self, bucket: str) -> bool:
         """Whether it may HEAD the bucket or ask its location."""
@@ -311,6 +328,15 @@ class StorageAccess:
             self._cache.clear()
         self._cache[access_key] = principal
         return principal
+
+    def usage(self) -> StoreUsage:
+        """What the embedded object store holds on disk (blocking: call from an executor).
+
+        Objects (bytes, count), buckets, open multipart uploads and the bytes of their parts,
+        and the size and free space of the disk under ``objects/``. With an external store
+        configured, the local figures are what the embedded store still keeps (usually 0).
+        """
+        return self._table.usage()
 
     def purge_expired(self, grace_s: float = 24 * 3600) -> int:
         """Forget credentials expired for longer than `grace_s`; returns how many."""

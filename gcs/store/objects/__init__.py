@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from gcs.store.objects.errors import StoreError
-from gcs.store.objects.meta import CredentialRow, MigrationError, ObjectRow, PartRow, UploadRow
+from gcs.store.objects.meta import (
+    CredentialRow,
+    MigrationError,
+    ObjectRow,
+    PartRow,
+    StoreUsage,
+    UploadRow,
+)
 from gcs.store.objects.names import check_bucket, check_key
 from gcs.store.objects.store import (
     MIN_PART_BYTES,
+    Condition,
     ListPage,
     ObjectStore,
     ObjectWriter,
@@ -15,6 +23,7 @@ from gcs.store.objects.store import (
 
 __all__ = [
     "MIN_PART_BYTES",
+    "Condition",
     "CredentialRow",
     "ListPage",
     "MigrationError",
@@ -24,6 +33,7 @@ __all__ = [
     "PartRow",
     "PartWriter",
     "StoreError",
+    "StoreUsage",
     "UploadRow",
     "check_bucket",
     "check_key",

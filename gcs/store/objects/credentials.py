@@ -6,6 +6,7 @@ SQLite's WAL lets the server see the new row at its next lookup.
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import threading
 from pathlib import Path
@@ -23,6 +24,7 @@ class CredentialTable:
 
     def __init__(self, objects_dir: Path) -> None:
         objects_dir.mkdir(parents=True, exist_ok=True)
+        self._dir = objects_dir
         self._conn: sqlite3.Connection | None = meta.connect(objects_dir / "meta.db")
         self._lock = threading.Lock()
 
@@ -49,6 +51,13 @@ class CredentialTable:
         """Delete credentials that expired before `before` (epoch s); returns how many."""
         with self._lock, meta.transaction(self._db()) as conn:
             return meta.purge_credentials(conn, before)
+
+    def usage(self) -> meta.StoreUsage:
+        """What the object store holds (read while the store runs; see `ObjectStore.usage`)."""
+        with self._lock:
+            counts = meta.usage(self._db())
+        disk = shutil.disk_usage(self._dir)
+        return meta.StoreUsage(*counts, disk_total_bytes=disk.total, disk_free_bytes=disk.free)
 
     def close(self) -> None:
         """Close the connection (idempotent)."""

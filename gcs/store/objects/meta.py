@@ -9,13 +9,15 @@ Tables:
     journal      intent log of a put: the row to write once the temp file is renamed into
                  place. Recovery at start-up finishes or forgets each entry.
     uploads      multipart uploads in progress; `stride` is the part size of the in-place
-                 assembly file (see `store.py`).
-    parts        received parts of those uploads.
+                 assembly file (see `store.py`); `owner` the access key that started it.
+    parts        received parts of those uploads, with the checksums the client sent.
+    completed_uploads  uploads completed recently (a repeated Complete gets the same answer).
     credentials  temporary S3 credentials: the session token only as a SHA-256.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -77,6 +79,22 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX credentials_expires ON credentials(expires);
     """,
+    # 2: per-credential upload cap, checksums kept with parts and objects, part sizes of
+    # multipart objects (GET ?partNumber), completed uploads (a repeated Complete answers).
+    """
+    ALTER TABLE uploads ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+    ALTER TABLE uploads ADD COLUMN checksum_algorithm TEXT NOT NULL DEFAULT '';
+    CREATE INDEX uploads_owner ON uploads(owner);
+    ALTER TABLE parts ADD COLUMN checksums TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE objects ADD COLUMN extra TEXT NOT NULL DEFAULT '{}';
+    CREATE TABLE completed_uploads(
+        upload_id TEXT PRIMARY KEY,
+        bucket TEXT NOT NULL,
+        key TEXT NOT NULL,
+        etag TEXT NOT NULL,
+        completed REAL NOT NULL
+    );
+    """,
 ]
 
 
@@ -95,6 +113,21 @@ class ObjectRow:
     content_type: str
     mtime: float
     headers: dict[str, str] = field(default_factory=dict)
+    # Checksums by algorithm (``crc32`` -> base64 value) and their type (FULL_OBJECT or
+    # COMPOSITE); the part sizes of an object assembled from a multipart upload.
+    checksums: dict[str, str] = field(default_factory=dict)
+    checksum_type: str = ""
+    part_sizes: tuple[int, ...] = ()
+
+    def extra_json(self) -> str:
+        """The `extra` column: checksums and part sizes."""
+        extra: dict[str, Any] = {}
+        if self.checksums:
+            extra["checksums"] = self.checksums
+            extra["checksum_type"] = self.checksum_type or "FULL_OBJECT"
+        if self.part_sizes:
+            extra["parts"] = list(self.part_sizes)
+        return json.dumps(extra)
 
     def to_json(self) -> str:
         """The row as JSON (for the journal)."""
@@ -107,6 +140,7 @@ class ObjectRow:
                 "content_type": self.content_type,
                 "mtime": self.mtime,
                 "headers": self.headers,
+                "extra": self.extra_json(),
             }
         )
 
@@ -114,15 +148,30 @@ class ObjectRow:
     def from_json(cls, text: str) -> ObjectRow:
         """Read back `to_json` output."""
         d = json.loads(text)
-        return cls(
-            d["bucket"],
-            d["key"],
-            d["size"],
-            d["etag"],
-            d["content_type"],
-            d["mtime"],
-            d["headers"],
+        return _with_extra(
+            cls(
+                d["bucket"],
+                d["key"],
+                d["size"],
+                d["etag"],
+                d["content_type"],
+                d["mtime"],
+                d["headers"],
+            ),
+            d.get("extra", "{}"),
         )
+
+
+def _with_extra(row: ObjectRow, extra_text: str) -> ObjectRow:
+    extra = json.loads(extra_text or "{}")
+    if not extra:
+        return row
+    return dataclasses.replace(
+        row,
+        checksums=dict(extra.get("checksums", {})),
+        checksum_type=str(extra.get("checksum_type", "")),
+        part_sizes=tuple(extra.get("parts", ())),
+    )
 
 
 @dataclass(frozen=True)
@@ -136,6 +185,8 @@ class UploadRow:
     headers: dict[str, str]
     created: float
     stride: int | None
+    owner: str = ""
+    checksum_algorithm: str = ""  # e.g. "crc32" when the client announced one
 
 
 @dataclass(frozen=True)
@@ -147,6 +198,30 @@ class PartRow:
     etag: str
     location: str
     mtime: float
+    checksums: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StoreUsage:
+    """What the object store holds on disk, for the operator.
+
+    Attributes:
+        object_bytes: bytes of stored objects (every bucket).
+        objects: how many objects.
+        buckets: how many buckets.
+        open_uploads: multipart uploads neither completed nor aborted.
+        upload_bytes: bytes held by their parts.
+        disk_total_bytes: size of the disk holding `objects/`.
+        disk_free_bytes: free space on it.
+    """
+
+    object_bytes: int
+    objects: int
+    buckets: int
+    open_uploads: int
+    upload_bytes: int
+    disk_total_bytes: int
+    disk_free_bytes: int
 
 
 @dataclass(frozen=True)
@@ -212,11 +287,13 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 # --- objects ----------------------------------------------------------------------------
 
-_OBJECT_COLUMNS = "bucket, key, size, etag, content_type, mtime, headers"
+_OBJECT_COLUMNS = "bucket, key, size, etag, content_type, mtime, headers, extra"
 
 
 def _object(row: tuple[Any, ...]) -> ObjectRow:
-    return ObjectRow(row[0], row[1], row[2], row[3], row[4], row[5], json.loads(row[6]))
+    return _with_extra(
+        ObjectRow(row[0], row[1], row[2], row[3], row[4], row[5], json.loads(row[6])), row[7]
+    )
 
 
 def get_object(conn: sqlite3.Connection, bucket: str, key: str) -> ObjectRow | None:
@@ -233,8 +310,8 @@ def put_object(conn: sqlite3.Connection, obj: ObjectRow) -> None:
         "SELECT size FROM objects WHERE bucket = ? AND key = ?", (obj.bucket, obj.key)
     ).fetchone()
     conn.execute(
-        "INSERT OR REPLACE INTO objects(bucket, key, size, etag, content_type, mtime, headers) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT OR REPLACE INTO objects(bucket, key, size, etag, content_type, mtime, headers, "
+        "extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
             obj.bucket,
             obj.key,
@@ -243,6 +320,7 @@ def put_object(conn: sqlite3.Connection, obj: ObjectRow) -> None:
             obj.content_type,
             obj.mtime,
             json.dumps(obj.headers),
+            obj.extra_json(),
         ),
     )
     conn.execute(
@@ -271,10 +349,13 @@ def list_objects(
     inclusive: bool,
     prefix: str,
     limit: int,
+    within: str | None = None,
 ) -> list[ObjectRow]:
     """Up to `limit` rows with key after `lower` (or at it, if `inclusive`) starting with `prefix`.
 
-    Keys compare as UTF-8 bytes (SQLite's BINARY collation), the order S3 lists in.
+    `within` (a folder ending in '/') further confines the rows to that folder and the key
+    named like the folder without its slash. Keys compare as UTF-8 bytes (SQLite's BINARY
+    collation), the order S3 lists in.
     """
     if lower < prefix:
         lower, inclusive = prefix, True
@@ -285,6 +366,9 @@ def list_objects(
     if upper is not None:
         sql += " AND key < ?"
         args.append(upper)
+    if within is not None:
+        sql += " AND (key = ? OR (key >= ? AND key < ?))"
+        args += [within[:-1], within, prefix_successor(within)]
     sql += " ORDER BY key LIMIT ?"
     args.append(limit)
     return [_object(r) for r in conn.execute(sql, args)]
@@ -333,39 +417,85 @@ def journal_entries(conn: sqlite3.Connection) -> list[tuple[str, str, str, Objec
 # --- multipart --------------------------------------------------------------------------
 
 
+_UPLOAD_COLUMNS = (
+    "upload_id, bucket, key, content_type, headers, created, stride, owner, checksum_algorithm"
+)
+
+
+def _upload(r: tuple[Any, ...]) -> UploadRow:
+    return UploadRow(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6], r[7], r[8])
+
+
 def get_upload(conn: sqlite3.Connection, upload_id: str) -> UploadRow | None:
     """The upload's row, or None."""
     r = conn.execute(
-        "SELECT upload_id, bucket, key, content_type, headers, created, stride FROM uploads "
-        "WHERE upload_id = ?",
-        (upload_id,),
+        f"SELECT {_UPLOAD_COLUMNS} FROM uploads WHERE upload_id = ?", (upload_id,)
     ).fetchone()
-    if r is None:
-        return None
-    return UploadRow(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6])
+    return None if r is None else _upload(r)
 
 
-def list_uploads(conn: sqlite3.Connection, bucket: str, prefix: str) -> list[UploadRow]:
-    """Uploads in progress in `bucket` whose key starts with `prefix`, by key then time."""
+def count_uploads_of(conn: sqlite3.Connection, owner: str) -> int:
+    """How many uploads `owner` has open."""
+    return int(conn.execute("SELECT count(*) FROM uploads WHERE owner = ?", (owner,)).fetchone()[0])
+
+
+def stale_uploads(conn: sqlite3.Connection, before: float) -> list[str]:
+    """Uploads with no activity (start or last part) since `before` (epoch s)."""
+    return [
+        r[0]
+        for r in conn.execute(
+            "SELECT u.upload_id FROM uploads u WHERE max(u.created, coalesce("
+            "(SELECT max(p.mtime) FROM parts p WHERE p.upload_id = u.upload_id), 0)) < ?",
+            (before,),
+        )
+    ]
+
+
+def completed_upload(conn: sqlite3.Connection, upload_id: str) -> tuple[str, str, str] | None:
+    """(bucket, key, ETag) of an upload completed recently, or None."""
+    r = conn.execute(
+        "SELECT bucket, key, etag FROM completed_uploads WHERE upload_id = ?", (upload_id,)
+    ).fetchone()
+    return (r[0], r[1], r[2]) if r else None
+
+
+def usage(conn: sqlite3.Connection) -> tuple[int, int, int, int, int]:
+    """(object bytes, objects, buckets, open uploads, upload bytes)."""
+    object_bytes, buckets = conn.execute(
+        "SELECT coalesce(sum(used_bytes), 0), count(*) FROM buckets"
+    ).fetchone()
+    (objects,) = conn.execute("SELECT count(*) FROM objects").fetchone()
+    (uploads,) = conn.execute("SELECT count(*) FROM uploads").fetchone()
+    (upload_bytes,) = conn.execute("SELECT coalesce(sum(size), 0) FROM parts").fetchone()
+    return int(object_bytes), int(objects), int(buckets), int(uploads), int(upload_bytes)
+
+
+def list_uploads(
+    conn: sqlite3.Connection, bucket: str, prefix: str, within: str | None = None
+) -> list[UploadRow]:
+    """Uploads in progress in `bucket` whose key starts with `prefix`, by key then time.
+
+    `within` confines them as in `list_objects`.
+    """
     rows = conn.execute(
-        "SELECT upload_id, bucket, key, content_type, headers, created, stride FROM uploads "
-        "WHERE bucket = ? ORDER BY key, created",
+        f"SELECT {_UPLOAD_COLUMNS} FROM uploads WHERE bucket = ? ORDER BY key, created",
         (bucket,),
     )
     return [
-        UploadRow(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6])
+        _upload(r)
         for r in rows
         if r[2].startswith(prefix)
+        and (within is None or r[2].startswith(within) or r[2] == within[:-1])
     ]
 
 
 def get_parts(conn: sqlite3.Connection, upload_id: str) -> dict[int, PartRow]:
     """The upload's parts by number."""
     return {
-        r[0]: PartRow(r[0], r[1], r[2], r[3], r[4])
+        r[0]: PartRow(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]))
         for r in conn.execute(
-            "SELECT part_number, size, etag, location, mtime FROM parts WHERE upload_id = ? "
-            "ORDER BY part_number",
+            "SELECT part_number, size, etag, location, mtime, checksums FROM parts "
+            "WHERE upload_id = ? ORDER BY part_number",
             (upload_id,),
         )
     }

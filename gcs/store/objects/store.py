@@ -40,7 +40,7 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -77,6 +77,44 @@ class ListPage:
     truncated: bool
     last: str  # the last key or prefix returned (for the continuation token)
     last_is_prefix: bool
+
+
+ChecksumOf = Callable[[list[PartRow]], tuple[dict[str, str], str]]
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A conditional write (S3's ``If-Match`` / ``If-None-Match: *`` on PUT, Complete, DELETE).
+
+    Attributes:
+        if_match: ETags (unquoted) the current object must have; ``*`` = any existing.
+        if_none_match: the object must not exist (``If-None-Match: *``).
+    """
+
+    if_match: tuple[str, ...] | None = None
+    if_none_match: bool = False
+
+    def check(self, current: ObjectRow | None, bucket: str, key: str) -> None:
+        """Raises StoreError ``PreconditionFailed`` (or ``NoSuchKey`` for If-Match on nothing)."""
+        if self.if_none_match and current is not None:
+            raise StoreError(
+                "PreconditionFailed",
+                "At least one of the pre-conditions you specified did not hold "
+                "(If-None-Match: the object exists).",
+                bucket=bucket,
+                key=key,
+            )
+        if self.if_match is not None:
+            if current is None:
+                raise no_such_key(bucket, key)
+            if "*" not in self.if_match and current.etag not in self.if_match:
+                raise StoreError(
+                    "PreconditionFailed",
+                    "At least one of the pre-conditions you specified did not hold "
+                    "(If-Match: the ETag differs).",
+                    bucket=bucket,
+                    key=key,
+                )
 
 
 class _FileSink:
@@ -245,6 +283,9 @@ class ObjectStore:
         max_bucket_bytes: quota per bucket (0 = none).
         free_reserve_bytes: a put whose size is known is refused if it would leave less free
             disk than this.
+        upload_max_age_s: a multipart upload with no activity for this long is deleted (see
+            `expire_uploads`).
+        max_open_uploads: open multipart uploads one owner (access key) may have (0 = any).
     """
 
     def __init__(
@@ -254,8 +295,12 @@ class ObjectStore:
         max_object_bytes: int = 0,
         max_bucket_bytes: int = 0,
         free_reserve_bytes: int = 64 * MiB,
+        upload_max_age_s: float = UPLOAD_MAX_AGE_S,
+        max_open_uploads: int = 0,
     ) -> None:
         self.root = root
+        self.upload_max_age_s = upload_max_age_s
+        self.max_open_uploads = max_open_uploads
         self.max_object_bytes = max_object_bytes or 5 * 1024 * GiB
         self.max_bucket_bytes = max_bucket_bytes
         self.free_reserve_bytes = free_reserve_bytes
@@ -282,7 +327,11 @@ class ObjectStore:
             self._recover_journal()
             shutil.rmtree(self.tmp_dir, ignore_errors=True)
             self.tmp_dir.mkdir(exist_ok=True)
-            self._expire_uploads()
+        self.expire_uploads()
+        known = {r[0] for r in self.conn.execute("SELECT upload_id FROM uploads")}
+        for child in self.mp_dir.iterdir():
+            if child.name not in known:
+                shutil.rmtree(child, ignore_errors=True)
 
     def close(self) -> None:
         """Close meta.db (checkpointing the WAL)."""
@@ -323,19 +372,32 @@ class ObjectStore:
             if not tmp_path.exists() and final_path.exists():
                 shutil.rmtree(self.mp_dir / entry_id, ignore_errors=True)
 
-    def _expire_uploads(self) -> None:
-        cutoff = time.time() - UPLOAD_MAX_AGE_S
-        stale = [
-            r[0]
-            for r in self.conn.execute("SELECT upload_id FROM uploads WHERE created < ?", (cutoff,))
-        ]
-        for upload_id in stale:
+    def expire_uploads(self, max_age_s: float | None = None) -> int:
+        """Delete multipart uploads with no activity (start, last part) for `max_age_s`.
+
+        Uploads being completed or receiving a part are left alone. The record of completed
+        uploads (for repeated Complete requests) is kept as long. Returns how many uploads
+        were deleted.
+        """
+        age = self.upload_max_age_s if max_age_s is None else max_age_s
+        cutoff = time.time() - age
+        with self._lock:
+            busy = self._completing | {u for u, _ in self._inflight_parts}
+            stale = [u for u in meta.stale_uploads(self.conn, cutoff) if u not in busy]
             with meta.transaction(self.conn):
-                self._drop_upload_rows(upload_id)
-        known = {r[0] for r in self.conn.execute("SELECT upload_id FROM uploads")}
-        for child in self.mp_dir.iterdir():
-            if child.name not in known:
-                shutil.rmtree(child, ignore_errors=True)
+                for upload_id in stale:
+                    self._drop_upload_rows(upload_id)
+                self.conn.execute("DELETE FROM completed_uploads WHERE completed < ?", (cutoff,))
+        for upload_id in stale:
+            shutil.rmtree(self.mp_dir / upload_id, ignore_errors=True)
+        return len(stale)
+
+    def usage(self) -> meta.StoreUsage:
+        """What the store holds: objects, open uploads and their parts, the disk."""
+        with self._lock:
+            counts = meta.usage(self.conn)
+        disk = shutil.disk_usage(self.root)
+        return meta.StoreUsage(*counts, disk_total_bytes=disk.total, disk_free_bytes=disk.free)
 
     def _drop_upload_rows(self, upload_id: str) -> None:
         self.conn.execute("DELETE FROM parts WHERE upload_id = ?", (upload_id,))
@@ -466,12 +528,20 @@ class ObjectStore:
         content_type: str,
         headers: dict[str, str],
         etag: str | None = None,
+        checksums: dict[str, str] | None = None,
+        condition: Condition | None = None,
     ) -> ObjectRow:
         """Make an uploaded object visible (durably), replacing any earlier version.
 
+        Args:
+            checksums: the body's verified checksums by algorithm (returned on GET/HEAD).
+            condition: ``If-Match`` / ``If-None-Match`` of the request, checked atomically
+                with the replacement.
+
         Raises:
-            StoreError: quota exceeded, a path conflict, or the disk is full; the writer's
-                temp file is then deleted and the store is as before.
+            StoreError: ``PreconditionFailed`` or ``NoSuchKey`` (condition), quota exceeded, a
+                path conflict, or the disk is full; the writer's temp file is then deleted and
+                the store is as before.
         """
         try:
             writer._finish()
@@ -490,17 +560,30 @@ class ObjectStore:
                 content_type,
                 time.time(),
                 headers,
+                checksums=dict(checksums or {}),
             )
-            self._commit_file(row, writer.tmp, journal_id=f"put-{secrets.token_hex(8)}")
+            self._commit_file(
+                row, writer.tmp, journal_id=f"put-{secrets.token_hex(8)}", condition=condition
+            )
             return row
         finally:
             writer.abort()
 
-    def _commit_file(self, row: ObjectRow, tmp: Path, *, journal_id: str) -> None:
+    def _commit_file(
+        self,
+        row: ObjectRow,
+        tmp: Path,
+        *,
+        journal_id: str,
+        condition: Condition | None = None,
+        upload_id: str | None = None,
+    ) -> None:
         """Rename `tmp` into place and write `row`, journaled (see the module notes)."""
         with self._lock:
             _, _, used = self._require_bucket(row.bucket)
             old = meta.get_object(self.conn, row.bucket, row.key)
+            if condition is not None:
+                condition.check(old, row.bucket, row.key)
             growth = row.size - (old.size if old else 0)
             if self.max_bucket_bytes and used + growth > self.max_bucket_bytes:
                 raise _quota(row.bucket, self.max_bucket_bytes)
@@ -526,6 +609,12 @@ class ObjectStore:
                 meta.put_object(self.conn, row)
                 self._drop_upload_rows(journal_id)
                 self.conn.execute("DELETE FROM journal WHERE id = ?", (journal_id,))
+                if upload_id is not None:
+                    self.conn.execute(
+                        "INSERT OR REPLACE INTO completed_uploads(upload_id, bucket, key, etag, "
+                        "completed) VALUES (?, ?, ?, ?, ?)",
+                        (upload_id, row.bucket, row.key, row.etag, time.time()),
+                    )
 
     def _path(self, bucket: str, key: str) -> Path:
         return self.root.joinpath(bucket, *key.split("/"))
@@ -561,6 +650,16 @@ class ObjectStore:
         return final
 
     # --- reads ---------------------------------------------------------------------------
+
+    def check_condition(self, bucket: str, key: str, condition: Condition) -> None:
+        """Check a conditional write against the object as it is now (before the body).
+
+        Raises:
+            StoreError: ``NoSuchBucket``, ``PreconditionFailed`` or ``NoSuchKey``.
+        """
+        with self._lock:
+            self._require_bucket(bucket)
+            condition.check(meta.get_object(self.conn, bucket, key), bucket, key)
 
     def head(self, bucket: str, key: str) -> ObjectRow:
         """The object's metadata.
@@ -604,14 +703,21 @@ class ObjectStore:
         after: str = "",
         after_is_prefix: bool = False,
         max_keys: int = 1000,
+        within: str | None = None,
     ) -> ListPage:
         """One page of keys (and common prefixes, with a delimiter) after `after`.
+
+        `within` (a folder ending in '/') confines the listing to that folder and the key
+        named like it without the slash: a credential scoped to ``siteA`` listing ``siteA``
+        must not see ``siteA10/...``.
 
         Raises:
             StoreError: ``NoSuchBucket``.
         """
         with self._lock:
             self._require_bucket(bucket)
+        if max_keys <= 0:  # S3: nothing listed, and nothing left out either
+            return ListPage([], [], False, "", False)
         lower, inclusive = after, False
         if after_is_prefix:
             successor = meta.prefix_successor(after)
@@ -622,7 +728,7 @@ class ObjectStore:
         prefixes: list[str] = []
         last, last_is_prefix = "", False
         truncated = False
-        for entry in self._entries(bucket, prefix, delimiter, lower, inclusive):
+        for entry in self._entries(bucket, prefix, delimiter, lower, inclusive, within):
             if len(objects) + len(prefixes) == max_keys:
                 truncated = True
                 break
@@ -635,7 +741,13 @@ class ObjectStore:
         return ListPage(objects, prefixes, truncated, last, last_is_prefix)
 
     def _entries(
-        self, bucket: str, prefix: str, delimiter: str, lower: str, inclusive: bool
+        self,
+        bucket: str,
+        prefix: str,
+        delimiter: str,
+        lower: str,
+        inclusive: bool,
+        within: str | None = None,
     ) -> Iterator[ObjectRow | str]:
         batch = 500
         while True:
@@ -647,6 +759,7 @@ class ObjectStore:
                     inclusive=inclusive,
                     prefix=prefix,
                     limit=batch,
+                    within=within,
                 )
             if not rows:
                 return
@@ -669,14 +782,19 @@ class ObjectStore:
 
     # --- deletes -------------------------------------------------------------------------
 
-    def delete(self, bucket: str, key: str) -> bool:
+    def delete(self, bucket: str, key: str, *, condition: Condition | None = None) -> bool:
         """Delete an object; returns whether it existed (S3 answers success either way).
 
+        Args:
+            condition: ``If-Match`` of the request, checked atomically with the delete.
+
         Raises:
-            StoreError: ``NoSuchBucket``.
+            StoreError: ``NoSuchBucket``; ``PreconditionFailed`` or ``NoSuchKey`` (condition).
         """
         with self._lock:
             self._require_bucket(bucket)
+            if condition is not None:
+                condition.check(meta.get_object(self.conn, bucket, key), bucket, key)
             with meta.transaction(self.conn):
                 old = meta.delete_object(self.conn, bucket, key)
             if old is None or key.endswith("/"):
@@ -698,23 +816,55 @@ class ObjectStore:
     # --- multipart -----------------------------------------------------------------------
 
     def create_upload(
-        self, bucket: str, key: str, *, content_type: str, headers: dict[str, str]
+        self,
+        bucket: str,
+        key: str,
+        *,
+        content_type: str,
+        headers: dict[str, str],
+        owner: str = "",
+        checksum_algorithm: str = "",
     ) -> str:
         """Start a multipart upload; returns its id.
 
+        Args:
+            owner: the access key starting it (counted against `max_open_uploads`).
+            checksum_algorithm: the checksum every part carries (``crc32``...), if announced.
+
         Raises:
-            StoreError: ``NoSuchBucket`` or an invalid key.
+            StoreError: ``NoSuchBucket``, an invalid key, or ``SlowDown`` when `owner` has
+                `max_open_uploads` open already.
         """
         check_key(bucket, key)
         upload_id = secrets.token_hex(16)
         with self._lock:
             self._require_bucket(bucket)
+            if self.max_open_uploads and owner:
+                open_now = meta.count_uploads_of(self.conn, owner)
+                if open_now >= self.max_open_uploads:
+                    raise StoreError(
+                        "SlowDown",
+                        f"This credential has {open_now} multipart uploads open, the most "
+                        "allowed: complete or abort them (abandoned ones are deleted after "
+                        f"{self.upload_max_age_s / 3600:g} h). 未完成的分片上传过多。",
+                        bucket=bucket,
+                        key=key,
+                    )
             (self.mp_dir / upload_id).mkdir()
             with meta.transaction(self.conn):
                 self.conn.execute(
-                    "INSERT INTO uploads(upload_id, bucket, key, content_type, headers, created) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    (upload_id, bucket, key, content_type, _json(headers), time.time()),
+                    "INSERT INTO uploads(upload_id, bucket, key, content_type, headers, created, "
+                    "owner, checksum_algorithm) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        upload_id,
+                        bucket,
+                        key,
+                        content_type,
+                        _json(headers),
+                        time.time(),
+                        owner,
+                        checksum_algorithm,
+                    ),
                 )
         return upload_id
 
@@ -730,15 +880,17 @@ class ObjectStore:
             raise no_such_upload(upload_id)
         return row
 
-    def list_uploads(self, bucket: str, prefix: str = "") -> list[UploadRow]:
-        """Uploads in progress in the bucket.
+    def list_uploads(
+        self, bucket: str, prefix: str = "", within: str | None = None
+    ) -> list[UploadRow]:
+        """Uploads in progress in the bucket (confined to folder `within`, if given).
 
         Raises:
             StoreError: ``NoSuchBucket``.
         """
         with self._lock:
             self._require_bucket(bucket)
-            return meta.list_uploads(self.conn, bucket, prefix)
+            return meta.list_uploads(self.conn, bucket, prefix, within)
 
     def begin_part(
         self,
@@ -803,8 +955,17 @@ class ObjectStore:
                 raise storage_full(exc.strerror or "") from exc
             raise
 
-    def commit_part(self, writer: PartWriter, *, etag: str | None = None) -> PartRow:
+    def commit_part(
+        self,
+        writer: PartWriter,
+        *,
+        etag: str | None = None,
+        checksums: dict[str, str] | None = None,
+    ) -> PartRow:
         """Record a received part (durably); a part with the same number is replaced.
+
+        Args:
+            checksums: the part's verified checksums by algorithm (``crc32`` -> base64).
 
         Raises:
             StoreError: ``NoSuchUpload`` (aborted meanwhile) or ``XMinioStorageFull``.
@@ -813,7 +974,12 @@ class ObjectStore:
             writer._sync()
             location = "data" if writer.in_place else writer.path.name
             part = PartRow(
-                writer.part_number, writer.size, etag or writer.md5().hex(), location, time.time()
+                writer.part_number,
+                writer.size,
+                etag or writer.md5().hex(),
+                location,
+                time.time(),
+                dict(checksums or {}),
             )
             with self._lock:
                 self.get_upload(writer.upload_id)
@@ -821,7 +987,7 @@ class ObjectStore:
                 with meta.transaction(self.conn):
                     self.conn.execute(
                         "INSERT OR REPLACE INTO parts(upload_id, part_number, size, etag, "
-                        "location, mtime) VALUES (?, ?, ?, ?, ?, ?)",
+                        "location, mtime, checksums) VALUES (?, ?, ?, ?, ?, ?, ?)",
                         (
                             writer.upload_id,
                             part.part_number,
@@ -829,6 +995,7 @@ class ObjectStore:
                             part.etag,
                             location,
                             part.mtime,
+                            _json(part.checksums),
                         ),
                     )
                 writer.finished = True
@@ -869,18 +1036,54 @@ class ObjectStore:
                 self._drop_upload_rows(upload_id)
         shutil.rmtree(self.mp_dir / upload_id, ignore_errors=True)
 
-    def complete_upload(self, upload_id: str, parts: list[tuple[int, str]]) -> ObjectRow:
+    def completed_result(self, upload_id: str, bucket: str, key: str) -> ObjectRow:
+        """The object an upload completed earlier became, if it is still that object.
+
+        S3 answers a repeated CompleteMultipartUpload with the same result (a client whose
+        first answer was lost retries it).
+
+        Raises:
+            StoreError: ``NoSuchUpload`` when the upload is unknown, was for another key, or
+                its object was replaced or deleted since.
+        """
+        with self._lock:
+            done = meta.completed_upload(self.conn, upload_id)
+            if done is not None and done[:2] == (bucket, key):
+                current = meta.get_object(self.conn, bucket, key)
+                if current is not None and current.etag == done[2]:
+                    return current
+        raise no_such_upload(upload_id)
+
+    def complete_upload(
+        self,
+        upload_id: str,
+        parts: list[tuple[int, str]],
+        *,
+        condition: Condition | None = None,
+        checksum_of: ChecksumOf | None = None,
+    ) -> ObjectRow:
         """Assemble the listed parts (number, ETag) into the object and make it visible.
+
+        Args:
+            condition: ``If-Match`` / ``If-None-Match`` of the request.
+            checksum_of: given the chosen parts, the object's checksums and their type
+                (composite of the parts' checksums); it may raise StoreError to refuse.
 
         Raises:
             StoreError: ``NoSuchUpload``, ``InvalidPartOrder``, ``InvalidPart``,
-                ``EntityTooSmall``, ``EntityTooLarge``, quota or disk full. On error the
-                upload stays as it was and can be completed again or aborted.
+                ``EntityTooSmall``, ``EntityTooLarge``, ``PreconditionFailed``, quota or disk
+                full. On error the upload stays as it was and can be completed again or
+                aborted.
         """
         with self._lock:
             upload = self.get_upload(upload_id)
             stored = meta.get_parts(self.conn, upload_id)
             chosen = _validate_parts(parts, stored)
+            checksums, checksum_type = checksum_of(chosen) if checksum_of else ({}, "")
+            if condition is not None:
+                condition.check(
+                    meta.get_object(self.conn, upload.bucket, upload.key), upload.bucket, upload.key
+                )
             total = sum(p.size for p in chosen)
             if total > self.max_object_bytes:
                 raise StoreError(
@@ -934,9 +1137,14 @@ class ObjectStore:
                 upload.content_type,
                 time.time(),
                 upload.headers,
+                checksums=checksums,
+                checksum_type=checksum_type,
+                part_sizes=tuple(p.size for p in chosen),
             )
             try:
-                self._commit_file(row, source, journal_id=upload_id)
+                self._commit_file(
+                    row, source, journal_id=upload_id, condition=condition, upload_id=upload_id
+                )
             except BaseException:
                 if not in_place:
                     with contextlib.suppress(FileNotFoundError):

@@ -1,4 +1,5 @@
-"""Authenticating an S3 request: SigV4 in the Authorization header or a presigned query.
+"""Authenticating an S3 request: SigV4 in the Authorization header or a presigned query, or a
+SigV2 presigned URL (see `gcs.station.storage.sigv2` for why).
 
 `parse_request` reads what the client claims (pure); the caller looks the access key up
 (`StorageAccess.lookup`, blocking, so in an executor) and `verify` checks token, expiry, time
@@ -13,7 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from gcs.station.storage import Principal, sigv4
+from gcs.station.storage import Principal, sigv2, sigv4
 from gcs.web.s3.errors import S3Error
 
 MAX_SKEW_S = 15 * 60
@@ -82,6 +83,25 @@ class Claim:
     token: str
     content_sha256: str | None
 
+    @property
+    def access_key(self) -> str:
+        """The access key id the request names."""
+        return self.info.credential.access_key
+
+
+@dataclass(frozen=True)
+class ClaimV2:
+    """A SigV2 presigned URL's claim (query authentication)."""
+
+    access_key: str
+    signature: str
+    expires: str
+    method: str
+    resource: str
+    query: list[tuple[str, str]]
+    headers: list[tuple[str, str]]
+    token: str
+
 
 def _header(headers: list[tuple[str, str]], name: str) -> str | None:
     for key, value in headers:
@@ -95,27 +115,39 @@ def _wrap(exc: sigv4.SigV4Error) -> S3Error:
 
 
 def parse_request(
-    method: str, path: str, query: list[tuple[str, str]], headers: list[tuple[str, str]]
-) -> Claim:
+    method: str,
+    path: str,
+    query: list[tuple[str, str]],
+    headers: list[tuple[str, str]],
+    *,
+    resource: str = "",
+) -> Claim | ClaimV2:
     """Read the signature material of a request.
 
+    Args:
+        resource: ``/bucket/key`` as sent (percent-encoded), for SigV2 presigned URLs.
+
     Raises:
-        S3Error: anonymous request (``AccessDenied``) or malformed signature material.
+        S3Error: anonymous request (``AccessDenied``), malformed signature material, or
+            ``NotImplemented`` for a SigV2 Authorization header.
     """
     names = {name for name, _ in query}
+    if "X-Amz-Credential" not in names and ("Signature" in names or "AWSAccessKeyId" in names):
+        return _parse_v2(method, query, headers, resource)
+    authorization = _header(headers, "authorization")
+    if authorization is not None and authorization.startswith("AWS "):
+        raise S3Error(
+            "NotImplemented",
+            "Signature Version 2 in the Authorization header is not supported: sign with "
+            "SigV4 (boto3: Config(signature_version='s3v4'); s3cmd: signature_v2 = False). "
+            "SigV2 presigned URLs are accepted.",
+        )
     try:
         if "X-Amz-Credential" in names or "X-Amz-Algorithm" in names:
             q = dict(query)
             info = sigv4.parse_presigned(q)
             token = q.get("X-Amz-Security-Token", "")
         else:
-            authorization = _header(headers, "authorization")
-            if "Signature" in names or "AWSAccessKeyId" in names:
-                raise S3Error(
-                    "InvalidRequest",
-                    "Signature Version 2 is not supported: presign with AWS Signature Version 4 "
-                    "(boto3: Config(signature_version='s3v4')).",
-                )
             if authorization is None:
                 raise S3Error(
                     "AccessDenied", "Anonymous access is not allowed: sign the request (SigV4)."
@@ -127,6 +159,69 @@ def parse_request(
     return Claim(
         info, method, path, query, headers, token, _header(headers, "x-amz-content-sha256")
     )
+
+
+def _parse_v2(
+    method: str, query: list[tuple[str, str]], headers: list[tuple[str, str]], resource: str
+) -> ClaimV2:
+    q = dict(query)
+    missing = [p for p in sigv2.AUTH_PARAMS if not q.get(p)]
+    if missing:
+        raise S3Error(
+            "AccessDenied",
+            f"A SigV2 presigned URL needs AWSAccessKeyId, Expires and Signature ({missing[0]} "
+            "is missing).",
+        )
+    token = q.get("x-amz-security-token") or _header(headers, "x-amz-security-token") or ""
+    return ClaimV2(
+        q["AWSAccessKeyId"],
+        q["Signature"],
+        q["Expires"],
+        method,
+        resource,
+        query,
+        headers,
+        token,
+    )
+
+
+def _verify_v2(claim: ClaimV2, principal: Principal | None, now: float) -> Payload:
+    if principal is None:
+        raise S3Error(
+            "InvalidAccessKeyId",
+            "The AWS Access Key Id you provided does not exist in our records.",
+            AWSAccessKeyId=claim.access_key,
+        )
+    if principal.token_sha256 is not None and (
+        not claim.token or not principal.token_matches(claim.token)
+    ):
+        raise S3Error("InvalidToken", "The provided token is malformed or otherwise invalid.")
+    if principal.expired(now):
+        raise S3Error("ExpiredToken", "The provided token has expired.")
+    if not claim.expires.isdigit():
+        raise S3Error("AccessDenied", "Expires must be a time in epoch seconds.")
+    if now > int(claim.expires):
+        raise S3Error("AccessDenied", "Request has expired", Expires=claim.expires)
+    params = {k.lower(): v for k, v in claim.query}
+    amz = [(k, v) for k, v in claim.headers if k.lower().startswith("x-amz-")]
+    amz += [(k.lower(), v) for k, v in claim.query if k.lower().startswith("x-amz-")]
+    text = sigv2.string_to_sign(
+        claim.method,
+        content_md5=_header(claim.headers, "content-md5") or params.get("content-md5", ""),
+        content_type=_header(claim.headers, "content-type") or params.get("content-type", ""),
+        expires=claim.expires,
+        amz_headers=amz,
+        resource=sigv2.canonical_resource(claim.resource, claim.query),
+    )
+    if not sigv4.constant_time_equal(sigv2.sign(principal.secret, text), claim.signature):
+        raise S3Error(
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided. "
+            "Check your key and signing method.",
+            AWSAccessKeyId=claim.access_key,
+            StringToSign=text,
+        )
+    return Payload(mode=UNSIGNED)
 
 
 def _request_date(headers: list[tuple[str, str]]) -> str:
@@ -147,7 +242,7 @@ def _epoch(amz_date: str) -> float:
     return datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp()
 
 
-def verify(claim: Claim, principal: Principal | None, now: float) -> Payload:
+def verify(claim: Claim | ClaimV2, principal: Principal | None, now: float) -> Payload:
     """Check token, expiry, time and signature; returns how the body is protected.
 
     Raises:
@@ -155,6 +250,8 @@ def verify(claim: Claim, principal: Principal | None, now: float) -> Payload:
             ``RequestTimeTooSkewed``, ``AccessDenied`` (expired URL), ``SignatureDoesNotMatch``
             and malformed-request codes.
     """
+    if isinstance(claim, ClaimV2):
+        return _verify_v2(claim, principal, now)
     info = claim.info
     cred = info.credential
     if principal is None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from gcs.station.core import Endpoint, Station
+from gcs.station.bus import LogEntry
+from gcs.station.core import Endpoint, Station, now_ms
 from gcs.web.s3.app import S3Server, start_s3_server
 
 
@@ -28,11 +29,16 @@ async def start_component(station: Station) -> S3Component:
     s = station.settings
     if s.storage.external_endpoint:
         return S3Component(None, s.storage.external_endpoint)
+
+    def notify(level: str, message: str) -> None:
+        station.bus.publish(LogEntry(now_ms(), "storage", level, message))
+
     server = await start_s3_server(
         s.station.host,
         s.storage.port,
         data_dir=station.data_dir,
         settings=s,
         access=station.storage,
+        notify=notify,
     )
     return S3Component(server, server.access.endpoint or server.url)

@@ -1,7 +1,11 @@
 """S3 operations: parse the request, check the principal's scope, call the store, answer.
 
-One catch-all route feeds `handle`, which splits the raw path itself (path-style addressing:
-``/bucket/key``) so that keys reach the store exactly as the client signed them. Blocking store
+One catch-all route feeds `handle`, which splits the raw path itself so that keys reach the
+store exactly as the client signed them. Both addressings work: path-style (``/bucket/key``)
+and virtual-host (``Host: bucket.<station name>``, ``/key``), which AWS SDKs use by default
+when the endpoint is a name; the station's names (`Context.base_hosts`) say which Host
+headers carry a bucket. Absolute-form request targets (``PUT http://host/key``, as sent
+through a proxy) are accepted too. Blocking store
 calls run in the app's executor; a write the client was answered for is committed (fsynced and
 renamed) before the answer.
 """
@@ -11,21 +15,31 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import email.utils
 import logging
 import re
 import secrets
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from aiohttp import web
 
 from gcs.station.storage import Principal, StorageAccess
 from gcs.station.storage.sigv4 import SigV4Error, decode_component, parse_query
-from gcs.store.objects import ObjectRow, ObjectStore, StoreError, check_key
-from gcs.web.s3 import xml
-from gcs.web.s3.auth import Claim, Payload, parse_request, verify
+from gcs.store.objects import (
+    Condition,
+    ObjectRow,
+    ObjectStore,
+    PartRow,
+    StoreError,
+    UploadRow,
+    check_key,
+)
+from gcs.web.s3 import checksums, xml
+from gcs.web.s3.auth import Payload, parse_request, verify
 from gcs.web.s3.body import BodyProcessor, Md5Side, pump
 from gcs.web.s3.errors import S3Error, access_denied, not_implemented
 
@@ -48,6 +62,13 @@ EXPOSED = (
     "x-amz-checksum-sha256, x-amz-checksum-crc64nvme"
 )
 NOT_CHECKSUMS = ("x-amz-checksum-type", "x-amz-checksum-mode", "x-amz-checksum-algorithm")
+CHECKSUM_ELEMENTS = {
+    "crc32": "ChecksumCRC32",
+    "crc32c": "ChecksumCRC32C",
+    "crc64nvme": "ChecksumCRC64NVME",
+    "sha1": "ChecksumSHA1",
+    "sha256": "ChecksumSHA256",
+}
 # Query parameters naming sub-resources we do not serve (answering them as plain object or
 # bucket operations would be wrong).
 UNSUPPORTED_SUBRESOURCES = {
@@ -82,6 +103,23 @@ UNSUPPORTED_SUBRESOURCES = {
 }
 
 
+Notify = Callable[[str, str], None]  # (level, message) for the operator's events
+REPORT_EVERY_S = 60.0
+REPORTED_CODES = frozenset(
+    {
+        "AccessDenied",
+        "ExpiredToken",
+        "InvalidAccessKeyId",
+        "InvalidToken",
+        "RequestTimeTooSkewed",
+        "SignatureDoesNotMatch",
+        "SlowDown",
+        "XMinioAdminBucketQuotaExceeded",
+        "XMinioStorageFull",
+    }
+)
+
+
 @dataclass
 class Context:
     """What handlers share: the store, the credentials, the executor, the clock."""
@@ -90,6 +128,36 @@ class Context:
     access: StorageAccess
     executor: Executor | None
     clock: Callable[[], float]
+    base_hosts: frozenset[str] = frozenset()
+    notify: Notify | None = None
+    _reported: dict[tuple[str, str], float] = field(default_factory=dict)
+
+    def report(self, request: web.Request, code: str, message: str) -> None:
+        """Tell the operator about a refusal that needs a person (bad keys, clock, full disk).
+
+        At most once per `REPORT_EVERY_S` for one code and one client address.
+        """
+        if self.notify is None or code not in REPORTED_CODES:
+            return
+        key, now = (code, request.remote or ""), time.monotonic()
+        if now - self._reported.get(key, float("-inf")) < REPORT_EVERY_S:
+            return
+        if len(self._reported) > 1000:
+            self._reported.clear()
+        self._reported[key] = now
+        self.notify(
+            "warning",
+            f"object store refused {request.method} {request.path} from {request.remote}: "
+            f"{code}: {message} / 对象存储拒绝了请求",
+        )
+
+    def virtual_bucket(self, host: str) -> str | None:
+        """The bucket a virtual-host ``Host`` names (``gcs.station.lan`` -> ``gcs``), or None."""
+        name = _hostname(host)
+        for base in self.base_hosts:
+            if name.endswith("." + base) and len(name) > len(base) + 1:
+                return name[: -len(base) - 1]
+        return None
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a blocking call in the executor."""
@@ -108,10 +176,27 @@ class S3Request:
     payload: Payload
 
 
-def _split(request: web.Request) -> tuple[str, list[tuple[str, str]]]:
-    raw_path, _, raw_query = request.raw_path.partition("?")
+_ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://([^/?#]*)(.*)$", re.DOTALL)
+
+
+def _hostname(host: str) -> str:
+    """``Host`` without the port, lower-case (IPv6 brackets kept)."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host.split("]", 1)[0] + "]"
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def _split(request: web.Request) -> tuple[str, list[tuple[str, str]], str, str]:
+    """The decoded path, the query pairs, the authority the request was sent to, the raw path."""
+    target = request.raw_path
+    authority = request.headers.get("Host", "")
+    absolute = _ABSOLUTE.match(target)
+    if absolute:  # absolute-form (through a proxy): its authority replaces Host
+        authority, target = absolute[1], absolute[2] or "/"
+    raw_path, _, raw_query = target.partition("?")
     try:
-        return decode_component(raw_path), parse_query(raw_query)
+        return decode_component(raw_path), parse_query(raw_query), authority, raw_path
     except SigV4Error as exc:
         raise S3Error(exc.code, str(exc)) from None
 
@@ -128,14 +213,19 @@ async def authenticate(ctx: Context, request: web.Request) -> S3Request:
     Raises:
         S3Error: authentication failed or the path is malformed.
     """
-    path, query = _split(request)
+    path, query, authority, raw_path = _split(request)
     if not path.startswith("/"):
         raise S3Error("InvalidURI", "The request path must start with '/'.")
-    claim: Claim = parse_request(request.method, path, query, _headers(request))
-    principal = await ctx.run(ctx.access.lookup, claim.info.credential.access_key)
+    virtual = ctx.virtual_bucket(authority)
+    resource = f"/{virtual}{raw_path}" if virtual is not None else raw_path
+    claim = parse_request(request.method, path, query, _headers(request), resource=resource)
+    principal = await ctx.run(ctx.access.lookup, claim.access_key)
     payload = verify(claim, principal, ctx.clock())
     assert principal is not None
-    bucket, _, key = path[1:].partition("/")
+    if virtual is not None:
+        bucket, key = virtual, path[1:]
+    else:
+        bucket, _, key = path[1:].partition("/")
     return S3Request(request, bucket, key, dict(query), principal, payload)
 
 
@@ -149,13 +239,21 @@ async def handle(ctx: Context, request: web.Request) -> web.StreamResponse:
             s3 = await authenticate(ctx, request)
             response = await _dispatch(ctx, s3)
     except S3Error as exc:
+        if _client_gone(request, exc):
+            log.info("S3 %s %s: the client went away (%s)", request.method, request.path, exc)
+        else:
+            ctx.report(request, exc.code, exc.message)
         response = _error(request, exc, request_id)
     except StoreError as exc:
+        ctx.report(request, exc.code, exc.message)
         response = _error(
             request, S3Error(exc.code, exc.message, BucketName=exc.bucket, Key=exc.key), request_id
         )
-    except Exception:
-        log.exception("S3 request %s %s failed", request.method, request.path)
+    except Exception as exc:
+        if not _client_gone(request, exc):
+            log.exception("S3 request %s %s failed", request.method, request.path)
+        else:  # nobody to answer: not an error of the station's
+            log.info("S3 %s %s: the client went away (%r)", request.method, request.path, exc)
         response = _error(
             request,
             S3Error("InternalError", "We encountered an internal error. Please try again."),
@@ -164,6 +262,14 @@ async def handle(ctx: Context, request: web.Request) -> web.StreamResponse:
     if not response.prepared:
         _common_headers(request, response, request_id)
     return response
+
+
+def _client_gone(request: web.Request, exc: Exception) -> bool:
+    """Whether `exc` comes from the client closing the connection (mid-body or mid-answer)."""
+    if isinstance(exc, ConnectionError) or isinstance(exc.__cause__, ConnectionError):
+        return True
+    transport = request.transport
+    return transport is None or transport.is_closing()
 
 
 async def expect_continue(ctx: Context, request: web.Request) -> None:
@@ -179,9 +285,13 @@ async def expect_continue(ctx: Context, request: web.Request) -> None:
     if request.method in ("PUT", "POST"):
         try:
             s3 = await authenticate(ctx, request)
+            _refuse_unsupported_headers(request)
             if s3.key:
                 _require(s3.principal.may_write(s3.bucket, s3.key))
                 check_key(s3.bucket, s3.key)
+                condition = _write_condition(request)
+                if condition is not None and request.method == "PUT":
+                    await ctx.run(ctx.store.check_condition, s3.bucket, s3.key, condition)
         except (S3Error, StoreError):
             return  # refused: `handle` renders the same error without reading the body
     if request.version >= (1, 1):
@@ -233,6 +343,8 @@ async def _dispatch(ctx: Context, s3: S3Request) -> web.StreamResponse:
         if method == "GET":
             return await list_buckets(ctx, s3)
         raise S3Error("MethodNotAllowed", "The specified method is not allowed here.")
+    if method in ("PUT", "POST"):
+        _refuse_unsupported_headers(s3.request)
     if not s3.key:
         return await _bucket_operation(ctx, s3, method, q)
     if method == "PUT":
@@ -278,6 +390,112 @@ async def _bucket_operation(
 
 
 # --- helpers ----------------------------------------------------------------------------
+
+# Canned ACLs that say what the store does anyway: only holders of the station's credentials
+# can read an object.
+PRIVATE_ACLS = {"private", "bucket-owner-read", "bucket-owner-full-control"}
+RESPONSE_OVERRIDES = {
+    "response-content-type": "Content-Type",
+    "response-content-language": "Content-Language",
+    "response-expires": "Expires",
+    "response-cache-control": "Cache-Control",
+    "response-content-disposition": "Content-Disposition",
+    "response-content-encoding": "Content-Encoding",
+}
+
+
+def _refuse_unsupported_headers(request: web.Request) -> None:
+    """ACLs other than private and server-side encryption are refused, not silently dropped.
+
+    Raises:
+        S3Error: ``NotImplemented`` naming the header and what to do.
+    """
+    acl = request.headers.get("x-amz-acl")
+    if acl is not None and acl.strip().lower() not in PRIVATE_ACLS:
+        raise not_implemented(
+            f"The canned ACL {acl.strip()!r} (objects are private to the station's "
+            "credentials; send x-amz-acl: private or none)"
+        )
+    for name in request.headers:
+        lower = name.lower()
+        if lower.startswith("x-amz-grant-"):
+            raise not_implemented(f"The {name} header (ACL grants)")
+        if lower.startswith("x-amz-server-side-encryption"):
+            raise not_implemented(
+                f"Server-side encryption ({name}: objects are stored unencrypted on the "
+                "station's disk; send the request without it)"
+            )
+
+
+def _etags(value: str) -> tuple[str, ...]:
+    """The ETags of an If-Match / If-None-Match header, unquoted (``*`` kept)."""
+    tags = []
+    for part in value.split(","):
+        tag = part.strip()
+        if tag.startswith("W/"):
+            tag = tag[2:]
+        tag = tag.strip('"')
+        if tag:
+            tags.append(tag)
+    return tuple(tags)
+
+
+def _http_time(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return None  # an unparsable date is ignored, as HTTP says
+
+
+def _read_precondition(request: web.Request, row: ObjectRow) -> int | None:
+    """412 or 304 as S3 answers conditional GET/HEAD, or None to send the object.
+
+    If-Match wins over If-Unmodified-Since, If-None-Match over If-Modified-Since (RFC 7232,
+    which S3 follows: a matching If-Match with a failing If-Unmodified-Since is a 200).
+    """
+    headers = request.headers
+    modified = int(row.mtime)  # HTTP dates have whole seconds
+    if_match = headers.get("If-Match")
+    if if_match is not None:
+        tags = _etags(if_match)
+        if "*" not in tags and row.etag not in tags:
+            return 412
+    else:
+        since = _http_time(headers.get("If-Unmodified-Since"))
+        if since is not None and modified > since:
+            return 412
+    if_none = headers.get("If-None-Match")
+    if if_none is not None:
+        tags = _etags(if_none)
+        if "*" in tags or row.etag in tags:
+            return 304
+    else:
+        since = _http_time(headers.get("If-Modified-Since"))
+        if since is not None and modified <= since:
+            return 304
+    return None
+
+
+def _write_condition(request: web.Request, *, delete: bool = False) -> Condition | None:
+    """The conditional-write headers of a PUT, Complete or DELETE (None without any).
+
+    Raises:
+        S3Error: ``NotImplemented`` for If-None-Match other than ``*``.
+    """
+    if_match = request.headers.get("If-Match")
+    if_none = None if delete else request.headers.get("If-None-Match")
+    if if_none is not None and if_none.strip() != "*":
+        raise not_implemented("If-None-Match with an ETag on writes (only '*')")
+    if if_match is None and if_none is None:
+        return None
+    return Condition(_etags(if_match) if if_match is not None else None, if_none is not None)
+
+
+def _checksums_of(values: dict[str, str]) -> dict[str, str]:
+    """``x-amz-checksum-crc32`` -> ``crc32``."""
+    return {k.removeprefix("x-amz-checksum-"): v for k, v in values.items()}
 
 
 def _xml(body: bytes, status: int = 200) -> web.Response:
@@ -448,7 +666,20 @@ async def bucket_location(ctx: Context, s3: S3Request) -> web.Response:
 async def create_bucket(ctx: Context, s3: S3Request) -> web.Response:
     """CreateBucket: only the station's own credentials may."""
     _require(s3.principal.is_station)
-    await read_small_body(ctx, s3)
+    body = await read_small_body(ctx, s3)
+    if body.strip():
+        # Only a CreateBucketConfiguration may come with it: anything else is an object upload
+        # that lost its bucket (a virtual-host request to a name the station does not know).
+        try:
+            xml.parse(body, "CreateBucketConfiguration")
+        except S3Error:
+            raise S3Error(
+                "MalformedXML",
+                f"PUT /{s3.bucket} creates a bucket, and its body is not a "
+                "CreateBucketConfiguration: to upload an object use /bucket/key (path-style) or "
+                "a Host of bucket.<station address> (virtual-host).",
+                BucketName=s3.bucket,
+            ) from None
     created = await ctx.run(ctx.store.create_bucket, s3.bucket)
     if not created:
         raise S3Error(
@@ -495,7 +726,7 @@ async def list_objects(ctx: Context, s3: S3Request, *, v2: bool) -> web.Response
     max_keys = _max_keys(q)
     encoding = q.get("encoding-type", "")
     enc = xml.url_encoder(encoding)
-    if v2 and "continuation-token" in q:
+    if v2 and q.get("continuation-token"):  # an empty token means "from the start"
         after, after_is_prefix = _untoken(q["continuation-token"])
     else:
         after = q.get("start-after" if v2 else "marker", "")
@@ -514,6 +745,7 @@ async def list_objects(ctx: Context, s3: S3Request, *, v2: bool) -> web.Response
             after=after,
             after_is_prefix=after_is_prefix,
             max_keys=max_keys,
+            within=s3.principal.listing_folder(prefix),
         )
     )
     body = [
@@ -528,7 +760,7 @@ async def list_objects(ctx: Context, s3: S3Request, *, v2: bool) -> web.Response
         body.append(xml.element("EncodingType", encoding))
     if v2:
         body.append(xml.element("KeyCount", len(page.objects) + len(page.prefixes)))
-        if "continuation-token" in q:
+        if q.get("continuation-token"):
             body.append(xml.element("ContinuationToken", q["continuation-token"]))
         if "start-after" in q:
             body.append(xml.element("StartAfter", enc(q["start-after"])))
@@ -559,7 +791,9 @@ async def list_uploads(ctx: Context, s3: S3Request) -> web.Response:
     """ListMultipartUploads (no pagination: one page of at most 1000)."""
     prefix = s3.query.get("prefix", "")
     _require(s3.principal.may_list(s3.bucket, prefix))
-    uploads = await ctx.run(ctx.store.list_uploads, s3.bucket, prefix)
+    uploads = await ctx.run(
+        ctx.store.list_uploads, s3.bucket, prefix, s3.principal.listing_folder(prefix)
+    )
     body = [xml.element("Bucket", s3.bucket), xml.element("Prefix", prefix)]
     body.append(xml.element("MaxUploads", 1000))
     body.append(xml.element("IsTruncated", len(uploads) > 1000))
@@ -615,6 +849,9 @@ async def put_object(ctx: Context, s3: S3Request) -> web.Response:
     declared = _declared_length(request, s3.payload)
     headers = _stored_headers(request)
     content_type = _content_type(request)
+    condition = _write_condition(request)
+    if condition is not None:  # refuse before the body is sent; checked again at the commit
+        await ctx.run(ctx.store.check_condition, s3.bucket, s3.key, condition)
     side = None if s3.payload.chunked else Md5Side()
     writer = await ctx.run(
         lambda: ctx.store.begin_put(
@@ -626,9 +863,15 @@ async def put_object(ctx: Context, s3: S3Request) -> web.Response:
         processor, _ = _processor(s3, writer.write, side.digest if side else writer.md5)
         await pump(request.content, processor, ctx.executor, side=side)
         etag = side.digest().hex() if side else None
+        checksums = _checksums_of(processor.checksum_values())
         row = await ctx.run(
             lambda: ctx.store.commit_put(
-                writer, content_type=content_type, headers=headers, etag=etag
+                writer,
+                content_type=content_type,
+                headers=headers,
+                etag=etag,
+                checksums=checksums,
+                condition=condition,
             )
         )
         committed = True
@@ -668,37 +911,72 @@ def parse_range(value: str, size: int) -> tuple[int, int] | None:
     return max(0, size - suffix), size - 1
 
 
-def _preconditions(request: web.Request, row: ObjectRow) -> int | None:
-    etag = f'"{row.etag}"'
-    if_match = request.headers.get("If-Match")
-    if if_match is not None and if_match.strip() not in (etag, "*", row.etag):
-        return 412
-    if_none = request.headers.get("If-None-Match")
-    if if_none is not None and if_none.strip() in (etag, "*", row.etag):
-        return 304
-    return None
+def _part_range(q: dict[str, str], row: ObjectRow, has_range: bool) -> tuple[int, int] | None:
+    """The bytes of ``?partNumber=n`` (the n-th part of a multipart object), or None.
+
+    Raises:
+        S3Error: ``InvalidArgument``, ``InvalidRequest`` (with a Range), ``InvalidPartNumber``.
+    """
+    raw = q.get("partNumber")
+    if raw is None:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= 10000:
+        raise S3Error("InvalidArgument", "Part number must be an integer between 1 and 10000.")
+    if has_range:
+        raise S3Error(
+            "InvalidRequest", "Cannot specify both Range header and partNumber query parameter."
+        )
+    number, sizes = int(raw), row.part_sizes or (row.size,)
+    if number > len(sizes):
+        raise S3Error(
+            "InvalidPartNumber",
+            "The requested partnumber is not satisfiable",
+            PartNumberRequested=raw,
+            ActualPartCount=str(len(sizes)),
+        )
+    first = sum(sizes[: number - 1])
+    return first, first + sizes[number - 1] - 1
 
 
 async def get_object(ctx: Context, s3: S3Request, *, head: bool) -> web.StreamResponse:
-    """GetObject / HeadObject, with a single byte range."""
+    """GetObject / HeadObject: conditions, one byte range or a part, checksums, overrides."""
     _require(s3.principal.may_read(s3.bucket, s3.key))
     row, f = await ctx.run(ctx.store.open_object, s3.bucket, s3.key)
     try:
-        request = s3.request
+        request, q = s3.request, s3.query
         headers = _object_headers(row)
-        precondition = _preconditions(request, row)
+        precondition = _read_precondition(request, row)
         if precondition == 412:
             raise S3Error("PreconditionFailed", "At least one of the preconditions failed.")
         if precondition == 304:
-            return web.Response(status=304, headers={"ETag": headers["ETag"]})
+            return web.Response(
+                status=304,
+                headers={"ETag": headers["ETag"], "Last-Modified": headers["Last-Modified"]},
+            )
         first, last, status = 0, row.size - 1, 200
         range_header = request.headers.get("Range")
-        if range_header is not None:
+        part = _part_range(q, row, range_header is not None)
+        if part is not None:
+            first, last = part
+            if row.part_sizes:
+                status = 206
+                headers["x-amz-mp-parts-count"] = str(len(row.part_sizes))
+                headers["Content-Range"] = f"bytes {first}-{last}/{row.size}"
+        elif range_header is not None:
             chosen = parse_range(range_header, row.size)
             if chosen is not None:
                 first, last = chosen
                 status = 206
                 headers["Content-Range"] = f"bytes {first}-{last}/{row.size}"
+        whole = status == 200
+        if whole and request.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED":
+            for algorithm, value in row.checksums.items():
+                headers[f"x-amz-checksum-{algorithm}"] = value
+            if row.checksums:
+                headers["x-amz-checksum-type"] = row.checksum_type or "FULL_OBJECT"
+        for parameter, header in RESPONSE_OVERRIDES.items():
+            if parameter in q:
+                headers[header] = q[parameter]
         length = last - first + 1 if row.size else 0
         response = web.StreamResponse(status=status, headers=headers)
         response.content_length = length
@@ -721,32 +999,60 @@ async def get_object(ctx: Context, s3: S3Request, *, head: bool) -> web.StreamRe
 
 
 async def delete_object(ctx: Context, s3: S3Request) -> web.Response:
-    """DeleteObject (204 whether or not it existed)."""
+    """DeleteObject (204 whether or not it existed; If-Match makes it conditional)."""
     _require(s3.principal.may_write(s3.bucket, s3.key))
-    await ctx.run(ctx.store.delete, s3.bucket, s3.key)
+    condition = _write_condition(s3.request, delete=True)
+    await ctx.run(lambda: ctx.store.delete(s3.bucket, s3.key, condition=condition))
     return web.Response(status=204)
 
 
 # --- multipart ----------------------------------------------------------------------------
 
 
-async def _upload_of(ctx: Context, s3: S3Request) -> str:
-    upload_id = s3.query["uploadId"]
-    upload = await ctx.run(ctx.store.get_upload, upload_id)
+async def _upload_row(ctx: Context, s3: S3Request) -> UploadRow:
+    upload = await ctx.run(ctx.store.get_upload, s3.query["uploadId"])
     if upload.bucket != s3.bucket or upload.key != s3.key:
         raise S3Error("NoSuchUpload", "The specified multipart upload does not exist.")
-    return upload_id
+    return upload
+
+
+async def _upload_of(ctx: Context, s3: S3Request) -> str:
+    return (await _upload_row(ctx, s3)).upload_id
+
+
+def _checksum_algorithm(request: web.Request) -> str:
+    """The ``x-amz-checksum-algorithm`` of CreateMultipartUpload, lower-case ('' if none).
+
+    Raises:
+        S3Error: ``InvalidRequest`` (unknown algorithm), ``NotImplemented`` (FULL_OBJECT).
+    """
+    algorithm = request.headers.get("x-amz-checksum-algorithm", "").strip().lower()
+    if algorithm and algorithm not in checksums.ALGORITHMS:
+        raise S3Error("InvalidRequest", f"Unsupported checksum algorithm {algorithm!r}.")
+    kind = request.headers.get("x-amz-checksum-type", "").strip().upper()
+    if kind and kind != "COMPOSITE":
+        raise not_implemented(
+            f"The multipart checksum type {kind} (the store computes COMPOSITE checksums)"
+        )
+    return algorithm
 
 
 async def create_upload(ctx: Context, s3: S3Request) -> web.Response:
-    """CreateMultipartUpload."""
+    """CreateMultipartUpload (counted against the credential's open-upload cap)."""
     _require(s3.principal.may_write(s3.bucket, s3.key))
     await read_small_body(ctx, s3)
     headers = _stored_headers(s3.request)
     content_type = _content_type(s3.request)
+    algorithm = _checksum_algorithm(s3.request)
     upload_id = await ctx.run(
         lambda: ctx.store.create_upload(
-            s3.bucket, s3.key, content_type=content_type, headers=headers
+            s3.bucket,
+            s3.key,
+            content_type=content_type,
+            headers=headers,
+            # The station's own key (station modules) is not capped; devices' keys are.
+            owner="" if s3.principal.is_station else s3.principal.access_key,
+            checksum_algorithm=algorithm,
         )
     )
     body = [
@@ -754,7 +1060,11 @@ async def create_upload(ctx: Context, s3: S3Request) -> web.Response:
         xml.element("Key", s3.key),
         xml.element("UploadId", upload_id),
     ]
-    return _xml(xml.document("InitiateMultipartUploadResult", body))
+    response = _xml(xml.document("InitiateMultipartUploadResult", body))
+    if algorithm:
+        response.headers["x-amz-checksum-algorithm"] = algorithm.upper()
+        response.headers["x-amz-checksum-type"] = "COMPOSITE"
+    return response
 
 
 async def upload_part(ctx: Context, s3: S3Request) -> web.Response:
@@ -763,7 +1073,8 @@ async def upload_part(ctx: Context, s3: S3Request) -> web.Response:
     raw_number = s3.query.get("partNumber", "")
     if "uploadId" not in s3.query or not raw_number.isdigit():
         raise S3Error("InvalidArgument", "UploadPart needs uploadId and a numeric partNumber.")
-    upload_id = await _upload_of(ctx, s3)
+    upload = await _upload_row(ctx, s3)
+    upload_id = upload.upload_id
     declared = _declared_length(s3.request, s3.payload)
     side = None if s3.payload.chunked else Md5Side()
     writer = await ctx.run(
@@ -776,7 +1087,17 @@ async def upload_part(ctx: Context, s3: S3Request) -> web.Response:
         processor, _ = _processor(s3, writer.write, side.digest if side else writer.md5)
         await pump(s3.request.content, processor, ctx.executor, side=side)
         etag = side.digest().hex() if side else None
-        part = await ctx.run(lambda: ctx.store.commit_part(writer, etag=etag))
+        part_checksums = _checksums_of(processor.checksum_values())
+        if upload.checksum_algorithm and upload.checksum_algorithm not in part_checksums:
+            raise S3Error(
+                "InvalidRequest",
+                f"This upload was started with checksum algorithm "
+                f"{upload.checksum_algorithm.upper()}: each part must carry "
+                f"x-amz-checksum-{upload.checksum_algorithm}.",
+            )
+        part = await ctx.run(
+            lambda: ctx.store.commit_part(writer, etag=etag, checksums=part_checksums)
+        )
         committed = True
     finally:
         if not committed:
@@ -816,9 +1137,16 @@ async def list_parts(ctx: Context, s3: S3Request) -> web.Response:
             + xml.element("LastModified", xml.iso(part.mtime))
             + xml.element("ETag", f'"{part.etag}"')
             + xml.element("Size", part.size)
+            + _checksum_elements(part.checksums)
             + "</Part>"
         )
     return _xml(xml.document("ListPartsResult", body))
+
+
+def _checksum_elements(values: dict[str, str]) -> str:
+    return "".join(
+        xml.element(CHECKSUM_ELEMENTS[a], v) for a, v in values.items() if a in CHECKSUM_ELEMENTS
+    )
 
 
 async def abort_upload(ctx: Context, s3: S3Request) -> web.Response:
@@ -829,17 +1157,61 @@ async def abort_upload(ctx: Context, s3: S3Request) -> web.Response:
     return web.Response(status=204)
 
 
+def _composite(
+    algorithm: str, sent: dict[int, dict[str, str]]
+) -> Callable[[list[PartRow]], tuple[dict[str, str], str]]:
+    """The composite checksum of the chosen parts (S3's ``base64(H(part checksums))-n``).
+
+    Each part must have been sent with `algorithm`, and a checksum the Complete request lists
+    for a part must be the one stored.
+    """
+
+    def checksum_of(chosen: list[PartRow]) -> tuple[dict[str, str], str]:
+        combined = checksums.new(algorithm)
+        for part in chosen:
+            stored = part.checksums.get(algorithm)
+            listed = sent.get(part.part_number, {}).get(algorithm)
+            if stored is None or (listed is not None and listed != stored):
+                raise StoreError(
+                    "InvalidPart",
+                    f"Part {part.part_number}: its {algorithm.upper()} checksum is missing or "
+                    "differs from the one uploaded; upload the part again.",
+                )
+            combined.update(base64.b64decode(stored))
+        return {algorithm: f"{combined.b64()}-{len(chosen)}"}, "COMPOSITE"
+
+    return checksum_of
+
+
 async def complete_upload(ctx: Context, s3: S3Request) -> web.Response:
-    """CompleteMultipartUpload."""
+    """CompleteMultipartUpload (repeated after success: the same result, as S3 does)."""
     _require(s3.principal.may_write(s3.bucket, s3.key))
-    upload_id = await _upload_of(ctx, s3)
-    parts = xml.parse_complete(await read_small_body(ctx, s3))
-    row = await ctx.run(ctx.store.complete_upload, upload_id, parts)
+    body_xml = await read_small_body(ctx, s3)
+    condition = _write_condition(s3.request)
+    try:
+        upload = await _upload_row(ctx, s3)
+    except StoreError as exc:
+        if exc.code != "NoSuchUpload":
+            raise
+        row = await ctx.run(ctx.store.completed_result, s3.query["uploadId"], s3.bucket, s3.key)
+    else:
+        parts, sent = xml.parse_complete_checksums(body_xml, CHECKSUM_ELEMENTS)
+        checksum_of = (
+            _composite(upload.checksum_algorithm, sent) if upload.checksum_algorithm else None
+        )
+        row = await ctx.run(
+            lambda: ctx.store.complete_upload(
+                upload.upload_id, parts, condition=condition, checksum_of=checksum_of
+            )
+        )
     host = s3.request.host
     body = [
         xml.element("Location", f"{s3.request.scheme}://{host}/{s3.bucket}/{s3.key}"),
         xml.element("Bucket", s3.bucket),
         xml.element("Key", s3.key),
         xml.element("ETag", f'"{row.etag}"'),
+        _checksum_elements(row.checksums),
     ]
+    if row.checksums:
+        body.append(xml.element("ChecksumType", row.checksum_type or "COMPOSITE"))
     return _xml(xml.document("CompleteMultipartUploadResult", body))

@@ -109,6 +109,27 @@ def parse_complete(body: bytes) -> list[tuple[int, str]]:
     return parts
 
 
+def parse_complete_checksums(
+    body: bytes, elements: dict[str, str]
+) -> tuple[list[tuple[int, str]], dict[int, dict[str, str]]]:
+    """`parse_complete` plus each part's listed checksums ({number: {algorithm: value}}).
+
+    `elements` maps an algorithm to its element name (``crc32`` -> ``ChecksumCRC32``).
+
+    Raises:
+        S3Error: ``MalformedXML``.
+    """
+    parts = parse_complete(body)
+    tree = parse(body, "CompleteMultipartUpload")
+    sent: dict[int, dict[str, str]] = {}
+    for part, (number, _) in zip(_children(tree, "Part"), parts, strict=True):
+        for algorithm, name in elements.items():
+            value = _text(part, name)
+            if value is not None:
+                sent.setdefault(number, {})[algorithm] = value.strip()
+    return parts, sent
+
+
 def parse_delete(body: bytes) -> tuple[list[str], bool]:
     """The keys and the Quiet flag of a ``Delete`` (DeleteObjects) body.
 
