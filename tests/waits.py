@@ -88,12 +88,21 @@ def link_ups(data_dir: Path) -> int:
     The station logs "MQTT link connected" (events log, table `station_events`, kind `broker`)
     only after the broker's SUBACK; the log reaches SQLite within about a second.
     """
+    return _link_log_rows(data_dir, "MQTT link connected%")
+
+
+def link_downs(data_dir: Path) -> int:
+    """How many times the station's MQTT link saw its broker connection drop (same log)."""
+    return _link_log_rows(data_dir, "MQTT link disconnected%")
+
+
+def _link_log_rows(data_dir: Path, pattern: str) -> int:
     db = data_dir / "gcs.db"
     if not db.exists():
         return 0
     with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)) as conn:
         row = conn.execute(
-            "SELECT COUNT(*) FROM station_events WHERE kind = 'broker' "
-            "AND message LIKE 'MQTT link connected%'"
+            "SELECT COUNT(*) FROM station_events WHERE kind = 'broker' AND message LIKE ?",
+            (pattern,),
         ).fetchone()
     return int(row[0])

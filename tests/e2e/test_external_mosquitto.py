@@ -20,7 +20,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from station_harness import ServeProcess, free_port, start_serve
 from test_broker_restart import Dock
 from test_raw_dock import DOCK, DRONE, RawDock
-from waits import link_ups, wait_until
+from waits import link_downs, link_ups, wait_until
 
 from broker.mosquitto import Login, write_config
 from gcs.sim import Fleet
@@ -135,8 +135,9 @@ def test_station_reconnects_after_mosquitto_restart(
         wait_until(lambda: link_ups(serve.data_dir) == 1, 10, "the station's first link-up logged")
         assert dock.request("before", "config", "{}")["data"]["ntp_server_port"] == serve.ntp_port
         mosq.stop()
-        # Both clients saw the broker go (the station's link logs "MQTT link disconnected").
+        # Both clients saw the broker go before it comes back.
         wait_until(lambda: dock.disconnects >= 1, 10, "the dock to see mosquitto stop")
+        wait_until(lambda: link_downs(serve.data_dir) >= 1, 10, "the station to see it stop")
         mosq.start(port)
         dock.wait_subscribed(2, 30)
         wait_until(
