@@ -20,6 +20,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from station_harness import ServeProcess, free_port, start_serve
 from test_broker_restart import Dock
 from test_raw_dock import DOCK, DRONE, RawDock
+from waits import link_downs, link_ups, wait_until
 
 from broker.mosquitto import Login, write_config
 from gcs.sim import Fleet, FleetOptions
@@ -130,27 +131,21 @@ def test_station_reconnects_after_mosquitto_restart(
     cred = serve.credentials()
     dock = Dock(port, str(cred["username"]), str(cred["password"]))
     try:
-        deadline = time.monotonic() + 10
-        while dock.connects < 1 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.3)
+        dock.wait_subscribed(1, 10)
+        wait_until(lambda: link_ups(serve.data_dir) == 1, 10, "the station's first link-up logged")
         assert dock.request("before", "config", "{}")["data"]["ntp_server_port"] == serve.ntp_port
         mosq.stop()
-        time.sleep(1.0)
+        # Both clients saw the broker go before it comes back.
+        wait_until(lambda: dock.disconnects >= 1, 10, "the dock to see mosquitto stop")
+        wait_until(lambda: link_downs(serve.data_dir) >= 1, 10, "the station to see it stop")
         mosq.start(port)
-        deadline = time.monotonic() + 30
-        while dock.connects < 2 and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert dock.connects >= 2
-        answered = False
-        for attempt in range(15):
-            try:
-                dock.request(f"after-{attempt}", "config", "{}", 2)
-                answered = True
-                break
-            except AssertionError:
-                continue
-        assert answered, "the station did not resubscribe after mosquitto came back"
+        dock.wait_subscribed(2, 30)
+        wait_until(
+            lambda: link_ups(serve.data_dir) >= 2,
+            30,
+            "the station's MQTT link to resubscribe after mosquitto came back",
+        )
+        reply = dock.request("after", "config", "{}")
+        assert reply["data"]["ntp_server_port"] == serve.ntp_port
     finally:
-        dock.c.loop_stop()
-        dock.c.disconnect()
+        dock.close()

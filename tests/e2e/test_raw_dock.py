@@ -17,6 +17,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
+from waits import Subacks
 
 DOCK = "7CTDM3D00BVYRAW"
 DRONE = "1581F6Q8D24A0RAW"
@@ -33,15 +34,16 @@ class RawDock:
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()
         assert self.connected.get(timeout=10) == 0
-        for t in (
-            f"sys/product/{DOCK}/status_reply",
-            f"thing/product/{DOCK}/requests_reply",
-            f"thing/product/{DOCK}/events_reply",
-            # Real docks subscribe to their aircraft's topics at connect, before update_topo.
-            f"thing/product/{DRONE}/state_reply",
-        ):
-            self.client.subscribe(t, qos=1)
-        time.sleep(0.3)  # SUBACKs
+        codes = Subacks(self.client).subscribe(
+            [
+                f"sys/product/{DOCK}/status_reply",
+                f"thing/product/{DOCK}/requests_reply",
+                f"thing/product/{DOCK}/events_reply",
+                # Real docks subscribe to their aircraft's topics at connect, before update_topo.
+                f"thing/product/{DRONE}/state_reply",
+            ]
+        )
+        assert all(code < 128 for code in codes), f"subscriptions refused: {codes}"
 
     def send(self, topic: str, text: str) -> None:
         self.client.publish(topic, text.encode(), qos=1).wait_for_publish(5)

@@ -109,11 +109,15 @@ class Cloud:
     bound: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
     client: mqtt.Client | None = None
+    # Set once the broker acknowledged the cloud's subscriptions (SUBACK), not at CONNACK: a
+    # device started after `start()` returns cannot publish into a gap before the subscription.
     connected: threading.Event = field(default_factory=threading.Event)
+    refused: list[str] = field(default_factory=list)
 
     def start(self) -> None:
         c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="test-cloud")
         c.on_connect = self._on_connect
+        c.on_subscribe = self._on_subscribe
         c.on_message = self._on_message
         c.on_socket_open = lambda c, u, sock: sock.setsockopt(
             socket.IPPROTO_TCP, socket.TCP_NODELAY, 1
@@ -128,7 +132,7 @@ class Cloud:
         c.loop_start()
         self.client = c
         if not self.connected.wait(5):
-            raise RuntimeError("test cloud did not connect")
+            raise RuntimeError(f"test cloud did not subscribe (refused: {self.refused})")
 
     def stop(self) -> None:
         if self.client is not None:
@@ -137,7 +141,11 @@ class Cloud:
 
     def _on_connect(self, c: mqtt.Client, u: Any, f: Any, rc: Any, p: Any) -> None:
         c.subscribe([("sys/product/+/status", 1), ("thing/product/#", 1)])
-        self.connected.set()
+
+    def _on_subscribe(self, c: mqtt.Client, u: Any, mid: int, codes: Any, p: Any) -> None:
+        self.refused = [str(rc) for rc in codes if rc.is_failure]
+        if not self.refused:
+            self.connected.set()
 
     def send(self, topic: str, payload: str) -> None:
         assert self.client is not None

@@ -1,7 +1,8 @@
 """Fixtures for the desktop UI tests: a real station on its own thread, a bridge, a fleet.
 
 Qt runs offscreen. `ui_runtime` starts a `ThreadedRuntime` on free loopback ports (optionally
-with the simulated fleet); `bridge` wraps it in a `StationBridge` on the Qt thread.
+with the simulated fleet); `bridge` wraps it in a `StationBridge` on the Qt thread. Every test
+here fails if it leaves a Qt window open (`no_leaked_windows`, autouse, in qt_leaks.py).
 """
 
 from __future__ import annotations
@@ -17,8 +18,12 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 if hasattr(os, "geteuid") and os.geteuid() == 0:
     os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
 
+from qt_leaks import no_leaked_windows
+
 from gcs.runtime import Runtime, ThreadedRuntime
 from gcs.store.settings import Settings, load_settings
+
+__all__ = ["no_leaked_windows"]
 
 
 def loopback_settings(data_dir: Path) -> Settings:

@@ -23,6 +23,7 @@ from pilot_peers import (
     RawGateway,
     start_pilot_station,
 )
+from waits import async_wait_until
 
 from gcs.web.tokens import TokenSigner
 
@@ -82,6 +83,13 @@ async def login(
     assert status == 200, doc
     assert doc["code"] == 0 and doc["message"] == "success"
     return dict(doc["data"])
+
+
+def claims(token: str) -> dict[str, Any]:
+    """The decoded claims of a station token (`gcs1.<claims>.<signature>`)."""
+    body = token.split(".")[1]
+    doc: dict[str, Any] = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    return doc
 
 
 def tamper(token: str) -> str:
@@ -176,13 +184,18 @@ async def test_refresh_issues_a_new_working_token(
     station: PilotStation, http: aiohttp.ClientSession
 ) -> None:
     first = await login(http, station)
-    await asyncio.sleep(1.05)  # tokens carry whole seconds: make the new one differ
+    # A token's only time is its issue second ("iat"); two tokens of one user issued in the same
+    # second are equal. Wait until this machine's clock (the station's too: same host, same
+    # time.time) is past the first token's second, so the refreshed one must differ.
+    issued = claims(first["access_token"])["iat"]
+    await async_wait_until(lambda: time.time() >= issued + 1, 3, "the next clock second")
     status, doc = await call(
         http, station, "POST", "manage/api/v1/token/refresh", token=first["access_token"], body={}
     )
     assert status == 200 and doc["code"] == 0
     new = doc["data"]["access_token"]
     assert new != first["access_token"]
+    assert claims(new)["iat"] > issued
     assert doc["data"]["mqtt_password"] == first["mqtt_password"]
     status, doc = await call(http, station, "GET", "manage/api/v1/users/current", token=new)
     assert status == 200 and doc["data"]["user_id"] == first["user_id"]

@@ -43,6 +43,20 @@ async def until(pred: object, within: float = 10.0) -> None:
         await asyncio.sleep(0.05)
 
 
+async def bind_when_known(pilot: PilotWeb, sn: str, within: float = 10.0) -> None:
+    """POST the binding until the station knows the device (404 until its update_topo is in)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        try:
+            await pilot.call("POST", f"manage/api/v1/devices/{sn}/binding", {})
+            return
+        except PilotWebError as exc:
+            if exc.status != 404 or loop.time() > deadline:
+                raise
+        await asyncio.sleep(0.05)
+
+
 async def test_simulated_pilot_logs_in_binds_and_follows_the_fleet(station: PilotStation) -> None:
     ctx = ssl.create_default_context(cafile=str(station.data_dir / "tls" / "ca.crt"))
     pilot = PilotWeb(
@@ -79,8 +93,7 @@ async def test_simulated_pilot_logs_in_binds_and_follows_the_fleet(station: Pilo
         assert pilot.devices_on_map()[RC_SN] is True
         # A dock joins the workspace: Pilot is told over the WebSocket and re-fetches.
         dock.update_topo()
-        await asyncio.sleep(0.2)
-        await pilot.call("POST", f"manage/api/v1/devices/{DOCK_SN}/binding", {})
+        await bind_when_known(pilot, DOCK_SN)
         await until(lambda: DOCK_DRONE_SN in pilot.devices_on_map())
         assert pilot.stats.topology_fetches >= 2
         # Dock aircraft OSD reaches the simulated Pilot's map.
