@@ -40,6 +40,17 @@ class Onboarding(Capability):
     def statuses(self) -> Mapping[str, StatusHandler]:
         return {"update_topo": self._update_topo}
 
+    async def start(self) -> None:
+        st = self.station
+        d = st.settings.dji
+        if not (d.app_id and d.app_key and d.app_license):
+            text = (
+                "the DJI app id/key/licence are empty: real docks cannot finish onboarding and "
+                "Pilot cannot use the cloud modules. Enter them in Settings (gcs.toml [dji])"
+            )
+            log.warning(text)
+            st.bus.publish(LogEntry(st.now_ms(), "onboarding", "warning", text))
+
     async def _update_topo(self, msg: Message) -> None:
         topo = parse_update_topo(msg.data)
         await self.station.registry.update_topo(msg.sn, topo)
