@@ -201,7 +201,12 @@ class Station:
             assert self.external_broker is not None
             url = self.external_broker
 
-        self.ntp = NtpServer(s.station.host, [s.ntp.port, s.ntp.fallback_port, 0])
+        # Issue 17 item 10: no random last resort; a fallback in use is announced.
+        self.ntp = NtpServer(
+            s.station.host,
+            [s.ntp.port, s.ntp.fallback_port],
+            on_notice=lambda text: self.bus.publish(LogEntry(now_ms(), "ntp", "warning", text)),
+        )
         await self.ntp.start()
 
         self.link = MqttLink(
