@@ -180,7 +180,10 @@ class Station:
             )
         )
         self.users = Users(
-            self.store, workspace_id=s.station.workspace_id, on_logins_changed=self._logins_changed
+            self.store,
+            workspace_id=s.station.workspace_id,
+            mqtt_secret=s.station.token_secret,  # issue 17 #5: MQTT passwords derive from it
+            on_logins_changed=self._logins_changed,
         )
         await self.users.load(s.pilot.default_user, s.pilot.default_password)
         self.storage = await loop.run_in_executor(None, open_access, s, self.data_dir)
@@ -290,7 +293,6 @@ class Station:
         wanted: list[tuple[str, str, Role, str | None]] = [
             (STATION_MQTT_USER, self._station_password, "station", None),
             (s.mqtt.device_username, s.mqtt.device_password, "device", None),
-            *self.extra_broker_logins(),
         ]
         users = []
         for username, password, role, gateway in wanted:
@@ -299,6 +301,7 @@ class Station:
             if hashed is None:
                 hashed = self._hashed_logins[key] = hash_password(password)
             users.append(User(username, hashed, role, gateway))
+        users.extend(self.extra_broker_users())  # issue 17 #5: already verifiers
         gateways: dict[str, list[str]] = {}
         if hasattr(self, "registry"):
             for gw in self.registry.gateways():
@@ -309,9 +312,9 @@ class Station:
         AuthFile.write(self.data_dir / AUTH_FILE_NAME, users, gateways)
         self._auth_signature = signature
 
-    def extra_broker_logins(self) -> list[tuple[str, str, Role, str | None]]:
-        """More logins as (username, password, role, gateway): each Pilot user's MQTT login."""
-        return self.users.broker_logins() if self.users is not None else []
+    def extra_broker_users(self) -> list[User]:
+        """More logins, password already hashed: each Pilot user's MQTT login."""
+        return self.users.broker_users() if self.users is not None else []
 
     def _logins_changed(self) -> None:
         if self.broker is not None:
