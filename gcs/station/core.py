@@ -27,6 +27,7 @@ from broker import AUTH_FILE_NAME, AuthFile, BrokerProcess, User, hash_password
 from broker.auth import Role
 from gcs.aio import spawn
 from gcs.link import BrokerUrl, MqttLink
+from gcs.logsetup import DiskFullNotice, limit_repeats
 from gcs.protocol import replies
 from gcs.protocol.envelope import DecodeError, Message
 from gcs.protocol.errors import StationCode
@@ -64,6 +65,7 @@ from gcs.store.devices import WorkspaceRow
 from gcs.store.settings import Settings
 
 log = logging.getLogger(__name__)
+limit_repeats(log)  # issue 17 #8: a burst of rejected messages is one line and a count
 
 RequestHandler = Callable[[Message], Awaitable[dict[str, Any]]]
 STATION_MQTT_USER = "gcs-station"
@@ -132,6 +134,13 @@ class Station:
         self._auth_signature = ""
         self.rejected = 0
         self.started_at: float | None = None
+        self._disk_full = DiskFullNotice(  # issue 17 #8: a full disk is said once
+            log,
+            "the station's events",
+            on_notice=lambda level, text: self.bus.publish(
+                LogEntry(now_ms(), "error", level, text)
+            ),
+        )
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -523,6 +532,7 @@ class Station:
         if self._pending_log and self.store is not None:
             batch, self._pending_log = self._pending_log, []
             await self.store.call(h.insert_events, batch)
+            self._disk_full.resolved()
 
     async def _supervise_broker(self) -> None:
         """Restart the embedded broker if its process died (devices and the link reconnect)."""
@@ -550,5 +560,6 @@ class Station:
                 await self._flush_log()
                 if ticks % 10 == 0:
                     await self.registry.flush_last_seen()
-            except Exception:
-                log.exception("watchdog pass failed")
+            except Exception as exc:
+                if not self._disk_full.report(exc):
+                    log.exception("watchdog pass failed")

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from paho.mqtt.enums import CallbackAPIVersion
 from station_harness import free_port
 
+from gcs.logsetup import limit_repeats
 from gcs.protocol.envelope import DecodeError, decode
 from gcs.runtime import Runtime, ThreadedRuntime
 from gcs.store.settings import load_settings
@@ -109,6 +110,17 @@ def slow_log_disk() -> Iterator[None]:
     core_log.addHandler(handler)
     yield
     core_log.removeHandler(handler)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def every_rejection_logged() -> Iterator[None]:
+    """This test checks each rejection's own line, so the repeat limiter (which collapses a
+    burst into one line and a count; see tests/station/test_log_hygiene.py) is opened here."""
+    limiter = limit_repeats(logging.getLogger("gcs.station.core"))
+    window, limiter.window_s = limiter.window_s, 0.0
+    yield
+    limiter.flush()
+    limiter.window_s = window
 
 
 def _wait(pred: Any, timeout: float = 10) -> None:
