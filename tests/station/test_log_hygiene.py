@@ -169,6 +169,7 @@ def test_broker_log_is_rotated_by_size(tmp_path: Path) -> None:
     assert all((log_path.parent / f).stat().st_size <= 20_000 for f in files)
 
 
+@pytest.mark.slow
 def test_serve_writes_a_size_rotated_station_log(tmp_path: Path) -> None:
     sp = start_serve(tmp_path / "station")
     try:
@@ -201,6 +202,7 @@ def _full_disk_records(records: list[logging.LogRecord], what: str) -> list[logg
     return [r for r in records if r.getMessage().startswith(f"the disk is full: {what}")]
 
 
+@pytest.mark.slow
 async def test_a_full_disk_is_reported_once_with_what_to_do(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -212,7 +214,7 @@ async def test_a_full_disk_is_reported_once_with_what_to_do(
         try:
             filler = fill_disk(disk)
             with caplog.at_level(logging.INFO):
-                for round_ in range(6):  # six failing passes of each writer
+                for round_ in range(3):  # three failing passes of each writer
                     station.telemetry.ingest(f"SN{round_}", GW, "osd", {"h": round_}, 1)
                     station.bus.publish(LogEntry(1, "online", "info", f"dev {round_} online"))
                     await _await(lambda: not station.telemetry._queue)

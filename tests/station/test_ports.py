@@ -138,6 +138,7 @@ def _sts(data_dir: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_storage_sts_names_the_running_store(tmp_path: Path) -> None:
     data_dir = tmp_path / "station"
     s3_port = free_port()

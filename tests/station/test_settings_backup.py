@@ -6,6 +6,7 @@ test damages a copy and runs the real command-line tools on it."""
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import subprocess
 import tomllib
@@ -66,21 +67,45 @@ DAMAGES = {
 }
 
 
+def _identities(data_dir: Path) -> dict[str, str]:
+    s = load_settings(data_dir)
+    return {
+        "workspace_id": s.station.workspace_id,
+        "binding_code": s.station.binding_code,
+        "token_secret": s.station.token_secret,
+        "device_password": s.mqtt.device_password,
+        "credential_key": s.storage.credential_key,
+    }
+
+
 @pytest.mark.parametrize("damage", list(DAMAGES))
 def test_damaged_settings_are_restored_with_the_same_identities(
-    station_dir: Path, damage: str
+    station_dir: Path, damage: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    before = _identities(station_dir)
+    path = station_dir / SETTINGS_FILE
+    DAMAGES[damage](path)
+    with caplog.at_level(logging.WARNING, logger="gcs.store.settings"):
+        assert _identities(station_dir) == before
+    [warning] = [r.getMessage() for r in caplog.records]
+    assert "restored the last good settings" in warning
+    assert tomllib.loads(path.read_text())["station"]["workspace_id"] == before["workspace_id"]
+    kept = list(station_dir.glob(f"{SETTINGS_FILE}.damaged-*"))
+    assert len(kept) == (0 if damage == "missing" else 1)
+    if kept:
+        assert kept[0].name in warning
+
+
+def test_gcs_credentials_after_an_empty_gcs_toml_names_the_same_station(
+    station_dir: Path,
 ) -> None:
     before = _credentials(station_dir)
     assert before.returncode == 0, before.stderr
-    path = station_dir / SETTINGS_FILE
-    DAMAGES[damage](path)
+    (station_dir / SETTINGS_FILE).write_text("")
     after = _credentials(station_dir)
     assert after.returncode == 0, after.stderr
     assert _identity(json.loads(after.stdout)) == _identity(json.loads(before.stdout))
     assert "restored the last good settings" in after.stderr
-    assert tomllib.loads(path.read_text())["station"]["workspace_id"]
-    kept = list(station_dir.glob(f"{SETTINGS_FILE}.damaged-*"))
-    assert len(kept) == (0 if damage == "missing" else 1)
 
 
 def test_without_a_backup_the_station_refuses_and_says_how_to_restore(station_dir: Path) -> None:

@@ -100,7 +100,7 @@ class _SlowDisk(logging.Handler):
     sees the record, which makes the race of issue 17 #16 happen every time."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        time.sleep(0.01)
+        time.sleep(0.005)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -131,6 +131,7 @@ def _wait(pred: Any, timeout: float = 10) -> None:
         time.sleep(0.02)
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.lists(st.tuples(st.sampled_from(TOPICS), payloads), min_size=1, max_size=8))
 def test_malformed_payloads_are_rejected_and_logged_once(
