@@ -73,14 +73,15 @@ class RepeatFilter(logging.Filter):
         self.logger = logger
         self.window_s = window_s
         self._clock = clock
-        self._windows: dict[tuple[str, object, int], _Window] = {}
+        self._windows: dict[tuple[str, str, int], _Window] = {}
         self._lock = threading.Lock()
 
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, _SUMMARY, False):
             return True
         now = self._clock()
-        key = (record.name, record.msg, record.levelno)
+        template = record.msg if isinstance(record.msg, str) else repr(record.msg)
+        key = (record.name, template, record.levelno)
         with self._lock:
             due = self._take_expired(now, keep=key)
             window = self._windows.get(key)
@@ -105,7 +106,7 @@ class RepeatFilter(logging.Filter):
         for window in due:
             self._emit_summary(window)
 
-    def _take_expired(self, now: float, keep: tuple[str, object, int]) -> list[_Window]:
+    def _take_expired(self, now: float, keep: tuple[str, str, int]) -> list[_Window]:
         due = []
         for key, window in list(self._windows.items()):
             if key != keep and now - window.started >= self.window_s:
@@ -246,15 +247,19 @@ def log_to_file(path: Path, max_bytes: int = LOG_MAX_BYTES, backups: int = LOG_B
     for handler in root.handlers:
         if isinstance(handler, logging.FileHandler) and handler.baseFilename == target:
             return
+    try:
+        file_handler = SafeRotatingFileHandler(path, max_bytes, backups)
+    except OSError as exc:
+        logging.getLogger(__name__).warning("no log file: cannot write %s (%s)", path, exc)
+        return
+    file_handler.setLevel(logging.INFO)
+    file_handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(threadName)s]: %(message)s")
+    )
     console_level = root.level
     for handler in root.handlers:
         if handler.level == logging.NOTSET:
             handler.setLevel(console_level)
-    handler = SafeRotatingFileHandler(path, max_bytes, backups)
-    handler.setLevel(logging.INFO)
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(threadName)s]: %(message)s")
-    )
-    root.addHandler(handler)
+    root.addHandler(file_handler)
     if root.level == logging.NOTSET or root.level > logging.INFO:
         root.setLevel(logging.INFO)
