@@ -23,11 +23,13 @@ class Dock:
     def __init__(self, port: int, user: str, password: str) -> None:
         self.inbox: queue.Queue[dict[str, Any]] = queue.Queue()
         self.connects = 0
+        self.subscribed = 0  # SUBACKs: the reply topic is really subscribed
         self.c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=DOCK)
         self.c.username_pw_set(user, password)
         self.c.reconnect_delay_set(0.2, 1)
         self.c.on_connect = self._connected
         self.c.on_message = lambda c, u, m: self.inbox.put(json.loads(m.payload))
+        self.c.on_subscribe = self._subscribed
         self.c.connect("127.0.0.1", port)
         self.c.loop_start()
 
@@ -35,6 +37,9 @@ class Dock:
         if not rc.is_failure:
             self.connects += 1
             c.subscribe(f"thing/product/{DOCK}/requests_reply", qos=1)
+
+    def _subscribed(self, *_: Any) -> None:
+        self.subscribed += 1
 
     def request(self, tid: str, method: str, data: str, timeout: float = 5.0) -> dict[str, Any]:
         self.c.publish(
@@ -65,8 +70,8 @@ def _wait(pred: Any, timeout: float) -> None:
 def test_station_survives_a_broker_crash(serve: ServeProcess) -> None:
     cred = serve.credentials()
     dock = Dock(serve.mqtt_port, str(cred["username"]), str(cred["password"]))
-    _wait(lambda: dock.connects == 1, 10)
-    time.sleep(0.3)
+    # Wait on the SUBACK, not on the connection and a fixed pause (issue 17 #16).
+    _wait(lambda: dock.subscribed == 1, 10)
     code, ws = cred["binding_code"], cred["workspace_id"]
     bind = dock.request(
         "bind-1",
@@ -96,8 +101,8 @@ def test_station_survives_a_broker_crash(serve: ServeProcess) -> None:
 
     # The station notices within its watchdog period, restarts the broker on the same port, and
     # both the dock and the station's own client reconnect.
-    _wait(lambda: dock.connects >= 2, 30)
-    time.sleep(1.0)  # the station's link resubscribes after its own reconnect
+    _wait(lambda: dock.subscribed >= 2, 30)
+    # The station's link resubscribes after its own reconnect: ask until it answers.
     reply = {}
     for attempt in range(10):
         try:

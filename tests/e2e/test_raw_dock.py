@@ -28,7 +28,9 @@ class RawDock:
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
         self.client.username_pw_set(username, password)
         self.connected: queue.Queue[int] = queue.Queue()
+        self.subacks: queue.Queue[int] = queue.Queue()
         self.client.on_connect = lambda c, u, f, rc, p: self.connected.put(rc.value)
+        self.client.on_subscribe = lambda c, u, mid, rcs, p: self.subacks.put(mid)
         self.client.on_message = lambda c, u, m: self.inbox.put((m.topic, json.loads(m.payload)))
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()
@@ -41,7 +43,8 @@ class RawDock:
             f"thing/product/{DRONE}/state_reply",
         ):
             self.client.subscribe(t, qos=1)
-        time.sleep(0.3)  # SUBACKs
+        for _ in range(4):  # wait on the SUBACKs themselves, not a pause (issue 17 #16)
+            self.subacks.get(timeout=10)
 
     def send(self, topic: str, text: str) -> None:
         self.client.publish(topic, text.encode(), qos=1).wait_for_publish(5)

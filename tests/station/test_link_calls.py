@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import queue
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -47,9 +48,17 @@ class FakeDock:
         self.c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=GW)
         self.c.username_pw_set("dock", "d")
         self.c.on_message = self._on_message
+        self.subacks: queue.Queue[int] = queue.Queue()
+        self.c.on_subscribe = lambda c, u, mid, rcs, p: self.subacks.put(mid)
         self.c.connect("127.0.0.1", port)
         self.c.subscribe(f"thing/product/{GW}/services", qos=1)
         self.c.loop_start()
+        self.subacks.get(timeout=10)  # the SUBACK, not a pause
+
+    def probe(self) -> None:
+        """A reply to nothing: shows when the station's link receives the reply topic."""
+        probe = {"tid": "probe", "bid": "probe", "timestamp": 1, "method": "probe", "data": {}}
+        self.c.publish(f"thing/product/{GW}/services_reply", json.dumps(probe), qos=1)
 
     def _on_message(self, c: Any, u: Any, m: Any) -> None:
         body = json.loads(m.payload)
@@ -85,7 +94,12 @@ async def test_calls(broker: BrokerProcess) -> None:
         on_message=received.append,
     )
     await link.start()
-    await asyncio.sleep(0.3)
+    # Wait until the link's subscription works (a probe arrives), not a fixed pause.
+    deadline = asyncio.get_running_loop().time() + 10
+    while link.received == 0:
+        assert asyncio.get_running_loop().time() < deadline, "the link never subscribed"
+        dock.probe()
+        await asyncio.sleep(0.05)
     try:
         msg = replies.service(GW, "cover_open", None, tid=new_id(), bid=new_id(), now_ms=0)
         reply = await link.call(msg)

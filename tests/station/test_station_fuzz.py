@@ -55,11 +55,13 @@ def device(station: ThreadedRuntime) -> Iterator[Any]:
     c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=GW)
     c.username_pw_set(s.mqtt.device_username, s.mqtt.device_password)
     replies: queue.Queue[dict[str, Any]] = queue.Queue()
+    subacks: queue.Queue[int] = queue.Queue()
     c.on_message = lambda cl, u, m: replies.put(json.loads(m.payload))
+    c.on_subscribe = lambda cl, u, mid, rcs, p: subacks.put(mid)
     c.connect("127.0.0.1", station.runtime.station.mqtt_port)
     c.loop_start()
     c.subscribe(f"thing/product/{GW}/requests_reply", qos=1)
-    time.sleep(0.3)
+    subacks.get(timeout=10)  # the SUBACK, not a pause
     c.replies = replies
     yield c
     c.loop_stop()
