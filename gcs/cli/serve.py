@@ -43,8 +43,8 @@ def add_station_options(p: argparse.ArgumentParser) -> None:
 def settings_from_args(args: argparse.Namespace) -> tuple[Settings, Path]:
     """Load gcs.toml from the data directory and apply command-line overrides (not saved)."""
     data_dir: Path = args.data_dir or default_data_dir()
-    settings = load_settings(data_dir)
     log_to_file(data_dir / "logs" / "station.log")  # size-rotated (issue 17 #8)
+    settings = load_settings(data_dir)
     if args.host is not None:
         settings.station.host = args.host
     if args.public_host is not None:

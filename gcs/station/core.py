@@ -261,6 +261,9 @@ class Station:
                 await self.telemetry.flush()
                 await self.registry.flush_last_seen()
                 await self._flush_log()
+            except Exception as exc:
+                if not self._disk_full.report(exc):  # issue 17 #8: no traceback at shutdown
+                    raise
             finally:
                 self.store.close()
                 self.store = None
