@@ -31,9 +31,10 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 from broker.limits import DEFAULT_MAX_QUEUED
+from gcs.logsetup import LOG_BACKUPS, LOG_MAX_BYTES, SafeRotatingFileHandler
 
 if TYPE_CHECKING:
     from broker.server import GcsBroker
@@ -177,6 +178,7 @@ class BrokerProcess:
         command: Sequence[str] | None = None,
         start_timeout: float = 20.0,
         env: dict[str, str] | None = None,
+        log_max_bytes: int = LOG_MAX_BYTES,
     ) -> None:
         """Describe the child; nothing starts until `start`.
 
@@ -185,10 +187,12 @@ class BrokerProcess:
             host: listen address (default all IPv4 interfaces).
             port: listen port; 0 picks a free one (see `port` after `start`).
             max_queued_messages: per-client delivery bound.
-            log_path: file receiving the child's log (stderr); a temp file if None.
+            log_path: file receiving the child's log (stderr); a temp file if None. It is
+                rotated by size (`log_max_bytes`, 5 older files kept as ``.1`` ... ``.5``).
             command: override of `child_command` (tests, special bundles).
             start_timeout: seconds `start` waits for the port to accept connections.
             env: environment for the child (default: this process's).
+            log_max_bytes: size at which the log file is rotated.
         """
         self.auth_path = Path(auth_path)
         self.host = host
@@ -198,9 +202,11 @@ class BrokerProcess:
         self.command = list(command) if command else None
         self.start_timeout = start_timeout
         self.env = env
+        self.log_max_bytes = log_max_bytes
         self.port: int | None = None
         self._process: subprocess.Popen[str] | None = None
-        self._log: IO[str] | None = None
+        self._log: SafeRotatingFileHandler | None = None
+        self._stderr_thread: threading.Thread | None = None
         self._lines: collections.deque[str] = collections.deque(maxlen=50)
         self._ready = threading.Event()
 
@@ -244,7 +250,10 @@ class BrokerProcess:
             handle, name = tempfile.mkstemp(prefix="gcs-broker-", suffix=".log")
             os.close(handle)
             self.log_path = Path(name)
-        self._log = open(self.log_path, "a", encoding="utf-8")
+        # The child's log goes through this process so that it is rotated by size and a full
+        # disk is reported once (issue 17 #8), whatever the child itself prints.
+        self._log = SafeRotatingFileHandler(self.log_path, self.log_max_bytes, LOG_BACKUPS)
+        self._log.setFormatter(logging.Formatter("%(message)s"))
         self._ready.clear()
         self._lines.clear()
         self.port = None
@@ -252,13 +261,21 @@ class BrokerProcess:
             command,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
-            stderr=self._log,
+            stderr=subprocess.PIPE,
             text=True,
+            errors="replace",
             env=self.env,
         )
         threading.Thread(
             target=self._read_stdout, args=(self._process,), name="broker-stdout", daemon=True
         ).start()
+        self._stderr_thread = threading.Thread(
+            target=self._read_stderr,
+            args=(self._process, self._log),
+            name="broker-stderr",
+            daemon=True,
+        )
+        self._stderr_thread.start()
         try:
             self._wait_ready()
         except BaseException:
@@ -276,6 +293,13 @@ class BrokerProcess:
             else:
                 self._lines.append(line)
         self._ready.set()  # EOF: wake start() so it can report the exit
+
+    @staticmethod
+    def _read_stderr(process: subprocess.Popen[str], handler: SafeRotatingFileHandler) -> None:
+        assert process.stderr is not None
+        for line in process.stderr:
+            record = logging.makeLogRecord({"msg": line.rstrip("\n"), "levelno": logging.INFO})
+            handler.handle(record)
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.start_timeout
@@ -300,6 +324,9 @@ class BrokerProcess:
     def error_tail(self, lines: int = 20) -> str:
         """Return the last lines the child wrote to its log and standard output."""
         text: list[str] = []
+        thread = self._stderr_thread
+        if thread is not None and not self.alive:
+            thread.join(2.0)  # the child's last words are still on their way to the file
         if self.log_path and self.log_path.exists():
             with contextlib.suppress(OSError):
                 text = self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
@@ -317,8 +344,12 @@ class BrokerProcess:
                     log.warning("broker did not stop in %.0f s: killing it", timeout)
                     process.kill()
                     process.wait()
-            if process.stdout is not None:
-                process.stdout.close()
+            if self._stderr_thread is not None:
+                self._stderr_thread.join(5.0)
+                self._stderr_thread = None
+            for stream in (process.stdout, process.stderr):
+                if stream is not None:
+                    stream.close()
         if self._log is not None:
             self._log.close()
             self._log = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import ipaddress
 import json
@@ -157,3 +158,33 @@ def make_certificate(folder: Path) -> tuple[Path, Path]:
         )
     )
     return cert_file, key_file
+
+
+@contextlib.contextmanager
+def small_tmpfs(folder: Path, size: str = "1m") -> Iterator[Path]:
+    """Mount a tmpfs of `size` on `folder` (a real disk that fills up); skip if not permitted."""
+    folder.mkdir(parents=True, exist_ok=True)
+    mount = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+    )
+    if mount.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mount.stderr.strip() or mount.returncode}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+
+
+def fill_disk(folder: Path) -> Path:
+    """Write a file in `folder` until its file system is full; return the file."""
+    filler = folder / "filler.bin"
+    with open(filler, "wb", buffering=0) as handle:
+        for chunk in (b"\0" * 65536, b"\0" * 512, b"\0"):
+            try:
+                while True:
+                    handle.write(chunk)
+            except OSError:
+                pass
+    return filler

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from gcs.aio import spawn
+from gcs.logsetup import log_to_file
 from gcs.store.settings import Settings, SettingsError, default_data_dir, load_settings
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ def add_station_options(p: argparse.ArgumentParser) -> None:
 def settings_from_args(args: argparse.Namespace) -> tuple[Settings, Path]:
     """Load gcs.toml from the data directory and apply command-line overrides (not saved)."""
     data_dir: Path = args.data_dir or default_data_dir()
+    log_to_file(data_dir / "logs" / "station.log")  # size-rotated (issue 17 #8)
     settings = load_settings(data_dir)
     if args.host is not None:
         settings.station.host = args.host

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import errno
 import json
 import signal
+import sqlite3
 import ssl
 import sys
 from pathlib import Path
@@ -40,25 +43,53 @@ def register(sub: Any) -> None:
 
 
 def run_sts(args: argparse.Namespace) -> int:
-    """Print a DJI STS object for fresh temporary credentials; 2 on bad input."""
+    """Print a DJI STS object for fresh temporary credentials; 2 on bad input, 1 when the data
+    folder cannot be written (a full disk included).
+
+    The endpoint is the running station's store (from `runtime.json` in the data folder, as
+    `gcs credentials` does); with no station running, the one the settings describe.
+    """
+    from gcs.runtime import read_runtime_file
     from gcs.station.storage import ScopeError, open_access
 
     data_dir: Path = args.data_dir or default_data_dir()
     try:
         settings = load_settings(data_dir)
-        access = open_access(settings, data_dir)
     except (SettingsError, OSError) as exc:
         print(f"gcs storage sts: {exc}", file=sys.stderr)
         return 2
+    running = read_runtime_file(data_dir)
+    endpoints = running.get("endpoints") if running else None
+    endpoint = endpoints.get("s3") if isinstance(endpoints, dict) else None
+    access = None
     try:
+        access = open_access(
+            settings, data_dir, endpoint=endpoint if isinstance(endpoint, str) else None
+        )
         grant = access.grant(prefix=args.prefix, ttl_s=args.ttl, read_only=args.read_only)
     except ScopeError as exc:
         print(f"gcs storage sts: {exc}", file=sys.stderr)
         return 2
+    except (OSError, sqlite3.Error) as exc:
+        print(f"gcs storage sts: {_write_failure(data_dir, exc)}", file=sys.stderr)
+        return 1
     finally:
-        access._table.close()
+        if access is not None:
+            with contextlib.suppress(sqlite3.Error):
+                access._table.close()
     print(json.dumps(grant.to_dji(), indent=2))
     return 0
+
+
+def _write_failure(data_dir: Path, exc: BaseException) -> str:
+    """A sentence for a failed write in the data folder: what, why, and what to do."""
+    full = (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or "full" in str(exc)
+    if full:
+        return (
+            f"the disk holding {data_dir} is full, so no credentials could be recorded: free "
+            "some space (old recordings, media, telemetry history) and try again"
+        )
+    return f"cannot record credentials in {data_dir}: {exc}"
 
 
 def run_serve(args: argparse.Namespace) -> int:

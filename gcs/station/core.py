@@ -28,6 +28,7 @@ from broker import AUTH_FILE_NAME, AuthFile, BrokerProcess, User, hash_password
 from broker.auth import Role
 from gcs.aio import spawn
 from gcs.link import BrokerUrl, MqttLink
+from gcs.logsetup import DiskFullNotice, limit_repeats
 from gcs.protocol import replies
 from gcs.protocol.envelope import Message
 from gcs.protocol.topics import station_subscriptions
@@ -49,6 +50,7 @@ from gcs.store.devices import WorkspaceRow
 from gcs.store.settings import Settings, write_settings_keeping_extra
 
 log = logging.getLogger(__name__)
+limit_repeats(log)  # issue 17 #8: a burst of rejected messages is one line and a count
 
 STATION_MQTT_USER = "gcs-station"
 
@@ -123,6 +125,13 @@ class Station:
         self._hashed_logins: dict[tuple[str, str, Role, str | None], str] = {}
         self._auth_signature = ""
         self.started_at: float | None = None
+        self._disk_full = DiskFullNotice(  # issue 17 #8: a full disk is said once
+            log,
+            "the station's events",
+            on_notice=lambda level, text: self.bus.publish(
+                LogEntry(now_ms(), "error", level, text)
+            ),
+        )
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -171,7 +180,10 @@ class Station:
             )
         )
         self.users = Users(
-            self.store, workspace_id=s.station.workspace_id, on_logins_changed=self._logins_changed
+            self.store,
+            workspace_id=s.station.workspace_id,
+            mqtt_secret=s.station.token_secret,  # issue 17 #5: MQTT passwords derive from it
+            on_logins_changed=self._logins_changed,
         )
         await self.users.load(s.pilot.default_user, s.pilot.default_password)
         self.storage = await loop.run_in_executor(None, open_access, s, self.data_dir)
@@ -208,7 +220,12 @@ class Station:
             assert self.external_broker is not None
             url = self.external_broker
 
-        self.ntp = NtpServer(s.station.host, [s.ntp.port, s.ntp.fallback_port, 0])
+        # Issue 17 item 10: no random last resort; a fallback in use is announced.
+        self.ntp = NtpServer(
+            s.station.host,
+            [s.ntp.port, s.ntp.fallback_port],
+            on_notice=lambda text: self.bus.publish(LogEntry(now_ms(), "ntp", "warning", text)),
+        )
         await self.ntp.start()
 
         self.link = MqttLink(
@@ -258,6 +275,9 @@ class Station:
                 await self.telemetry.flush()
                 await self.registry.flush_last_seen()
                 await self._flush_log()
+            except Exception as exc:
+                if not self._disk_full.report(exc):  # issue 17 #8: no traceback at shutdown
+                    raise
             finally:
                 self.store.close()
                 self.store = None
@@ -299,7 +319,6 @@ class Station:
         wanted: list[tuple[str, str, Role, str | None]] = [
             (STATION_MQTT_USER, self._station_password, "station", None),
             (s.mqtt.device_username, s.mqtt.device_password, "device", None),
-            *self.extra_broker_logins(),
         ]
         users = []
         for username, password, role, gateway in wanted:
@@ -308,6 +327,7 @@ class Station:
             if hashed is None:
                 hashed = self._hashed_logins[key] = hash_password(password)
             users.append(User(username, hashed, role, gateway))
+        users.extend(self.extra_broker_users())  # issue 17 #5: already verifiers
         gateways: dict[str, list[str]] = {}
         if hasattr(self, "registry"):
             for gw in self.registry.gateways():
@@ -318,9 +338,9 @@ class Station:
         AuthFile.write(self.data_dir / AUTH_FILE_NAME, users, gateways)
         self._auth_signature = signature
 
-    def extra_broker_logins(self) -> list[tuple[str, str, Role, str | None]]:
-        """More logins as (username, password, role, gateway): each Pilot user's MQTT login."""
-        return self.users.broker_logins() if self.users is not None else []
+    def extra_broker_users(self) -> list[User]:
+        """More logins, password already hashed: each Pilot user's MQTT login."""
+        return self.users.broker_users() if self.users is not None else []
 
     def _logins_changed(self) -> None:
         if self.broker is not None:
@@ -436,6 +456,7 @@ class Station:
         if self._pending_log and self.store is not None:
             batch, self._pending_log = self._pending_log, []
             await self.store.call(h.insert_events, batch)
+            self._disk_full.resolved()
 
     async def _supervise_broker(self) -> None:
         """Restart the embedded broker if its process died (devices and the link reconnect)."""
@@ -463,5 +484,6 @@ class Station:
                 await self._flush_log()
                 if ticks % 10 == 0:
                     await self.registry.flush_last_seen()
-            except Exception:
-                log.exception("watchdog pass failed")
+            except Exception as exc:
+                if not self._disk_full.report(exc):
+                    log.exception("watchdog pass failed")

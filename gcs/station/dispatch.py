@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from gcs.aio import spawn
+from gcs.logsetup import limit_repeats
 from gcs.protocol import replies
 from gcs.protocol.envelope import DecodeError, Message
 from gcs.protocol.errors import StationCode
@@ -35,6 +36,7 @@ from gcs.station.commands import Commands
 from gcs.station.devices import DeviceRegistry, RequestRefused
 
 log = logging.getLogger(__name__)
+limit_repeats(log)  # a burst of rejected messages is one line and a count
 
 Publish = Callable[[Message | None, int], None]
 

@@ -13,6 +13,7 @@ import logging
 import socket
 import struct
 import time
+from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
@@ -79,13 +80,28 @@ class _Protocol(asyncio.DatagramProtocol):
             self.served += 1
 
 
-class NtpServer:
-    """An SNTP responder bound to `host`; tries each port in turn (123, then the fallback)."""
+class NtpPortError(OSError):
+    """Neither the NTP port nor its fallback could be bound; the message says what to do."""
 
-    def __init__(self, host: str, ports: list[int]) -> None:
+
+class NtpServer:
+    """An SNTP responder bound to `host` on the first free port of `ports` (123, then the
+    documented fallback 11123).
+
+    There is no "any free port" last resort: a dock uses the port the `config` reply names,
+    so a port chosen at random would only hide the problem. Port 0 is honoured only when it is
+    listed on purpose (tests). When the first port is busy and a later one is used, `notice`
+    holds a sentence for the operator and `on_notice` (if given) is called with it.
+    """
+
+    def __init__(
+        self, host: str, ports: list[int], *, on_notice: Callable[[str], None] | None = None
+    ) -> None:
         self.host = host
         self.ports = ports
         self.port: int | None = None
+        self.notice: str | None = None
+        self.on_notice = on_notice
         self._transport: asyncio.DatagramTransport | None = None
         self._protocol: _Protocol | None = None
 
@@ -97,24 +113,41 @@ class NtpServer:
         """Bind and return the port in use.
 
         Raises:
-            OSError: none of the ports could be bound (the last error).
+            NtpPortError: none of the ports could be bound (the message names each port, its
+                error and what to do); nothing is bound.
         """
         loop = asyncio.get_running_loop()
-        last: OSError | None = None
-        for port in self.ports:
+        failures: list[str] = []
+        for port in dict.fromkeys(self.ports):  # each port once, in order
             try:
                 transport, protocol = await loop.create_datagram_endpoint(
                     _Protocol, local_addr=(self.host, port), family=socket.AF_INET
                 )
             except OSError as exc:
                 log.info("NTP: cannot bind %s:%s (%s)", self.host, port, exc)
-                last = exc
+                failures.append(f"udp {self.host}:{port} ({exc.strerror or exc})")
                 continue
             self._transport = transport
             self._protocol = protocol
             self.port = transport.get_extra_info("sockname")[1]
+            if failures:
+                self._announce(failures)
             return self.port
-        raise last or OSError("no NTP port to bind")
+        raise NtpPortError(
+            "NTP: cannot bind " + " nor ".join(failures) + ". Docks need the station's NTP "
+            "server: stop the program using that port, or set [ntp] port / fallback_port in "
+            "gcs.toml (or --ntp-port) to a free UDP port. / NTP 端口被占用：请关闭占用该端口的"
+            "程序，或在 gcs.toml 的 [ntp] 中设置空闲的 port / fallback_port。"
+        )
+
+    def _announce(self, failures: list[str]) -> None:
+        self.notice = (
+            f"NTP served on udp port {self.port} because {'; '.join(failures)} could not be "
+            f"bound; docks are told port {self.port} in the config reply"
+        )
+        log.warning("%s", self.notice)
+        if self.on_notice is not None:
+            self.on_notice(self.notice)
 
     def stop(self) -> None:
         if self._transport is not None:

@@ -20,7 +20,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from gcs.station.bus import EventBus, TelemetryUpdated
+from gcs.logsetup import DiskFullNotice
+from gcs.station.bus import EventBus, LogEntry, TelemetryUpdated
 from gcs.store import history as h
 from gcs.store.db import Store
 
@@ -128,10 +129,18 @@ class Telemetry:
     async def run_writer(self, interval_s: float = 1.0) -> None:
         """Background task: flush every `interval_s`, prune hourly. Runs until cancelled."""
         last_prune = 0.0
+        disk_full = DiskFullNotice(  # issue 17 #8: a full disk is said once, not every second
+            log,
+            "telemetry history",
+            on_notice=lambda level, text: self.bus.publish(
+                LogEntry(int(time.time() * 1000), "error", level, text)
+            ),
+        )
         while True:
             await asyncio.sleep(interval_s)
             try:
-                await self.flush()
+                if await self.flush():
+                    disk_full.resolved()
                 if time.monotonic() - last_prune > 3600:
                     last_prune = time.monotonic()
                     removed = await self.prune()
@@ -141,5 +150,6 @@ class Telemetry:
                             removed,
                             self.retention_days,
                         )
-            except Exception:
-                log.exception("telemetry writer failed; retrying")
+            except Exception as exc:
+                if not disk_full.report(exc):
+                    log.exception("telemetry writer failed; retrying")

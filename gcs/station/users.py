@@ -1,10 +1,17 @@
 """Users: who may log in from DJI Pilot 2, with which role, and their own MQTT login.
 
 Each user has a hashed password (PBKDF2, the broker's scheme), a role (`admin` or `pilot`), a
-workspace, and a per-user MQTT login generated at creation. The MQTT password is handed to Pilot
-at login (`thing` module) and written to the embedded broker's auth file with role `pilot`: the
+workspace, and a per-user MQTT login. The MQTT login is handed to Pilot at login (`thing`
+module) and its verifier is written to the embedded broker's auth file with role `pilot`: the
 broker ties such a login to the MQTT client id, which Pilot sets to the RC serial, so a Pilot
 user can use only that RC's (and its aircraft's) topics.
+
+The MQTT password is never stored (issue 17 #5): it is derived, HMAC-SHA256 keyed with the
+station's secret (`station.token_secret` in gcs.toml) over the user's id and MQTT name, so the
+station can hand the same password at every login while the table holds only its PBKDF2
+verifier. `mqtt_login` brings the verifier up to date before handing the password out: a new
+user, a database migrated from clear-text passwords (whose old password keeps working until
+then), or a changed station secret.
 
 Theory of operation: the table is the truth; the service keeps a copy in memory for the
 per-request token checks and re-reads it at most every `RELOAD_S` seconds (and at every login),
@@ -16,18 +23,19 @@ file). Also remembers which user bound which remote controller (shown in Pilot's
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import logging
 import re
 import secrets
-import string
 import time
 import uuid
 from collections.abc import Callable
 
-from broker import hash_password, verify_password
-from broker.auth import Role
+from broker import User, hash_password, verify_password
 from gcs.store import users as q
-from gcs.store.db import Store
+from gcs.store.db import MQTT_HASH_ITERATIONS, Store
 from gcs.store.users import ROLES, UserExists, UserRow
 
 log = logging.getLogger(__name__)
@@ -50,9 +58,11 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def mqtt_password() -> str:
-    alphabet = string.ascii_letters + string.digits
-    return "".join(secrets.choice(alphabet) for _ in range(24))
+def derive_mqtt_password(secret: str, user: UserRow) -> str:
+    """The MQTT password of `user` under the station secret: 32 URL-safe characters (192 bits)."""
+    message = f"gcs pilot mqtt v1\0{user.id}\0{user.mqtt_username}".encode()
+    digest = hmac.new(secret.encode(), message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii")[:32]
 
 
 def check_username(username: str) -> None:
@@ -70,7 +80,8 @@ def check_password(password: str) -> None:
 
 
 def new_user_row(username: str, password: str, role: str, workspace_id: str) -> UserRow:
-    """A new user with a hashed password and a fresh MQTT login (not saved yet).
+    """A new user with a hashed password and an MQTT name (not saved yet). The MQTT password's
+    verifier is set when the station first hands the password out (`Users.mqtt_login`).
 
     Raises:
         UserError: bad name, short password or unknown role.
@@ -87,7 +98,7 @@ def new_user_row(username: str, password: str, role: str, workspace_id: str) -> 
         role=role,
         workspace_id=workspace_id,
         mqtt_username=f"pilot-{username}",
-        mqtt_password=mqtt_password(),
+        mqtt_password_hash="",
         token_epoch=0,
         created_at=now,
         updated_at=now,
@@ -102,11 +113,16 @@ class Users:
         store: Store,
         *,
         workspace_id: str,
+        mqtt_secret: str,
         on_logins_changed: Callable[[], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        if not mqtt_secret:
+            raise ValueError("the station secret that MQTT passwords derive from is empty")
         self.store = store
         self.workspace_id = workspace_id
+        self._mqtt_secret = mqtt_secret
+        self._verified: set[tuple[str, str]] = set()  # (user id, verifier) known to match
         self.on_logins_changed = on_logins_changed
         self._clock = clock
         self._by_id: dict[str, UserRow] = {}
@@ -142,10 +158,10 @@ class Users:
             if not force and self._clock() - self._loaded_at < RELOAD_S:
                 return
             rows = await self.store.call(q.list_users)
-            before = self.broker_logins()
+            before = self.broker_users()
             self._by_id = {r.id: r for r in rows}
             self._loaded_at = self._clock()
-            if self.broker_logins() != before:
+            if self.broker_users() != before:
                 self._logins_changed_at = self._clock()
                 if self.on_logins_changed is not None:
                     self.on_logins_changed()
@@ -175,20 +191,65 @@ class Users:
         ok = await asyncio.get_running_loop().run_in_executor(
             None, verify_password, password, row.password_hash
         )
-        if not ok:
-            return None
+        return row if ok else None
+
+    def mqtt_password(self, user: UserRow) -> str:
+        """The MQTT password of `user` (derived, never stored)."""
+        return derive_mqtt_password(self._mqtt_secret, user)
+
+    async def mqtt_login(self, user: UserRow) -> tuple[str, str]:
+        """The (username, password) Pilot's `thing` module connects with, ready for the broker.
+
+        If the stored verifier does not match the derived password (new user, migrated
+        database, changed station secret), a new verifier is stored and the broker's auth file
+        rewritten; either way this returns only once the broker has had time to read the file.
+
+        Raises:
+            NotFound: the user was deleted meanwhile.
+        """
+        password = self.mqtt_password(user)
+        current = self._by_id.get(user.id, user)
+        if not await self._verifier_matches(current, password):
+            loop = asyncio.get_running_loop()
+            verifier = await loop.run_in_executor(
+                None, lambda: hash_password(password, iterations=MQTT_HASH_ITERATIONS)
+            )
+            await self.store.call(q.set_mqtt_password_hash, user.id, verifier, _now_ms())
+            self._verified.add((user.id, verifier))
+            log.info("MQTT login of user %s set up for the broker", user.username)
+            await self.reload(force=True)
         wait = BROKER_SETTLE_S - (self._clock() - self._logins_changed_at)
         if wait > 0:
             await asyncio.sleep(wait)
-        return row
+        return user.mqtt_username, password
 
-    def broker_logins(self) -> list[tuple[str, str, Role, str | None]]:
-        """(mqtt username, mqtt password, "pilot", None) for every user, sorted by name.
+    async def _verifier_matches(self, user: UserRow, password: str) -> bool:
+        key = (user.id, user.mqtt_password_hash)
+        if not user.mqtt_password_hash:
+            return False
+        if key in self._verified:
+            return True
+        ok = await asyncio.get_running_loop().run_in_executor(
+            None, verify_password, password, user.mqtt_password_hash
+        )
+        if ok:
+            self._verified.add(key)
+        return ok
 
-        The gateway is None: the broker ties each connection to its client id (the RC serial).
+    def broker_users(self) -> list[User]:
+        """The broker's logins for every user with an MQTT verifier, sorted by MQTT name.
+
+        Role ``pilot`` with no gateway: the broker ties each connection to its client id (the
+        RC serial). The verifier goes to the auth file as it is (no password is at hand).
         """
-        role: Role = "pilot"
-        return sorted((u.mqtt_username, u.mqtt_password, role, None) for u in self._by_id.values())
+        return sorted(
+            (
+                User(u.mqtt_username, u.mqtt_password_hash, "pilot", None)
+                for u in self._by_id.values()
+                if u.mqtt_password_hash
+            ),
+            key=lambda u: u.username,
+        )
 
     async def set_password(self, user_id: str, password: str) -> UserRow:
         """Change a user's station password (its tokens stop working). Raises UserError for a

@@ -20,6 +20,8 @@ from typing import Any
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from broker.auth import hash_password
+
 DB_FILE = "gcs.db"
 
 migrations = Migrations("gcs")
@@ -92,9 +94,8 @@ def _m0003(db: Database) -> None:
 
 @migrations(name="0004_users")
 def _m0004(db: Database) -> None:
-    # Pilot/operator logins. `mqtt_password` is kept in clear on purpose: it is handed to Pilot
-    # at login for its `thing` module; the broker stores only its hash. `token_epoch` grows on
-    # every password change so that older access tokens stop working.
+    # Pilot/operator logins. `token_epoch` grows on every password change so that older access
+    # tokens stop working. (`mqtt_password` held the MQTT password in clear until 0005.)
     db.execute(
         """CREATE TABLE users (
             id TEXT PRIMARY KEY,
@@ -170,6 +171,26 @@ def _m0006(db: Database) -> None:
     db.execute("CREATE INDEX hms_sn ON hms_alarms(sn, raised_at)")
 
 
+# PBKDF2 work for MQTT password verifiers. Those passwords are 24+ random or HMAC-derived
+# characters (over 140 bits), so the hash only has to be one-way, not slow: a low count keeps a
+# migration of many users and the first login after it quick.
+MQTT_HASH_ITERATIONS = 10_000
+
+
+@migrations(name="0007_users_mqtt_verifier")
+def _m0007(db: Database) -> None:
+    # Issue 17 #5: no MQTT password in clear at rest. Each stored password becomes its verifier,
+    # so the broker keeps accepting it (a Pilot still connected or reconnecting with it is not
+    # locked out); the station hands a derived password at the user's next login.
+    db.execute("PRAGMA secure_delete=ON")  # the old text is zeroed, not left in free space
+    db.execute("ALTER TABLE users RENAME COLUMN mqtt_password TO mqtt_password_hash")
+    rows = db.execute("SELECT id, mqtt_password_hash FROM users").fetchall()
+    for user_id, clear in rows:
+        verifier = hash_password(clear, iterations=MQTT_HASH_ITERATIONS) if clear else ""
+        db.execute("UPDATE users SET mqtt_password_hash = ? WHERE id = ?", [verifier, user_id])
+    db.execute("PRAGMA secure_delete=OFF")
+
+
 class MigrationError(RuntimeError):
     """A schema migration failed; the database is left at the last good version."""
 
@@ -188,12 +209,17 @@ def open_database(path: Path | str) -> Database:
     db.execute("PRAGMA foreign_keys=ON")
     db.execute("PRAGMA busy_timeout=5000")
     try:
+        pending = migrations.pending(db)
         migrations.apply(db)
     except Exception as exc:
         raise MigrationError(
             f"could not upgrade the database {path}: {exc}. Nothing was changed; keep the file "
             "and start the previous version of gcs, or move the file away to start afresh."
         ) from exc
+    if pending and str(path) != ":memory:":
+        # Move the upgrade into the main file now, so that what a migration erased (0005's
+        # clear-text passwords) does not linger there until the next automatic checkpoint.
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return db
 
 

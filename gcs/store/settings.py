@@ -5,14 +5,24 @@ workspace id, token secret) so that two stations never share credentials. Later 
 back; unknown keys are kept out of the typed view but never deleted from the file by a save that
 only changes known keys. Every value can be changed by the operator (settings dialog, or by
 editing the file while the station is stopped).
+
+Identities are never rotated silently (issue 17 #6). Every good load and every save leaves a
+copy, `gcs.toml.bak`. Once a data folder belongs to a station (its database holds a workspace,
+or a backup exists), a `gcs.toml` that is missing, empty, unreadable or lacks its workspace id is
+replaced by that backup (the damaged file is kept as `gcs.toml.damaged-<time>` and a warning
+says so); with no usable backup, `load_settings` refuses with a message that says how to
+restore, rather than generating new identities that would lock out every installed dock.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import secrets
+import sqlite3
 import string
+import time
 import tomllib
 import uuid
 from dataclasses import dataclass, field
@@ -21,7 +31,11 @@ from typing import Any
 
 import tomli_w
 
+log = logging.getLogger(__name__)
+
 SETTINGS_FILE = "gcs.toml"
+BACKUP_FILE = "gcs.toml.bak"
+DATABASE_FILE = "gcs.db"  # gcs.store.db.DB_FILE (not imported: the settings load without it)
 
 
 def _password(n: int = 16) -> str:
@@ -178,19 +192,63 @@ def _merge(section: Any, values: dict[str, Any], where: str) -> None:
 def load_settings(data_dir: Path) -> Settings:
     """Read `gcs.toml` from `data_dir`, creating it (and the directory) on first start.
 
+    A damaged or missing file of an established station is restored from `gcs.toml.bak`
+    (logged as a warning); a good file refreshes that backup.
+
     Raises:
-        SettingsError: the file exists but is not valid TOML or has a value of the wrong type.
+        SettingsError: the file has a value of the wrong type; or it is damaged or missing in a
+            data folder that already belongs to a station and no good backup exists (the
+            message says how to restore; nothing was changed).
     """
     data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / SETTINGS_FILE
-    settings = Settings()
-    if not path.exists():
+    try:
+        raw = _read(path) if path.exists() else None
+        problem = "does not exist" if raw is None else _identity_problem(raw)
+    except SettingsError as exc:
+        raw, problem = None, str(exc)
+    if problem is not None:
+        owner = _established(data_dir)
+        if owner is not None:
+            raw = _restore_backup(data_dir, f"{path} {problem}", owner)
+        elif raw is None and path.exists():
+            raise SettingsError(f"{path} {problem}")
+    if raw is None:
+        settings = Settings()
         save_settings(data_dir, settings)
         return settings
+    settings, missing = _typed(raw, path)
+    if missing:
+        # Newly introduced settings get their generated defaults written down once.
+        save_settings(data_dir, settings, extra=raw)
+    else:
+        _write_backup(data_dir)
+    return settings
+
+
+def _read(path: Path) -> dict[str, Any]:
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise SettingsError(f"{path} is not valid TOML: {exc}") from exc
+        raise SettingsError(f"is not valid TOML ({exc})") from exc
+    except OSError as exc:
+        raise SettingsError(f"cannot be read ({exc.strerror or exc})") from exc
+
+
+def _identity_problem(raw: dict[str, Any]) -> str | None:
+    """Why `raw` cannot be a station's settings (None if it can): it lacks the workspace id."""
+    station = raw.get("station")
+    workspace_id = station.get("workspace_id") if isinstance(station, dict) else None
+    if not raw:
+        return "is empty"
+    if not isinstance(workspace_id, str) or not workspace_id:
+        return "has no [station] workspace_id"
+    return None
+
+
+def _typed(raw: dict[str, Any], path: Path) -> tuple[Settings, bool]:
+    """The settings `raw` describes, and whether some known key was missing (default used)."""
+    settings = Settings()
     missing = False
     for f in dataclasses.fields(settings):
         section = getattr(settings, f.name)
@@ -203,10 +261,86 @@ def load_settings(data_dir: Path) -> Settings:
         _merge(section, values, f.name)
         if any(sf.name not in values for sf in dataclasses.fields(section)):
             missing = True
-    if missing:
-        # Newly introduced settings get their generated defaults written down once.
-        save_settings(data_dir, settings, extra=raw)
-    return settings
+    return settings, missing
+
+
+def _established(data_dir: Path) -> str | None:
+    """Why `data_dir` already belongs to a station (None for a first start)."""
+    database = data_dir / DATABASE_FILE
+    if database.exists():
+        try:
+            uri = f"{database.resolve().as_uri()}?mode=ro"
+            with sqlite3.connect(uri, uri=True, timeout=5) as conn:
+                row = conn.execute("SELECT id FROM workspaces LIMIT 1").fetchone()
+        except sqlite3.Error as exc:
+            if "no such table" not in str(exc):
+                return f"its database {database} exists but cannot be read ({exc})"
+            row = None
+        if row is not None:
+            return f"its database {database} holds workspace {row[0]}"
+    if (data_dir / BACKUP_FILE).exists():
+        return f"a settings backup {data_dir / BACKUP_FILE} exists"
+    return None
+
+
+def _restore_backup(data_dir: Path, problem: str, owner: str) -> dict[str, Any]:
+    """Put `gcs.toml.bak` back in place of a damaged or missing `gcs.toml` and return it.
+
+    Raises:
+        SettingsError: no good backup (the message says how to restore by hand).
+    """
+    path, backup = data_dir / SETTINGS_FILE, data_dir / BACKUP_FILE
+    try:
+        raw = _read(backup) if backup.exists() else None
+        backup_problem = "does not exist" if raw is None else _identity_problem(raw)
+    except SettingsError as exc:
+        raw, backup_problem = None, str(exc)
+    if raw is None or backup_problem is not None:
+        raise SettingsError(
+            f"{problem}, and this data folder already belongs to a station ({owner}). "
+            "New settings would give it a new workspace id, dock password, binding code and "
+            "token secret, and lock out every installed dock and Pilot, so gcs did not start "
+            f"and changed nothing (the backup {backup} {backup_problem}). To restore, put your "
+            f"last good gcs.toml back in {data_dir} (from your own backup, or fix the file by "
+            "hand), then start again; to really start afresh with new identities, move the whole "
+            "data folder away. See README, 'Settings backup'. / 设置文件损坏或丢失，"
+            "且本数据目录已属于一个工作站。为避免已安装的机场被锁定，gcs 未启动。"
+            f"请将最近一次正确的 gcs.toml 放回 {data_dir} 后再启动。"
+        )
+    kept = None
+    if path.exists():
+        kept = path.with_name(f"{SETTINGS_FILE}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+        os.replace(path, kept)
+    _atomic_write(path, backup.read_text(encoding="utf-8"))
+    log.warning(
+        "%s; restored the last good settings from %s%s. Check them before the docks reconnect.",
+        problem,
+        backup,
+        f" (the damaged file is kept as {kept.name})" if kept else "",
+    )
+    return raw
+
+
+def _write_backup(data_dir: Path) -> None:
+    """Copy the (good) `gcs.toml` to `gcs.toml.bak` if they differ; a failure is only logged."""
+    path, backup = data_dir / SETTINGS_FILE, data_dir / BACKUP_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+        if backup.exists() and backup.read_text(encoding="utf-8") == text:
+            return
+        _atomic_write(backup, text)
+    except OSError as exc:
+        log.warning("could not keep a backup of %s in %s: %s", path, backup, exc)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
 
 
 def save_settings(data_dir: Path, settings: Settings, extra: dict[str, Any] | None = None) -> None:
@@ -220,11 +354,8 @@ def save_settings(data_dir: Path, settings: Settings, extra: dict[str, Any] | No
             doc[name].update(values)
         else:
             doc[name] = values
-    path = data_dir / SETTINGS_FILE
-    tmp = path.with_suffix(".toml.tmp")
-    tmp.write_text(tomli_w.dumps(doc), encoding="utf-8")
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
+    _atomic_write(data_dir / SETTINGS_FILE, tomli_w.dumps(doc))
+    _write_backup(data_dir)
 
 
 def default_data_dir() -> Path:

@@ -1,8 +1,10 @@
 """Table `users`: the people who log in from DJI Pilot 2 (and the operator's web tools).
 
 Every function takes the `Database` first so it can run through `Store.call` (or `call_sync`
-from the command line). Password hashing is the caller's job: rows hold hashes only, except the
-per-user MQTT password that Pilot must be given back at login.
+from the command line). Password hashing is the caller's job: rows hold hashes only. The MQTT
+password handed to Pilot is never stored: the station derives it from its secret and the user
+(`gcs.station.users`) and keeps only a verifier (`mqtt_password_hash`, the broker's PBKDF2
+format), which is what the embedded broker's auth file needs.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ class UserRow:
     role: str
     workspace_id: str
     mqtt_username: str
-    mqtt_password: str
+    # Verifier of the user's MQTT password ("" until the station first hands one out).
+    mqtt_password_hash: str
     token_epoch: int
     created_at: int
     updated_at: int
@@ -65,7 +68,7 @@ def insert_user(db: Database, user: UserRow) -> None:
     try:
         db.execute(
             """INSERT INTO users (id, username, password_hash, role, workspace_id, mqtt_username,
-                 mqtt_password, token_epoch, created_at, updated_at)
+                 mqtt_password_hash, token_epoch, created_at, updated_at)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [
                 user.id,
@@ -74,7 +77,7 @@ def insert_user(db: Database, user: UserRow) -> None:
                 user.role,
                 user.workspace_id,
                 user.mqtt_username,
-                user.mqtt_password,
+                user.mqtt_password_hash,
                 user.token_epoch,
                 user.created_at,
                 user.updated_at,
@@ -102,3 +105,17 @@ def set_password(db: Database, username: str, password_hash: str, now_ms: int) -
     row = user_by_name(db, username)
     assert row is not None
     return row
+
+
+def set_mqtt_password_hash(db: Database, user_id: str, password_hash: str, now_ms: int) -> None:
+    """Store a new verifier of the user's MQTT password (tokens stay valid).
+
+    Raises:
+        NotFound: no such user.
+    """
+    cur = db.execute(
+        "UPDATE users SET mqtt_password_hash = ?, updated_at = ? WHERE id = ?",
+        [password_hash, now_ms, user_id],
+    )
+    if cur.rowcount == 0:
+        raise NotFound(f"user {user_id}")

@@ -39,9 +39,11 @@ def mqtt_addr(station: Station) -> str:
     return f"tcp://{station.mqtt_host}:{station.mqtt_port}"
 
 
-def user_data(station: Station, user: UserRow, user_type: int) -> dict[str, Any]:
+async def user_data(station: Station, user: UserRow, user_type: int) -> dict[str, Any]:
     s = station.settings.station
-    mqtt_user, mqtt_password = station.pilot_mqtt_login(user.mqtt_username, user.mqtt_password)
+    if station.users is None:
+        raise ApiError(503, "the station is starting; try again in a moment")
+    mqtt_user, mqtt_password = station.pilot_mqtt_login(*await station.users.mqtt_login(user))
     return {
         "user_id": user.id,
         "username": user.username,
@@ -87,7 +89,7 @@ async def login(request: web.Request) -> web.Response:
         raise ApiError(403, "wrong user name or password")
     if flag == FLAG_WEB and user.role != "admin":
         raise ApiError(403, f"user {username} is a pilot and may not log in as a web user")
-    data = user_data(station, user, flag)
+    data = await user_data(station, user, flag)
     data["access_token"] = issue(request.app[SIGNER], user)
     return ok(data)
 
@@ -98,7 +100,7 @@ async def refresh(request: web.Request) -> web.Response:
     token = request.headers.get("x-auth-token")
     who = await check_token(station, request.app[SIGNER], token)
     await json_body(request)  # must still be well-formed if present
-    data = user_data(station, who.user, _user_type(who.user))
+    data = await user_data(station, who.user, _user_type(who.user))
     data["access_token"] = issue(request.app[SIGNER], who.user)
     return ok(data)
 
@@ -106,7 +108,7 @@ async def refresh(request: web.Request) -> web.Response:
 @routes.get("/manage/api/v1/users/current")
 async def users_current(request: web.Request) -> web.Response:
     who = await caller(request)
-    return ok(user_data(request.app[STATION], who.user, _user_type(who.user)))
+    return ok(await user_data(request.app[STATION], who.user, _user_type(who.user)))
 
 
 @routes.get("/manage/api/v1/workspaces/current")

@@ -38,8 +38,14 @@ def window(qtbot: Any, fleet_runtime: ThreadedRuntime, tmp_path: Path) -> Iterat
 def test_window_shows_the_fleet(qtbot: Any, window: MainWindow) -> None:
     bridge = window.bridge
     qtbot.waitUntil(lambda: bridge.counts() == (4, 4), timeout=20_000)
-    qtbot.waitUntil(lambda: "Gateways online: 4" in window.status.counts.text(), timeout=5000)
-    assert "Aircraft online: 4" in window.status.counts.text()
+    # Wait on both numbers: the label may show the gateway before its aircraft (issue 17 #16).
+    qtbot.waitUntil(
+        lambda: (
+            "Gateways online: 4" in window.status.counts.text()
+            and "Aircraft online: 4" in window.status.counts.text()
+        ),
+        timeout=5000,
+    )
     assert "connected" in window.status.broker.text()
     assert "MQTT tcp://127.0.0.1:" in window.status.endpoints.text()
     assert window.status.ntp.text().startswith("NTP udp://127.0.0.1:")

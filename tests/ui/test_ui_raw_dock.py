@@ -131,8 +131,14 @@ def test_panels_show_what_a_raw_dock_sends(
     assert fleet.row_texts(DRONE)["Model"] == "Matrice 3D"
     assert fleet.row_texts(DRONE)["Battery"] == "81 %"
     assert fleet.item(DRONE).parent() is fleet.item(DOCK)  # type: ignore[union-attr]
-    qtbot.waitUntil(lambda: "Gateways online: 1" in window.status.counts.text(), timeout=5000)
-    assert "Aircraft online: 1" in window.status.counts.text()
+    # Wait on both numbers: the label may show the gateway before its aircraft (issue 17 #16).
+    qtbot.waitUntil(
+        lambda: (
+            "Gateways online: 1" in window.status.counts.text()
+            and "Aircraft online: 1" in window.status.counts.text()
+        ),
+        timeout=5000,
+    )
 
     window.selection.select(DRONE)
     dock, air = window.dock_panel, window.aircraft_panel

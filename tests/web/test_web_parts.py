@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
+from broker import verify_password
 from gcs.station.users import UserError, Users, new_user_row
 from gcs.store import users as q
 from gcs.store.db import Store
@@ -78,25 +79,40 @@ async def test_users_default_login_and_broker_logins(tmp_path: Path) -> None:
     store = Store(tmp_path / "gcs.db")
     changed: list[int] = []
     try:
-        users = Users(store, workspace_id="w1", on_logins_changed=lambda: changed.append(1))
+        users = Users(
+            store,
+            workspace_id="w1",
+            mqtt_secret="s" * 64,
+            on_logins_changed=lambda: changed.append(1),
+        )
         await users.load("pilot", "first-pass")
         assert [u.username for u in users.all()] == ["pilot"]
         assert users.all()[0].role == "admin"
         assert await users.authenticate("pilot", "first-pass") is not None
         assert await users.authenticate("pilot", "wrong") is None
         assert await users.authenticate("nobody", "first-pass") is None
-        logins = users.broker_logins()
-        assert logins == [("pilot-pilot", users.all()[0].mqtt_password, "pilot", None)]
+        assert users.broker_users() == []  # no MQTT login before one is handed out
+        pilot = users.all()[0]
+        name, password = await users.mqtt_login(pilot)
+        assert (name, password) == ("pilot-pilot", users.mqtt_password(pilot))
+        assert await users.mqtt_login(pilot) == (name, password)  # the same at every login
+        [login] = users.broker_users()
+        assert (login.username, login.role, login.gateway) == ("pilot-pilot", "pilot", None)
+        assert verify_password(password, login.password_hash)
+        assert password not in login.password_hash
         row = new_user_row("bob", "bob-password", "pilot", "w1")
         await store.call(q.insert_user, row)
         with pytest.raises(UserExists):
             await store.call(q.insert_user, new_user_row("bob", "other-pass", "pilot", "w1"))
+        bob = await users.authenticate("bob", "bob-password")
+        assert bob is not None
         before = len(changed)
         start = time.monotonic()
-        assert await users.authenticate("bob", "bob-password") is not None
+        bob_password = (await users.mqtt_login(bob))[1]
+        assert bob_password != password
         assert len(changed) == before + 1  # the broker's auth file must be rewritten
         assert time.monotonic() - start >= 0.5  # ... and the broker given time to read it
-        assert len(users.broker_logins()) == 2
+        assert len(users.broker_users()) == 2
         for bad in (
             ("", "longpass", "pilot"),
             ("a/b", "longpass", "pilot"),
