@@ -165,6 +165,18 @@ BUILTIN: dict[str, dict[str, str]] = {
         "en": "The video link between dock and aircraft is weak",
         "zh": "机场与飞行器之间图传信号弱",
     },
+    "dock_tip_0x19114813": {
+        "en": "The dock's temperature and humidity sensor is taking too long to warm up",
+        "zh": "机场温湿度传感器预热时间过长",
+    },
+    "dock_tip_0x19113414": {
+        "en": "The aircraft battery is too hot to start charging",
+        "zh": "飞行器电池温度过高，无法开始充电",
+    },
+    "fpv_tip_0x1606000D": {
+        "en": "Compass interference: move away from metal or magnetic sources",
+        "zh": "指南针受到干扰：请远离金属或磁性物体",
+    },
     "fpv_tip_0x16100083": {
         "en": "The aircraft battery is not seated: push it firmly into place",
         "zh": "飞行器电池未安装到位：请用力推入",
