@@ -21,6 +21,8 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from broker.auth import hash_password
+from gcs.store.migrate import MigrationError as MigrationError
+from gcs.store.migrate import apply
 
 DB_FILE = "gcs.db"
 
@@ -191,10 +193,6 @@ def _m0007(db: Database) -> None:
     db.execute("PRAGMA secure_delete=OFF")
 
 
-class MigrationError(RuntimeError):
-    """A schema migration failed; the database is left at the last good version."""
-
-
 def open_database(path: Path | str) -> Database:
     """Open (creating if needed) a station database and bring its schema up to date.
 
@@ -208,14 +206,7 @@ def open_database(path: Path | str) -> Database:
     db.execute("PRAGMA synchronous=FULL")
     db.execute("PRAGMA foreign_keys=ON")
     db.execute("PRAGMA busy_timeout=5000")
-    try:
-        pending = migrations.pending(db)
-        migrations.apply(db)
-    except Exception as exc:
-        raise MigrationError(
-            f"could not upgrade the database {path}: {exc}. Nothing was changed; keep the file "
-            "and start the previous version of gcs, or move the file away to start afresh."
-        ) from exc
+    pending = apply(db, migrations, f"the database {path}")
     if pending and str(path) != ":memory:":
         # Move the upgrade into the main file now, so that what a migration erased (0005's
         # clear-text passwords) does not linger there until the next automatic checkpoint.

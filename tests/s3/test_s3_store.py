@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlite_utils import Database
 
 from gcs.store.objects import ObjectStore, StoreError, meta
 from gcs.store.objects.credentials import CredentialTable
@@ -206,7 +207,10 @@ def test_credentials_are_not_stored_in_clear(tmp_path: Path) -> None:
     assert creds.secret.encode() not in raw
     assert creds.session_token.encode() not in raw
     with sqlite3.connect(tmp_path / "objects" / "meta.db") as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == len(meta.MIGRATIONS)
+        applied = conn.execute(
+            "SELECT count(*) FROM _sqlite_migrations WHERE migration_set = 'objects-meta'"
+        ).fetchone()[0]
+    assert applied == len(meta.meta_migrations.pending(Database(":memory:")))
 
 
 @pytest.fixture
@@ -263,3 +267,26 @@ def test_disk_full_is_an_s3_error(small_disk: Path) -> None:
         assert list((small_disk / "data" / "objects" / ".tmp").iterdir()) == []
     finally:
         running.close()
+
+
+def test_a_meta_db_counted_in_user_version_is_adopted_and_upgraded(tmp_path: Path) -> None:
+    """meta.db files made before the one migration system counted steps in user_version."""
+    path = tmp_path / "meta.db"
+    with sqlite3.connect(path) as old:
+        old.executescript(meta._SCRIPTS[0])
+        old.execute("PRAGMA user_version = 1")
+    conn = meta.connect(path)
+    try:
+        applied = [
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM _sqlite_migrations WHERE migration_set = 'objects-meta' "
+                "ORDER BY id"
+            )
+        ]
+        assert applied == [m.name for m in meta.meta_migrations._migrations]
+        columns = {r[1] for r in conn.execute("PRAGMA table_info(uploads)")}
+        assert "owner" in columns, "step 2 ran on the adopted file"
+    finally:
+        conn.close()
+    meta.connect(path).close()  # a second open applies nothing and fails nothing

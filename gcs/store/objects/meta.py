@@ -26,7 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-MIGRATIONS: list[str] = [
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from gcs.store.migrate import MigrationError as MigrationError
+from gcs.store.migrate import apply, run_script
+
+_SCRIPTS: list[str] = [
     # 1
     """
     CREATE TABLE buckets(
@@ -98,8 +104,18 @@ MIGRATIONS: list[str] = [
 ]
 
 
-class MigrationError(Exception):
-    """meta.db could not be brought up to date; it was left at the last good version."""
+#: meta.db's migrations, in the station's one migration system (`gcs.store.migrate`).
+meta_migrations = Migrations("objects-meta")
+
+
+@meta_migrations(name="0001_objects_uploads_credentials")
+def _m0001(db: Database) -> None:
+    run_script(db, _SCRIPTS[0])
+
+
+@meta_migrations(name="0002_checksums_owners_completed_uploads")
+def _m0002(db: Database) -> None:
+    run_script(db, _SCRIPTS[1])
 
 
 @dataclass(frozen=True)
@@ -252,25 +268,12 @@ def connect(path: Path) -> sqlite3.Connection:
 
 
 def migrate(conn: sqlite3.Connection) -> None:
-    """Apply the numbered migrations not yet applied, each in its own transaction.
+    """Apply meta.db's pending migrations (older files counted them in `user_version`).
 
     Raises:
         MigrationError: one failed (rolled back; earlier ones stay applied).
     """
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    for number, script in enumerate(MIGRATIONS, start=1):
-        if number <= version:
-            continue
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            for statement in script.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {number}")
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            conn.execute("ROLLBACK")
-            raise MigrationError(f"meta.db migration {number} failed: {exc}") from exc
+    apply(Database(conn), meta_migrations, "the object store's meta.db", adopt_user_version=True)
 
 
 @contextmanager
