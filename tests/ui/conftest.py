@@ -82,3 +82,35 @@ def fleet_runtime(start_runtime: StartRuntime) -> ThreadedRuntime:
 def make_settings() -> Callable[[Path], Settings]:
     """`make_settings(data_dir)` → loopback settings on free ports (not started)."""
     return loopback_settings
+
+
+@pytest.fixture
+def main_window(qtbot: Any, ui_runtime: ThreadedRuntime, tmp_path: Path) -> Iterator[Any]:
+    """The station window (English) over `ui_runtime`, shown; closed with its bridge after."""
+    from PySide6.QtCore import QSettings
+
+    from gcs.ui.bridge import StationBridge
+    from gcs.ui.i18n import set_language
+    from gcs.ui.main_window import MainWindow
+
+    set_language("en")
+    bridge = StationBridge(ui_runtime)
+    ui = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(bridge, ui_runtime.runtime.station.data_dir, ui_settings=ui)
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    win.close()
+    bridge.close()
+
+
+@pytest.fixture
+def peer_dock(ui_runtime: ThreadedRuntime) -> Iterator[Any]:
+    """A literal-JSON Dock 2 with its aircraft (`tests/command_peers.py`), online."""
+    from command_peers import RawDock
+
+    st = ui_runtime.runtime.station
+    d = RawDock(st.mqtt_port, st.settings.mqtt.device_username, st.settings.mqtt.device_password)
+    d.online()
+    yield d
+    d.close()

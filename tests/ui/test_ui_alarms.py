@@ -7,46 +7,18 @@ import csv
 import json
 import os
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from command_peers import AIRCRAFT, DOCK, RawDock, now_ms
-from PySide6.QtCore import QSettings
 
-from gcs.runtime import ThreadedRuntime
 from gcs.ui.alarms_panel import AlarmHistoryDialog, Speaker
-from gcs.ui.bridge import StationBridge
-from gcs.ui.i18n import set_language
 from gcs.ui.main_window import MainWindow
 
 
-@pytest.fixture
-def window(qtbot: Any, ui_runtime: ThreadedRuntime, tmp_path: Path) -> Iterator[MainWindow]:
-    set_language("en")
-    bridge = StationBridge(ui_runtime)
-    ui = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(bridge, ui_runtime.runtime.station.data_dir, ui_settings=ui)
-    win.alarms.speaker = Speaker("mock")
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.close()
-    bridge.close()
-
-
-@pytest.fixture
-def dock(ui_runtime: ThreadedRuntime) -> Iterator[RawDock]:
-    st = ui_runtime.runtime.station
-    d = RawDock(st.mqtt_port, st.settings.mqtt.device_username, st.settings.mqtt.device_password)
-    d.online()
-    yield d
-    d.close()
-
-
-def hms(dock: RawDock, items: list[dict[str, Any]]) -> None:
-    dock.publish(
+def hms(peer_dock: RawDock, items: list[dict[str, Any]]) -> None:
+    peer_dock.publish(
         "events",
         {
             "tid": str(uuid.uuid4()),
@@ -73,33 +45,34 @@ BATTERY = {**ESTOP, "code": "0x16100083", "device_type": "0-91-0", "level": 1}
 
 
 def test_a_warning_reaches_panel_banner_tree_and_speech(
-    qtbot: Any, window: MainWindow, dock: RawDock, tmp_path: Path
+    qtbot: Any, main_window: MainWindow, peer_dock: RawDock, tmp_path: Path
 ) -> None:
-    qtbot.waitUntil(lambda: window.fleet.item(AIRCRAFT) is not None, timeout=10000)
-    panel = window.alarms
-    hms(dock, [ESTOP, BATTERY])
+    main_window.alarms.speaker = Speaker("mock")
+    qtbot.waitUntil(lambda: main_window.fleet.item(AIRCRAFT) is not None, timeout=10000)
+    panel = main_window.alarms
+    hms(peer_dock, [ESTOP, BATTERY])
     qtbot.waitUntil(lambda: len(panel.shown()) == 2, timeout=5000)
     top = panel.shown()[0]
     assert top.level == 2 and top.sn == DOCK and "emergency stop" in top.text_en.lower()
     assert panel.banner.isVisible() and "emergency stop" in panel.banner_text.text().lower()
     assert panel.speaker.spoken and "emergency stop" in panel.speaker.spoken[-1].lower()
-    qtbot.waitUntil(lambda: window.fleet.alarm_count(DOCK) == 1, timeout=5000)
-    assert window.fleet.alarm_count(AIRCRAFT) == 1
-    assert "Alarms (2)" == window.docks["alarms"].windowTitle()
+    qtbot.waitUntil(lambda: main_window.fleet.alarm_count(DOCK) == 1, timeout=5000)
+    assert main_window.fleet.alarm_count(AIRCRAFT) == 1
+    assert "Alarms (2)" == main_window.docks["alarms"].windowTitle()
     if shots := os.environ.get("GCS_SCREENSHOTS"):
-        window.docks["alarms"].raise_()
+        main_window.docks["alarms"].raise_()
         qtbot.wait(200)
-        window.grab().save(str(Path(shots) / "alarms_panel.png"))
+        main_window.grab().save(str(Path(shots) / "alarms_panel.png"))
 
     panel.mark_all_read()
     qtbot.waitUntil(lambda: not panel.banner.isVisible(), timeout=5000)
-    qtbot.waitUntil(lambda: window.docks["alarms"].windowTitle() == "Alarms", timeout=5000)
+    qtbot.waitUntil(lambda: main_window.docks["alarms"].windowTitle() == "Alarms", timeout=5000)
 
-    hms(dock, [BATTERY])  # the emergency stop is released
+    hms(peer_dock, [BATTERY])  # the emergency stop is released
     qtbot.waitUntil(lambda: [a.code for a in panel.shown()] == ["0x16100083"], timeout=5000)
-    qtbot.waitUntil(lambda: window.fleet.alarm_count(DOCK) == 0, timeout=5000)
+    qtbot.waitUntil(lambda: main_window.fleet.alarm_count(DOCK) == 0, timeout=5000)
 
-    history = AlarmHistoryDialog(window.bridge, window)
+    history = AlarmHistoryDialog(main_window.bridge, main_window)
     qtbot.addWidget(history)
     qtbot.waitUntil(lambda: history.total == 2, timeout=5000)
     assert {a.code for a in history.rows} == {"0x19111800", "0x16100083"}
@@ -117,7 +90,7 @@ def test_a_warning_reaches_panel_banner_tree_and_speech(
 
 
 def test_import_table_from_the_desktop(
-    qtbot: Any, window: MainWindow, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+    qtbot: Any, main_window: MainWindow, shared_data: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     shown: list[str] = []
     monkeypatch.setattr(
@@ -125,12 +98,11 @@ def test_import_table_from_the_desktop(
     )
     monkeypatch.setattr("gcs.ui.alarms_panel.QMessageBox.warning", lambda *a: shown.append(a[2]))
     bad = shared_data / "README.md"
-    window.alarms.import_table(str(bad))
+    main_window.alarms.import_table(str(bad))
     qtbot.waitUntil(lambda: len(shown) == 1, timeout=10000)
     assert "JSON" in shown[0]
-    window.alarms.import_table(str(shared_data / "hms.json"))
+    main_window.alarms.import_table(str(shared_data / "hms.json"))
     qtbot.waitUntil(lambda: len(shown) == 2, timeout=30000)
     assert "3842" in shown[1]
-    assert json.loads(
-        (window.bridge.threaded_runtime.runtime.station.data_dir / "hms-table.json").read_text()
-    )
+    data_dir = main_window.bridge.threaded_runtime.runtime.station.data_dir
+    assert json.loads((data_dir / "hms-table.json").read_text())

@@ -4,7 +4,6 @@ the station's command path) and through the station show up live, with progress 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,30 +14,7 @@ from PySide6.QtCore import QSettings
 from gcs.runtime import ThreadedRuntime
 from gcs.station.commands import CommandFailed, CommandRefused
 from gcs.ui.bridge import StationBridge
-from gcs.ui.i18n import set_language
 from gcs.ui.main_window import MainWindow
-
-
-@pytest.fixture
-def window(qtbot: Any, ui_runtime: ThreadedRuntime, tmp_path: Path) -> Iterator[MainWindow]:
-    set_language("en")
-    bridge = StationBridge(ui_runtime)
-    ui = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(bridge, ui_runtime.runtime.station.data_dir, ui_settings=ui)
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.close()
-    bridge.close()
-
-
-@pytest.fixture
-def dock(ui_runtime: ThreadedRuntime) -> Iterator[RawDock]:
-    st = ui_runtime.runtime.station
-    d = RawDock(st.mqtt_port, st.settings.mqtt.device_username, st.settings.mqtt.device_password)
-    d.online()
-    yield d
-    d.close()
 
 
 def _progress(percent: int, status: str) -> dict[str, Any]:
@@ -46,30 +22,30 @@ def _progress(percent: int, status: str) -> dict[str, Any]:
 
 
 def test_commands_panel_follows_a_job_and_shows_refusals(
-    qtbot: Any, window: MainWindow, dock: RawDock
+    qtbot: Any, main_window: MainWindow, peer_dock: RawDock
 ) -> None:
-    bridge = window.bridge
+    bridge = main_window.bridge
     qtbot.waitUntil(lambda: bridge.device(AIRCRAFT) is not None, timeout=10000)
-    panel = window.commands
+    panel = main_window.commands
     outcomes: list[Any] = []
 
     # Refused before sending: the dock is not in debug mode.
-    dock.osd(mode_code=0, drone_in_dock=1)
+    peer_dock.osd(mode_code=0, drone_in_dock=1)
     qtbot.waitUntil(lambda: bridge.state(DOCK).get("mode_code") == 0, timeout=5000)
     bridge.run_command(DOCK, "cover_open", on_done=lambda o, e: outcomes.append(e))
     qtbot.waitUntil(lambda: len(outcomes) == 1, timeout=5000)
     assert isinstance(outcomes[0], CommandRefused) and outcomes[0].code == 212016
     qtbot.waitUntil(lambda: any(r.status == "refused" for r in panel.shown_rows()), timeout=5000)
-    assert dock.sent("cover_open") == []
+    assert peer_dock.sent("cover_open") == []
 
     # A job followed to its end, its progress shown while it runs.
-    dock.osd(mode_code=2, drone_in_dock=1)
+    peer_dock.osd(mode_code=2, drone_in_dock=1)
     qtbot.waitUntil(lambda: bridge.state(DOCK).get("mode_code") == 2, timeout=5000)
-    dock.script = lambda d, cmd: d.reply(cmd, {"result": 0})
+    peer_dock.script = lambda d, cmd: d.reply(cmd, {"result": 0})
     bridge.run_command(DOCK, "cover_open", on_done=lambda o, e: outcomes.append(o or e))
-    qtbot.waitUntil(lambda: bool(dock.sent("cover_open")), timeout=5000)
-    bid = dock.sent("cover_open")[0]["bid"]
-    dock.event("cover_open", bid, _progress(45, "in_progress"))
+    qtbot.waitUntil(lambda: bool(peer_dock.sent("cover_open")), timeout=5000)
+    bid = peer_dock.sent("cover_open")[0]["bid"]
+    peer_dock.event("cover_open", bid, _progress(45, "in_progress"))
     qtbot.waitUntil(
         lambda: any(r.percent == 45 and r.method == "cover_open" for r in panel.shown_rows()),
         timeout=5000,
@@ -78,11 +54,11 @@ def test_commands_panel_follows_a_job_and_shows_refusals(
     assert panel.model.data(panel.model.index(0, 2)) == "Open the cover"
     assert row.actor == "desktop"
     if shots := os.environ.get("GCS_SCREENSHOTS"):  # for a person to look at
-        window.commands.window().resize(1400, 850)
-        window.docks["commands"].raise_()
+        main_window.commands.window().resize(1400, 850)
+        main_window.docks["commands"].raise_()
         qtbot.wait(200)
-        window.grab().save(str(Path(shots) / "commands_panel.png"))
-    dock.event("cover_open", bid, _progress(100, "ok"))
+        main_window.grab().save(str(Path(shots) / "commands_panel.png"))
+    peer_dock.event("cover_open", bid, _progress(100, "ok"))
     qtbot.waitUntil(lambda: len(outcomes) == 2, timeout=5000)
     assert outcomes[1].ok
     qtbot.waitUntil(
@@ -91,7 +67,7 @@ def test_commands_panel_follows_a_job_and_shows_refusals(
     )
 
     # A device error is explained in the result column; the failures filter keeps it.
-    dock.script = lambda d, cmd: d.reply(cmd, {"result": 514107})
+    peer_dock.script = lambda d, cmd: d.reply(cmd, {"result": 514107})
     bridge.run_command(DOCK, "cover_close", on_done=lambda o, e: outcomes.append(e))
     qtbot.waitUntil(lambda: len(outcomes) == 3, timeout=5000)
     assert isinstance(outcomes[2], CommandFailed) and outcomes[2].code == 514107
@@ -103,7 +79,7 @@ def test_commands_panel_follows_a_job_and_shows_refusals(
 
 
 def test_history_is_loaded_when_the_window_opens(
-    qtbot: Any, ui_runtime: ThreadedRuntime, dock: RawDock, tmp_path: Path
+    qtbot: Any, ui_runtime: ThreadedRuntime, peer_dock: RawDock, tmp_path: Path
 ) -> None:
     st = ui_runtime.runtime.station
     qtbot.waitUntil(lambda: st.registry.is_online(DOCK), timeout=10000)
