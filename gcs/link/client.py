@@ -243,6 +243,7 @@ class MqttLink:
             return
         reply = self._calls.on_reply(message)
         if reply is not None:
+            message = reply.message  # a reply without a method gets its call's
             entry = self._futures.pop(reply.call_id, None)
             if entry is not None and not entry[0].done():
                 entry[0].set_result(reply)

@@ -67,6 +67,8 @@ class FakeDock:
             "method": method,
             "data": data,
         }
+        if method.startswith("in_flight_wayline_"):
+            del reply["method"]  # as DJI's Dock 2/3 examples of these replies show
         c.publish(f"thing/product/{GW}/services_reply", json.dumps(reply), qos=1)
 
     def close(self) -> None:
@@ -91,6 +93,14 @@ async def test_calls(broker: BrokerProcess) -> None:
         reply = await link.call(msg)
         assert reply.ok and reply.output == {"status": "in_progress"}
         assert reply.message.tid == msg.tid and reply.message.bid == msg.bid
+
+        # A reply without a method reaches its call, and the station sees the call's method.
+        stop = replies.service(
+            GW, "in_flight_wayline_stop", None, tid=new_id(), bid=new_id(), now_ms=0
+        )
+        reply = await link.call(stop)
+        assert reply.ok and reply.message.method == "in_flight_wayline_stop"
+        assert [m.method for m in received if m.bid == stop.bid] == ["in_flight_wayline_stop"]
 
         with pytest.raises(CommandError) as failed:
             await link.call(
