@@ -388,8 +388,9 @@ class Policy:
     def __init__(self, data: AuthData | None = None) -> None:
         self._data = data or AuthData()
         self._learned: dict[str, frozenset[str]] = {}
-        # serial -> token of the connection that speaks for it right now.
-        self._holders: dict[str, object] = {}
+        # serial -> tokens of the connections that speak for it right now (several only for
+        # the serial's own per-device login, e.g. a dock's main and DRC connections).
+        self._holders: dict[str, list[object]] = {}
         # Gateway serials known to be docks (their update_topo said domain 3).
         self._docks: set[str] = set()
         self._filters_cache: dict[str, list[str]] = {}
@@ -448,18 +449,23 @@ class Policy:
 
     # -- who holds which serial
 
-    def holder(self, serial: str) -> object | None:
-        """Return the token of the connection holding `serial`, or None."""
-        return self._holders.get(serial)
+    def holders(self, serial: str) -> list[object]:
+        """Return the tokens of the connections holding `serial` (oldest first)."""
+        return list(self._holders.get(serial, ()))
 
     def hold(self, serial: str, token: object) -> None:
-        """Record that the connection `token` now speaks for `serial`."""
-        self._holders[serial] = token
+        """Record that the connection `token` now speaks for `serial` (too)."""
+        tokens = self._holders.setdefault(serial, [])
+        if not any(t is token for t in tokens):
+            tokens.append(token)
 
     def release(self, serial: str, token: object) -> None:
-        """Forget the hold of `token` on `serial` (a no-op if another connection holds it)."""
-        if self._holders.get(serial) is token:
-            del self._holders[serial]
+        """Forget the hold of `token` on `serial` (other holders keep theirs)."""
+        tokens = [t for t in self._holders.get(serial, ()) if t is not token]
+        if tokens:
+            self._holders[serial] = tokens
+        else:
+            self._holders.pop(serial, None)
 
     def is_known_gateway(self, serial: str) -> bool:
         """True if `serial` is a gateway of the auth file or has reported its topology."""
@@ -484,8 +490,7 @@ class Policy:
             return None if user.gateway == serial else f"login is bound to {user.gateway}"
         if not _valid_serial(serial):
             return "not a serial number"
-        held = self._holders.get(serial)
-        if held is not None and held is not token:
+        if any(t is not token for t in self._holders.get(serial, ())):
             return "held by another connected session"
         if any(u.gateway == serial for u in self._data.users.values()):
             return "bound to its own per-device login"

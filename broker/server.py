@@ -247,20 +247,26 @@ class GcsBroker(Broker):  # type: ignore[misc]
                 kind="security",
             )
 
-    async def _evict_other_holder(self, binding: Binding, previous: object | None) -> None:
-        """A per-device login connected while another connection spoke for its gateway: the
-        login bound to the serial wins; the other connection is closed and reported."""
-        if not isinstance(previous, Binding) or previous is binding:
-            return
+    async def _evict_other_holders(self, binding: Binding, previous: list[object]) -> None:
+        """A per-device login connected while other logins' connections spoke for its gateway:
+        the login bound to the serial wins; those connections are closed and reported. (More
+        connections of that same login may coexist: a dock's main and DRC connections.)"""
+        for other_binding in previous:
+            if isinstance(other_binding, Binding) and other_binding is not binding:
+                await self._evict(binding, other_binding)
+
+    async def _evict(self, binding: Binding, previous: Binding) -> None:
         if previous.session is binding.session:
+            return
+        other = self.access.user_of(previous.session)
+        mine = self.access.user_of(binding.session)
+        if other is not None and mine is not None and other.username == mine.username:
             return
         self.access.unbind(previous)
         handler = self._get_handler(previous.session)
         if handler is None or handler.session is not previous.session:
             return
-        other = self.access.user_of(previous.session)
-        mine = self.access.user_of(binding.session)
-        if other is not None and mine is not None and other.username != mine.username:
+        if other is not None and mine is not None:
             self.report(
                 "takeover",
                 "warning",
@@ -346,9 +352,9 @@ class GcsBroker(Broker):  # type: ignore[misc]
             session.parent = 0
         if session.keep_alive > 0:
             session.keep_alive = math.ceil(session.keep_alive * KEEPALIVE_FACTOR)
-        previous = self.access.policy.holder(user.gateway) if user and user.gateway else None
+        previous = self.access.policy.holders(user.gateway) if user and user.gateway else []
         binding = self.access.bind_at_connect(session)
-        await self._evict_other_holder(binding, previous)
+        await self._evict_other_holders(binding, previous)
         return handler, session
 
     async def _authenticate(self, session: Session, listener: Any) -> bool:

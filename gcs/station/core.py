@@ -37,7 +37,7 @@ from gcs.protocol.onboarding import (
     parse_update_topo,
 )
 from gcs.protocol.topics import TopicKind, station_subscriptions
-from gcs.station import netinfo
+from gcs.station import broker_watch, dock_logins, netinfo
 from gcs.station.bus import (
     DeviceEvent,
     EventBus,
@@ -152,6 +152,7 @@ class Station:
                 max_queued_messages=s.mqtt.max_queued_messages,
                 log_path=self.data_dir / "logs" / "broker.log",
             )
+            broker_watch.BrokerWatch(self.bus, loop).attach(self.broker)  # refusals -> events
             broker_started = loop.run_in_executor(None, self.broker.start)
         try:
             self.store = await loop.run_in_executor(None, open_store, self.data_dir)
@@ -285,6 +286,7 @@ class Station:
         wanted: list[tuple[str, str, Role, str | None]] = [
             (STATION_MQTT_USER, self._station_password, "station", None),
             (s.mqtt.device_username, s.mqtt.device_password, "device", None),
+            *dock_logins.broker_logins(s),
             *self.extra_broker_logins(),
         ]
         users = []

@@ -277,6 +277,20 @@ def test_per_device_login_replaces_a_shared_session_on_its_serial(
         own.close()
 
 
+def test_own_login_may_hold_several_connections(broker: Broker, connect: Any) -> None:
+    # A dock's main and DRC connections both use its own login: neither closes the other.
+    station = connect(broker.target, "station", STATION)
+    assert station.subscribe("thing/product/DOCK2/#", qos=0) == 0
+    main = connect(broker.target, "DOCK2", DOCK2_LOGIN)
+    drc = connect(broker.target, "DOCK2-drc", DOCK2_LOGIN)
+    drc.publish("thing/product/DOCK2/drc/up", b"drc")
+    assert station.expect("thing/product/DOCK2/drc/up").payload == b"drc"
+    drc.close()
+    main.publish("thing/product/DOCK2/osd", b"main")
+    assert station.expect("thing/product/DOCK2/osd").payload == b"main"
+    assert not [e for e in broker.events.items if e["event"] == "takeover"]
+
+
 def test_silent_connection_can_be_taken_over(tmp_path: Path, connect: Any) -> None:
     # A half-open connection after a network cut: after `idle_takeover` seconds of silence
     # the dock's new connection gets in.
