@@ -222,6 +222,7 @@ class AuthData:
 
     users: dict[str, User] = field(default_factory=dict)
     gateways: dict[str, frozenset[str]] = field(default_factory=dict)
+    docks: frozenset[str] = frozenset()  # gateway serials known to be docks (not RCs)
 
     @classmethod
     def from_json(cls, document: Any) -> AuthData:
@@ -255,7 +256,12 @@ class AuthData:
             if not all(isinstance(s, str) and _valid_serial(s) for s in subs):
                 raise AuthFileError(f"'gateways' entry {gateway!r} lists an invalid serial")
             gateways[gateway] = frozenset(subs)
-        return cls(users, gateways)
+        raw_docks = document.get("docks", [])
+        if not isinstance(raw_docks, list) or not all(
+            isinstance(d, str) and _valid_serial(d) for d in raw_docks
+        ):
+            raise AuthFileError("'docks' must be a list of serials")
+        return cls(users, gateways, frozenset(raw_docks))
 
     def to_json(self) -> dict[str, Any]:
         """Return the document to write."""
@@ -263,6 +269,7 @@ class AuthData:
             "version": FORMAT_VERSION,
             "users": [u.to_json() for u in self.users.values()],
             "gateways": {gw: sorted(subs) for gw, subs in sorted(self.gateways.items())},
+            "docks": sorted(self.docks),
         }
 
 
@@ -298,6 +305,7 @@ class AuthFile:
         path: str | os.PathLike[str],
         users: Iterable[User],
         gateways: Mapping[str, Iterable[str]] | None = None,
+        docks: Iterable[str] = (),
     ) -> Path:
         """Write an auth file atomically (temp file in the same folder, then rename).
 
@@ -305,6 +313,7 @@ class AuthFile:
             path: where to write, normally ``<data_dir>/broker-auth.json``.
             users: the logins (passwords already hashed with `hash_password`).
             gateways: known gateway serial -> sub-device serials.
+            docks: the gateways that are docks (a Pilot login never speaks for one).
 
         Returns:
             The path written.
@@ -319,6 +328,7 @@ class AuthFile:
                 "version": FORMAT_VERSION,
                 "users": [u.to_json() for u in users],
                 "gateways": {gw: list(subs) for gw, subs in (gateways or {}).items()},
+                "docks": list(docks),
             }
         )
         text = json.dumps(data.to_json(), indent=1, ensure_ascii=False)
@@ -473,7 +483,7 @@ class Policy:
 
     def is_dock(self, serial: str) -> bool:
         """True if `serial` is known as a dock (never to be acted for by a Pilot login)."""
-        if serial in self._docks:
+        if serial in self._docks or serial in self._data.docks:
             return True
         return any(u.gateway == serial and u.role == "device" for u in self._data.users.values())
 

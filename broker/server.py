@@ -926,8 +926,10 @@ class _GatedReader(ReaderAdapter):  # type: ignore[misc]
             await asyncio.sleep(0.002)
         while self._backed_up():  # noqa: ASYNC110
             await asyncio.sleep(0.01)
-        if self._stream is None:
+        if self._stream is None:  # MQTT 5: the translating reader checks packet sizes
             data: bytes = await self._inner.read(n)
+            if self._binding is not None:
+                self._binding.last_heard = time.monotonic()
             return data
         if n < 0:  # amqtt never reads to the end of a stream; kept for the interface
             rest = self._buffer[self._position :] + await self._stream.read(self._max_packet)

@@ -297,13 +297,16 @@ class Station:
                 hashed = self._hashed_logins[key] = hash_password(password)
             users.append(User(username, hashed, role, gateway))
         gateways: dict[str, list[str]] = {}
+        docks: list[str] = []  # a Pilot login never speaks for one of these
         if hasattr(self, "registry"):
             for gw in self.registry.gateways():
                 gateways[gw.sn] = list(gw.sub_devices)
-        signature = repr((users, sorted(gateways.items())))
+                if gw.domain == 3:  # Domain.DOCK
+                    docks.append(gw.sn)
+        signature = repr((users, sorted(gateways.items()), docks))
         if signature == self._auth_signature:
             return
-        AuthFile.write(self.data_dir / AUTH_FILE_NAME, users, gateways)
+        AuthFile.write(self.data_dir / AUTH_FILE_NAME, users, gateways, docks)
         self._auth_signature = signature
 
     def extra_broker_logins(self) -> list[tuple[str, str, Role, str | None]]:
