@@ -14,8 +14,8 @@ A login has a role. ``station`` may use every topic. ``device`` and ``pilot`` co
 tied to one *gateway* (a dock or a remote controller): the ``gateway`` named in the user entry
 (per-device credentials), else the serial the connection *claims*. The client id is only a hint
 (DJI docks and Pilot 2 use their serial, other clients do not): a shared login is bound
-tentatively to its client id when that serial is free, and a connection's first publish on
-another free serial's topics binds it there instead (`Policy.claimable`). A serial held by a
+tentatively to its client id when that serial is free, and a connection's first publish on a
+gateway topic of another free serial binds it there instead (`Policy.claimable`). A serial held by a
 connected session, bound to another login, owned as an aircraft by another gateway, or (for a
 pilot login) known as a dock cannot be claimed. Such a connection may use only
 

@@ -211,8 +211,9 @@ class GcsAccessPlugin(BaseAuthPlugin, BaseTopicPlugin):  # type: ignore[misc]
 
     def claim(self, session: Session, topic: str) -> str | None:
         """A publish the current binding does not allow: may it bind the connection to the
-        serial of `topic`? Only an update_topo on ``sys/product/{sn}/status`` claims, and only
-        for a connection whose binding is not confirmed yet.
+        serial of `topic`? Only a gateway's own topics claim (``sys/product/{sn}/status``, and
+        ``thing/product/{sn}/`` requests, events, services_reply, property/set_reply, drc/up),
+        and only for a connection whose binding is not confirmed yet.
 
         Returns:
             None if the connection is now bound to that serial; else why not.
@@ -222,9 +223,9 @@ class GcsAccessPlugin(BaseAuthPlugin, BaseTopicPlugin):  # type: ignore[misc]
         serial = topic_serial(topic)
         if binding is None or user is None or serial is None:
             return "not a device topic"
-        if not topic.startswith("sys/") or not topic.endswith("/status"):
-            # Only a gateway's own status topic (update_topo) claims a serial: an aircraft
-            # topic must never make its publisher the aircraft's gateway.
+        if not _claiming_topic(topic):
+            # Only a gateway's own topics claim a serial: an aircraft topic (osd, state) must
+            # never make its publisher the aircraft's gateway.
             return f"not this connection's device (it speaks for {binding.gateway or 'none yet'})"
         if binding.confirmed:
             return f"this connection speaks for {binding.gateway}"
@@ -252,6 +253,20 @@ class GcsAccessPlugin(BaseAuthPlugin, BaseTopicPlugin):  # type: ignore[misc]
         for task in list(binding.deliveries):
             task.cancel()
         binding.deliveries.clear()
+
+
+# Topics only a gateway publishes on with its own serial (protocol §1): a dock's first
+# messages are its `config` request and its update_topo, in either order.
+_GATEWAY_TOPICS = ("requests", "events", "services_reply", "property/set_reply", "drc/up")
+
+
+def _claiming_topic(topic: str) -> bool:
+    parts = topic.split("/", 3)
+    if len(parts) != 4 or parts[1] != "product":
+        return False
+    if parts[0] == "sys":
+        return parts[3] == "status"
+    return parts[0] == "thing" and parts[3] in _GATEWAY_TOPICS
 
 
 def _changed_users(old: AuthData, new: AuthData) -> list[str]:

@@ -145,6 +145,25 @@ def test_client_id_other_than_the_serial_binds_on_its_update_topo(
     assert event["client_id"] == "dock-sim-4f2a" and "DOCKX" in event["message"]
 
 
+def test_a_config_request_first_also_binds(broker: Broker, connect: Any) -> None:
+    # A dock's first message is often its `config` request, before any update_topo.
+    station = connect(broker.target, "station", STATION)
+    assert station.subscribe("thing/product/+/requests", qos=0) == 0
+    assert station.subscribe("thing/product/+/osd", qos=0) == 0
+    dock = connect(broker.target, "dock-sim-77", SHARED_DEVICE)
+    assert dock.subscribe("thing/product/DOCKZ/requests_reply") == 1
+    dock.publish("thing/product/DOCKZ/requests", b'{"method":"config"}', qos=1)
+    assert station.expect("thing/product/DOCKZ/requests").payload == b'{"method":"config"}'
+    station.publish("thing/product/DOCKZ/requests_reply", b"config reply", qos=1)
+    assert dock.expect("thing/product/DOCKZ/requests_reply").payload == b"config reply"
+    # An aircraft topic never binds: a fresh connection cannot become AIRZ's gateway.
+    other = connect(broker.target, "dock-sim-78", SHARED_DEVICE)
+    other.publish("thing/product/AIRZ/osd", b"not a gateway")
+    dock.publish("thing/product/DOCKZ/osd", b"sentinel")
+    topics = station.received_before("thing/product/DOCKZ/osd")
+    assert "thing/product/AIRZ/osd" not in topics
+
+
 def test_refused_subscription_and_publish_are_reported(broker: Broker, connect: Any) -> None:
     dock = connect(broker.target, "DOCK1", SHARED_DEVICE)
     assert dock.subscribe("thing/product/+/osd") >= REFUSED
