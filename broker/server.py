@@ -12,7 +12,17 @@ Theory of operation
   refused client can neither wipe nor take over the session of the device whose id it claims
   (amqtt deletes a clean session's namesake before authenticating). A connection that reuses a
   connected client id closes the older connection (MQTT-3.1.4-2), which amqtt forgets to do for
-  clean sessions.
+  clean sessions -- unless the identity rules refuse it (`_takeover_refusal`: another login may
+  not take a live device's place). Each connection is then bound to the serial it speaks for
+  (`broker.plugin.Binding`; its login's gateway, else its client id tentatively, else the first
+  gateway topic it publishes on).
+* Refusals (take-overs, publishes, subscriptions, update_topo claims, oversized packets,
+  stalled sessions, wrong passwords) are logged and handed to `on_event` (`report`), which the
+  broker child prints for the station.
+* Reading: a client's packets are not read while more than 64 KB wait to be written to it (it
+  does not read its PUBACKs or deliveries); `sweep_stalled` disconnects a device session that
+  stays over its bound; a fixed header announcing more than `max_packet_size` closes the
+  connection before the body is read.
 * `_handle_message_delivery`: each PUBLISH is checked against the per-gateway ACL, an
   ``update_topo`` on a gateway's status topic teaches the ACL that gateway's sub-devices
   synchronously (before the next packet of that gateway is looked at), and the message carries
