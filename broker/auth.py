@@ -10,10 +10,14 @@ changes (`AuthFile.load_if_changed`) and asks a `Policy` built from it three que
 * `Policy.may_publish` / `Policy.may_subscribe` / `Policy.may_receive` -- may this login use this
   topic (or topic filter)?
 
-A login has a role. ``station`` may use every topic. ``device`` and ``pilot`` logins are tied to
-one *gateway* (a dock or a remote controller): the ``gateway`` named in the user entry
-(per-device credentials), else the MQTT client id (DJI docks and Pilot 2 connect with their
-gateway serial number as client id). Such a login may use only
+A login has a role. ``station`` may use every topic. ``device`` and ``pilot`` connections are
+tied to one *gateway* (a dock or a remote controller): the ``gateway`` named in the user entry
+(per-device credentials), else the serial the connection *claims*. The client id is only a hint
+(DJI docks and Pilot 2 use their serial, other clients do not): a shared login is bound
+tentatively to its client id when that serial is free, and a connection's first publish on a
+gateway topic of another free serial binds it there instead (`Policy.claimable`). A serial held by a
+connected session, bound to another login, owned as an aircraft by another gateway, or (for a
+pilot login) known as a dock cannot be claimed. Such a connection may use only
 
     sys/product/{gw}/status, sys/product/{gw}/status_reply,
     thing/product/{gw}/#, and thing/product/{sub}/# for every sub-device {sub} of that gateway.
@@ -53,6 +57,8 @@ __all__ = [
     "gateway_topic_filters",
     "hash_password",
     "topic_matches",
+    "topic_serial",
+    "update_topo_domain",
     "verify_password",
 ]
 
@@ -158,6 +164,14 @@ def gateway_topic_filters(gateway: str, sub_devices: Iterable[str]) -> list[str]
     return filters
 
 
+def topic_serial(topic: str) -> str | None:
+    """The serial a device topic speaks for: ``thing/product/{sn}/…`` or ``sys/product/{sn}/…``."""
+    parts = topic.split("/", 3)
+    if len(parts) < 4 or parts[1] != "product" or parts[0] not in ("thing", "sys"):
+        return None
+    return parts[2] if _valid_serial(parts[2]) else None
+
+
 def _valid_serial(text: str) -> bool:
     # Serials become topic levels: no separators, wildcards or control characters.
     return bool(text) and not any(c in text for c in "/+#$") and text.isprintable()
@@ -208,6 +222,7 @@ class AuthData:
 
     users: dict[str, User] = field(default_factory=dict)
     gateways: dict[str, frozenset[str]] = field(default_factory=dict)
+    docks: frozenset[str] = frozenset()  # gateway serials known to be docks (not RCs)
 
     @classmethod
     def from_json(cls, document: Any) -> AuthData:
@@ -241,7 +256,12 @@ class AuthData:
             if not all(isinstance(s, str) and _valid_serial(s) for s in subs):
                 raise AuthFileError(f"'gateways' entry {gateway!r} lists an invalid serial")
             gateways[gateway] = frozenset(subs)
-        return cls(users, gateways)
+        raw_docks = document.get("docks", [])
+        if not isinstance(raw_docks, list) or not all(
+            isinstance(d, str) and _valid_serial(d) for d in raw_docks
+        ):
+            raise AuthFileError("'docks' must be a list of serials")
+        return cls(users, gateways, frozenset(raw_docks))
 
     def to_json(self) -> dict[str, Any]:
         """Return the document to write."""
@@ -249,6 +269,7 @@ class AuthData:
             "version": FORMAT_VERSION,
             "users": [u.to_json() for u in self.users.values()],
             "gateways": {gw: sorted(subs) for gw, subs in sorted(self.gateways.items())},
+            "docks": sorted(self.docks),
         }
 
 
@@ -284,6 +305,7 @@ class AuthFile:
         path: str | os.PathLike[str],
         users: Iterable[User],
         gateways: Mapping[str, Iterable[str]] | None = None,
+        docks: Iterable[str] = (),
     ) -> Path:
         """Write an auth file atomically (temp file in the same folder, then rename).
 
@@ -291,6 +313,7 @@ class AuthFile:
             path: where to write, normally ``<data_dir>/broker-auth.json``.
             users: the logins (passwords already hashed with `hash_password`).
             gateways: known gateway serial -> sub-device serials.
+            docks: the gateways that are docks (a Pilot login never speaks for one).
 
         Returns:
             The path written.
@@ -305,6 +328,7 @@ class AuthFile:
                 "version": FORMAT_VERSION,
                 "users": [u.to_json() for u in users],
                 "gateways": {gw: list(subs) for gw, subs in (gateways or {}).items()},
+                "docks": list(docks),
             }
         )
         text = json.dumps(data.to_json(), indent=1, ensure_ascii=False)
@@ -374,6 +398,11 @@ class Policy:
     def __init__(self, data: AuthData | None = None) -> None:
         self._data = data or AuthData()
         self._learned: dict[str, frozenset[str]] = {}
+        # serial -> tokens of the connections that speak for it right now (several only for
+        # the serial's own per-device login, e.g. a dock's main and DRC connections).
+        self._holders: dict[str, list[object]] = {}
+        # Gateway serials known to be docks (their update_topo said domain 3).
+        self._docks: set[str] = set()
         self._filters_cache: dict[str, list[str]] = {}
         self._memo_key = secrets.token_bytes(32)
         self._verified: set[tuple[str, bytes]] = set()
@@ -418,21 +447,80 @@ class Policy:
 
     # -- topic rules
 
-    def gateway_of(self, user: User, client_id: str | None) -> str | None:
-        """Return the gateway serial a device/pilot connection is bound to (None: bound to none)."""
-        gateway = user.gateway or client_id
+    def gateway_of(self, user: User, claimed: str | None) -> str | None:
+        """Return the gateway serial a device/pilot connection is bound to (None: bound to none).
+
+        Args:
+            user: the connection's login; its ``gateway`` wins when set.
+            claimed: the serial the connection holds (see `claimable`), or None.
+        """
+        gateway = user.gateway or claimed
         return gateway if gateway and _valid_serial(gateway) else None
+
+    # -- who holds which serial
+
+    def holders(self, serial: str) -> list[object]:
+        """Return the tokens of the connections holding `serial` (oldest first)."""
+        return list(self._holders.get(serial, ()))
+
+    def hold(self, serial: str, token: object) -> None:
+        """Record that the connection `token` now speaks for `serial` (too)."""
+        tokens = self._holders.setdefault(serial, [])
+        if not any(t is token for t in tokens):
+            tokens.append(token)
+
+    def release(self, serial: str, token: object) -> None:
+        """Forget the hold of `token` on `serial` (other holders keep theirs)."""
+        tokens = [t for t in self._holders.get(serial, ()) if t is not token]
+        if tokens:
+            self._holders[serial] = tokens
+        else:
+            self._holders.pop(serial, None)
+
+    def is_known_gateway(self, serial: str) -> bool:
+        """True if `serial` is a gateway of the auth file or has reported its topology."""
+        return serial in self._data.gateways or serial in self._learned
+
+    def is_dock(self, serial: str) -> bool:
+        """True if `serial` is known as a dock (never to be acted for by a Pilot login)."""
+        if serial in self._docks or serial in self._data.docks:
+            return True
+        return any(u.gateway == serial and u.role == "device" for u in self._data.users.values())
+
+    def claimable(self, user: User, serial: str, token: object) -> str | None:
+        """Return why the connection `token` of `user` may not speak for `serial` (None: it may).
+
+        Refused: a login bound to another gateway; an invalid serial; a serial held by another
+        connected session; bound to another login; a sub-device of another gateway; a dock, for
+        a Pilot login.
+        """
+        if user.role == "station":
+            return None
+        if user.gateway is not None:
+            return None if user.gateway == serial else f"login is bound to {user.gateway}"
+        if not _valid_serial(serial):
+            return "not a serial number"
+        if any(t is not token for t in self._holders.get(serial, ())):
+            return "held by another connected session"
+        if any(u.gateway == serial for u in self._data.users.values()):
+            return "bound to its own per-device login"
+        for other in self._known_gateways() - {serial}:
+            if serial in self._owned_sub_devices(other):
+                return f"an aircraft of gateway {other}"
+        if user.role == "pilot" and self.is_dock(serial):
+            return "a dock: a Pilot login never acts for a dock"
+        return None
 
     def sub_devices(self, gateway: str) -> frozenset[str]:
         """Return the sub-devices of `gateway`: learned from update_topo, else from the file."""
         learned = self._learned.get(gateway)
         return learned if learned is not None else self._data.gateways.get(gateway, frozenset())
 
-    def allowed_filters(self, user: User, client_id: str | None) -> list[str] | None:
+    def allowed_filters(self, user: User, claimed: str | None) -> list[str] | None:
         """Return the filters a login may use; None means everything (station)."""
         if user.role == "station":
             return None
-        gateway = self.gateway_of(user, client_id)
+        gateway = self.gateway_of(user, claimed)
         if gateway is None:
             return []
         cached = self._filters_cache.get(gateway)
@@ -441,18 +529,26 @@ class Policy:
             self._filters_cache[gateway] = cached
         return cached
 
-    def may_publish(self, user: User | None, client_id: str | None, topic: str) -> bool:
-        """Return whether the login may publish on concrete topic `topic`."""
+    def may_publish(self, user: User | None, claimed: str | None, topic: str) -> bool:
+        """Return whether the login, bound to `claimed`, may publish on concrete topic `topic`."""
         if user is None:
             return False
-        filters = self.allowed_filters(user, client_id)
+        filters = self.allowed_filters(user, claimed)
         return filters is None or any(topic_matches(f, topic) for f in filters)
 
-    def may_receive(self, user: User | None, client_id: str | None, topic: str) -> bool:
+    def may_receive(self, user: User | None, claimed: str | None, topic: str) -> bool:
         """Return whether a message on `topic` may be delivered to the login."""
-        return self.may_publish(user, client_id, topic)
+        return self.may_publish(user, claimed, topic)
 
-    def may_subscribe(self, user: User | None, client_id: str | None, topic_filter: str) -> bool:
+    def may_subscribe(
+        self,
+        user: User | None,
+        claimed: str | None,
+        topic_filter: str,
+        *,
+        token: object | None = None,
+        settled: bool = True,
+    ) -> bool:
         """Return whether the login may subscribe to `topic_filter` (wildcards confined).
 
         A device may also subscribe to the topics of a serial number that is *unclaimed*: no
@@ -460,25 +556,37 @@ class Policy:
         reply topics as soon as they connect, before their first ``update_topo`` has told the
         broker which aircraft they carry. Nothing leaks through such a subscription: every
         delivery is checked with `may_receive` against the topology known at that moment.
+
+        A connection whose binding is not `settled` (bound by nothing, or only by its client id)
+        may also subscribe to the topics of a serial it could claim (`claimable` for `token`):
+        a dock whose client id is not its serial subscribes to its ``status_reply`` before the
+        ``update_topo`` that binds it.
         """
         if user is None:
             return False
-        filters = self.allowed_filters(user, client_id)
+        filters = self.allowed_filters(user, claimed)
         if filters is None or any(filter_covers(f, topic_filter) for f in filters):
             return True
-        gateway = self.gateway_of(user, client_id)
+        gateway = self.gateway_of(user, claimed)
         parts = topic_filter.split("/")
-        if gateway is None or len(parts) < 4 or parts[:2] != ["thing", "product"]:
+        if len(parts) < 4 or parts[1] != "product" or parts[0] not in ("thing", "sys"):
             return False
         serial = parts[2]
         if "+" in serial or "#" in serial or not _valid_serial(serial):
             return False
-        return self._unclaimed(serial, gateway)
+        could_claim = not settled and self.claimable(user, serial, token) is None
+        if parts[0] == "sys":
+            return could_claim and parts[3:] == ["status_reply"]
+        return could_claim or self._unclaimed(serial, gateway)
 
-    def _unclaimed(self, serial: str, gateway: str) -> bool:
+    def _known_gateways(self) -> set[str]:
+        known = set(self._data.gateways) | set(self._learned) | set(self._holders)
+        known |= {u.gateway for u in self._data.users.values() if u.gateway}
+        return known
+
+    def _unclaimed(self, serial: str, gateway: str | None) -> bool:
         """True if no gateway but `gateway` has a claim on `serial` (as itself or a sub-device)."""
-        known_gateways = set(self._data.gateways) | set(self._learned)
-        known_gateways |= {u.gateway for u in self._data.users.values() if u.gateway}
+        known_gateways = self._known_gateways()
         if serial in known_gateways:
             return False
         for other in known_gateways - {gateway}:
@@ -500,6 +608,8 @@ class Policy:
         subs = _parse_update_topo(payload)
         if subs is None or not _valid_serial(gateway):
             return False
+        if update_topo_domain(payload) == "3":
+            self._docks.add(gateway)
         if self._learned.get(gateway) == subs:
             return False
         self._learned[gateway] = subs
@@ -509,6 +619,27 @@ class Policy:
         self._filters_cache.clear()
         log.info("gateway %s sub-devices now %s", gateway, sorted(subs) or "none")
         return True
+
+    def topology_conflicts(self, gateway: str, payload: bytes) -> list[str]:
+        """Return why an ``update_topo`` from `gateway` must be refused (empty: it may be learned).
+
+        A gateway may not list another gateway as its sub-device, nor take an aircraft that
+        another *online* gateway (one held by a connected session) still lists: that gateway
+        must drop it first, or be offline (the move between docks).
+        """
+        subs = _parse_update_topo(payload)
+        if subs is None:
+            return []
+        reasons = []
+        gateways = self._known_gateways() - {gateway}
+        for sub in sorted(subs - {gateway}):
+            if sub in gateways:
+                reasons.append(f"{sub} is a gateway, not a sub-device")
+                continue
+            for other in sorted(gateways):
+                if other in self._holders and sub in self._owned_sub_devices(other):
+                    reasons.append(f"aircraft {sub} belongs to online gateway {other}")
+        return reasons
 
     def _owned_sub_devices(self, gateway: str) -> frozenset[str]:
         # The latest update_topo wins: a sub-device another gateway has since reported is no
@@ -520,6 +651,17 @@ class Policy:
             sub for other, others in self._learned.items() if other != gateway for sub in others
         }
         return self._data.gateways.get(gateway, frozenset()) - claimed_elsewhere
+
+
+def update_topo_domain(payload: bytes) -> str | None:
+    """The gateway's ``domain`` an update_topo states ("3" dock, "2" remote controller), as text."""
+    try:
+        message = json.loads(payload)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    data = message.get("data") if isinstance(message, dict) else None
+    domain = data.get("domain") if isinstance(data, dict) else None
+    return str(domain) if isinstance(domain, int | str) and not isinstance(domain, bool) else None
 
 
 def _parse_update_topo(payload: bytes) -> frozenset[str] | None:

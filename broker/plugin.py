@@ -10,18 +10,45 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from amqtt.contexts import Action
 from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
 from amqtt.session import Session
 
-from broker.auth import AuthData, AuthFile, AuthFileError, Policy, User
+from broker.auth import AuthData, AuthFile, AuthFileError, Policy, User, topic_serial
 
 log = logging.getLogger(__name__)
 
 USER_KEY = "gcs.user"  # session.attributes key: the User the connection logged in as
+BINDING_KEY = "gcs.binding"  # session.attributes key: the connection's `Binding`
+
+Reporter = Callable[..., None]
+
+
+@dataclass(eq=False)
+class Binding:
+    """What one connection speaks for; also the token the `Policy` records as a serial's holder.
+
+    Attributes:
+        session: the amqtt session of the connection.
+        gateway: the serial it speaks for (None: none yet, or a station login).
+        confirmed: True once bound by credentials or by a publish (a client-id binding is
+            tentative: the first publish on another free serial moves it there).
+        last_heard: monotonic time the broker last read bytes from the connection.
+        stalled_since: monotonic time its outgoing queue went over its bound (None: it is not).
+        deliveries: its deliveries in progress (cancelled when the connection ends).
+    """
+
+    session: Session
+    gateway: str | None = None
+    confirmed: bool = False
+    last_heard: float = field(default_factory=time.monotonic)
+    stalled_since: float | None = None
+    deliveries: set[asyncio.Task[None]] = field(default_factory=set)
 
 
 class GcsAccessPlugin(BaseAuthPlugin, BaseTopicPlugin):  # type: ignore[misc]
@@ -37,6 +64,7 @@ class GcsAccessPlugin(BaseAuthPlugin, BaseTopicPlugin):  # type: ignore[misc]
         super().__init__(context)
         self.auth_file = AuthFile(self.config.auth_path)
         self.policy = Policy()
+        self.reporter: Reporter | None = None  # set by the broker: refusals go to the station
         self.reload(initial=True)
 
     # -- auth file
@@ -85,6 +113,14 @@ class GcsAccessPlugin(BaseAuthPlugin, BaseTopicPlugin):  # type: ignore[misc]
         )
         if user is None:
             log.info("refused login %r (client id %r)", session.username, session.client_id)
+            if self.reporter is not None:
+                self.reporter(
+                    "login_refused",
+                    "warning",
+                    f"wrong password for MQTT login {session.username!r}",
+                    session=session,
+                    key=session.username,
+                )
             return False
         session.attributes[USER_KEY] = user
         return True
@@ -100,7 +136,16 @@ class GcsAccessPlugin(BaseAuthPlugin, BaseTopicPlugin):  # type: ignore[misc]
         if session is None or topic is None:
             return False
         if action == Action.SUBSCRIBE:
-            return self.may_subscribe(session, topic)
+            allowed = self.may_subscribe(session, topic)
+            if not allowed and self.reporter is not None:
+                self.reporter(
+                    "subscribe_refused",
+                    "warning",
+                    f"may not subscribe to {topic}",
+                    session=session,
+                    topic=topic,
+                )
+            return allowed
         return self.may_publish(session, topic)
 
     # -- direct checks used by the broker
@@ -113,17 +158,115 @@ class GcsAccessPlugin(BaseAuthPlugin, BaseTopicPlugin):  # type: ignore[misc]
         current = self.policy.user(logged_in.username)
         return current if current == logged_in else None
 
+    def binding(self, session: Session) -> Binding | None:
+        """Return the connection's binding (None before it is authenticated)."""
+        bound = session.attributes.get(BINDING_KEY)
+        return bound if isinstance(bound, Binding) else None
+
+    def claimed(self, session: Session) -> str | None:
+        """Return the serial the connection speaks for, or None."""
+        bound = session.attributes.get(BINDING_KEY)
+        return bound.gateway if isinstance(bound, Binding) else None
+
     def may_publish(self, session: Session, topic: str) -> bool:
         """Return whether the session may publish on `topic`."""
-        return self.policy.may_publish(self.user_of(session), session.client_id, topic)
+        return self.policy.may_publish(self.user_of(session), self.claimed(session), topic)
 
     def may_receive(self, session: Session, topic: str) -> bool:
         """Return whether a message on `topic` may be delivered to the session."""
-        return self.policy.may_receive(self.user_of(session), session.client_id, topic)
+        return self.policy.may_receive(self.user_of(session), self.claimed(session), topic)
 
     def may_subscribe(self, session: Session, topic_filter: str) -> bool:
         """Return whether the session may subscribe to `topic_filter`."""
-        return self.policy.may_subscribe(self.user_of(session), session.client_id, topic_filter)
+        binding = self.binding(session)
+        return self.policy.may_subscribe(
+            self.user_of(session),
+            binding.gateway if binding else None,
+            topic_filter,
+            token=binding,
+            settled=binding is None
+            or binding.confirmed
+            or (binding.gateway is not None and self.policy.is_known_gateway(binding.gateway)),
+        )
+
+    # -- binding a connection to the serial it speaks for
+
+    def bind_at_connect(self, session: Session) -> Binding:
+        """Bind a freshly authenticated connection: to its login's gateway (per-device
+        credentials, confirmed), else tentatively to its client id when that serial is free."""
+        binding = Binding(session)
+        session.attributes[BINDING_KEY] = binding
+        user = self.user_of(session)
+        if user is None or user.role == "station":
+            return binding
+        if user.gateway is not None:
+            binding.gateway, binding.confirmed = user.gateway, True
+            self.policy.hold(user.gateway, binding)
+            return binding
+        client_id = session.client_id or ""
+        if self.policy.claimable(user, client_id, binding) is None:
+            binding.gateway = client_id
+            self.policy.hold(client_id, binding)
+        return binding
+
+    def claim(self, session: Session, topic: str) -> str | None:
+        """A publish the current binding does not allow: may it bind the connection to the
+        serial of `topic`? Only a gateway's own topics claim (``sys/product/{sn}/status``, and
+        ``thing/product/{sn}/`` requests, events, services_reply, property/set_reply, drc/up),
+        and only for a connection whose binding is not confirmed yet.
+
+        Returns:
+            None if the connection is now bound to that serial; else why not.
+        """
+        binding = self.binding(session)
+        user = self.user_of(session)
+        serial = topic_serial(topic)
+        if binding is None or user is None or serial is None:
+            return "not a device topic"
+        if not _claiming_topic(topic):
+            # Only a gateway's own topics claim a serial: an aircraft topic (osd, state) must
+            # never make its publisher the aircraft's gateway.
+            return f"not this connection's device (it speaks for {binding.gateway or 'none yet'})"
+        if binding.confirmed:
+            return f"this connection speaks for {binding.gateway}"
+        reason = self.policy.claimable(user, serial, binding)
+        if reason is not None:
+            return reason
+        if binding.gateway is not None:
+            self.policy.release(binding.gateway, binding)
+        binding.gateway, binding.confirmed = serial, True
+        self.policy.hold(serial, binding)
+        log.info("client %s now speaks for %s", session.client_id, serial)
+        return None
+
+    def confirm(self, session: Session, topic: str) -> None:
+        """A publish on the tentatively bound serial's own topics confirms the binding."""
+        binding = self.binding(session)
+        if binding is not None and not binding.confirmed and binding.gateway is not None:
+            if topic_serial(topic) == binding.gateway:
+                binding.confirmed = True
+
+    def unbind(self, binding: Binding) -> None:
+        """The connection ended: release its serial and cancel its deliveries in progress."""
+        if binding.gateway is not None:
+            self.policy.release(binding.gateway, binding)
+        for task in list(binding.deliveries):
+            task.cancel()
+        binding.deliveries.clear()
+
+
+# Topics only a gateway publishes on with its own serial (protocol §1): a dock's first
+# messages are its `config` request and its update_topo, in either order.
+_GATEWAY_TOPICS = ("requests", "events", "services_reply", "property/set_reply", "drc/up")
+
+
+def _claiming_topic(topic: str) -> bool:
+    parts = topic.split("/", 3)
+    if len(parts) != 4 or parts[1] != "product":
+        return False
+    if parts[0] == "sys":
+        return parts[3] == "status"
+    return parts[0] == "thing" and parts[3] in _GATEWAY_TOPICS
 
 
 def _changed_users(old: AuthData, new: AuthData) -> list[str]:

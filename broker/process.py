@@ -9,6 +9,16 @@ The child announces readiness with one line on its standard output::
 
     GCS-BROKER LISTENING <host> <port>
 
+and then reports every refusal (a take-over refused, a publish or subscription refused, an
+oversized packet, a session dropped for staying over its queue bound, a wrong password) as one
+line each, rate-limited per client in the child::
+
+    GCS-BROKER EVENT {"event": "takeover_refused", "level": "error", "message": "...", ...}
+
+`BrokerProcess` parses those lines on its reader thread and hands each dict to its `on_event`
+callback (the station turns them into desktop events, `gcs.station.broker_watch`); the last
+ones are kept in `BrokerProcess.events`.
+
 and watches its parent: when the parent process is gone (its parent pid changes on POSIX, the
 process handle is signalled on Windows) it shuts down within about half a second. The
 ``PR_SET_PDEATHSIG`` shortcut on Linux is not used: it fires when the *thread* that started the
@@ -20,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -31,9 +42,14 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from broker.limits import DEFAULT_MAX_QUEUED
+from broker.limits import (
+    DEFAULT_IDLE_TAKEOVER,
+    DEFAULT_MAX_PACKET,
+    DEFAULT_MAX_QUEUED,
+    DEFAULT_STALL_TIMEOUT,
+)
 from gcs.logsetup import LOG_BACKUPS, LOG_MAX_BYTES, SafeRotatingFileHandler
 
 if TYPE_CHECKING:
@@ -42,6 +58,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 READY_PREFIX = "GCS-BROKER LISTENING"
+EVENT_PREFIX = "GCS-BROKER EVENT "
 DEFAULT_PORT = 1883
 DEFAULT_HOST = "0.0.0.0"
 
@@ -56,8 +73,12 @@ def run(
     auth_path: str | os.PathLike[str] = "broker-auth.json",
     *,
     max_queued_messages: int = DEFAULT_MAX_QUEUED,
+    max_packet_size: int = DEFAULT_MAX_PACKET,
+    stall_timeout: float = DEFAULT_STALL_TIMEOUT,
+    idle_takeover: float = DEFAULT_IDLE_TAKEOVER,
     parent_pid: int | None = None,
     on_ready: Callable[[str, int], None] | None = None,
+    on_event: Callable[[dict[str, Any]], None] | None = None,
 ) -> None:
     """Run the broker in this process until SIGTERM/SIGINT (or the parent process dies).
 
@@ -66,8 +87,13 @@ def run(
         port: TCP port; 0 asks the OS for a free one (reported through `on_ready`).
         auth_path: the station's ``broker-auth.json``; re-read whenever it changes.
         max_queued_messages: per-client bound on messages waiting for delivery.
+        max_packet_size: largest packet a client may send; a bigger one closes its connection.
+        stall_timeout: seconds a device session may stay over its queue bound before it is
+            disconnected.
+        idle_takeover: seconds of silence after which another login may take a client id over.
         parent_pid: stop when this process is gone (used by `BrokerProcess`).
         on_ready: called with (host, bound port) once the port accepts connections.
+        on_event: called with each refusal the broker reports (see `print_event`).
 
     Raises:
         broker.auth.AuthFileError: the auth file is missing or invalid at start.
@@ -93,6 +119,10 @@ def run(
             port,
             str(auth_path),
             max_queued_messages=max_queued_messages,
+            max_packet_size=max_packet_size,
+            stall_timeout=stall_timeout,
+            idle_takeover=idle_takeover,
+            on_event=on_event,
             stop=stop,
             on_ready=ready,
             should_exit=watch,
@@ -104,6 +134,11 @@ def run(
 def print_ready(host: str, port: int) -> None:
     """`run` callback for a child process: announce the bound port on standard output."""
     print(f"{READY_PREFIX} {host} {port}", flush=True)
+
+
+def print_event(event: dict[str, Any]) -> None:
+    """`run` callback for a child process: one refusal as a JSON line on standard output."""
+    print(EVENT_PREFIX + json.dumps(event, ensure_ascii=False, default=str), flush=True)
 
 
 def _parent_watcher(parent_pid: int) -> Callable[[], bool]:
@@ -133,7 +168,14 @@ def _windows_parent_watcher(parent_pid: int) -> Callable[[], bool]:  # pragma: n
 
 
 def child_command(
-    host: str, port: int, auth_path: str | os.PathLike[str], *, max_queued_messages: int
+    host: str,
+    port: int,
+    auth_path: str | os.PathLike[str],
+    *,
+    max_queued_messages: int,
+    max_packet_size: int = DEFAULT_MAX_PACKET,
+    stall_timeout: float = DEFAULT_STALL_TIMEOUT,
+    idle_takeover: float = DEFAULT_IDLE_TAKEOVER,
 ) -> list[str]:
     """Return the command line that runs the broker sub-command of this same program.
 
@@ -155,6 +197,12 @@ def child_command(
         str(auth_path),
         "--max-queued",
         str(max_queued_messages),
+        "--max-packet",
+        str(max_packet_size),
+        "--stall-timeout",
+        str(stall_timeout),
+        "--idle-takeover",
+        str(idle_takeover),
         "--parent-pid",
         str(os.getpid()),
     ]
@@ -174,11 +222,15 @@ class BrokerProcess:
         host: str = DEFAULT_HOST,
         port: int = DEFAULT_PORT,
         max_queued_messages: int = DEFAULT_MAX_QUEUED,
+        max_packet_size: int = DEFAULT_MAX_PACKET,
+        stall_timeout: float = DEFAULT_STALL_TIMEOUT,
+        idle_takeover: float = DEFAULT_IDLE_TAKEOVER,
         log_path: str | os.PathLike[str] | None = None,
         command: Sequence[str] | None = None,
         start_timeout: float = 20.0,
         env: dict[str, str] | None = None,
         log_max_bytes: int = LOG_MAX_BYTES,
+        on_event: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         """Describe the child; nothing starts until `start`.
 
@@ -187,17 +239,27 @@ class BrokerProcess:
             host: listen address (default all IPv4 interfaces).
             port: listen port; 0 picks a free one (see `port` after `start`).
             max_queued_messages: per-client delivery bound.
+            max_packet_size: largest packet a client may send.
+            stall_timeout: seconds a device session may stay over its queue bound.
+            idle_takeover: seconds of silence before another login may take a client id over.
             log_path: file receiving the child's log (stderr); a temp file if None. It is
                 rotated by size (`log_max_bytes`, 5 older files kept as ``.1`` ... ``.5``).
             command: override of `child_command` (tests, special bundles).
             start_timeout: seconds `start` waits for the port to accept connections.
             env: environment for the child (default: this process's).
             log_max_bytes: size at which the log file is rotated.
+            on_event: called on the reader thread with each refusal the child reports (a
+                dict with at least ``event``, ``level``, ``message``); may also be set later.
         """
         self.auth_path = Path(auth_path)
         self.host = host
         self.requested_port = port
         self.max_queued_messages = max_queued_messages
+        self.max_packet_size = max_packet_size
+        self.stall_timeout = stall_timeout
+        self.idle_takeover = idle_takeover
+        self.on_event = on_event
+        self.events: collections.deque[dict[str, Any]] = collections.deque(maxlen=200)
         self.log_path = Path(log_path) if log_path else None
         self.command = list(command) if command else None
         self.start_timeout = start_timeout
@@ -245,6 +307,9 @@ class BrokerProcess:
             self.requested_port,
             self.auth_path,
             max_queued_messages=self.max_queued_messages,
+            max_packet_size=self.max_packet_size,
+            stall_timeout=self.stall_timeout,
+            idle_takeover=self.idle_takeover,
         )
         if self.log_path is None:
             handle, name = tempfile.mkstemp(prefix="gcs-broker-", suffix=".log")
@@ -290,6 +355,8 @@ class BrokerProcess:
                 with contextlib.suppress(ValueError, IndexError):
                     self.port = int(line.split()[-1])
                 self._ready.set()
+            elif line.startswith(EVENT_PREFIX):
+                self._event(line[len(EVENT_PREFIX) :])
             else:
                 self._lines.append(line)
         self._ready.set()  # EOF: wake start() so it can report the exit
@@ -300,6 +367,22 @@ class BrokerProcess:
         for line in process.stderr:
             record = logging.makeLogRecord({"msg": line.rstrip("\n"), "levelno": logging.INFO})
             handler.handle(record)
+
+    def _event(self, text: str) -> None:
+        try:
+            event = json.loads(text)
+        except ValueError:
+            log.warning("unreadable broker event line: %.200s", text)
+            return
+        if not isinstance(event, dict):
+            return
+        self.events.append(event)
+        callback = self.on_event
+        if callback is not None:
+            try:
+                callback(event)
+            except Exception:  # the reader thread must go on reading
+                log.exception("broker event callback failed")
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.start_timeout

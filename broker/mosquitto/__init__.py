@@ -8,7 +8,14 @@ needed) and an ACL file. Differences from the embedded broker, all due to Mosqui
   the new ``gateways`` map and send SIGHUP;
 * a login bound by client id (no ``gateway``) gets the sub-device topics of *every* gateway in
   the map, because an ACL file cannot tie a sub-device to ``%c``;
-* the ``%c`` patterns, present only when such a login exists, apply to every login.
+* the ``%c`` patterns, present only when such a login exists, apply to every login;
+* a connection reusing a connected client id always takes it over (mosquitto cannot refuse it).
+  With ``bind_client_ids=True`` (only possible when every device and Pilot login is bound to its
+  gateway) mosquitto replaces each client id by the login's user name
+  (``use_username_as_clientid``), so only a dock's own login can replace its connection;
+* the maximum packet size and the queue bounds apply (``max_packet_size``,
+  ``max_queued_messages``/``max_queued_bytes``); a client that stops reading is bounded, not
+  disconnected.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from broker.auth import ROLES, AuthFileError, Role, gateway_topic_filters
+from broker.limits import DEFAULT_MAX_PACKET
 
 __all__ = ["Login", "acl_text", "mosquitto_password_hash", "write_config"]
 
@@ -89,6 +97,9 @@ def write_config(
     *,
     bind: str = "0.0.0.0",
     max_queued: int = 1000,
+    max_queued_bytes: int = 16 * 1024 * 1024,
+    max_packet: int = DEFAULT_MAX_PACKET,
+    bind_client_ids: bool = False,
 ) -> Path:
     """Write ``mosquitto.conf``, ``passwords`` and ``acl`` into `directory`.
 
@@ -99,12 +110,18 @@ def write_config(
         port: listener port.
         bind: listener address.
         max_queued: Mosquitto's ``max_queued_messages``.
+        max_queued_bytes: Mosquitto's ``max_queued_bytes`` (per client).
+        max_packet: Mosquitto's ``max_packet_size``: a bigger packet disconnects its client.
+        bind_client_ids: write ``use_username_as_clientid true``, so a connection can only
+            take over a connection of its own login; needs every device and Pilot login bound
+            to a gateway (per-device credentials).
 
     Returns:
         The path of ``mosquitto.conf`` (start with ``mosquitto -c <path>``).
 
     Raises:
-        AuthFileError: a login is invalid or listed twice.
+        AuthFileError: a login is invalid or listed twice, or `bind_client_ids` with a login
+            bound by client id.
         OSError: the directory is not writable.
     """
     folder = Path(directory).resolve()
@@ -113,6 +130,10 @@ def write_config(
     names = [login.username for login in logins]
     if len(set(names)) != len(names):
         raise AuthFileError("a Mosquitto username is listed twice")
+    if bind_client_ids and any(u.role != "station" and not u.gateway for u in logins):
+        raise AuthFileError(
+            "bind_client_ids needs every device and Pilot login bound to its gateway"
+        )
     gateway_map = {gw: sorted(subs) for gw, subs in (gateways or {}).items()}
     password_path = folder / "passwords"
     acl_path = folder / "acl"
@@ -129,6 +150,14 @@ def write_config(
         port=port,
         bind=bind,
         max_queued=max_queued,
+        max_queued_bytes=max_queued_bytes,
+        max_packet=max_packet,
+        client_id_binding=(
+            "# Only a login's own connections can replace each other (client id = user name).\n"
+            "use_username_as_clientid true\n"
+            if bind_client_ids
+            else ""
+        ),
         run_as=getpass.getuser(),
     )
     _write(conf_path, conf)

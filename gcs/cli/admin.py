@@ -17,6 +17,13 @@ def register(sub: Any) -> None:
         help="print what a dock installer types into Pilot's dock-access wizard (JSON)",
     )
     p.add_argument("--data-dir", type=Path, default=None)
+    p.add_argument(
+        "--dock",
+        metavar="SN",
+        default=None,
+        help="print (making it on first use) the dock's own MQTT login instead of the shared "
+        "one: it speaks for that dock only, and nobody else can speak for it",
+    )
     p.set_defaults(func=run_credentials)
 
 
@@ -30,7 +37,16 @@ def run_credentials(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     from gcs.runtime import read_runtime_file
+    from gcs.station import dock_logins
 
+    dock: tuple[str, str, bool] | None = None
+    if args.dock is not None:
+        try:
+            dock = dock_logins.ensure_in_file(data_dir, args.dock)
+        except dock_logins.DockLoginError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        s = load_settings(data_dir)
     running = read_runtime_file(data_dir)
     host = running["mqtt_host"] if running else public_host(s)
     port = running["mqtt_port"] if running else s.mqtt.port
@@ -45,6 +61,17 @@ def run_credentials(args: argparse.Namespace) -> int:
         "binding_code": s.station.binding_code,
         "lan_addresses": lan_addresses(),
     }
+    # Every dock with its own login (user names only; `--dock SN` prints one with its password).
+    doc["dock_logins"] = {sn: dock_logins.dock_username(sn) for sn in sorted(s.mqtt.dock_logins)}
+    if dock is not None:
+        doc["dock_sn"] = args.dock.strip()
+        doc["username"], doc["password"] = dock[0], dock[1]
+        if dock[2] and running is not None:
+            # The running station read its settings at start.
+            doc["note"] = (
+                "new login: restart the station, or make it in the desktop's connection "
+                "wizard, for the running broker to accept it"
+            )
     if s.mqtt.external_url:
         doc["external_broker"] = True
     doc["station_running"] = running is not None

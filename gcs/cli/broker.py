@@ -15,8 +15,13 @@ log = logging.getLogger(__name__)
 
 def register(subparsers: Any) -> None:
     """Add the ``broker`` sub-command."""
+    from broker.limits import (
+        DEFAULT_IDLE_TAKEOVER,
+        DEFAULT_MAX_PACKET,
+        DEFAULT_MAX_QUEUED,
+        DEFAULT_STALL_TIMEOUT,
+    )
     from broker.process import DEFAULT_HOST, DEFAULT_PORT
-    from broker.server import DEFAULT_MAX_QUEUED
 
     parser = subparsers.add_parser(
         "broker",
@@ -39,6 +44,30 @@ def register(subparsers: Any) -> None:
         help="per-client bound on messages waiting for delivery (default %(default)s)",
     )
     parser.add_argument(
+        "--max-packet",
+        type=int,
+        default=DEFAULT_MAX_PACKET,
+        metavar="BYTES",
+        help="largest packet a client may send; a bigger one closes its connection "
+        "(default %(default)s)",
+    )
+    parser.add_argument(
+        "--stall-timeout",
+        type=float,
+        default=DEFAULT_STALL_TIMEOUT,
+        metavar="S",
+        help="disconnect a device session that stays over its queue bound this long "
+        "(default %(default)s)",
+    )
+    parser.add_argument(
+        "--idle-takeover",
+        type=float,
+        default=DEFAULT_IDLE_TAKEOVER,
+        metavar="S",
+        help="silence after which another login may take over a connected client id "
+        "(default %(default)s)",
+    )
+    parser.add_argument(
         "--parent-pid", type=int, default=None, help=argparse.SUPPRESS
     )  # set by BrokerProcess: exit when that process is gone
     parser.set_defaults(func=run_broker)
@@ -48,6 +77,7 @@ def run_broker(args: argparse.Namespace) -> int:
     """Run the broker until SIGTERM/SIGINT; return the exit status (2 on bad auth file)."""
     import broker
     from broker.auth import AuthFileError
+    from broker.process import print_event
     from broker.server import BrokerError
 
     if args.verbose <= 0:
@@ -58,8 +88,12 @@ def run_broker(args: argparse.Namespace) -> int:
             args.port,
             args.auth,
             max_queued_messages=args.max_queued,
+            max_packet_size=args.max_packet,
+            stall_timeout=args.stall_timeout,
+            idle_takeover=args.idle_takeover,
             parent_pid=args.parent_pid,
             on_ready=broker.print_ready,
+            on_event=print_event,
         )
     except AuthFileError as exc:
         log.error("cannot start the broker: %s", exc)

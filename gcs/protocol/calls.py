@@ -3,9 +3,10 @@
 Theory of operation: the caller registers an outgoing command with `start()`, publishes the
 returned message, and feeds every `services_reply`/`property/set_reply` to `on_reply()` and the
 clock to `on_tick()`. A reply matches when its `tid` and `bid` equal those of the last send of a
-pending call. When a call's deadline passes without a reply, `on_tick` returns a `Resend` with a
-*new* tid and the same bid (the Demo's behaviour), up to `retries` times, then a `Timeout`. The
-caller owns the clock and the socket; this object only decides.
+pending call (and its gateway that of the call); its `method` plays no part, and a reply that has
+none gets the call's. When a call's deadline passes without a reply, `on_tick` returns a `Resend`
+with a *new* tid and the same bid (the Demo's behaviour), up to `retries` times, then a
+`Timeout`. The caller owns the clock and the socket; this object only decides.
 """
 
 from __future__ import annotations
@@ -141,6 +142,10 @@ class PendingCalls:
             self._calls[call_id] = pending
             self._by_key[(msg.tid, msg.bid)] = call_id
             return None
+        if msg.method is None and msg.kind is TopicKind.SERVICES_REPLY:
+            # Some firmware answers without a method (DJI's Dock 2/3 in_flight_wayline_*
+            # examples): the call it answers says which.
+            msg = replace(msg, method=pending.message.method)
         result, output = reply_result(msg)
         return Reply(call_id, msg, result, output)
 

@@ -24,18 +24,20 @@ MAX_PAYLOAD_BYTES = 1024 * 1024
 """Largest payload accepted. DJI's biggest messages (dock state with live_capacity, aircraft
 OSD with several payloads) are a few KB; 1 MiB leaves room and bounds a hostile publisher."""
 
-# Topic kinds whose messages must name a method.
+# Topic kinds whose messages must name a method. Not services_reply: DJI's Dock 2/3 examples
+# of the in_flight_wayline_* replies carry none; such a reply is matched to its call by tid
+# and bid (`gcs.protocol.calls.PendingCalls.on_reply`), which fills the method in.
 _METHOD_REQUIRED = frozenset(
     {
         TopicKind.STATUS,
         TopicKind.EVENTS,
         TopicKind.REQUESTS,
         TopicKind.SERVICES,
-        TopicKind.SERVICES_REPLY,
     }
 )
 # Topic kinds whose messages must carry a tid (their answer echoes it).
 _TID_REQUIRED = _METHOD_REQUIRED | {
+    TopicKind.SERVICES_REPLY,
     TopicKind.PROPERTY_SET,
     TopicKind.PROPERTY_SET_REPLY,
     TopicKind.STATUS_REPLY,

@@ -32,7 +32,7 @@ from gcs.logsetup import DiskFullNotice, limit_repeats
 from gcs.protocol import replies
 from gcs.protocol.envelope import Message
 from gcs.protocol.topics import station_subscriptions
-from gcs.station import netinfo
+from gcs.station import broker_watch, dock_logins, netinfo
 from gcs.station.bus import EventBus, LinkStateChanged, LogEntry
 from gcs.station.capability import Capability, CapabilityFactory
 from gcs.station.commands import Commands
@@ -152,6 +152,7 @@ class Station:
                 max_queued_messages=s.mqtt.max_queued_messages,
                 log_path=self.data_dir / "logs" / "broker.log",
             )
+            broker_watch.BrokerWatch(self.bus, loop).attach(self.broker)  # refusals -> events
             broker_started = loop.run_in_executor(None, self.broker.start)
         try:
             self.store = await loop.run_in_executor(None, open_store, self.data_dir)
@@ -319,6 +320,7 @@ class Station:
         wanted: list[tuple[str, str, Role, str | None]] = [
             (STATION_MQTT_USER, self._station_password, "station", None),
             (s.mqtt.device_username, s.mqtt.device_password, "device", None),
+            *dock_logins.broker_logins(s),
         ]
         users = []
         for username, password, role, gateway in wanted:
@@ -329,13 +331,16 @@ class Station:
             users.append(User(username, hashed, role, gateway))
         users.extend(self.extra_broker_users())  # issue 17 #5: already verifiers
         gateways: dict[str, list[str]] = {}
+        docks: list[str] = []  # a Pilot login never speaks for one of these
         if hasattr(self, "registry"):
             for gw in self.registry.gateways():
                 gateways[gw.sn] = list(gw.sub_devices)
-        signature = repr((users, sorted(gateways.items())))
+                if gw.domain == 3:  # Domain.DOCK
+                    docks.append(gw.sn)
+        signature = repr((users, sorted(gateways.items()), docks))
         if signature == self._auth_signature:
             return
-        AuthFile.write(self.data_dir / AUTH_FILE_NAME, users, gateways)
+        AuthFile.write(self.data_dir / AUTH_FILE_NAME, users, gateways, docks)
         self._auth_signature = signature
 
     def extra_broker_users(self) -> list[User]:

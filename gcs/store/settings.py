@@ -70,6 +70,10 @@ class MqttSettings:
     external_url: str = ""
     # Bound on what the embedded broker queues for one slow subscriber (messages).
     max_queued_messages: int = 2000
+    # Per-dock logins {dock SN = password}, user name "dock-<SN>": a session with such a login
+    # speaks for that dock only, and only it can replace a connected session for that serial.
+    # Made by `gcs credentials --dock SN` or the connection wizard (gcs.station.dock_logins).
+    dock_logins: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

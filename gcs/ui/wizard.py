@@ -31,9 +31,23 @@ from PySide6.QtWidgets import (
 
 from gcs.station import netinfo
 from gcs.ui.bridge import StationBridge
-from gcs.ui.i18n import tr
+from gcs.ui.i18n import register, tr
 
 log = logging.getLogger(__name__)
+
+register(
+    {
+        "Dock serial number": "机场序列号",
+        "Own login for this dock": "为此机场生成专属账号",
+        "Empty: the shared login above, for any new dock.": (
+            "留空:使用上面的共享账号,适用于任何新机场。"
+        ),
+        "Dock serial": "机场序列号",
+        "Login of dock {sn} only: type it in that dock's wizard.": (
+            "仅限机场 {sn} 的账号:请在该机场的配置向导中填写。"
+        ),
+    }
+)
 
 
 def qr_pixmap(text: str, scale: int = 5) -> QPixmap:
@@ -202,6 +216,21 @@ class ConnectionWizard(QDialog):
         form.addRow(tr("Workspace") + " (Organization ID)", self.organization)
         form.addRow(tr("Binding code"), self.binding_code)
         form.addRow(tr("CA certificate"), self.ca_url)
+        # Issue 16: a dock's own login (speaks for that dock only; nobody else can speak for it).
+        self.dock_sn = QLineEdit()
+        self.dock_sn.setObjectName("wizard.dock_sn")
+        self.dock_sn.setPlaceholderText(tr("Dock serial number"))
+        self.dock_login = QPushButton(tr("Own login for this dock"))
+        self.dock_login.setObjectName("wizard.dock_login")
+        self.dock_login.clicked.connect(self._make_dock_login)
+        self.dock_login_note = QLabel(tr("Empty: the shared login above, for any new dock."))
+        self.dock_login_note.setObjectName("wizard.dock_login_note")
+        self.dock_login_note.setWordWrap(True)
+        own = QHBoxLayout()
+        own.addWidget(self.dock_sn, 1)
+        own.addWidget(self.dock_login)
+        form.addRow(tr("Dock serial"), own)
+        form.addRow(self.dock_login_note)
 
         # Checks
         self.checks = {
@@ -248,6 +277,28 @@ class ConnectionWizard(QDialog):
         self.timer.timeout.connect(self.run_checks)
         self.timer.start()
         self._on_address()
+
+    # -- per-dock login ------------------------------------------------------------------
+
+    @Slot()
+    def _make_dock_login(self) -> None:
+        """Make (or show) the typed dock's own login on the running station; fill it in above."""
+        from gcs.station import dock_logins
+
+        sn = self.dock_sn.text().strip()
+        station = self.bridge.threaded_runtime.runtime.station
+
+        def done(login: tuple[str, str] | None, error: BaseException | None) -> None:
+            if login is None:
+                self.dock_login_note.setText(tr("Failed") + f": {error}")
+                return
+            self.username.set_value(login[0])
+            self.password.set_value(login[1])
+            self.dock_login_note.setText(
+                tr("Login of dock {sn} only: type it in that dock's wizard.").format(sn=sn)
+            )
+
+        self.bridge.run(dock_logins.ensure_on_station(station, sn), on_done=done)
 
     # -- addresses -----------------------------------------------------------------------
 

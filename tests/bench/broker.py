@@ -7,8 +7,14 @@
 2. Memory behind a subscriber that stops reading: growth of the embedded broker's RSS while
    N messages go to a topic that a stalled client and a reading client subscribe to, with the
    default bound and with the bound effectively removed.
+3. A QoS 1 non-reader (issue 16): a device that subscribes to its own topics at QoS 1 and
+   publishes at QoS 1 as fast as the socket takes it, never reading a byte (no PUBACK, no
+   delivery), for `--stall-seconds` (60). Reports the broker's RSS every 5 s, after the client
+   is gone, the size of broker.log, and how long a new device then needs to connect (CONNECT
+   to CONNACK).
 
 Run: .venv/bin/python tests/bench/broker.py [--count 20000] [--slow-count 8000]
+     .venv/bin/python tests/bench/broker.py --only-stall [--stall-seconds 60]
 """
 
 from __future__ import annotations
@@ -75,13 +81,15 @@ def mqtt_packet(first: int, body: bytes) -> bytes:
             return bytes([first]) + bytes(length) + body
 
 
-def raw_connect(port: int, client_id: str, login: tuple[str, str] | None) -> socket.socket:
+def raw_connect(
+    port: int, client_id: str, login: tuple[str, str] | None, *, timeout: float = 10
+) -> socket.socket:
     """MQTT 3.1.1 CONNECT by hand: the clients must not be the bottleneck being measured."""
     flags = 0x02 | (0xC0 if login else 0)
     body = mqtt_text("MQTT") + bytes([4, flags]) + struct.pack("!H", 60) + mqtt_text(client_id)
     if login:
         body += mqtt_text(login[0]) + mqtt_text(login[1])
-    sock = socket.create_connection(("127.0.0.1", port), 10)
+    sock = socket.create_connection(("127.0.0.1", port), timeout)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as paho does
     sock.sendall(mqtt_packet(0x10, body))
     assert sock.recv(4) == b"\x20\x02\x00\x00", "CONNECT refused"
@@ -325,11 +333,93 @@ def slow_subscriber(folder: Path, bound: int, count: int) -> dict[str, Any]:
     }
 
 
+def _stalling_client(port: int) -> socket.socket:
+    """A device that subscribes to its own topics at QoS 1 and will never read a byte."""
+    sock = raw_connect(port, "DOCK1", DEVICE)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sub = struct.pack("!H", 1) + mqtt_text("thing/product/DOCK1/#") + b"\x01"
+    sock.sendall(mqtt_packet(0x82, sub))
+    sock.setblocking(False)
+    return sock
+
+
+def _time_to_connect(port: int, client_id: str) -> float | None:
+    started = time.perf_counter()
+    try:
+        raw_connect(port, client_id, DEVICE, timeout=60).close()
+    except (OSError, AssertionError):
+        return None  # no CONNACK within 60 s
+    return round(time.perf_counter() - started, 3)
+
+
+def qos1_non_reader(folder: Path, seconds: float) -> dict[str, Any]:
+    """RSS of the embedded broker behind a device that never reads, at QoS 1 (see docstring).
+
+    When the broker drops the client, it connects again at once and carries on, for
+    `seconds` in all: the RSS must stay flat under a client that keeps doing it.
+    """
+    auth = write_auth(folder)
+    log_path = folder / "broker.log"
+    with BrokerProcess(auth, host="127.0.0.1", port=0, log_path=log_path) as process:
+        assert process.port is not None and process.pid is not None
+        port = process.port
+        rss = psutil.Process(process.pid).memory_info
+        time.sleep(0.5)
+        before = rss().rss
+        sock = _stalling_client(port)
+        topic = "thing/product/DOCK1/osd"
+        data = payload()
+        samples: list[dict[str, Any]] = []
+        start = time.monotonic()
+        next_sample = start
+        packet_id, sent, dropped_by_broker, unsent = 0, 0, 0, b""
+        while time.monotonic() - start < seconds:
+            now = time.monotonic()
+            if now >= next_sample:
+                samples.append({"s": round(now - start), "rss_mb": round(rss().rss / 1e6, 1)})
+                next_sample += 5
+            if not unsent:
+                packet_id = packet_id % 65535 + 1
+                unsent = mqtt_packet(0x32, mqtt_text(topic) + struct.pack("!H", packet_id) + data)
+                sent += 1
+            try:
+                # Never reads: PUBACKs and deliveries pile up at the broker.
+                unsent = unsent[sock.send(unsent) :]
+            except BlockingIOError:
+                time.sleep(0.01)
+            except OSError:
+                dropped_by_broker += 1
+                sock.close()
+                sock, unsent = _stalling_client(port), b""
+        stalled_for = time.monotonic() - start
+        samples.append({"s": round(stalled_for), "rss_mb": round(rss().rss / 1e6, 1)})
+        peak = max(s["rss_mb"] for s in samples)
+        connect_during = _time_to_connect(port, "DOCK3")  # the non-reader still connected
+        sock.close()
+        time.sleep(3)
+        after_close = rss().rss
+        connect_after = _time_to_connect(port, "DOCK2")
+    return {
+        "stall_seconds": round(stalled_for, 1),
+        "times_dropped_by_broker": dropped_by_broker,
+        "qos1_publishes_sent": sent,
+        "rss_before_mb": round(before / 1e6, 1),
+        "rss_samples": samples,
+        "rss_peak_mb": peak,
+        "rss_3s_after_client_gone_mb": round(after_close / 1e6, 1),
+        "new_device_connect_s_during": connect_during,
+        "new_device_connect_s_after": connect_after,
+        "broker_log_mb": round(log_path.stat().st_size / 1e6, 2),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=20000)
     parser.add_argument("--slow-count", type=int, default=8000)
     parser.add_argument("--burst", type=int, default=1, help="PUBLISH packets per socket write")
+    parser.add_argument("--stall-seconds", type=float, default=60.0)
+    parser.add_argument("--only-stall", action="store_true", help="run only the QoS 1 stall")
     parser.add_argument("--publish", nargs=4, help=argparse.SUPPRESS)  # publisher role
     args = parser.parse_args()
     if args.publish:
@@ -337,9 +427,14 @@ def main() -> None:
         login_pair = json.loads(login)
         publish_raw(int(port), int(count), tuple(login_pair) if login_pair else None, int(burst))
         return
+    if args.only_stall:
+        with tempfile.TemporaryDirectory() as tmp:
+            stall = qos1_non_reader(Path(tmp), args.stall_seconds)
+        print(json.dumps({"qos1_non_reader": stall}, indent=2))
+        return
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        for name in ("embedded", "mosquitto", "slow1", "slow2"):
+        for name in ("embedded", "mosquitto", "slow1", "slow2", "stall"):
             (root / name).mkdir()
         result = {
             "machine": {"cpus": psutil.cpu_count(), "python": platform.python_version()},
@@ -354,6 +449,7 @@ def main() -> None:
                 "bounded_default": slow_subscriber(root / "slow1", 1000, args.slow_count),
                 "unbounded": slow_subscriber(root / "slow2", 10**9, args.slow_count),
             },
+            "qos1_non_reader": qos1_non_reader(root / "stall", args.stall_seconds),
         }
     print(json.dumps(result, indent=2))
 

@@ -237,3 +237,34 @@ def encode_length(n: int) -> bytes:
         out.append(byte | (0x80 if n else 0))
         if not n:
             return bytes(out)
+
+
+def send_huge_publish(port: int, size: int, *, mqtt5: bool) -> int:
+    """Announce a `size`-byte PUBLISH and stream it; return the bytes sent before the broker
+    closed the connection (or all of them)."""
+    if mqtt5:
+        body = struct.pack("!H", 4) + b"MQTT" + bytes([5, 0xC2]) + struct.pack("!H", 60)
+        body += b"\x00" + struct.pack("!H", 5) + b"DOCK1"
+        for text in SHARED_DEVICE:
+            body += struct.pack("!H", len(text)) + text.encode()
+        sock = socket.create_connection(("127.0.0.1", port), 5)
+        sock.sendall(b"\x10" + encode_length(len(body)) + body)
+        assert sock.recv(64)[:1] == b"\x20"
+    else:
+        sock = raw_connect(port, "DOCK1", SHARED_DEVICE, keepalive=60)
+    topic = b"thing/product/DOCK1/osd"
+    header = struct.pack("!H", len(topic)) + topic + (b"\x00" if mqtt5 else b"")
+    sent = 0
+    sock.settimeout(5)
+    chunk = b"x" * 65536
+    try:
+        sock.sendall(b"\x30" + encode_length(len(header) + size) + header)
+        while sent < size:
+            sock.sendall(chunk)
+            sent += len(chunk)
+        sock.recv(1)  # all sent: did the broker at least close it?
+    except (OSError, TimeoutError):
+        pass
+    finally:
+        sock.close()
+    return sent

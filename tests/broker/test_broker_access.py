@@ -182,9 +182,20 @@ def test_update_topo_grants_the_new_aircraft(embedded: Target, connect: Any) -> 
     # The first AIR9 message each side sees is the one after the claim, not the early one.
     assert dock7.expect("thing/product/AIR9/events").payload == b'{"late":1}'
     assert dock7.subscribe("thing/product/AIR9/events") == 1
-    # The aircraft moves to DOCK8: the latest update_topo wins, DOCK7 loses it.
+    # The aircraft moves to DOCK8: refused while DOCK7, online, still lists it (issue 16) ...
     dock8 = connect(embedded, "DOCK8", SHARED_DEVICE)
     topo["data"] = {"sub_devices": [{"sn": "AIR9"}, {"sn": "AIR8"}]}
+    dock8.publish("sys/product/DOCK8/status", json.dumps(topo), qos=1)
+    dock8.publish("thing/product/AIR9/osd", b'{"theft":1}')
+    dock7.publish("thing/product/AIR9/osd", b'{"still DOCK7":1}')
+    payloads = []
+    while not payloads or payloads[-1] != b'{"still DOCK7":1}':
+        payloads.append(station.expect("thing/product/AIR9/osd").payload)
+    assert b'{"theft":1}' not in payloads
+    # ... and allowed once DOCK7 dropped it: then DOCK7 loses it.
+    dock7.publish("sys/product/DOCK7/status", json.dumps({**topo, "data": {"sub_devices": []}}))
+    dock7.publish("thing/product/DOCK7/osd", b"after the drop")  # same connection: in order
+    station.expect("thing/product/DOCK7/osd")
     dock8.publish("sys/product/DOCK8/status", json.dumps(topo), qos=1)
     dock7.publish("thing/product/AIR9/osd", b'{"stale":1}')
     dock8.publish("thing/product/AIR9/osd", b'{"moved":1}')

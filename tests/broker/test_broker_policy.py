@@ -218,3 +218,43 @@ def test_repeated_logins_skip_the_slow_hash_but_stay_exact(monkeypatch: pytest.M
     policy.replace(AuthData({"devices": new}, {}))
     assert policy.authenticate("devices", "pw") is None
     assert policy.authenticate("devices", "new") == new
+
+
+def test_claims_of_a_serial(tmp_path: Path) -> None:
+    """Issue 16: who may speak for which serial (the broker asks `claimable`)."""
+    users = [
+        User("devices", hash_password("pw", iterations=1000), "device"),
+        User("pilot", hash_password("pw", iterations=1000), "pilot"),
+        User("dock-D2", hash_password("pw", iterations=1000), "device", "D2"),
+    ]
+    path = AuthFile.write(tmp_path / "a.json", users, {"D1": ["A1"], "R1": []}, docks=["D1"])
+    assert json.loads(path.read_text())["docks"] == ["D1"]
+    policy = Policy(AuthFile(path).load())
+    shared, pilot, own = (policy.user(n) for n in ("devices", "pilot", "dock-D2"))
+    assert shared and pilot and own
+    first, second = object(), object()
+    assert policy.claimable(shared, "D1", first) is None
+    policy.hold("D1", first)
+    assert "held" in (policy.claimable(shared, "D1", second) or "")
+    assert policy.claimable(shared, "D1", first) is None  # its own hold
+    assert "per-device" in (policy.claimable(shared, "D2", first) or "")
+    assert "aircraft" in (policy.claimable(shared, "A1", first) or "")
+    assert policy.claimable(pilot, "R1", second) is None
+    assert policy.claimable(own, "D2", second) is None
+    assert "bound to D2" in (policy.claimable(own, "D1", second) or "")
+    # An online gateway's aircraft cannot be claimed; an offline one's can.
+    topo = json.dumps({"method": "update_topo", "data": {"sub_devices": [{"sn": "A1"}]}})
+    assert policy.topology_conflicts("D3", topo.encode()) == [
+        "aircraft A1 belongs to online gateway D1"
+    ]
+    policy.release("D1", first)
+    assert policy.topology_conflicts("D3", topo.encode()) == []
+    assert "dock" in (policy.claimable(pilot, "D1", second) or "")  # the file's docks, offline
+    as_gateway = json.dumps({"method": "update_topo", "data": {"sub_devices": [{"sn": "D1"}]}})
+    assert policy.topology_conflicts("D3", as_gateway.encode()) == [
+        "D1 is a gateway, not a sub-device"
+    ]
+    # A dock learned from its update_topo (domain 3) is never a Pilot login's either.
+    dock_topo = json.dumps({"method": "update_topo", "data": {"domain": "3", "sub_devices": []}})
+    policy.learn_topology("D9", dock_topo.encode())
+    assert "dock" in (policy.claimable(pilot, "D9", second) or "")

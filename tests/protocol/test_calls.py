@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from gcs.protocol import replies
 from gcs.protocol.calls import CallPolicy, PendingCalls, Resend, Timeout, reply_result
 from gcs.protocol.envelope import decode
@@ -85,3 +88,34 @@ def test_replies_with_fields_beside_result() -> None:
         b'{"tid":"t","bid":"b","timestamp":1,"method":"x","data":{"result":"ok"}}',
     )
     assert reply_result(malformed)[0] == -1
+
+
+def test_reply_without_method_matches_by_tid_and_bid(shared_data: Path) -> None:
+    """DJI's Dock 2/3 `in_flight_wayline_*` replies carry no method (doc examples: the data is
+    `{"result": 0}`): the reply still reaches its call, and gets the call's method."""
+    rows = [json.loads(line) for line in (shared_data / "dji-doc-examples.jsonl").open()]
+    examples = [
+        r
+        for r in rows
+        if r["protocol"] == "mqtt" and r["kind"] == "reply" and "in-flight-wayline" in r["id"]
+    ]
+    assert len(examples) == 6
+    for row in examples:
+        method = str(row["method"])
+        calls = PendingCalls()
+        call = calls.start(_service(method, tid="t9", bid="b9"), now=0.0)
+        envelope = {"tid": "t9", "bid": "b9", "timestamp": 1, "data": row["example"]}
+        msg = decode("thing/product/DOCK1/services_reply", json.dumps(envelope).encode())
+        assert msg.method is None
+        reply = calls.on_reply(msg)
+        assert reply is not None and reply.call_id == call and reply.ok
+        assert reply.message.method == method
+        assert len(calls) == 0
+    # Without a method, a reply with other ids still matches nothing.
+    calls = PendingCalls()
+    calls.start(_service("in_flight_wayline_stop", tid="t9", bid="b9"), now=0.0)
+    stray = decode(
+        "thing/product/DOCK1/services_reply",
+        b'{"tid":"t9","bid":"other","timestamp":1,"data":{"result":0}}',
+    )
+    assert calls.on_reply(stray) is None and len(calls) == 1

@@ -267,3 +267,21 @@ def test_decode_of_any_json_object_is_typed_or_a_decode_error(doc: dict[str, obj
             continue
         assert isinstance(msg.tid, str) and isinstance(msg.timestamp, int)
         assert isinstance(msg.need_reply, bool)
+
+
+def test_services_reply_without_method_decodes() -> None:
+    # The shape of DJI's Dock 2/3 in_flight_wayline_* replies: tid and bid, no method.
+    msg = decode(
+        "thing/product/DOCK1/services_reply",
+        b'{"tid":"t","bid":"b","timestamp":1,"data":{"result":0}}',
+    )
+    assert (msg.kind, msg.method, msg.tid, msg.bid, msg.data) == (
+        TopicKind.SERVICES_REPLY,
+        None,
+        "t",
+        "b",
+        {"result": 0},
+    )
+    with pytest.raises(DecodeError) as info:  # without a tid nothing could be matched
+        decode("thing/product/DOCK1/services_reply", b'{"bid":"b","data":{"result":0}}')
+    assert info.value.field == "tid"

@@ -185,3 +185,43 @@ def test_port_in_use_gives_a_clear_start_error(tmp_path: Path, make_settings: An
     assert title == "The station could not start"
     assert "already in use" in text or "failed to start" in text
     assert str(data_dir / SETTINGS_FILE) in text or str(data_dir / "logs") in text
+
+
+def test_wizard_makes_a_dock_login_the_broker_accepts(
+    qtbot: Any, bridge: StationBridge, ui_ini: QSettings
+) -> None:
+    """Issue 16: the wizard gives a dock its own login; the running broker accepts it."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    station = bridge.threaded_runtime.runtime.station
+    wizard = ConnectionWizard(bridge, station.settings, ui_settings=ui_ini)
+    qtbot.addWidget(wizard)
+    wizard.dock_sn.setText("DOCKWZ1")
+    wizard.dock_login.click()
+    qtbot.waitUntil(lambda: wizard.username.value() == "dock-DOCKWZ1", timeout=5000)
+    password = wizard.password.value()
+    assert password and password != station.settings.mqtt.device_password
+    assert load_settings(station.data_dir).mqtt.dock_logins["DOCKWZ1"] == password
+    codes: list[Any] = []
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="any-id")
+    client.username_pw_set("dock-DOCKWZ1", password)
+    client.on_connect = lambda c, u, f, code, p: codes.append(code)
+    deadline_ok = False
+    try:
+        for _ in range(20):  # the broker re-reads its auth file within 0.5 s
+            codes.clear()
+            client.connect("127.0.0.1", station.mqtt_port)
+            client.loop_start()
+            qtbot.waitUntil(lambda: bool(codes), timeout=5000)
+            client.loop_stop()
+            if not codes[0].is_failure:
+                deadline_ok = True
+                break
+            qtbot.wait(100)
+    finally:
+        client.disconnect()
+    assert deadline_ok
+    wizard.dock_sn.setText("not/a/serial")
+    wizard.dock_login.click()
+    qtbot.waitUntil(lambda: "serial" in wizard.dock_login_note.text(), timeout=5000)
