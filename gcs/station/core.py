@@ -167,6 +167,7 @@ class Station:
             self.bus,
             history_interval_s=s.telemetry.history_interval_s,
             retention_days=s.telemetry.retention_days,
+            max_bytes=int(s.telemetry.history_max_mb * 1_000_000),  # i17tel: history size cap
         )
         await self.registry.load()
         await self.registry.ensure_workspace(

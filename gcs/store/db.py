@@ -20,6 +20,8 @@ from typing import Any
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from gcs.store.history import migrate_rows
+
 DB_FILE = "gcs.db"
 
 migrations = Migrations("gcs")
@@ -109,6 +111,28 @@ def _m0004(db: Database) -> None:
             updated_at INTEGER NOT NULL
         )"""
     )
+
+
+@migrations(name="0005_telemetry_chunks")
+def _m0005(db: Database) -> None:
+    # Telemetry history as compressed chunks of changed values (gcs/store/history.py): the
+    # one-row-per-sample table grew ~2 KB per device-second. Old rows are moved, then dropped.
+    db.execute(
+        """CREATE TABLE telemetry_chunks (
+            id INTEGER PRIMARY KEY,
+            sn TEXT NOT NULL,
+            ts_start INTEGER NOT NULL,
+            ts_end INTEGER NOT NULL,
+            n INTEGER NOT NULL,
+            step_ms INTEGER NOT NULL DEFAULT 0,
+            data BLOB NOT NULL
+        )"""
+    )
+    db.execute("CREATE UNIQUE INDEX telemetry_chunks_sn_start ON telemetry_chunks(sn, ts_start)")
+    db.execute("CREATE INDEX telemetry_chunks_sn_end ON telemetry_chunks(sn, ts_end)")
+    db.execute("CREATE INDEX telemetry_chunks_end ON telemetry_chunks(ts_end)")
+    migrate_rows(db)
+    db.execute("DROP TABLE telemetry")
 
 
 class MigrationError(RuntimeError):

@@ -8,6 +8,7 @@ station and the tree follows the registry's answer.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from PySide6.QtCore import Qt, Slot
@@ -54,7 +55,7 @@ class FleetItem(QTreeWidgetItem):
         return natural_key(self.text(col)) < natural_key(other.text(col))
 
 
-def mode_text(view: DeviceView, state: dict[str, Any]) -> str:
+def mode_text(view: DeviceView, state: Mapping[str, Any]) -> str:
     """mode_code in words for a dock or an aircraft; "—" for an RC (it has none)."""
     if view.domain == Domain.DOCK:
         return fmt.enum_text(p.DockModeCode, state.get("mode_code"))
@@ -63,7 +64,7 @@ def mode_text(view: DeviceView, state: dict[str, Any]) -> str:
     return fmt.DASH
 
 
-def battery_text(view: DeviceView, state: dict[str, Any]) -> str:
+def battery_text(view: DeviceView, state: Mapping[str, Any]) -> str:
     """Battery of an aircraft, the RC's own battery, or the charge of the drone in a dock."""
     if view.domain == Domain.AIRCRAFT:
         return fmt.percent(fmt.dig(state, "battery.capacity_percent"))

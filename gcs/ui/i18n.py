@@ -294,6 +294,7 @@ ZH.update(
         "Offline after (s)": "离线判定(秒)",
         "History retention (days)": "历史保留(天)",
         "History interval (s)": "历史采样间隔(秒)",
+        "History size cap (MB)": "历史容量上限(MB)",
         "Ports": "端口",
         "running on {port}": "当前运行于 {port}",
         "Bucket": "存储桶",
