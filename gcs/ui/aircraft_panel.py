@@ -211,6 +211,7 @@ class AircraftPanel(DevicePanel):
         top.addWidget(self.attitude)
         self.big = QLabel()
         self.big.setObjectName("summary")
+        self.big.setWordWrap(True)  # wraps rather than widening the panel (and squeezing others)
         top.addWidget(self.big, 1)
         layout = QVBoxLayout(body)
         layout.setContentsMargins(0, 0, 0, 0)

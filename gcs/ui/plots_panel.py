@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -382,6 +383,8 @@ class PlotsPanel(QWidget):
         ):
             bar.addWidget(w)
         bar.addWidget(self._status, 1)
+        for label in (self._title, self._status):  # long texts are cut, the panel stays narrow
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
         pg.setConfigOptions(antialias=False, background="w", foreground="#343a40")
         self.graphics = pg.GraphicsLayoutWidget()
