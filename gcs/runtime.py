@@ -125,6 +125,7 @@ class Runtime:
             binding_code=s.station.binding_code,
             organization_id=s.station.workspace_id,
             station_endpoints={ep.name: ep.url for ep in self.endpoints()},
+            patrol_every_s=options.get("patrol_every_s", 0),  # i17tel: demo take-offs
         )
 
     @property

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+DEMO_PATROL_S = 600
+
 # The desktop window's modules (the `gui` extra of pyproject.toml).
 GUI_MODULES = ("PySide6", "qasync", "pyqtgraph")
 GUI_INSTALL = (
@@ -155,7 +157,8 @@ def run_demo(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    fleet = {"docks": args.docks, "pilots": args.pilots}
+    # The demo's docks fly a patrol every 10 minutes, so take-offs and landings show.
+    fleet = {"docks": args.docks, "pilots": args.pilots, "patrol_every_s": DEMO_PATROL_S}
     if not args.headless and not _has_display():
         print(
             "no display found (DISPLAY/WAYLAND_DISPLAY unset): running the demo headless; "

@@ -52,6 +52,8 @@ class Fleet:
     `speedup` > 1 makes simulated time (OSD periods, flights, charging) run faster.
     With `fetch_waylines`, docks download the KMZ of each `flighttask_prepare` and check its
     MD5 before answering (314013 unreachable, 314005 mismatch), as real docks do.
+    With `patrol_every_s` > 0 (the demo), each dock also takes off on its own every that many
+    simulated seconds, flies its loop and lands, so a demo shows take-offs and landings.
     """
 
     def __init__(
@@ -70,6 +72,7 @@ class Fleet:
         on_online: Callable[[SimGateway], None] | None = None,
         fetch_waylines: bool = False,
         pilot_web: PilotWebLogin | None = None,
+        patrol_every_s: float = 0.0,
     ) -> None:
         if docks < 0 or pilots < 0:
             raise ValueError("docks and pilots must be >= 0")
@@ -93,6 +96,7 @@ class Fleet:
                 timing=timing or Timing(),
                 on_online=on_online,
                 fetch_waylines=fetch_waylines,
+                patrol_every_s=patrol_every_s,
             )
             if i < docks:
                 product = DOCK_PRODUCTS[i % len(DOCK_PRODUCTS)]

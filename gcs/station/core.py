@@ -38,6 +38,7 @@ from gcs.protocol.onboarding import (
 )
 from gcs.protocol.topics import TopicKind, station_subscriptions
 from gcs.station import netinfo
+from gcs.station.activity import ActivityLog
 from gcs.station.bus import (
     DeviceEvent,
     EventBus,
@@ -169,6 +170,7 @@ class Station:
             retention_days=s.telemetry.retention_days,
             max_bytes=int(s.telemetry.history_max_mb * 1_000_000),  # i17tel: history size cap
         )
+        self.activity = ActivityLog(self.bus, self.registry)  # i17tel: take-offs, alarms...
         await self.registry.load()
         await self.registry.ensure_workspace(
             WorkspaceRow(
