@@ -269,6 +269,11 @@ ZH.update(
         "topology": "拓扑",
         "broker": "代理",
         "rejected": "拒收",
+        "flight": "飞行",
+        "task": "任务",
+        "hms": "健康告警",
+        "login": "登录",
+        "storage": "存储",
         "Only selected device": "仅所选设备",
         # -- settings dialog --
         "Settings": "设置",
