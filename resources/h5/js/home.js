@@ -296,7 +296,11 @@
 
   async function main() {
     I18n.apply();
-    document.addEventListener('gcs-lang', render);
+    document.addEventListener('gcs-lang', function () {
+      var box = document.getElementById('message');
+      if (box && box.className.indexOf('error') < 0) Api.show('', 'info');  // said in the old language
+      render();
+    });
     document.getElementById('lang').addEventListener('click', I18n.toggle);
     if (!Api.token()) return expired();
 
