@@ -149,6 +149,7 @@ class Runtime:
             binding_code=s.station.binding_code,
             organization_id=s.station.workspace_id,
             pilot_web=pilot_web,
+            patrol_every_s=options.get("patrol_every_s", 0),  # the demo: take-offs
         )
 
     @property

@@ -5,18 +5,46 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib.util
 import logging
 import os
 import signal
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gcs.aio import spawn
 from gcs.logsetup import log_to_file
 from gcs.store.settings import Settings, SettingsError, default_data_dir, load_settings
 
+if TYPE_CHECKING:
+    from gcs.runtime import ThreadedRuntime
+    from gcs.station.core import Endpoint
+
 log = logging.getLogger(__name__)
+
+DEMO_PATROL_S = 600
+
+# The desktop window's modules (the `gui` extra of pyproject.toml).
+GUI_MODULES = ("PySide6", "qasync", "pyqtgraph")
+GUI_INSTALL = (
+    "install the desktop extra: pip install 'gcs[gui]' "
+    "(in a source checkout: bash packaging/dev.sh demo)"
+)
+
+
+def missing_gui_modules() -> list[str]:
+    """The desktop window's modules that are not installed."""
+    return [name for name in GUI_MODULES if importlib.util.find_spec(name) is None]
+
+
+def print_ready(endpoints: Sequence[Endpoint], data_dir: Path) -> None:
+    """The station's addresses, its data folder and `ready`, one a line (what scripts wait for)."""
+    for ep in endpoints:
+        print(f"{ep.name}: {ep.url}", flush=True)
+    print(f"data: {data_dir}", flush=True)
+    print("ready", flush=True)
 
 
 def add_station_options(p: argparse.ArgumentParser) -> None:
@@ -97,10 +125,7 @@ async def _serve(
         print(f"error: the station could not start: {exc}", file=sys.stderr)
         return 1
     try:
-        for ep in runtime.endpoints():
-            print(f"{ep.name}: {ep.url}", flush=True)
-        print(f"data: {data_dir}", flush=True)
-        print("ready", flush=True)
+        print_ready(runtime.endpoints(), data_dir)
         if runtime.fleet is not None:
             spawn(_report_fleet(runtime.fleet), name="fleet-report")
         await stop.wait()
@@ -134,7 +159,8 @@ def run_demo(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    fleet = {"docks": args.docks, "pilots": args.pilots}
+    # The demo's docks fly a patrol every 10 minutes, so take-offs and landings show.
+    fleet = {"docks": args.docks, "pilots": args.pilots, "patrol_every_s": DEMO_PATROL_S}
     if not args.headless and not _has_display():
         print(
             "no display found (DISPLAY/WAYLAND_DISPLAY unset): running the demo headless; "
@@ -142,11 +168,34 @@ def run_demo(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         args.headless = True
+    missing = [] if args.headless else missing_gui_modules()
+    if missing:
+        print(
+            f"the desktop window needs {', '.join(missing)}, not installed: running the demo "
+            f"headless. For the window, {GUI_INSTALL}.",
+            file=sys.stderr,
+            flush=True,
+        )
+        args.headless = True
     if args.headless:
         return asyncio.run(_serve(settings, data_dir, args.broker, fleet))
+    return _desktop(settings, data_dir, args.broker, fleet)
+
+
+def _desktop(
+    settings: Settings, data_dir: Path, broker: str | None, fleet: dict[str, int] | None
+) -> int:
+    """The desktop app; prints the addresses once the station runs, as `gcs serve` does."""
     from gcs.ui.app import run_desktop
 
-    return run_desktop(settings, data_dir, external_broker=args.broker, fleet=fleet)
+    def started(runtime: ThreadedRuntime) -> None:
+        print_ready(runtime.runtime.endpoints(), data_dir)
+        if runtime.runtime.fleet is not None:
+            runtime.submit(_report_fleet(runtime.runtime.fleet))
+
+    code = run_desktop(settings, data_dir, external_broker=broker, fleet=fleet, on_started=started)
+    print("stopped", flush=True)
+    return code
 
 
 def _has_display() -> bool:
@@ -164,11 +213,17 @@ def run_app(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    missing = missing_gui_modules()
+    if missing:
+        print(
+            f"error: the desktop app needs {', '.join(missing)}, not installed: {GUI_INSTALL}. "
+            "Or run `gcs serve` for the headless station.",
+            file=sys.stderr,
+        )
+        return 2
     try:
         settings, data_dir = settings_from_args(args)
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    from gcs.ui.app import run_desktop
-
-    return run_desktop(settings, data_dir, external_broker=args.broker, fleet=None)
+    return _desktop(settings, data_dir, args.broker, None)

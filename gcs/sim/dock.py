@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from gcs.protocol.envelope import new_id
 from gcs.protocol.topics import TopicKind
 from gcs.sim import codes, command, debug, drc, mission, onboarding, payloads
 from gcs.sim.drc import DrcSession
@@ -183,6 +184,25 @@ class SimDock(SimGateway):
 
     def _start_world(self) -> None:
         self.start_job(self._physics(), "physics")
+        if self.cfg.patrol_every_s > 0:
+            self.start_job(self._patrols(self.cfg.patrol_every_s), "patrols")
+
+    async def _patrols(self, every_s: float) -> None:
+        """Demo: take off on our own every `every_s` (first after a random delay), fly the loop,
+        land.
+
+        A patrol waits while the dock is busy (a commanded task, remote debugging, DRC) or the
+        aircraft.s battery is under 40 %.
+        """
+        await self.sleep_sim(self.rng.uniform(10.0, min(every_s, 120.0)))
+        while True:
+            p = self.dock_props
+            idle = self.mission is None and self.command is None and p["mode_code"] == 0
+            if idle and self.aircraft.battery >= 40:
+                self.mission = Mission(f"patrol-{new_id()}", new_id())
+                p["mode_code"] = 4
+                await mission.fly(self, self.mission)
+            await self.sleep_sim(every_s)
 
     async def _physics(self) -> None:
         while True:

@@ -35,6 +35,8 @@ class Fleet:
     """The gateways `options` describe (see `FleetOptions`), on the running asyncio loop.
 
     `on_online` is called with each gateway every time it comes online (update_topo answered).
+    With `patrol_every_s` > 0 (the demo), each dock also takes off on its own every that many
+    simulated seconds, flies its loop and lands, so a demo shows take-offs and landings.
     """
 
     def __init__(
@@ -63,6 +65,7 @@ class Fleet:
                 timing=options.timing,
                 on_online=on_online,
                 fetch_waylines=options.fetch_waylines,
+                patrol_every_s=options.patrol_every_s,
             )
             if i < docks:
                 product = DOCK_PRODUCTS[i % len(DOCK_PRODUCTS)]

@@ -112,6 +112,9 @@ class GatewayConfig:
     timing: Timing = field(default_factory=Timing)
     on_online: Callable[[SimGateway], None] | None = None
     fetch_waylines: bool = False  # docks download each prepared KMZ and check its MD5
+    # Demo: each dock flies a patrol on its own every this many simulated seconds (0 = never),
+    # as if a scheduled flight task had been left on it (the first after a random delay).
+    patrol_every_s: float = 0.0
 
 
 class SimGateway:

@@ -56,10 +56,13 @@ class FleetOptions:
     timing: Timing = field(default_factory=Timing)
     fetch_waylines: bool = False
     pilot_web: PilotWebLogin | None = None
+    patrol_every_s: float = 0.0  # > 0: each dock takes off on its own that often (the demo)
 
     def __post_init__(self) -> None:
         if self.docks < 0 or self.pilots < 0:
             raise ValueError("docks and pilots must be >= 0")
         if self.speedup <= 0:
             raise ValueError("speedup must be > 0")
+        if self.patrol_every_s < 0:
+            raise ValueError("patrol_every_s must be >= 0")
         BrokerAddress.parse(self.broker_url)  # a bad URL fails here, not when the fleet starts

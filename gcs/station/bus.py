@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,14 +68,16 @@ class DeviceUpdated(Event):
 class TelemetryUpdated(Event):
     """New OSD or state merged into the device's current state.
 
-    `changed` holds only the properties of this message (already merged); read the whole
-    current state from the telemetry service.
+    `changed` holds only the properties of this message; `state` is the device's whole merged
+    state after it (read-only, shared by every subscriber: never mutate it or its values).
+    `ts` is the device's time of the message.
     """
 
     sn: str
     gateway_sn: str
     topic_kind: str  # "osd" or "state"
     changed: dict[str, Any]
+    state: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,7 @@ from gcs.protocol import replies
 from gcs.protocol.envelope import Message
 from gcs.protocol.topics import station_subscriptions
 from gcs.station import broker_watch, dock_logins, netinfo
+from gcs.station.activity import ActivityLog
 from gcs.station.bus import EventBus, LinkStateChanged, LogEntry
 from gcs.station.capability import Capability, CapabilityFactory
 from gcs.station.commands import Commands
@@ -168,7 +169,9 @@ class Station:
             self.bus,
             history_interval_s=s.telemetry.history_interval_s,
             retention_days=s.telemetry.retention_days,
+            max_bytes=int(s.telemetry.history_max_mb * 1_000_000),  # i17tel: history size cap
         )
+        self.activity = ActivityLog(self.bus, self.registry)  # i17tel: take-offs, alarms...
         await self.registry.load()
         await self.registry.ensure_workspace(
             WorkspaceRow(

@@ -21,6 +21,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from broker.auth import hash_password
+from gcs.store.history import migrate_rows
 from gcs.store.migrate import MigrationError as MigrationError
 from gcs.store.migrate import apply
 
@@ -191,6 +192,28 @@ def _m0007(db: Database) -> None:
         verifier = hash_password(clear, iterations=MQTT_HASH_ITERATIONS) if clear else ""
         db.execute("UPDATE users SET mqtt_password_hash = ? WHERE id = ?", [verifier, user_id])
     db.execute("PRAGMA secure_delete=OFF")
+@migrations(name="0008_telemetry_chunks")
+def _m0008(db: Database) -> None:
+    # Telemetry history as compressed chunks of changed values (gcs/store/history.py): the
+    # one-row-per-sample table grew ~2 KB per device-second. Old rows are moved, then dropped.
+    db.execute(
+        """CREATE TABLE telemetry_chunks (
+            id INTEGER PRIMARY KEY,
+            sn TEXT NOT NULL,
+            ts_start INTEGER NOT NULL,
+            ts_end INTEGER NOT NULL,
+            n INTEGER NOT NULL,
+            step_ms INTEGER NOT NULL DEFAULT 0,
+            data BLOB NOT NULL
+        )"""
+    )
+    db.execute("CREATE UNIQUE INDEX telemetry_chunks_sn_start ON telemetry_chunks(sn, ts_start)")
+    db.execute("CREATE INDEX telemetry_chunks_sn_end ON telemetry_chunks(sn, ts_end)")
+    db.execute("CREATE INDEX telemetry_chunks_end ON telemetry_chunks(ts_end)")
+    migrate_rows(db)
+    db.execute("DROP TABLE telemetry")
+
+
 
 
 def open_database(path: Path | str) -> Database:

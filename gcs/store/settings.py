@@ -102,6 +102,8 @@ class TelemetrySettings:
     retention_days: float = 30.0
     # Minimum interval between two history rows of the same device.
     history_interval_s: float = 1.0
+    # Size cap of the telemetry history in the database (MB); the oldest is removed first.
+    history_max_mb: float = 2048.0
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
@@ -19,25 +20,25 @@ from gcs.ui.widgets import AttitudeIndicator, Group, PropertyForm, Row
 _PAYLOAD_KEY = re.compile(r"^\d+-\d+-\d+$")
 
 
-def _battery(s: dict[str, Any]) -> str:
+def _battery(s: Mapping[str, Any]) -> str:
     return fmt.percent(dig(s, "battery.capacity_percent"))
 
 
-def _rth_threshold(s: dict[str, Any]) -> str:
+def _rth_threshold(s: Mapping[str, Any]) -> str:
     value = dig(s, "battery.return_home_power")
     if value is None:
         value = s.get("low_battery_warning_threshold")
     return fmt.percent(value)
 
 
-def _land_threshold(s: dict[str, Any]) -> str:
+def _land_threshold(s: Mapping[str, Any]) -> str:
     value = dig(s, "battery.landing_power")
     if value is None:
         value = s.get("serious_low_battery_warning_threshold")
     return fmt.percent(value)
 
 
-def _battery_cells(s: dict[str, Any]) -> str:
+def _battery_cells(s: Mapping[str, Any]) -> str:
     battery = s.get("battery")
     batteries = battery.get("batteries") if isinstance(battery, dict) else None
     if not isinstance(batteries, list) or not batteries:
@@ -55,27 +56,27 @@ def _battery_cells(s: dict[str, Any]) -> str:
 
 
 def _gnss(key: str) -> Any:
-    def read(s: dict[str, Any]) -> str:
+    def read(s: Mapping[str, Any]) -> str:
         v = p.as_int(dig(s, f"position_state.{key}"))
         return fmt.DASH if v is None else str(v)
 
     return read
 
 
-def _fix(s: dict[str, Any]) -> str:
+def _fix(s: Mapping[str, Any]) -> str:
     fixed = fmt.enum_text(p.PositionFixState, dig(s, "position_state.is_fixed"))
     quality = fmt.enum_text(p.PositionQuality, dig(s, "position_state.quality"))
     return f"{fixed} · {quality}"
 
 
-def _obstacle(s: dict[str, Any]) -> str:
+def _obstacle(s: Mapping[str, Any]) -> str:
     oa = s.get("obstacle_avoidance")
     if not isinstance(oa, dict):
         return fmt.DASH
     return " / ".join(fmt.switch(oa.get(k)) for k in ("horizon", "upside", "downside"))
 
 
-def _payloads(s: dict[str, Any]) -> str:
+def _payloads(s: Mapping[str, Any]) -> str:
     """One line per camera/gimbal: name, camera mode, zoom, recording; gimbal angles."""
     cameras: dict[str, dict[str, Any]] = {}
     for cam in s.get("cameras") or []:
@@ -210,6 +211,7 @@ class AircraftPanel(DevicePanel):
         top.addWidget(self.attitude)
         self.big = QLabel()
         self.big.setObjectName("summary")
+        self.big.setWordWrap(True)  # wraps rather than widening the panel (and squeezing others)
         top.addWidget(self.big, 1)
         layout = QVBoxLayout(body)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -224,7 +226,7 @@ class AircraftPanel(DevicePanel):
             return view.sub_devices[0]
         return None
 
-    def refresh(self, view: DeviceView | None, state: dict[str, Any]) -> None:
+    def refresh(self, view: DeviceView | None, state: Mapping[str, Any]) -> None:
         self.form.update_values(state)
         self.attitude.set_attitude(
             p.as_float(state.get("attitude_pitch")),

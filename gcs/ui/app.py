@@ -14,6 +14,7 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QTimer
@@ -84,8 +85,12 @@ def run_desktop(
     external_broker: str | None = None,
     fleet: dict[str, int] | None = None,
     ui_settings: QSettings | None = None,
+    on_started: Callable[[ThreadedRuntime], None] | None = None,
 ) -> int:
     """Run the desktop station until its window is closed.
+
+    `on_started(runtime)` is called once the station runs and the window is open (the
+    command line prints the addresses there).
 
     Returns:
         The process exit code: 0 after a normal close, 1 if the station could not start.
@@ -127,6 +132,8 @@ def run_desktop(
     app.aboutToQuit.connect(closed.set)
     app.lastWindowClosed.connect(app.quit)
     keepalive = quit_on_signals(app)
+    if on_started is not None:
+        on_started(runtime)
     try:
         with loop:
             loop.run_until_complete(closed.wait())

@@ -6,8 +6,8 @@ widgets read is a snapshot the station thread prepared under a lock:
 
 * device views and counts are rebuilt at most every `DEVICE_COALESCE_S` after a registry event
   (one `registry.all()` for a burst of 200 gateways coming online, not 200);
-* the merged state of a device is copied (shallow: a merge replaces top-level values, it never
-  mutates nested ones) on each telemetry message;
+* the merged state of a device is the station's own read-only snapshot of each telemetry
+  message (`TelemetryUpdated.state`), kept by reference: nothing is copied;
 * log entries are queued.
 
 The Qt side drains these on wake-up and emits the public signals, `telemetry_changed` at most
@@ -24,7 +24,8 @@ import copy
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
@@ -62,6 +63,7 @@ TELEMETRY_BURST = 2.0  # token bucket: two updates may follow each other without
 MAX_QUEUED_LOG = 5000
 
 T = TypeVar("T")
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
 class StationBridge(QObject):
@@ -90,7 +92,8 @@ class StationBridge(QObject):
         self._counts = (0, 0)
         self._endpoints: list[Endpoint] = []
         self._link_connected = False
-        self._states: dict[str, dict[str, Any]] = {}
+        self._states: dict[str, Mapping[str, Any]] = {}
+        self._state_ts: dict[str, int] = {}  # device time (ms) of each state
         self._dirty_sns: set[str] = set()
         self._dirty_devices = False
         self._dirty_status = False
@@ -154,6 +157,7 @@ class StationBridge(QObject):
             self._endpoints = list(self._rt.runtime.endpoints())
             for sn in station.telemetry.known():
                 self._states[sn] = station.telemetry.current(sn)
+                self._state_ts[sn] = station.telemetry.updated_ms(sn) or 0
         self._st_rebuild_devices()
 
     async def _detach(self) -> None:
@@ -189,9 +193,9 @@ class StationBridge(QObject):
             self._st_post()
 
     def _st_on_telemetry(self, event: TelemetryUpdated) -> None:
-        state = self._rt.runtime.station.telemetry.current(event.sn)
         with self._lock:
-            self._states[event.sn] = state
+            self._states[event.sn] = event.state
+            self._state_ts[event.sn] = event.ts
             self._received_at[event.sn] = time.monotonic()
             self._dirty_sns.add(event.sn)
             self._st_post()
@@ -306,10 +310,16 @@ class StationBridge(QObject):
         with self._lock:
             return dict(self._workspaces)
 
-    def state(self, sn: str) -> dict[str, Any]:
-        """The merged current OSD/state of `sn` (a copy; empty if nothing arrived)."""
+    def state(self, sn: str) -> Mapping[str, Any]:
+        """The merged current OSD/state of `sn` (read-only, shared: never mutate it or its
+        values; empty if nothing arrived)."""
         with self._lock:
-            return dict(self._states.get(sn, {}))
+            return self._states.get(sn, _EMPTY)
+
+    def state_ts(self, sn: str) -> int | None:
+        """Device time (ms) of the newest message in `state(sn)`; None if nothing arrived."""
+        with self._lock:
+            return self._state_ts.get(sn)
 
     def state_received_at(self, sn: str) -> float | None:
         """`time.monotonic()` when the station merged the newest state of `sn` (for latency)."""

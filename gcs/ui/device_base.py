@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from PySide6.QtCore import Qt, Slot
@@ -30,7 +31,7 @@ class DevicePanel(QWidget):
         self.selection = selection
         self.sn = ""
         self.last_refresh = 0.0  # time.monotonic() of the last refresh (benchmarks read it)
-        self.shown_state: dict[str, Any] = {}  # the state the panel shows now
+        self.shown_state: Mapping[str, Any] = {}  # the state the panel shows now
         self.header = QLabel()
         self.header.setObjectName("header")
         self.header.setTextFormat(Qt.TextFormat.RichText)
@@ -61,7 +62,7 @@ class DevicePanel(QWidget):
     def pick(self, view: DeviceView) -> str | None:
         raise NotImplementedError
 
-    def refresh(self, view: DeviceView | None, state: dict[str, Any]) -> None:
+    def refresh(self, view: DeviceView | None, state: Mapping[str, Any]) -> None:
         raise NotImplementedError
 
     def retranslate_body(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from PySide6.QtWidgets import QWidget
@@ -16,7 +17,7 @@ from gcs.ui.i18n import tr
 from gcs.ui.widgets import Group, PropertyForm, Row
 
 
-def _charge(s: dict[str, Any]) -> str:
+def _charge(s: Mapping[str, Any]) -> str:
     charge = s.get("drone_charge_state")
     if not isinstance(charge, dict):
         return fmt.DASH
@@ -27,7 +28,7 @@ def _charge(s: dict[str, Any]) -> str:
     return f"{tr('Yes') if state else tr('No')} · {level}"
 
 
-def _drone_in_dock(s: dict[str, Any]) -> str:
+def _drone_in_dock(s: Mapping[str, Any]) -> str:
     text = fmt.enum_text(p.DroneInDock, s.get("drone_in_dock"))
     sub = s.get("sub_device")
     if isinstance(sub, dict) and sub.get("device_sn"):
@@ -36,7 +37,7 @@ def _drone_in_dock(s: dict[str, Any]) -> str:
     return text
 
 
-def _backup(s: dict[str, Any]) -> str:
+def _backup(s: Mapping[str, Any]) -> str:
     b = s.get("backup_battery")
     if not isinstance(b, dict):
         return fmt.DASH
@@ -47,14 +48,14 @@ def _backup(s: dict[str, Any]) -> str:
     return " · ".join(x for x in parts if x != fmt.DASH) or fmt.DASH
 
 
-def _air_conditioner(s: dict[str, Any]) -> str:
+def _air_conditioner(s: Mapping[str, Any]) -> str:
     ac = s.get("air_conditioner")
     if not isinstance(ac, dict):
         return fmt.DASH
     return fmt.enum_text(p.AirConditionerState, ac.get("air_conditioner_state"))
 
 
-def _maintenance(s: dict[str, Any]) -> str:
+def _maintenance(s: Mapping[str, Any]) -> str:
     arr = dig(s, "maintain_status.maintain_status_array")
     if not isinstance(arr, dict):
         return fmt.DASH
@@ -68,7 +69,7 @@ def _maintenance(s: dict[str, Any]) -> str:
     return kind
 
 
-def _battery_maintenance(s: dict[str, Any]) -> str:
+def _battery_maintenance(s: Mapping[str, Any]) -> str:
     info = s.get("drone_battery_maintenance_info")
     if not isinstance(info, dict):
         return fmt.DASH
@@ -77,16 +78,16 @@ def _battery_maintenance(s: dict[str, Any]) -> str:
     return f"{state} · {heat}"
 
 
-def _storage(s: dict[str, Any]) -> str:
+def _storage(s: Mapping[str, Any]) -> str:
     return fmt.storage(s.get("storage"))
 
 
-def _power(s: dict[str, Any]) -> str:
+def _power(s: Mapping[str, Any]) -> str:
     watts = s.get("acdc_power_input")
     return fmt.number(watts, "W", 0) if watts is not None else fmt.DASH
 
 
-def _positioning(s: dict[str, Any]) -> str:
+def _positioning(s: Mapping[str, Any]) -> str:
     ps = s.get("position_state")
     if not isinstance(ps, dict):
         return fmt.DASH
@@ -222,7 +223,7 @@ class DockPanel(DevicePanel):
                 return gw.sn
         return None
 
-    def refresh(self, view: DeviceView | None, state: dict[str, Any]) -> None:
+    def refresh(self, view: DeviceView | None, state: Mapping[str, Any]) -> None:
         self.form.update_values(state)
 
     def retranslate_body(self) -> None:

@@ -36,7 +36,20 @@ from gcs.ui.i18n import i18n, tr
 
 MAX_ROWS = 20_000
 COLUMNS = ["Time", "Device", "Kind", "Level", "Message"]
-KINDS = ["online", "offline", "binding", "topology", "error", "rejected", "broker"]
+KINDS = [
+    "online",
+    "offline",
+    "binding",
+    "topology",
+    "flight",
+    "task",
+    "hms",
+    "login",
+    "storage",
+    "error",
+    "rejected",
+    "broker",
+]
 LEVEL_COLORS = {"warning": QColor("#b26a00"), "error": QColor("#c62828")}
 
 Index = QModelIndex | QPersistentModelIndex

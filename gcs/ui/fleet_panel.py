@@ -8,9 +8,10 @@ station and the tree follows the registry's answer.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import QSize, Qt, Slot
 from PySide6.QtGui import QBrush, QColor, QGuiApplication, QIcon
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -35,6 +36,16 @@ from gcs.ui.i18n import i18n, language, tr
 COL_NAME, COL_STATE, COL_MODE, COL_BATTERY, COL_MODEL, COL_SN = range(6)
 ALARM_ROLE = Qt.ItemDataRole.UserRole + 7  # active cautions/warnings marked on the row
 HEADERS = ["Name", "State", "Mode", "Battery", "Model", "SN"]
+# A typical long value of each column: its width is measured with the tree's font.
+COLUMN_SAMPLES = {
+    COL_NAME: "Workspace: Default",
+    COL_STATE: "offline",
+    COL_MODE: "Manual flight",
+    COL_BATTERY: "100 %",
+    COL_MODEL: "Matrice 30T",
+    COL_SN: "1581F5BKD225D00",
+}
+AIRCRAFT_NAME = "Matrice 4TD 12"  # a long aircraft name, shown two levels down the tree
 SN_ROLE = Qt.ItemDataRole.UserRole
 UNBOUND = "__unbound__"
 _DIGITS = re.compile(r"(\d+)")
@@ -56,7 +67,7 @@ class FleetItem(QTreeWidgetItem):
         return natural_key(self.text(col)) < natural_key(other.text(col))
 
 
-def mode_text(view: DeviceView, state: dict[str, Any]) -> str:
+def mode_text(view: DeviceView, state: Mapping[str, Any]) -> str:
     """mode_code in words for a dock or an aircraft; "—" for an RC (it has none)."""
     if view.domain == Domain.DOCK:
         return fmt.enum_text(p.DockModeCode, state.get("mode_code"))
@@ -65,7 +76,7 @@ def mode_text(view: DeviceView, state: dict[str, Any]) -> str:
     return fmt.DASH
 
 
-def battery_text(view: DeviceView, state: dict[str, Any]) -> str:
+def battery_text(view: DeviceView, state: Mapping[str, Any]) -> str:
     """Battery of an aircraft, the RC's own battery, or the charge of the drone in a dock."""
     if view.domain == Domain.AIRCRAFT:
         return fmt.percent(fmt.dig(state, "battery.capacity_percent"))
@@ -121,15 +132,31 @@ class FleetPanel(QWidget):
         i18n.language_changed.connect(self._on_language)
         self.retranslate()
         self._on_devices()
-        widths = (
-            (COL_NAME, 165),
-            (COL_STATE, 50),
-            (COL_MODE, 75),
-            (COL_BATTERY, 50),
-            (COL_MODEL, 90),
-        )
-        for col, width in widths:
-            self.tree.setColumnWidth(col, width)
+        self._size_columns()
+
+    def _size_columns(self) -> None:
+        """Column widths from the font: room for a typical value and the header, any language."""
+        metrics = self.tree.fontMetrics()
+        header = self.tree.header()
+        self._column_widths: dict[int, int] = {}
+        for col, sample in COLUMN_SAMPLES.items():
+            text = max(metrics.horizontalAdvance(sample), header.sectionSizeHint(col))
+            if col == COL_NAME:  # a group at the first level, an aircraft at the third
+                indent = self.tree.indentation()
+                text = max(text + indent, metrics.horizontalAdvance(AIRCRAFT_NAME) + 3 * indent)
+            self._column_widths[col] = text + metrics.averageCharWidth() * 2
+            self.tree.setColumnWidth(col, self._column_widths[col])
+
+    def sizeHint(self) -> QSize:
+        """Wide enough for every column (the main window opens the panel at this width)."""
+        hint = super().sizeHint()
+        columns = sum(self._column_widths.values())  # not the stretched last section
+        chrome = self.tree.frameWidth() * 2 + self.tree.verticalScrollBar().sizeHint().width()
+        layout = self.layout()
+        margins = layout.contentsMargins() if layout is not None else None
+        slack = self.tree.fontMetrics().averageCharWidth() * 3  # docks are laid out loosely
+        width = columns + chrome + slack + (margins.left() + margins.right() if margins else 0)
+        return QSize(max(hint.width(), width), hint.height())
 
     # -- public (tests read these) -------------------------------------------------------
 
@@ -161,6 +188,7 @@ class FleetPanel(QWidget):
             item.setFont(COL_NAME, font)
             self._groups[key] = item
             item.setExpanded(True)
+            item.setFirstColumnSpanned(True)  # "Workspace: …" is not cut by the Name column
         title = names.get(key) or (tr("Unbound devices") if key == UNBOUND else key)
         label = f"{tr('Workspace')}: {title}" if key != UNBOUND else title
         if item.text(COL_NAME) != label:

@@ -9,6 +9,7 @@ the dock's is in m/s; storage sizes are in KB (1024 bytes); dock `working_voltag
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from typing import Any
 
 from gcs.protocol import properties as p
@@ -31,13 +32,13 @@ DASH = "—"
 NOT_AVAILABLE = (32767, 65535)
 
 
-def dig(state: dict[str, Any], path: str) -> Any:
-    """Value at dotted `path` in `state` (dicts only; a list picks its first element)."""
+def dig(state: Mapping[str, Any], path: str) -> Any:
+    """Value at dotted `path` in `state` (mappings only; a list picks its first element)."""
     value: Any = state
     for key in path.split("."):
         if isinstance(value, list):
             value = value[0] if value else None
-        if not isinstance(value, dict):
+        if not isinstance(value, Mapping):
             return None
         value = value.get(key)
     return value
@@ -121,7 +122,7 @@ def duration(seconds: object) -> str:
     return f"{sec} s"
 
 
-def aircraft_wind(state: dict[str, Any]) -> str:
+def aircraft_wind(state: Mapping[str, Any]) -> str:
     """Aircraft wind estimate: speed (wire unit 0.1 m/s) and direction."""
     raw = state.get("wind_speed")
     try:

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gcs.protocol.models import Domain
 from gcs.ui.aircraft_panel import AircraftPanel
 from gcs.ui.alarms_panel import AlarmsPanel
 from gcs.ui.bridge import Selection, StationBridge
@@ -182,6 +183,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_menus()
         i18n.language_changed.connect(self._on_language)
+        self.selection.changed.connect(self._show_device_tab)
         self.retranslate()
         self.restore_layout()
 
@@ -227,19 +229,24 @@ class MainWindow(QMainWindow):
         d = self.docks
         w = max(self.width(), 1200)
         h = max(self.height(), 700)
+        fleet = max(int(w * 0.29), self.fleet.sizeHint().width())  # every column shows
         if "map" in d:
+            rest = max(w - fleet, int(w * 0.5))
+            middle = max(int(rest * 0.55), d["map"].minimumSizeHint().width())
+            # The dock/aircraft tab group is sized through its front tab (a tab hidden behind
+            # another one would make Qt ignore the request).
+            front = d["dock"] if d["aircraft"].visibleRegion().isEmpty() else d["aircraft"]
             self.resizeDocks(
-                [d["fleet"], d["map"], d["dock"]],
-                [int(w * 0.29), int(w * 0.41), int(w * 0.30)],
+                [d["fleet"], d["map"], front],
+                [fleet, middle, rest - middle],
                 Qt.Orientation.Horizontal,
             )
             self.resizeDocks(
                 [d["map"], d["events"]], [int(h * 0.62), int(h * 0.3)], Qt.Orientation.Vertical
             )
         else:
-            self.resizeDocks(
-                [d["fleet"], d["dock"]], [int(w * 0.35), int(w * 0.65)], Qt.Orientation.Horizontal
-            )
+            fleet = max(fleet, int(w * 0.35))
+            self.resizeDocks([d["fleet"], d["dock"]], [fleet, w - fleet], Qt.Orientation.Horizontal)
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
@@ -269,6 +276,17 @@ class MainWindow(QMainWindow):
             dock.show()
         self.restoreState(self._default_state, LAYOUT_VERSION)
         self._size_docks()
+
+    @Slot(str)
+    def _show_device_tab(self, sn: str) -> None:
+        """Bring the panel of the selected device's kind to the front of its tab group."""
+        view = self.bridge.device(sn) if sn else None
+        if view is None:
+            return
+        key = {int(Domain.DOCK): "dock", int(Domain.AIRCRAFT): "aircraft"}.get(view.domain)
+        dock = self.docks.get(key) if key is not None else None
+        if dock is not None and dock.isVisible() and not dock.isFloating():
+            dock.raise_()
 
     # -- actions and menus ---------------------------------------------------------------
 

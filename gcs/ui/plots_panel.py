@@ -7,7 +7,8 @@ known series, in display units (aircraft `wind_speed` arrives in 0.1 m/s and is 
 32767/65535 "not available" values become gaps). It is filled from the station's telemetry
 history (`StationBridge.history`, run on the station loop through `bridge.run`) for the chosen
 window, and, while "Live" is on, extended from the bridge's merged state at most once per
-`LIVE_INTERVAL_S` as telemetry arrives; old rows fall out of the window. The widget redraws at
+`LIVE_INTERVAL_S` as telemetry arrives, stamped with the device's time of that state (as the
+history is); old rows fall out of the window. The widget redraws at
 most once a second from those columns, so a device sending OSD at 2 Hz costs one redraw per
 second. Hovering shows every curve's value at the pointer's time; "Export CSV…" writes the
 columns as they are shown.
@@ -35,6 +36,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -381,6 +383,8 @@ class PlotsPanel(QWidget):
         ):
             bar.addWidget(w)
         bar.addWidget(self._status, 1)
+        for label in (self._title, self._status):  # long texts are cut, the panel stays narrow
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
         pg.setConfigOptions(antialias=False, background="w", foreground="#343a40")
         self.graphics = pg.GraphicsLayoutWidget()
@@ -531,9 +535,10 @@ class PlotsPanel(QWidget):
         if now - self._last_live < LIVE_INTERVAL_S:
             return
         self._last_live = now
-        values = numeric_projection(self.bridge.state(sn))
-        ts = int(now * 1000)
-        self.data.add(ts, values)
+        ts = self.bridge.state_ts(sn)  # the device's time, as the stored history uses
+        if ts is None:
+            return
+        self.data.add(ts, numeric_projection(self.bridge.state(sn)))
         self._dirty = True
 
     @Slot()

@@ -126,6 +126,7 @@ TABS: list[tuple[str, list[Field]]] = [
             Field("telemetry", "offline_timeout_s", "Offline after (s)", "float"),
             Field("telemetry", "retention_days", "History retention (days)", "float"),
             Field("telemetry", "history_interval_s", "History interval (s)", "float"),
+            Field("telemetry", "history_max_mb", "History size cap (MB)", "float"),
         ],
     ),
 ]

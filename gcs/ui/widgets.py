@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from gcs.ui.i18n import tr
 
-Reader = Callable[[dict[str, Any]], str]
+Reader = Callable[[Mapping[str, Any]], str]
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ class PropertyForm(QScrollArea):
         fit = max(1, min(self._max_columns, self.viewport().width() // self.COLUMN_WIDTH))
         self._reflow(fit)
 
-    def update_values(self, state: dict[str, Any]) -> None:
+    def update_values(self, state: Mapping[str, Any]) -> None:
         """Refresh every value from `state`; a reader that fails shows "—" (logged once)."""
         for group in self._groups:
             for row in group.rows:

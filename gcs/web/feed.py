@@ -112,6 +112,6 @@ class PilotFeed:
         ws = self._workspace_of(event.sn)
         if not self.hub.has_clients(ws):
             return
-        host = topology.osd_host(self.station.telemetry.current(event.sn))
+        host = topology.osd_host(event.state)  # the shared snapshot: no copy
         if host is not None:
             self.hub.publish(ws, "device_osd", {"sn": event.sn, "host": host})

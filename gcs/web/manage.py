@@ -4,12 +4,14 @@ topology. Handlers parse input, call the station and shape the answer; rules liv
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import orjson
 from aiohttp import web
 
 from gcs.protocol.errors import StationCode
+from gcs.station.bus import LogEntry
 from gcs.station.core import Station
 from gcs.station.devices import RequestRefused
 from gcs.station.onboarding import Onboarding
@@ -86,12 +88,21 @@ async def login(request: web.Request) -> web.Response:
     user = await users.authenticate(username, password) if users is not None else None
     note_login(request, username, ok=user is not None)
     if user is None:
+        refused = f"login of {username!r} refused: wrong user name or password"
+        _log_login(station, request, refused, "warning")
         raise ApiError(403, "wrong user name or password")
     if flag == FLAG_WEB and user.role != "admin":
         raise ApiError(403, f"user {username} is a pilot and may not log in as a web user")
     data = await user_data(station, user, flag)
     data["access_token"] = issue(request.app[SIGNER], user)
+    _log_login(station, request, f"{username} logged in ({'web' if flag == FLAG_WEB else 'Pilot'})")
     return ok(data)
+
+
+def _log_login(station: Station, request: web.Request, message: str, level: str = "info") -> None:
+    """A login, or a refused one, as an operator event (with the caller's address)."""
+    text = f"{message} from {request.remote or '?'}"
+    station.bus.publish(LogEntry(int(time.time() * 1000), "login", level, text))
 
 
 @routes.post("/manage/api/v1/token/refresh")

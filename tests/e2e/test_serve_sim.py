@@ -16,6 +16,8 @@ from typing import Any
 
 from station_harness import ServeProcess, gcs_command
 
+from gcs.store.history import decode_chunk
+
 
 def _run_sim(
     serve: ServeProcess, tmp_path: Path, docks: int, pilots: int
@@ -119,25 +121,26 @@ def test_fleet_onboards_and_telemetry_is_merged_and_kept(
 
         _wait(lambda: online() >= set(rows), 15, "online events for every device")
 
-        # Dock partial OSD: one history row carries keys of all three partial messages.
-        def merged_row_exists() -> bool:
-            for sn in docks:
-                for (data,) in db.execute(
-                    "SELECT data FROM telemetry WHERE sn = ? ORDER BY ts DESC LIMIT 20", [sn]
-                ):
-                    d = json.loads(data)
-                    if {"job_number", "mode_code", "flighttask_step_code"} <= d.keys():
-                        return True
-            return False
+        # Dock partial OSD: one history sample carries keys of all three partial messages
+        # (history is stored in chunks; the station rewrites the open one every few seconds).
+        def samples(sn: str) -> list[Any]:
+            out: list[Any] = []
+            for (blob,) in db.execute("SELECT data FROM telemetry_chunks WHERE sn = ?", [sn]):
+                out += decode_chunk(sn, blob)
+            return out
 
-        _wait(merged_row_exists, 30, "a merged dock OSD history row")
-        n = db.execute("SELECT count(*) FROM telemetry").fetchone()[0]
+        def merged_row_exists() -> bool:
+            return any(
+                {"job_number", "mode_code", "flighttask_step_code"} <= s.data.keys()
+                for sn in docks
+                for s in samples(sn)
+            )
+
+        _wait(merged_row_exists, 30, "a merged dock OSD history sample")
+        n = db.execute("SELECT sum(n) FROM telemetry_chunks").fetchone()[0]
         assert n > 8
-        aircraft_rows = db.execute(
-            "SELECT count(*) FROM telemetry WHERE sn IN (?, ?, ?, ?)",
-            [sn for sn, r in rows.items() if r[0].startswith("0-")],
-        ).fetchone()[0]
-        assert aircraft_rows > 0
+        aircraft = [sn for sn, r in rows.items() if r[0].startswith("0-")]
+        assert sum(len(samples(sn)) for sn in aircraft) > 0
     finally:
         sim.terminate()
         sim.wait(10)

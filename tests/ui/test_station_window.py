@@ -13,6 +13,7 @@ from gcs.protocol import properties as p
 from gcs.protocol.models import Domain
 from gcs.runtime import ThreadedRuntime
 from gcs.ui.bridge import StationBridge
+from gcs.ui.fleet_panel import COL_NAME, COL_SN
 from gcs.ui.i18n import set_language
 from gcs.ui.main_window import MainWindow
 
@@ -93,6 +94,42 @@ def test_window_shows_the_fleet(qtbot: Any, window: MainWindow) -> None:
     assert air.value("height") == f"{air_state['height']:.1f} m"
 
 
+def test_fleet_opens_wide_enough_and_the_device_tab_follows_the_selection(
+    qtbot: Any, window: MainWindow
+) -> None:
+    _settle(qtbot, window)
+    fleet = window.fleet
+    tree = fleet.tree
+    header = tree.header()
+    dock = next(v for v in window.bridge.devices() if v.domain == Domain.DOCK)
+    aircraft_sn = dock.sub_devices[0]
+    qtbot.waitUntil(lambda: fleet.item(aircraft_sn) is not None, timeout=5000)
+    # Every column fits in the panel as it opens, the serial numbers in full.
+    sn_text = tree.fontMetrics().horizontalAdvance(aircraft_sn)
+    qtbot.waitUntil(
+        lambda: header.length() <= tree.viewport().width() and header.sectionSize(COL_SN) > sn_text,
+        timeout=5000,
+    )
+    item = fleet.item(aircraft_sn)
+    assert item is not None
+    name = item.text(COL_NAME)
+    indent = tree.indentation() * 3
+    assert header.sectionSize(COL_NAME) >= tree.fontMetrics().horizontalAdvance(name) + indent
+
+    # A dock brings the Dock tab to the front, an aircraft the Aircraft tab.
+    def front(key: str) -> bool:
+        return not window.panels[key].visibleRegion().isEmpty()
+
+    window.selection.select(dock.sn)
+    qtbot.waitUntil(lambda: front("dock") and not front("aircraft"), timeout=5000)
+    window.selection.select(aircraft_sn)
+    qtbot.waitUntil(lambda: front("aircraft") and not front("dock"), timeout=5000)
+    window.selection.select(dock.sn)
+    qtbot.waitUntil(lambda: front("dock"), timeout=5000)
+    SCREENS.mkdir(exist_ok=True)
+    assert window.grab().save(str(SCREENS / "main-fleet-width.png"))
+
+
 def _settle(qtbot: Any, window: MainWindow) -> None:
     bridge = window.bridge
     qtbot.waitUntil(lambda: bridge.counts() == (4, 4), timeout=20_000)
@@ -108,6 +145,9 @@ def test_screenshot_main_window(qtbot: Any, window: MainWindow) -> None:
     SCREENS.mkdir(exist_ok=True)
     window.docks["aircraft"].raise_()
     assert window.grab().save(str(SCREENS / "main-aircraft.png"))
+    # With live data in every panel, the fleet's columns still fit.
+    header = window.fleet.tree.header()
+    assert header.length() <= window.fleet.tree.viewport().width()
     window.docks["dock"].raise_()
     qtbot.wait(200)
     assert window.grab().save(str(SCREENS / "main-dock.png"))

@@ -173,3 +173,27 @@ def test_plots_follow_the_language(plots: tuple[PlotsPanel, Selection]) -> None:
     finally:
         set_language("en")
     assert (export.text(), live.text()) == ("Export CSV…", "Live")
+
+
+def test_live_points_use_the_device_time(
+    qtbot: Any, plots: tuple[PlotsPanel, Selection], ui_runtime: ThreadedRuntime
+) -> None:
+    """A live point is stamped with the message's timestamp (the device's clock), as the
+    stored history is, not with the desktop's clock: a reload then draws the same point."""
+    panel, selection = plots
+    sn = "1581F5BKD2LIVE"
+    with qtbot.waitSignal(panel.history_loaded, timeout=10_000):
+        selection.select(sn)
+    device_ts = int(time.time() * 1000) - 95_000  # this device's clock is 95 s behind
+    station = ui_runtime.runtime.station
+
+    async def send() -> None:
+        station.telemetry.ingest(sn, sn, "osd", {"elevation": 12.5}, device_ts)
+
+    ui_runtime.submit(send()).result(10)
+    qtbot.waitUntil(lambda: panel.data.ts == [device_ts], timeout=10_000)
+    assert panel.bridge.state_ts(sn) == device_ts
+    with qtbot.waitSignal(panel.history_loaded, timeout=10_000) as loaded:
+        panel.reload()
+    assert loaded.args == [sn, 1]
+    qtbot.waitUntil(lambda: panel.curve_data("elevation") == ([device_ts / 1000], [12.5]))

@@ -8,6 +8,7 @@ was given, and saves a screenshot of each page under /tmp/gcs-screens/.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
@@ -26,6 +27,8 @@ from gcs.station.netinfo import lan_addresses
 SCREENS = Path("/tmp/gcs-screens")
 RC_SN = "5YSZL260021H5X"
 AIRCRAFT_SN = "1581F5BKD225DH5X"
+FIT_RC_SN = "5YSZL260021FIT"  # a second RC, never bound by another test
+FIT_AIRCRAFT_SN = "1581F5BKD225DFIT"
 STANDIN = (Path(__file__).parent / "standin_bridge.js").read_text(encoding="utf-8")
 MODULE_ORDER_AFTER_THING = ["liveshare", "ws", "map", "tsa", "media", "mission"]
 
@@ -52,16 +55,17 @@ def station(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PilotStation]:
     st.stop()
 
 
-@pytest.fixture
-async def page(station: PilotStation) -> AsyncIterator[Page]:
+@contextlib.asynccontextmanager
+async def pilot_page(rc_sn: str, aircraft_sn: str) -> AsyncIterator[Page]:
+    """A Chromium page with the stand-in bridge of an RC `rc_sn` flying `aircraft_sn`."""
     browser = await Browser.launch()
     pg = await browser.new_page()
     settings = {
         "appId": APP_ID,
         "appKey": APP_KEY,
         "license": APP_LICENSE,
-        "rcSn": RC_SN,
-        "aircraftSn": AIRCRAFT_SN,
+        "rcSn": rc_sn,
+        "aircraftSn": aircraft_sn,
         "installedApp": "com.example.fieldapp",
     }
     await pg.send(
@@ -73,6 +77,12 @@ async def page(station: PilotStation) -> AsyncIterator[Page]:
     finally:
         await pg.close()
         await browser.close()
+
+
+@pytest.fixture
+async def page(station: PilotStation) -> AsyncIterator[Page]:
+    async with pilot_page(RC_SN, AIRCRAFT_SN) as pg:
+        yield pg
 
 
 def pilot_url(st: PilotStation) -> str:
@@ -227,6 +237,10 @@ async def test_pilot_connects_through_every_module(station: PilotStation, page: 
         assert ["window.open", ["fieldapp://open?from=pilot"]] in [
             [c["fn"], c["args"]] for c in record
         ]
+        # The support details (Load/Unload, logs) are behind the toggle.
+        assert await page.evaluate("document.getElementById('details').hidden") is True
+        await click(page, "#details-toggle")
+        assert await page.evaluate("document.getElementById('details').hidden") is False
         assert "LOG" in await page.evaluate("document.getElementById('log-path').textContent")
         await page.evaluate("document.getElementById('log-key').value = 'PUBLIC-KEY-PEM'")
         await click(page, "#log-key-set")
@@ -252,6 +266,13 @@ async def test_pilot_connects_through_every_module(station: PilotStation, page: 
         assert "mission module unavailable" in message
         await page.screenshot(SCREENS / "04-home-module-refused.png")
         await page.evaluate("sessionStorage.removeItem('standin.failMission')")
+        # The status line names what is wrong and what to do.
+        assert (
+            await page.evaluate("document.getElementById('status-card').getAttribute('data-level')")
+            == "wait"
+        )
+        hint = await page.evaluate("document.getElementById('status-hint').textContent")
+        assert "Waylines" in hint
 
         # Reload: the session survives, nothing logs in again, thing stays connected.
         before = len(await calls(page))
@@ -286,3 +307,98 @@ async def test_pilot_connects_through_every_module(station: PilotStation, page: 
         assert await page.evaluate("localStorage.getItem('gcs.token')") is None
     finally:
         rc.close()
+
+
+async def log_in(page: Page, station: PilotStation) -> None:
+    await page.navigate(pilot_url(station))
+    await page.wait_for("!document.getElementById('submit').disabled")
+    await page.evaluate(
+        f"document.getElementById('username').value = {json.dumps(station.username)};"
+        f"document.getElementById('password').value = {json.dumps(station.password)};"
+        "document.getElementById('submit').click()"
+    )
+    await page.wait_for("location.pathname.endsWith('/home.html')")
+
+
+FITS = """(() => {
+  const d = document.documentElement, out = document.getElementById('logout');
+  const r = out.getBoundingClientRect();
+  const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+  return {
+    scrollH: d.scrollHeight, scrollW: d.scrollWidth, h: innerHeight, w: innerWidth,
+    logoutShown: r.width > 0 && r.top >= 0 && r.bottom <= innerHeight && r.right <= innerWidth
+      && hit === out,
+    status: document.getElementById('status-text').textContent,
+    level: document.getElementById('status-card').getAttribute('data-level'),
+    healthRows: new Set(Array.from(document.querySelectorAll('#health li'))
+      .map(li => Math.round(li.getBoundingClientRect().top))).size,
+  };
+})()"""
+
+
+async def test_home_fits_1280x720_and_the_rc_plus_without_scrolling(
+    station: PilotStation,
+) -> None:
+    """A pilot's page: one status line, modules' health in one row, Log out visible, no
+    scrolling at 1280×720 and on the RC Plus (1920×1080 at DPR 2: 960×540 CSS px), EN and ZH;
+    the developer bits are behind the toggle."""
+    async with pilot_page(FIT_RC_SN, FIT_AIRCRAFT_SN) as page:
+        await fit_and_bind(station, page)
+
+
+async def fit_and_bind(station: PilotStation, page: Page) -> None:
+    await log_in(page, station)
+    thing = await page.wait_for(
+        "(JSON.parse(sessionStorage.getItem('standin.loaded') || '{}')).thing"
+    )
+    sizes = ((1280, 720, 1), (960, 540, 2))
+
+    async def check(state: str, expect_level: str) -> None:
+        for width, height, dpr in sizes:
+            await page.send(
+                "Emulation.setDeviceMetricsOverride",
+                {"width": width, "height": height, "deviceScaleFactor": dpr, "mobile": False},
+            )
+            for lang in ("en", "zh"):
+                await page.evaluate(f"I18n.setLang({json.dumps(lang)})")
+                fit = await page.evaluate(FITS)
+                assert fit["level"] == expect_level, fit
+                assert fit["scrollH"] <= height and fit["scrollW"] <= width, (width, lang, fit)
+                assert fit["logoutShown"], (width, lang, fit)
+                assert fit["healthRows"] == 1, (width, lang, fit)
+                await page.screenshot(SCREENS / f"07-home-{state}-{width}x{height}-{lang}.png")
+
+    # Not bound yet (the RC has not come online): the line says so and what to do.
+    await page.wait_for(
+        "document.getElementById('status-card').getAttribute('data-level') === 'wait' && "
+        "!document.getElementById('status-hint').hidden"
+    )
+    await check("unbound", "wait")
+    assert await page.evaluate("document.getElementById('details').hidden") is True
+    assert await page.evaluate(
+        "getComputedStyle(document.getElementById('log-key')).display === 'none' || "
+        "document.getElementById('log-key').getBoundingClientRect().height === 0"
+    )
+
+    rc = RawGateway(
+        station.mqtt_port,
+        thing["username"],
+        thing["password"],
+        FIT_RC_SN,
+        host=urlsplit(thing["host"]).hostname or "127.0.0.1",
+        aircraft_sn=FIT_AIRCRAFT_SN,
+    )
+    try:
+        rc.update_topo()
+        await page.wait_for(
+            "document.getElementById('status-card').getAttribute('data-level') === 'ok'",
+            within=15,
+        )
+        await page.evaluate("I18n.setLang('en')")
+        status = await page.evaluate("document.getElementById('status-text').textContent")
+        assert status.startswith("Connected to ") and "bound" in status
+        assert urlsplit(pilot_url(station)).netloc in status  # which station
+        await check("bound", "ok")
+    finally:
+        rc.close()
+        await page.evaluate("I18n.setLang('en')")

@@ -1,15 +1,27 @@
-/* Module page: workspace, thing (MQTT), then ws, map, tsa, media, mission and liveshare once
-   the thing module reports it is connected; binds the RC to the workspace; per-module state. */
+/* The pilot's home page: one status line (connected to which station, bound or not, and what
+   to do when not), the modules' health in one row, the user/RC/aircraft facts, Log out always
+   in the header. Loads api, thing (MQTT), then ws, map, tsa, media, mission and liveshare once
+   the thing module reports it is connected, and binds the RC to the workspace. The support
+   details (per-module Load/Unload, Pilot's log folder and log encryption key) sit behind the
+   "Details for support" toggle. */
 (function () {
   'use strict';
   var t = window.I18n.t;
   var MODULES = ['thing', 'api', 'ws', 'map', 'tsa', 'media', 'mission', 'liveshare'];
   var state = {
     cfg: null, user: null, workspace: null, rcSn: '', aircraftSn: '',
-    params: {}, failed: {}, bound: false, bindTimer: null, live: null
+    params: {}, failed: {}, bound: false, bindTimer: null, binding: null, live: null,
+    apiError: ''
   };
+  var toastTimer = null;
 
-  function say(text, kind) { Api.show(text, kind || 'info'); }
+  /* Messages are a toast over the page (the page never grows): errors stay until the next
+     message, others go after a few seconds. */
+  function say(text, kind) {
+    Api.show(text, kind || 'info');
+    if (toastTimer) clearTimeout(toastTimer);
+    toastTimer = kind === 'error' ? null : setTimeout(function () { Api.show('', 'info'); }, 4000);
+  }
 
   function safe(fn) {
     try { return fn(); } catch (e) { say(e.message, 'error'); return undefined; }
@@ -88,6 +100,8 @@
   }
 
   function render() {
+    renderStatus();
+    renderHealth();
     var body = document.querySelector('#modules tbody');
     body.textContent = '';
     MODULES.forEach(function (name) {
@@ -119,6 +133,79 @@
     });
   }
 
+  function renderHealth() {
+    var list = document.getElementById('health');
+    list.textContent = '';
+    MODULES.forEach(function (name) {
+      var st = moduleState(name);
+      var li = document.createElement('li');
+      li.setAttribute('data-module', name);
+      li.setAttribute('data-state', st.cls.replace('state-', ''));
+      li.title = t('mod.' + name) + ': ' + st.text + (st.title ? ' (' + st.title + ')' : '');
+      var dot = document.createElement('span');
+      dot.className = 'dot ' + (st.cls === 'state-ok' ? 'dot-ok' : st.cls === 'state-wait' ? 'dot-wait' : 'dot-bad');
+      var label = document.createElement('span');
+      label.className = 'name';
+      label.textContent = t('chip.' + name);
+      li.appendChild(dot);
+      li.appendChild(label);
+      list.appendChild(li);
+    });
+  }
+
+  /* What the pilot reads first: where Pilot is connected, whether the RC is bound, and the
+     one thing to do when something is not right. */
+  function summary() {
+    var host = location.host;
+    if (state.apiError) {
+      return { level: 'bad', text: t('home.status.unreachable', host), hint: t('home.hint.unreachable') };
+    }
+    if (!state.cfg || !state.workspace) return { level: 'wait', text: t('home.status.starting'), hint: '' };
+    var ws = state.workspace;
+    var station = ws.platform_name || ws.workspace_name || host;
+    var thing = moduleState('thing');
+    if (thing.cls !== 'state-ok') {
+      return { level: thing.cls === 'state-bad' ? 'bad' : 'wait', text: t('home.status.thing', station, host), hint: t('home.hint.thing') };
+    }
+    if (!state.bound) {
+      var why = state.binding && state.binding.key !== 'home.bind.wait' ? t(state.binding.key, state.binding.detail) : '';
+      return { level: 'wait', text: t('home.status.unbound', station, host), hint: why || t('home.hint.unbound') };
+    }
+    var broken = MODULES.filter(function (n) { return moduleState(n).cls !== 'state-ok'; });
+    if (broken.length) {
+      return {
+        level: 'wait',
+        text: t('home.status.partial', station, host),
+        hint: t('home.hint.modules', broken.map(function (n) { return t('mod.' + n); }).join(', '))
+      };
+    }
+    return { level: 'ok', text: t('home.status.ok', station, host, ws.workspace_name), hint: '' };
+  }
+
+  function renderStatus() {
+    if (state.binding) setText('binding', t(state.binding.key, state.binding.detail));
+    renderLive();
+    var s = summary();
+    document.getElementById('status-dot').className = 'dot dot-' + s.level;
+    var text = document.getElementById('status-text');
+    text.removeAttribute('data-i18n');
+    text.textContent = s.text;
+    document.getElementById('status-card').setAttribute('data-level', s.level);
+    var hint = document.getElementById('status-hint');
+    hint.textContent = s.hint;
+    hint.hidden = !s.hint;
+  }
+
+  function toggleDetails(open) {
+    var details = document.getElementById('details');
+    var show = open === undefined ? details.hidden : open;
+    details.hidden = !show;
+    var button = document.getElementById('details-toggle');
+    button.setAttribute('aria-expanded', show ? 'true' : 'false');
+    button.setAttribute('data-i18n', show ? 'home.details.hide' : 'home.details.show');
+    button.textContent = t(show ? 'home.details.hide' : 'home.details.show');
+  }
+
   /* -- Pilot callbacks (names given to the modules) ------------------------------------ */
 
   window.connectCallback = function (connected) {
@@ -138,10 +225,14 @@
     var s = status;
     if (typeof s === 'string') { try { s = JSON.parse(s); } catch (e) { s = { status: status }; } }
     state.live = s;
-    var code = s && typeof s.status === 'number' ? s.status : -1;
-    var name = code >= 0 && code <= 2 ? t('live.' + code) : String(code);
-    setText('live', t('home.live.status', name));
+    renderLive();
   };
+
+  function renderLive() {
+    if (!state.live) return;
+    var code = typeof state.live.status === 'number' ? state.live.status : -1;
+    setText('live', code >= 0 && code <= 2 ? t('live.' + code) : String(code));
+  }
 
   /* -- sequence ------------------------------------------------------------------------- */
 
@@ -163,7 +254,7 @@
       if (!state.rcSn) {
         try { state.rcSn = Bridge.call('platformGetRemoteControllerSN') || ''; } catch (e) { state.rcSn = ''; }
         setText('rc-sn', state.rcSn);
-        if (!state.rcSn) { setText('binding', t('home.rcmissing')); return; }
+        if (!state.rcSn) { bindingIs('home.rcmissing'); return; }
       }
       try {
         await Api.post('/manage/api/v1/devices/' + encodeURIComponent(state.rcSn) + '/binding', {
@@ -172,14 +263,20 @@
         state.bound = true;
         clearInterval(state.bindTimer);
         state.bindTimer = null;
-        setText('binding', t('home.bind.ok'));
+        bindingIs('home.bind.ok');
       } catch (e) {
         if (e instanceof Api.ApiError && e.status === 401) return expired();
-        setText('binding', e.status === 404 ? t('home.bind.wait') : t('home.bind.failed', e.message));
+        if (e.status === 404) bindingIs('home.bind.wait'); else bindingIs('home.bind.failed', e.message);
       }
     };
     state.bindTimer = setInterval(attempt, 2000);
     attempt();
+  }
+
+  /* Texts that follow the language are kept as keys and translated when shown. */
+  function bindingIs(key, detail) {
+    state.binding = { key: key, detail: detail };
+    renderStatus();
   }
 
   function expired() {
@@ -199,7 +296,11 @@
 
   async function main() {
     I18n.apply();
-    document.addEventListener('gcs-lang', render);
+    document.addEventListener('gcs-lang', function () {
+      var box = document.getElementById('message');
+      if (box && box.className.indexOf('error') < 0) Api.show('', 'info');  // said in the old language
+      render();
+    });
     document.getElementById('lang').addEventListener('click', I18n.toggle);
     if (!Api.token()) return expired();
 
@@ -237,6 +338,8 @@
       state.user = await Api.get('/manage/api/v1/users/current');
     } catch (e) {
       if (e instanceof Api.ApiError && e.status === 401) return expired();
+      state.apiError = e.message;
+      renderStatus();
       say(e.message, 'error');
       return;
     }
@@ -264,6 +367,7 @@
 
   function wireButtons() {
     document.getElementById('third-party').addEventListener('click', openThirdParty);
+    document.getElementById('details-toggle').addEventListener('click', function () { toggleDetails(); });
     document.getElementById('log-key-set').addEventListener('click', function () {
       var key = document.getElementById('log-key').value.trim();
       if (!key) return say(t('home.logkey.empty'), 'error');
