@@ -105,31 +105,9 @@ class ActivityLog:
     # -- device events ---------------------------------------------------------------------
 
     def on_event(self, event: DeviceEvent) -> None:
-        if event.method == "hms":
-            self._on_hms(event)
-        elif event.method == "flighttask_progress":
+        # HMS alarms are logged by the health capability (`gcs.station.health`), with their text.
+        if event.method == "flighttask_progress":
             self._on_progress(event)
-
-    def _on_hms(self, event: DeviceEvent) -> None:
-        data = event.data if isinstance(event.data, Mapping) else {}
-        entries = data.get("list")
-        if not isinstance(entries, list):
-            return
-        now: dict[str, int] = {}
-        for entry in entries:
-            if isinstance(entry, Mapping) and isinstance(entry.get("code"), str):
-                level = entry.get("level")
-                now[entry["code"]] = level if isinstance(level, int) else 1
-        before = self._alarms.get(event.sn, {})
-        self._alarms[event.sn] = now
-        name = self._name(event.sn)
-        for code, level in now.items():
-            if code not in before:
-                word, log_level = HMS_LEVELS.get(level, ("alarm", "warning"))
-                self._log(event.ts, "hms", log_level, f"{name}: HMS {word} {code}", event.sn)
-        for code in before:
-            if code not in now:
-                self._log(event.ts, "hms", "info", f"{name}: HMS alarm {code} cleared", event.sn)
 
     def _on_progress(self, event: DeviceEvent) -> None:
         data: Any = event.data

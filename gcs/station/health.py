@@ -240,6 +240,9 @@ class Health(Capability):
                         a.sn,
                     )
                 )
+        for a in cleared:
+            if a.level >= 1:
+                st.bus.publish(LogEntry(now, "hms", "info", f"Cleared: {a.text_en}", a.sn))
         for sn in sorted({a.sn for a in raised} | {a.sn for a in cleared}):
             st.bus.publish(
                 HmsChanged(

@@ -1,4 +1,4 @@
-"""What the devices do becomes operator events: take-offs, landings, HMS alarms, flight tasks,
+"""What the devices do becomes operator events: take-offs, landings, flight tasks,
 logins; and the demo's simulated docks keep doing something (patrol flights)."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import aiohttp
 
 from gcs.protocol.onboarding import parse_update_topo
 from gcs.runtime import FleetThread, Runtime
+from gcs.sim import FleetOptions
 from gcs.station.activity import ActivityLog
 from gcs.station.bus import DeviceEvent, EventBus, LogEntry, TelemetryUpdated
 from gcs.station.devices import DeviceRegistry
@@ -53,25 +54,21 @@ async def test_takeoffs_landings_alarms_and_tasks_are_logged_once(tmp_path: Path
     mode("DOCK1", 4, 3)  # a dock's mode_code (4 = working) is not a take-off
     mode("AIR1", 4, 4)  # automatic take-off
     mode("AIR1", 5, 5)  # wayline: still flying
-    hms([("0x16100083", 1)], 6)
-    hms([("0x16100083", 1)], 7)  # repeated every few seconds: once
+    hms([("0x16100083", 1)], 6)  # HMS is the health capability's to log (with its text)
     progress("in_progress", 8)
     progress("in_progress", 9)
-    hms([("0x1B030019", 2)], 10)
     mode("AIR1", 10, 11)  # automatic landing: still in the air
     mode("AIR1", 0, 12)
     progress("ok", 13)
     texts = [(e.kind, e.level, e.message) for e in logged]
     assert texts == [
         ("flight", "info", "Matrice 3D (AIR1) took off (Auto take-off)"),
-        ("hms", "warning", "DJI Dock 3 (DOCK1): HMS caution 0x16100083"),
         ("task", "info", "DJI Dock 3 (DOCK1): flight task F1 in_progress"),
-        ("hms", "error", "DJI Dock 3 (DOCK1): HMS warning 0x1B030019"),
-        ("hms", "info", "DJI Dock 3 (DOCK1): HMS alarm 0x16100083 cleared"),
         ("flight", "info", "Matrice 3D (AIR1) landed"),
         ("task", "info", "DJI Dock 3 (DOCK1): flight task F1 ok"),
     ], texts
     assert [e.sn for e in logged][:2] == ["AIR1", "DOCK1"]
+    assert not any(e.kind == "hms" for e in logged)
     activity.close()
     store.close()
 
@@ -91,7 +88,7 @@ async def test_the_demo_keeps_logging_flights_and_logins(tmp_path: Path) -> None
     try:
         s = settings
         fleet = FleetThread(
-            dict(
+            FleetOptions(
                 broker_url=f"mqtt://{s.mqtt.device_username}:{s.mqtt.device_password}"
                 f"@127.0.0.1:{runtime.station.mqtt_port}",
                 docks=1,
