@@ -422,6 +422,24 @@ class StationBridge(QObject):
 
         return self.run(run(), on_done)
 
+    def make_dock_login(
+        self, sn: str, on_done: Callable[[tuple[str, str] | None, BaseException | None], None]
+    ) -> concurrent.futures.Future[tuple[str, str]]:
+        """Give dock `sn` its own MQTT login (or show the one it has); the running broker
+        accepts it at once. `on_done((username, password), error)` runs on the Qt thread."""
+        from gcs.station import dock_logins
+
+        station = self._rt.runtime.station
+
+        async def make() -> tuple[str, str]:
+            login = await dock_logins.ensure_on_station(station, sn)
+            connection = station.connection_info()
+            with self._lock:
+                self._connection = connection
+            return login
+
+        return self.run(make(), on_done)
+
     def command_title(self, method: str) -> str:
         """The command's name in the UI language (its wire name when the station has none)."""
         with self._lock:

@@ -283,10 +283,7 @@ class ConnectionWizard(QDialog):
     @Slot()
     def _make_dock_login(self) -> None:
         """Make (or show) the typed dock's own login on the running station; fill it in above."""
-        from gcs.station import dock_logins
-
         sn = self.dock_sn.text().strip()
-        station = self.bridge.threaded_runtime.runtime.station
 
         def done(login: tuple[str, str] | None, error: BaseException | None) -> None:
             if login is None:
@@ -298,7 +295,7 @@ class ConnectionWizard(QDialog):
                 tr("Login of dock {sn} only: type it in that dock's wizard.").format(sn=sn)
             )
 
-        self.bridge.run(dock_logins.ensure_on_station(station, sn), on_done=done)
+        self.bridge.make_dock_login(sn, done)
 
     # -- addresses -----------------------------------------------------------------------
 

@@ -208,8 +208,10 @@ def _full_disk_records(records: list[logging.LogRecord], what: str) -> list[logg
 
 @pytest.mark.slow
 async def test_a_full_disk_is_reported_once_with_what_to_do(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Every writer pass writes the open history chunk (not every 10 s), so each pass fails.
+    monkeypatch.setattr("gcs.station.telemetry.CHECKPOINT_S", 0.0)
     with small_tmpfs(tmp_path / "disk", "8m") as disk:
         station = Station(_station_settings(disk), disk)
         await station.start()
@@ -221,7 +223,7 @@ async def test_a_full_disk_is_reported_once_with_what_to_do(
                 for round_ in range(3):  # three failing passes of each writer
                     station.telemetry.ingest(f"SN{round_}", GW, "osd", {"h": round_}, 1)
                     station.bus.publish(LogEntry(1, "online", "info", f"dev {round_} online"))
-                    await _await(lambda: not station.telemetry._queue)
+                    await _await(lambda: station.telemetry.queued == 0)
                     await _await(lambda: not station._pending_log)
                 telemetry = _full_disk_records(caplog.records, "telemetry history")
                 events = _full_disk_records(caplog.records, "the station's events")

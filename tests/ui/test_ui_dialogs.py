@@ -195,7 +195,7 @@ def test_wizard_makes_a_dock_login_the_broker_accepts(
     from paho.mqtt.enums import CallbackAPIVersion
 
     station = bridge.threaded_runtime.runtime.station
-    wizard = ConnectionWizard(bridge, station.settings, ui_settings=ui_ini)
+    wizard = ConnectionWizard(bridge, ui_settings=ui_ini)
     qtbot.addWidget(wizard)
     wizard.dock_sn.setText("DOCKWZ1")
     wizard.dock_login.click()

@@ -258,7 +258,7 @@ async def test_wrong_passwords_back_off_per_user_and_per_address(running: Runnin
         status, doc, retry = await _login(http, running.base, running.username, running.password)
         assert status == 429 and retry is not None and int(retry) > 0
         assert "try again" in doc["message"]
-        logged = [e for e in running.events if e.kind == "login"]
+        logged = [e for e in running.events if e.kind == "login" and "refused for" in e.message]
         assert logged and running.username in logged[0].message and logged[0].level == "warning"
         # The address: other names from the same address are refused after 8 failures.
         for i in range(10):
