@@ -6,7 +6,7 @@ gateways (or after `timeout_s`), the window is grabbed into ``FILE.png`` and ``F
 
     {"ok": true, "title": ..., "shown_s": 1.9, "fleet_s": 4.2, "gateways": 3, "aircraft": 3,
      "fleet": [{"Name": ..., "State": ..., ...}, ...], "windows": [...], "version": "0.1.0",
-     "map": true, "screenshot": "FILE.png"}
+     "map": true, "rss_tree_mb": 610.2, "screenshot": "FILE.png"}
 
 `shown_s`/`fleet_s` are seconds from the start of the process (the executable's start, so a
 bundle's unpacking is counted) to the window's first show and to the fleet being online.
@@ -48,6 +48,18 @@ class ProbeSpec:
 def process_age() -> float:
     """Seconds since this process started."""
     return time.time() - float(psutil.Process().create_time())
+
+
+def _tree_rss() -> int:
+    """Memory (RSS) of this process and its children (broker, QtWebEngine's processes)."""
+    me = psutil.Process()
+    total = int(me.memory_info().rss)
+    for child in me.children(recursive=True):
+        try:
+            total += int(child.memory_info().rss)
+        except psutil.Error:
+            pass
+    return total
 
 
 class WindowProbe(QObject):
@@ -99,6 +111,7 @@ class WindowProbe(QObject):
             "windows": windows,
             "map": self.window.map is not None,
             "broker_connected": self.bridge.link_connected(),
+            "rss_tree_mb": round(_tree_rss() / 1024**2, 1),
         }
 
     def finish(self, *, ok: bool) -> None:

@@ -213,8 +213,6 @@ def test_bundled_desktop_window_opens_offscreen_and_shows_the_fleet(
     command = [
         str(bundle / "gcs"),
         "demo",
-        "--data-dir",
-        str(tmp_path / "station"),
         "--host",
         "127.0.0.1",
         *(str(x) for kv in ports.items() for x in kv),
@@ -237,3 +235,6 @@ def test_bundled_desktop_window_opens_offscreen_and_shows_the_fleet(
     # A new user: the connection wizard opened by itself on this first start.
     assert any(w["class"] == "ConnectionWizard" for w in doc["windows"]), doc["windows"]
     assert Path(doc["screenshot"]).stat().st_size > 10_000
+    # No --data-dir: the station made its data folder in the OS's usual per-user place.
+    data = home / ".local" / "share" / "gcs"
+    assert (data / "gcs.toml").is_file() and (data / "gcs.db").is_file()
