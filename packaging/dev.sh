@@ -65,7 +65,8 @@ case "$what" in
         exec "$venv/bin/gcs" demo "$@"
         ;;
     test)
-        apt_install "${qt_libs[@]}" mosquitto chromium xvfb
+        # binutils: PyInstaller's strip and objdump for the bundle built below.
+        apt_install "${qt_libs[@]}" mosquitto chromium xvfb binutils
         # Tests start their own mosquitto on free ports; a system service would hold port 1883
         # that `gcs demo` needs.
         if [ "$(id -u)" = 0 ]; then
@@ -96,7 +97,7 @@ case "$what" in
         ;;
     bundle)
         # Qt's system libraries must be on the build machine: PyInstaller copies them in.
-        apt_install "${qt_libs[@]}"
+        apt_install "${qt_libs[@]}" binutils
         "$venv/bin/python" -m pip install -q -e ".[gui,test]"
         vendor_assets
         PYTHON="$venv/bin/python" exec bash packaging/build.sh "$@"

@@ -83,11 +83,20 @@ class WindowProbe(QObject):
             return
         gateways, _aircraft = self.bridge.counts()
         timed_out = time.monotonic() - self.started > self.spec.timeout_s
-        if gateways >= self.spec.gateways or timed_out:
+        if (gateways >= self.spec.gateways and self._map_settled()) or timed_out:
             self.done = True
             self.timer.stop()
-            # One more turn of the loop so the rows of the last device are painted.
-            QTimer.singleShot(300, lambda: self.finish(ok=not timed_out))
+            # A moment more so the page draws the markers it was just sent.
+            QTimer.singleShot(1000, lambda: self.finish(ok=not timed_out))
+
+    def _map_settled(self) -> bool:
+        """The map page has loaded and holds every device update (True without a map)."""
+        page = self.window.map
+        if page is None:
+            return True
+        ready = bool(getattr(page, "ready", True))
+        pending = getattr(page, "pending_updates", None)
+        return ready and (pending is None or int(pending()) == 0)
 
     def report(self, *, ok: bool) -> dict[str, Any]:
         gateways, aircraft = self.bridge.counts()

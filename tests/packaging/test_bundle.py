@@ -113,10 +113,38 @@ def test_bundle_carries_its_pages_assets_and_licences_and_no_tests(bundle: Path)
     assert size <= 450 * 1024**2, f"the bundle is {size / 1024**2:.0f} MiB"
     ldd = shutil.which("ldd")
     if ldd:
-        qt = internal / "PySide6" / "Qt"
-        for lib in [qt / "lib" / "libQt6WebEngineCore.so.6", qt / "plugins/platforms/libqxcb.so"]:
+        binaries = [
+            p
+            for p in internal.rglob("*")
+            if p.is_file()
+            and not p.is_symlink()
+            and (".so" in p.name or p.name.endswith("Process"))
+        ]
+        assert len(binaries) > 100
+        unresolved = []
+        for lib in binaries:
             out = subprocess.run([ldd, str(lib)], capture_output=True, text=True, timeout=60)
-            assert "not found" not in out.stdout, out.stdout
+            unresolved += [
+                f"{lib.name}: {x.strip()}" for x in out.stdout.splitlines() if "not found" in x
+            ]
+        assert not unresolved, unresolved[:10]
+
+
+def test_desktop_entry_installs_for_the_user(bundle: Path, tmp_path: Path) -> None:
+    env = bundle_env(tmp_path)
+    done = subprocess.run(
+        ["sh", str(bundle / "install-desktop-entry.sh")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    entry = tmp_path / ".local" / "share" / "applications" / "gcs-station.desktop"
+    text = entry.read_text()
+    assert f'Exec="{bundle.resolve()}/gcs"' in text
+    icon = next(line for line in text.splitlines() if line.startswith("Icon="))[5:]
+    assert Path(icon).is_file() and Path(icon).read_bytes()[:4] == b"\x89PNG"
 
 
 def _read_lines(proc: subprocess.Popen[str], lines: list[str]) -> None:
