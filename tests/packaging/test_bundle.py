@@ -102,6 +102,8 @@ def test_bundle_carries_its_pages_assets_and_licences_and_no_tests(bundle: Path)
     assert "GNU LESSER GENERAL PUBLIC LICENSE" in qt_licence
     desktop = (bundle / "gcs.desktop").read_text()
     assert "Exec=gcs" in desktop and "Icon=gcs" in desktop
+    # No GPL-only library (GNU readline comes with CPython's readline module).
+    assert not list(internal.rglob("libreadline*")), "libreadline (GPL-3.0) is bundled"
     # Nothing from the tests, and no test tools, in the bundle.
     names = {p.name for p in internal.rglob("*")}
     for unwanted in ("tests", "pytest", "_pytest", "hypothesis", "boto3", "station_harness.py"):
