@@ -146,10 +146,12 @@ def measure(program: list[str], runs: int) -> dict[str, Any]:
     win_later = [window_once(program)["window_s"] for _ in range(max(runs - 1, 0))]
     return {
         "ready_s_first": first["ready_s"],
-        "ready_s_median": statistics.median(later) if later else first["ready_s"],
+        "ready_s_median": round(statistics.median(later), 3) if later else first["ready_s"],
         "idle_rss_mb": first["idle_rss_mb"],
         "window_s_first": win_first["window_s"],
-        "window_s_median": statistics.median(win_later) if win_later else win_first["window_s"],
+        "window_s_median": (
+            round(statistics.median(win_later), 3) if win_later else win_first["window_s"]
+        ),
         "window_rss_mb": win_first["window_rss_mb"],
     }
 
