@@ -11,12 +11,22 @@ from __future__ import annotations
 
 import errno
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from gcs.store.settings import Settings
 
-__all__ = ["BusyPort", "busy_port", "busy_port_advice", "port_in_use"]
+__all__ = [
+    "ADVICE_ANY",
+    "ADVICE_KNOWN",
+    "ADVICE_PORT",
+    "SERVICES",
+    "BusyPort",
+    "busy_port",
+    "busy_port_advice",
+    "port_in_use",
+]
 
 _IN_USE = ("address already in use", "address in use", "only one usage of each socket address")
 _PORT_IN_TEXT = (
@@ -28,9 +38,28 @@ _PORT_IN_TEXT = (
 @dataclass(frozen=True)
 class BusyPort:
     port: int
-    service: str  # "MQTT broker", "HTTP (Pilot)", ...
+    service: str  # "MQTT broker", "HTTP (Pilot web, API)", ...
     setting: str  # "[mqtt] port" in gcs.toml
     option: str  # "--mqtt-port"
+
+
+# The advice texts (English; a front end passes its translation function to
+# `busy_port_advice`, and its catalogue has these exact strings).
+ADVICE_KNOWN = (
+    "Port {port} ({service}) is already used by another program (another GCS station, a broker "
+    "or web server?). Close it, or set another port: {setting} in {path}, or start with "
+    "{option} PORT. Devices already set up with the old port must be given the new one."
+)
+ADVICE_PORT = (
+    "Port {port} is already used by another program (another GCS station?). Close it, or change "
+    "the ports in {path} ([mqtt] port, [http] port/https_port, [storage] port) and start again."
+)
+ADVICE_ANY = (
+    "A port the station needs is already used by another program (another GCS station?). Close "
+    "it, or change the ports in {path} ([mqtt] port, [http] port/https_port, [storage] port) "
+    "and start again."
+)
+SERVICES = ("MQTT broker", "HTTP (Pilot web, API)", "HTTPS", "S3 object store", "NTP")
 
 
 def port_in_use(exc: BaseException) -> bool:
@@ -81,26 +110,30 @@ def _candidates(settings: Settings) -> list[BusyPort]:
     ]
 
 
-def busy_port_advice(exc: BaseException, settings: Settings, settings_path: Path) -> str | None:
+def busy_port_advice(
+    exc: BaseException,
+    settings: Settings,
+    settings_path: Path,
+    translate: Callable[[str], str] = lambda text: text,
+) -> str | None:
     """What to tell the operator when the start failed on a taken port; None otherwise.
 
     Names the service, the setting of `settings_path` and the option that move it when the
-    port can be matched with the settings; a general advice when it cannot.
+    port can be matched with the settings; a general advice when it cannot. `translate` maps
+    the English texts (`ADVICE_*`, `SERVICES`) to the operator's language.
     """
     in_use, port = _walk(exc)
     if not in_use:
         return None
     match = next((c for c in _candidates(settings) if port is not None and c.port == port), None)
-    if match is None:
-        where = f"port {port}" if port is not None else "a port the station needs"
-        return (
-            f"{where} is already used by another program (another GCS station?). Close it, or "
-            f"change the ports in {settings_path} ([mqtt] port, [http] port/https_port, "
-            "[storage] port) and start again."
+    if match is not None:
+        return translate(ADVICE_KNOWN).format(
+            port=match.port,
+            service=translate(match.service),
+            setting=match.setting,
+            path=settings_path,
+            option=match.option,
         )
-    return (
-        f"port {match.port} ({match.service}) is already used by another program (another GCS "
-        f"station, a broker or web server?). Close it, or set another port: {match.setting} in "
-        f"{settings_path}, or start with {match.option} PORT. Devices already set up with the "
-        "old port must be given the new one."
-    )
+    if port is not None:
+        return translate(ADVICE_PORT).format(port=port, path=settings_path)
+    return translate(ADVICE_ANY).format(path=settings_path)

@@ -61,7 +61,7 @@ def start_error_text(
     With `settings`, a taken port is named with its service and the setting that moves it.
     """
     settings_path = data_dir / SETTINGS_FILE
-    advice = busy_port_advice(exc, settings, settings_path) if settings is not None else None
+    advice = busy_port_advice(exc, settings, settings_path, tr) if settings is not None else None
     if advice:
         text = tr("The station could not start: {detail}").format(detail=advice)
     elif _port_in_use(exc):

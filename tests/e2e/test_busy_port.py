@@ -37,7 +37,7 @@ def test_serve_names_the_taken_port_and_the_setting_to_change(
     assert out.returncode == 1
     advice = [line for line in out.stderr.splitlines() if "already used by another program" in line]
     assert advice, out.stderr[-2000:]
-    assert f"port {ports[option]}" in advice[0]
+    assert f"Port {ports[option]}" in advice[0]
     assert setting in advice[0] and option in advice[0]
     assert str(tmp_path / "station" / "gcs.toml") in advice[0]
 
@@ -60,9 +60,9 @@ def test_advice_from_the_error_chain_and_from_the_broker_childs_text(tmp_path: P
             raise RuntimeError("the object store cannot start") from inner
     except RuntimeError as outer:
         text = busy_port_advice(outer, s, tmp_path / "gcs.toml")
-    assert text is not None and "[storage] port" in text and "port 9000" in text
+    assert text is not None and "[storage] port" in text and "Port 9000" in text
 
     unknown = OSError(98, "address ('0.0.0.0', 4444) already in use")
     text = busy_port_advice(unknown, s, tmp_path / "gcs.toml")
-    assert text is not None and "port 4444" in text
+    assert text is not None and "Port 4444" in text
     assert busy_port_advice(ValueError("bad settings"), s, tmp_path / "gcs.toml") is None

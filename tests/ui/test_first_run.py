@@ -75,3 +75,27 @@ def test_about_box_names_the_version_and_the_data_folder(
     text = win.about_text()
     assert f"Version {version()}" in text
     assert str(station.data_dir) in text
+
+
+def test_taken_port_is_explained_with_its_setting_in_the_operators_language(
+    tmp_path: Path,
+) -> None:
+    from gcs.store.settings import Settings
+    from gcs.ui.app import start_error_text
+    from gcs.ui.i18n import set_language
+
+    s = Settings()
+    s.storage.port = 19000
+    err = OSError(98, "error while attempting to bind on address ('0.0.0.0', 19000)")
+    title, text = start_error_text(err, tmp_path, s)
+    assert title == "The station could not start"
+    assert "Port 19000 (S3 object store)" in text
+    assert "[storage] port" in text and "--s3-port" in text
+    assert str(tmp_path / "gcs.toml") in text
+    set_language("zh")
+    try:
+        title, text = start_error_text(err, tmp_path, s)
+        assert "端口 19000（S3 对象存储）已被其他程序占用" in text
+        assert "[storage] port" in text and str(tmp_path / "gcs.toml") in text
+    finally:
+        set_language("en")
