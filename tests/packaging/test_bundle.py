@@ -18,6 +18,7 @@ import sys
 import tarfile
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -189,6 +190,13 @@ def test_bundled_serve_gets_ready_and_a_bundled_simulated_dock_comes_online(
     brokers = [c for c in children if "broker" in c.cmdline()[1:2]]
     assert brokers, [c.cmdline() for c in children]
     assert Path(brokers[0].cmdline()[0]).resolve() == (bundle / "gcs").resolve()
+
+    # The bundled H5 pages, with the version their footer shows.
+    http = next(line.split(" ", 1)[1] for line in serve.lines if line.startswith("http: "))
+    with urllib.request.urlopen(http.rstrip("/") + "/pilot/", timeout=10) as r:
+        assert 'id="version"' in r.read().decode()
+    with urllib.request.urlopen(http.rstrip("/") + "/pilot/config.json", timeout=10) as r:
+        assert json.loads(r.read())["data"]["version"] == version()
 
     cred = serve.credentials()
     cred["mqtt_host"] = "127.0.0.1"  # the station listens on loopback in tests
