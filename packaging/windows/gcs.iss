@@ -24,7 +24,8 @@
 #endif
 
 #define AppName "GCS Station"
-#define AppExe "gcs.exe"
+#define AppExe "gcs-station.exe"
+#define ConsoleExe "gcs.exe"
 #define FirewallRule "GCS Station"
 
 [Setup]
@@ -80,16 +81,19 @@ Source: "{#SourceDir}\*"; DestDir: "{app}"; Flags: ignoreversion recursesubdirs 
 
 [Icons]
 Name: "{group}\{#AppName}"; Filename: "{app}\{#AppExe}"; WorkingDir: "{app}"
-Name: "{group}\{cm:Headless}"; Filename: "{app}\{#AppExe}"; Parameters: "serve"; WorkingDir: "{app}"
+Name: "{group}\{cm:Headless}"; Filename: "{app}\{#ConsoleExe}"; Parameters: "serve"; WorkingDir: "{app}"
 Name: "{group}\{cm:Licences}"; Filename: "{app}\THIRD-PARTY.md"
 Name: "{group}\{cm:UninstallProgram,{#AppName}}"; Filename: "{uninstallexe}"
 Name: "{userdesktop}\{#AppName}"; Filename: "{app}\{#AppExe}"; Tasks: desktopicon
 
 [Run]
-; One inbound rule for the program (every port it listens on, TCP and UDP), so a port changed in
-; the settings keeps working. "runas" shows the UAC prompt; refusing it only skips the rule.
+; Inbound rules for the programs (every port they listen on, TCP and UDP), so a port changed in
+; the settings keeps working; netsh deletes every rule of that name first and at uninstall.
+; "runas" shows the UAC prompt; refusing it only skips the rules.
 Filename: "{sys}\netsh.exe"; Parameters: "advfirewall firewall delete rule name=""{#FirewallRule}"""; Verb: "runas"; Flags: shellexec runhidden waituntilterminated skipifdoesntexist; Tasks: firewall; StatusMsg: "{cm:FirewallTask}"
 Filename: "{sys}\netsh.exe"; Parameters: "advfirewall firewall add rule name=""{#FirewallRule}"" dir=in action=allow program=""{app}\{#AppExe}"" enable=yes profile=private,domain"; Verb: "runas"; Flags: shellexec runhidden waituntilterminated; Tasks: firewall; StatusMsg: "{cm:FirewallTask}"
+; gcs.exe: the embedded broker (MQTT) runs as its child process, and `gcs serve` headless.
+Filename: "{sys}\netsh.exe"; Parameters: "advfirewall firewall add rule name=""{#FirewallRule}"" dir=in action=allow program=""{app}\{#ConsoleExe}"" enable=yes profile=private,domain"; Verb: "runas"; Flags: shellexec runhidden waituntilterminated; Tasks: firewall; StatusMsg: "{cm:FirewallTask}"
 Filename: "{app}\{#AppExe}"; Description: "{cm:LaunchProgram,{#AppName}}"; Flags: nowait postinstall skipifsilent
 
 [UninstallRun]
