@@ -183,7 +183,7 @@ def child_command(
     executable takes the sub-command directly.
     """
     if getattr(sys, "frozen", False):
-        prefix = [sys.executable]
+        prefix = [str(_console_executable(Path(sys.executable)))]
     else:
         prefix = [sys.executable, "-m", "gcs"]
     return [
@@ -206,6 +206,19 @@ def child_command(
         "--parent-pid",
         str(os.getpid()),
     ]
+
+
+def _console_executable(exe: Path) -> Path:
+    """The bundle's console program for the child.
+
+    The Windows bundle also has a GUI-only executable (``gcs-station.exe``, no console window)
+    whose standard streams are not usable; the broker child, which reports readiness on its
+    standard output, is then the console ``gcs.exe`` beside it (started without a window).
+    """
+    console = exe.with_name("gcs.exe")
+    if sys.platform == "win32" and exe.name.lower() != "gcs.exe" and console.is_file():
+        return console
+    return exe
 
 
 class BrokerProcess:
@@ -324,6 +337,8 @@ class BrokerProcess:
         self.port = None
         self._process = subprocess.Popen(
             command,
+            # Windows: no console window for the child of the GUI program.
+            creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

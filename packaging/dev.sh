@@ -4,6 +4,8 @@
 #   bash packaging/dev.sh demo [gcs demo options]   install the station and run the demo
 #   bash packaging/dev.sh test [pytest options]      install everything the tests need and run pytest
 #   bash packaging/dev.sh env                        only install, print the venv path
+#   bash packaging/dev.sh bundle [OUT]               install, then build the Linux bundle and
+#                                                    its tarball with PyInstaller (packaging/build.sh)
 #
 # Python >= 3.12 is required (PySide6 6.12 crashes on 3.11). The script looks for python3.12+
 # on PATH and in pyenv's folder, and keeps a virtualenv in .venv/ beside this repository.
@@ -63,7 +65,8 @@ case "$what" in
         exec "$venv/bin/gcs" demo "$@"
         ;;
     test)
-        apt_install "${qt_libs[@]}" mosquitto chromium xvfb
+        # binutils: PyInstaller's strip and objdump for the bundle built below.
+        apt_install "${qt_libs[@]}" mosquitto chromium xvfb binutils
         # Tests start their own mosquitto on free ports; a system service would hold port 1883
         # that `gcs demo` needs.
         if [ "$(id -u)" = 0 ]; then
@@ -75,6 +78,15 @@ case "$what" in
         ruff check gcs broker tests
         mypy
         lint-imports
+        if [ $# -eq 0 ] && [ -z "${GCS_BUNDLE:-}" ]; then
+            # A full run also builds the installable bundle; tests/packaging smoke-tests it.
+            rm -rf build/bundle && mkdir -p build/bundle
+            echo "building the bundle (log: build/bundle.log)" >&2
+            PYTHON="$venv/bin/python" bash packaging/build.sh build/bundle >build/bundle.log 2>&1 ||
+                { tail -40 build/bundle.log >&2; exit 1; }
+            GCS_BUNDLE="$(find "$here/build/bundle" -mindepth 1 -maxdepth 1 -type d -name 'gcs-*')"
+            export GCS_BUNDLE
+        fi
         # pytest exit code 5 (no tests collected) is a failure here too.
         exec "$venv/bin/python" -m pytest -q "$@"
         ;;
@@ -83,6 +95,13 @@ case "$what" in
         vendor_assets
         echo "$venv"
         ;;
+    bundle)
+        # Qt's system libraries must be on the build machine: PyInstaller copies them in.
+        apt_install "${qt_libs[@]}" binutils
+        "$venv/bin/python" -m pip install -q -e ".[gui,test]"
+        vendor_assets
+        PYTHON="$venv/bin/python" exec bash packaging/build.sh "$@"
+        ;;
     *)
-        echo "usage: $0 demo|test|env" >&2; exit 2 ;;
+        echo "usage: $0 demo|test|env|bundle" >&2; exit 2 ;;
 esac

@@ -53,10 +53,12 @@ class ServeProcess:
     ntp_port: int
     lines: list[str] = field(default_factory=list)
     ready: threading.Event = field(default_factory=threading.Event)
+    # The `gcs` program: `python -m gcs` by default, a bundle's executable in packaging tests.
+    program: tuple[str, ...] = ()
 
     def credentials(self) -> dict[str, object]:
         out = subprocess.run(
-            gcs_command("credentials", "--data-dir", str(self.data_dir)),
+            [*(self.program or gcs_command()), "credentials", "--data-dir", str(self.data_dir)],
             check=True,
             capture_output=True,
             text=True,
@@ -75,7 +77,9 @@ class ServeProcess:
         return int(self.proc.returncode)
 
 
-def start_serve(data_dir: Path, *extra: str, timeout: float = 20.0) -> ServeProcess:
+def start_serve(
+    data_dir: Path, *extra: str, timeout: float = 20.0, program: tuple[str, ...] = ()
+) -> ServeProcess:
     mqtt_port, ntp_port = free_port(), free_port(socket.SOCK_DGRAM)
     args = [
         "serve",
@@ -97,13 +101,13 @@ def start_serve(data_dir: Path, *extra: str, timeout: float = 20.0) -> ServeProc
     ]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(
-        gcs_command(*args),
+        [*(program or gcs_command()), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         env=env,
     )
-    sp = ServeProcess(proc, data_dir, mqtt_port, ntp_port)
+    sp = ServeProcess(proc, data_dir, mqtt_port, ntp_port, program=program)
 
     def reader() -> None:
         assert proc.stdout is not None

@@ -13,6 +13,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from gcs.version import version
+
 COMMANDS = [
     "gcs.cli.serve",  # serve, demo (and the desktop app as the default)
     "gcs.cli.sim",
@@ -30,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="gcs", description="Offline DJI Cloud API ground station."
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    parser.add_argument("--version", action="version", version=f"gcs {version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         try:

@@ -101,11 +101,41 @@ def register(sub: Any) -> None:
     d.add_argument("--headless", action="store_true", help="no window: serve + simulated fleet")
     d.add_argument("--docks", type=int, default=3, help="simulated docks (default 3)")
     d.add_argument("--pilots", type=int, default=1, help="simulated Pilot RCs (default 1)")
+    add_probe_options(d)
     d.set_defaults(func=run_demo)
 
     a = sub.add_parser("app", help="the desktop app (the default)")
     add_station_options(a)
+    add_probe_options(a)
     a.set_defaults(func=run_app)
+
+
+def add_probe_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--probe",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write a JSON report of the window to FILE and a picture to FILE.png once the "
+        "fleet is online, then quit (checks without a person at the screen)",
+    )
+    p.add_argument(
+        "--probe-gateways",
+        type=int,
+        default=None,
+        metavar="N",
+        help="online gateways --probe waits for (default: the simulated fleet's, else 0)",
+    )
+
+
+def probe_spec(args: argparse.Namespace, default_gateways: int) -> Any:
+    """The `gcs.ui.probe.ProbeSpec` asked for on the command line, or None."""
+    if args.probe is None:
+        return None
+    from gcs.ui.probe import ProbeSpec
+
+    wanted = args.probe_gateways if args.probe_gateways is not None else default_gateways
+    return ProbeSpec(args.probe, gateways=wanted)
 
 
 async def _serve(
@@ -122,7 +152,13 @@ async def _serve(
     try:
         await runtime.start()
     except Exception as exc:
+        from gcs.station.ports import busy_port_advice
+        from gcs.store.settings import SETTINGS_FILE
+
+        advice = busy_port_advice(exc, settings, data_dir / SETTINGS_FILE)
         print(f"error: the station could not start: {exc}", file=sys.stderr)
+        if advice:
+            print(f"error: {advice}", file=sys.stderr, flush=True)
         return 1
     try:
         print_ready(runtime.endpoints(), data_dir)
@@ -179,11 +215,17 @@ def run_demo(args: argparse.Namespace) -> int:
         args.headless = True
     if args.headless:
         return asyncio.run(_serve(settings, data_dir, args.broker, fleet))
-    return _desktop(settings, data_dir, args.broker, fleet)
+    return _desktop(
+        settings, data_dir, args.broker, fleet, probe_spec(args, args.docks + args.pilots)
+    )
 
 
 def _desktop(
-    settings: Settings, data_dir: Path, broker: str | None, fleet: dict[str, int] | None
+    settings: Settings,
+    data_dir: Path,
+    broker: str | None,
+    fleet: dict[str, Any] | None,
+    probe: Any = None,
 ) -> int:
     """The desktop app; prints the addresses once the station runs, as `gcs serve` does."""
     from gcs.ui.app import run_desktop
@@ -193,7 +235,14 @@ def _desktop(
         if runtime.runtime.fleet is not None:
             runtime.submit(_report_fleet(runtime.runtime.fleet))
 
-    code = run_desktop(settings, data_dir, external_broker=broker, fleet=fleet, on_started=started)
+    code = run_desktop(
+        settings,
+        data_dir,
+        external_broker=broker,
+        fleet=fleet,
+        on_started=started,
+        probe=probe,
+    )
     print("stopped", flush=True)
     return code
 
@@ -226,4 +275,4 @@ def run_app(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    return _desktop(settings, data_dir, args.broker, None)
+    return _desktop(settings, data_dir, args.broker, None, probe_spec(args, 0))

@@ -16,15 +16,20 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from gcs.runtime import Runtime, ThreadedRuntime
+from gcs.station.ports import busy_port_advice
 from gcs.station.records import SETTINGS_FILE, Settings
 from gcs.ui.bridge import StationBridge
 from gcs.ui.i18n import install_qt_translator, set_language, system_language, tr
 from gcs.ui.main_window import MainWindow, qsettings
+
+if TYPE_CHECKING:
+    from gcs.ui.probe import ProbeSpec
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +54,18 @@ def _port_in_use(exc: BaseException) -> bool:
     return False
 
 
-def start_error_text(exc: BaseException, data_dir: Path) -> tuple[str, str]:
-    """Title and message (what happened, what to do) for a station that failed to start."""
+def start_error_text(
+    exc: BaseException, data_dir: Path, settings: Settings | None = None
+) -> tuple[str, str]:
+    """Title and message (what happened, what to do) for a station that failed to start.
+
+    With `settings`, a taken port is named with its service and the setting that moves it.
+    """
     settings_path = data_dir / SETTINGS_FILE
-    if _port_in_use(exc):
+    advice = busy_port_advice(exc, settings, settings_path, tr) if settings is not None else None
+    if advice:
+        text = tr("The station could not start: {detail}").format(detail=advice)
+    elif _port_in_use(exc):
         text = (
             tr("A port the station needs is already in use: {detail}").format(detail=exc)
             + "\n\n"
@@ -86,11 +99,13 @@ def run_desktop(
     fleet: dict[str, int] | None = None,
     ui_settings: QSettings | None = None,
     on_started: Callable[[ThreadedRuntime], None] | None = None,
+    probe: ProbeSpec | None = None,
 ) -> int:
     """Run the desktop station until its window is closed.
 
     `on_started(runtime)` is called once the station runs and the window is open (the
-    command line prints the addresses there).
+    command line prints the addresses there). With `probe`, the window is photographed and
+    described once the fleet is online, and the app quits (`gcs.ui.probe`).
 
     Returns:
         The process exit code: 0 after a normal close, 1 if the station could not start.
@@ -118,7 +133,7 @@ def run_desktop(
     except Exception as exc:
         log.error("the station could not start: %s", exc)
         runtime.thread.join(30)  # its loop ends by itself after a failed start
-        title, text = start_error_text(exc, data_dir)
+        title, text = start_error_text(exc, data_dir, settings)
         QMessageBox.critical(None, title, text)
         return 1
 
@@ -128,6 +143,11 @@ def run_desktop(
     window = MainWindow(bridge, data_dir, ui_settings=ui)
     window.show()
     window.show_wizard_if_first_start()
+    probe_timer = None
+    if probe is not None:
+        from gcs.ui.probe import WindowProbe
+
+        probe_timer = WindowProbe(window, bridge, probe)
     closed = asyncio.Event()
     app.aboutToQuit.connect(closed.set)
     app.lastWindowClosed.connect(app.quit)
@@ -139,6 +159,7 @@ def run_desktop(
             loop.run_until_complete(closed.wait())
     finally:
         keepalive.stop()
+        del probe_timer
         window.save_layout()
         bridge.close()
         runtime.stop()

@@ -33,6 +33,9 @@ __all__ = [
 LEAFLET_VERSION = "1.9.4"
 _STAMP = ".gcs-version"
 _NEEDED = ("leaflet.js", "leaflet.css", "images/layers.png", "images/marker-icon.png")
+# Leaflet's licence text travels with it (the bundle ships it). An older install without it
+# still serves the map; `ensure_leaflet` (install time) fetches it again.
+LICENSE_FILE = "LICENSE"
 ENV_VENDOR = "GCS_VENDOR_DIR"
 
 
@@ -95,7 +98,7 @@ def ensure_leaflet(dest: Path, *, version: str = LEAFLET_VERSION, npm: str = "np
             not look like Leaflet; `dest` is left as it was.
     """
     folder = Path(dest) / "leaflet"
-    if _installed(folder, version):
+    if _installed(folder, version) and (folder / LICENSE_FILE).is_file():
         return folder
     tarball = _npm_pack(f"leaflet@{version}", npm)
     staging = Path(tempfile.mkdtemp(prefix=".leaflet-", dir=_mkdir(Path(dest))))
@@ -104,6 +107,8 @@ def ensure_leaflet(dest: Path, *, version: str = LEAFLET_VERSION, npm: str = "np
         missing = [n for n in _NEEDED if not (staging / n).is_file()]
         if missing:
             raise AssetError(f"leaflet@{version} from npm lacks {', '.join(missing)}.")
+        if not (staging / LICENSE_FILE).is_file():
+            raise AssetError(f"leaflet@{version} from npm has no {LICENSE_FILE} file.")
         (staging / _STAMP).write_text(version + "\n")
         if folder.exists():
             shutil.rmtree(folder)
@@ -154,13 +159,19 @@ def _npm_pack(spec: str, npm: str) -> bytes:
 
 
 def _extract_dist(tarball: bytes, dest: Path) -> None:
-    """Unpack `package/dist/**` of an npm tarball into `dest` (regular files only)."""
+    """Unpack `package/dist/**` and `package/LICENSE` of an npm tarball into `dest` (regular
+    files only)."""
     prefix = "package/dist/"
     with tarfile.open(fileobj=io.BytesIO(tarball), mode="r:gz") as tar:
         for member in tar.getmembers():
-            if not member.isfile() or not member.name.startswith(prefix):
+            if not member.isfile():
                 continue
-            rel = Path(member.name[len(prefix) :])
+            if member.name == f"package/{LICENSE_FILE}":
+                rel = Path(LICENSE_FILE)
+            elif member.name.startswith(prefix):
+                rel = Path(member.name[len(prefix) :])
+            else:
+                continue
             if rel.is_absolute() or ".." in rel.parts:
                 continue
             src = tar.extractfile(member)

@@ -235,8 +235,8 @@ class EventsPanel(QWidget):
         """
 
         def done(rows: Any, error: BaseException | None) -> None:
-            if error is not None or not rows:
-                return
+            if error is not None or not rows or not shiboken6.isValid(self.view):
+                return  # (the panel may be gone: a window closed before its history came)
             existing = {(e.ts, e.sn, e.message) for e in self.model.rows}
             old = [
                 Entry(r.ts, r.sn, r.kind, r.level, r.message)

@@ -164,6 +164,10 @@ class FleetPanel(QWidget):
         """The tree item of device `sn`."""
         return self._items.get(sn)
 
+    def serials(self) -> list[str]:
+        """The serial numbers of every device in the tree."""
+        return sorted(self._items)
+
     def row_texts(self, sn: str) -> dict[str, str]:
         """The texts of `sn`'s row by English column name."""
         item = self._items[sn]

@@ -20,6 +20,8 @@ from PySide6.QtCore import (
     Signal,
 )
 
+from gcs.station import ports
+
 __all__ = [
     "LANGUAGES",
     "ZH",
@@ -135,6 +137,29 @@ ZH.update(
         "Reset layout": "重置布局",
         "About": "关于",
         "GCS — an offline DJI Cloud API station": "GCS —— 离线 DJI 上云 API 地面站",
+        "Version {version}": "版本 {version}",
+        "The station could not start: {detail}": "地面站无法启动：{detail}",
+        # gcs.station.ports (a taken port at start)
+        ports.ADVICE_KNOWN: (
+            "端口 {port}（{service}）已被其他程序占用"
+            "（另一个 GCS 地面站、MQTT 代理或网页服务器？）。"
+            "请关闭该程序，或换一个端口：{path} 中的 {setting}，"
+            "或用 {option} PORT 启动。已按旧端口配置的设备需要改用新端口。"
+        ),
+        ports.ADVICE_PORT: (
+            "端口 {port} 已被其他程序占用（另一个 GCS 地面站？）。"
+            "请关闭该程序，或在 {path} 中修改端口"
+            "（[mqtt] port、[http] port/https_port、[storage] port）后重新启动。"
+        ),
+        ports.ADVICE_ANY: (
+            "地面站需要的某个端口已被其他程序占用（另一个 GCS 地面站？）。"
+            "请关闭该程序，或在 {path} 中修改端口"
+            "（[mqtt] port、[http] port/https_port、[storage] port）后重新启动。"
+        ),
+        "MQTT broker": "MQTT 代理",
+        "HTTP (Pilot web, API)": "HTTP（Pilot 网页与接口）",
+        "S3 object store": "S3 对象存储",
+        "Data folder: {path}": "数据文件夹：{path}",
         "Main toolbar": "主工具栏",
         "Fleet": "机队",
         "Dock": "机场",

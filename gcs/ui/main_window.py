@@ -30,6 +30,7 @@ from gcs.ui.dock_panel import DockPanel
 from gcs.ui.events_panel import EventsPanel
 from gcs.ui.fleet_panel import FleetPanel
 from gcs.ui.i18n import LANGUAGES, i18n, set_language, system_language, tr
+from gcs.version import version
 
 log = logging.getLogger(__name__)
 
@@ -406,20 +407,28 @@ class MainWindow(QMainWindow):
         wizard = ConnectionWizard(self.bridge, self, ui_settings=self.ui_settings)
         wizard.exec()
 
-    def show_wizard_if_first_start(self) -> None:
-        """Open the wizard once, on the first start (remembered per user)."""
-        if not self.ui_settings.value("wizard/done", False, type=bool):
-            QTimer.singleShot(300, self.open_wizard)
+    def show_wizard_if_first_start(self) -> bool:
+        """Open the wizard once, on the first start (remembered per user); True if it will."""
+        if self.ui_settings.value("wizard/done", False, type=bool):
+            return False
+        QTimer.singleShot(300, self.open_wizard)
+        return True
+
+    def about_text(self) -> str:
+        """The About box's text: product, version, data folder and the station's addresses."""
+        return (
+            tr("GCS — an offline DJI Cloud API station")
+            + "\n"
+            + tr("Version {version}").format(version=version())
+            + "\n"
+            + tr("Data folder: {path}").format(path=self.data_dir)
+            + "\n\n"
+            + "\n".join(f"{ep.name}: {ep.url}" for ep in self.bridge.endpoints())
+        )
 
     @Slot()
     def _about(self) -> None:
-        QMessageBox.about(
-            self,
-            tr("About"),
-            tr("GCS — an offline DJI Cloud API station")
-            + "\n\n"
-            + "\n".join(f"{ep.name}: {ep.url}" for ep in self.bridge.endpoints()),
-        )
+        QMessageBox.about(self, tr("About"), self.about_text())
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_layout()

@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from gcs.version import version
 from gcs.web.envelope import ok
 from gcs.web.keys import STATION, TLS
 from gcs.web.resources import h5_dir
@@ -37,6 +38,7 @@ def page_config(request: web.Request) -> dict[str, Any]:
         "third_party_app_url": p.third_party_app_url,
         "ws_path": "/api/v1/ws",
         "ca_url": "/ca.crt",
+        "version": version(),
     }
 
 

@@ -431,13 +431,15 @@ def test_missing_npm_is_explained(tmp_path: Path) -> None:
     assert not (tmp_path / "vendor" / "leaflet").exists()
 
 
-def test_npm_tarball_extraction_keeps_dist_only(tmp_path: Path) -> None:
+def test_npm_tarball_extraction_keeps_dist_and_the_licence(tmp_path: Path) -> None:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:
         for name, data in [
             ("package/dist/leaflet.js", b"js"),
             ("package/dist/images/layers.png", b"png"),
             ("package/src/Map.js", b"src"),
+            ("package/LICENSE", b"BSD-2-Clause"),
+            ("package/README.md", b"readme"),
             ("package/dist/../../evil.js", b"no"),
         ]:
             info = tarfile.TarInfo(name)
@@ -445,4 +447,4 @@ def test_npm_tarball_extraction_keeps_dist_only(tmp_path: Path) -> None:
             tar.addfile(info, io.BytesIO(data))
     _extract_dist(buf.getvalue(), tmp_path)
     files = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
-    assert files == ["images/layers.png", "leaflet.js"]
+    assert files == ["LICENSE", "images/layers.png", "leaflet.js"]

@@ -23,6 +23,7 @@ from cdp_browser import CHROMIUM, Browser, Page
 from pilot_peers import APP_ID, APP_KEY, APP_LICENSE, PilotStation, RawGateway, start_pilot_station
 
 from gcs.station.netinfo import lan_addresses
+from gcs.version import version
 
 SCREENS = Path("/tmp/gcs-screens")
 RC_SN = "5YSZL260021H5X"
@@ -131,6 +132,10 @@ async def test_pilot_connects_through_every_module(station: PilotStation, page: 
     await page.navigate(url)
     await page.wait_for("!!document.querySelector('#licence.ok')")
     await page.wait_for("!document.getElementById('submit').disabled")
+    # The footer shows the product's one version number.
+    footer = await page.wait_for("!document.getElementById('version').hidden && "
+                                 "document.getElementById('version').textContent")
+    assert footer == f"GCS {version()}"
     await page.screenshot(SCREENS / "02-login.png")
     await page.evaluate(
         f"document.getElementById('username').value = {json.dumps(station.username)};"
@@ -138,6 +143,9 @@ async def test_pilot_connects_through_every_module(station: PilotStation, page: 
         "document.getElementById('submit').click()"
     )
     await page.wait_for("location.pathname.endsWith('/home.html')")
+    home_footer = await page.wait_for("!document.getElementById('version').hidden && "
+                                      "document.getElementById('version').textContent")
+    assert home_footer == f"GCS {version()}"
 
     # Pilot's thing module would now connect to the broker: do it with what the page gave it.
     thing = await page.wait_for(

@@ -58,6 +58,16 @@
     return location.origin + '/';
   }
 
+  // The page footer shows the station's version (from /pilot/config.json).
+  function showVersion(cfg) {
+    var el = document.getElementById('version');
+    if (el && cfg && cfg.version) {
+      el.textContent = 'GCS ' + cfg.version;
+      el.hidden = false;
+    }
+    return cfg;
+  }
+
   function wsUrl(path) {
     return (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + path;
   }
@@ -69,7 +79,7 @@
     request: request,
     get: function (path) { return request('GET', path); },
     post: function (path, body) { return request('POST', path, body === undefined ? {} : body); },
-    config: function () { return request('GET', '/pilot/config.json'); },
+    config: function () { return request('GET', '/pilot/config.json').then(showVersion); },
     show: show,
     apiHost: apiHost,
     wsUrl: wsUrl
