@@ -54,7 +54,7 @@ from gcs.station.commands import (
 from gcs.station.storage import ScopeError, StorageAccess
 from gcs.store import firmware as q
 from gcs.store.db import Store
-from gcs.store.firmware import FirmwareRow
+from gcs.store.firmware import FirmwareRow as FirmwareRow
 
 log = logging.getLogger(__name__)
 

@@ -42,7 +42,7 @@ from gcs.station.commands import (
 from gcs.station.storage import ExternalStoreError, ScopeError, sts_grant
 from gcs.store import firmware as q
 from gcs.store.db import Store
-from gcs.store.firmware import LogUploadRow
+from gcs.store.firmware import LogUploadRow as LogUploadRow
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from aiohttp import web
 
 from gcs.station.core import Station
-from gcs.web import control, h5, health, manage
+from gcs.web import control, firmware, h5, health, logs, manage
 from gcs.web.auth import check_token
 from gcs.web.envelope import ApiError, failure
 from gcs.web.feed import PilotFeed, TopologyCache
@@ -87,6 +87,8 @@ def init_app(
     app[TOPOLOGY_CACHE] = TopologyCache()
     # health before manage: `.../devices/hms` must not read as a device called "hms"
     app.add_routes(health.routes)
+    app.add_routes(firmware.routes)
+    app.add_routes(logs.routes)
     app.add_routes(manage.routes)
     app.add_routes(control.routes)
     app.router.add_get("/api/v1/ws", websocket)
@@ -106,7 +108,11 @@ async def _feed_ctx(app: web.Application) -> AsyncIterator[None]:
     feed = PilotFeed(app[STATION], app[HUB], app[TOPOLOGY_CACHE])
     commands = control.CommandFeed(app[STATION], app[HUB])
     alarms = health.HmsFeed(app[STATION], app[HUB])
+    ota = firmware.OtaFeed(app[STATION], app[HUB])
+    uploads = logs.LogsFeed(app[STATION], app[HUB])
     yield
+    uploads.close()
+    ota.close()
     alarms.close()
     commands.close()
     feed.close()
