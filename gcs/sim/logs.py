@@ -11,7 +11,8 @@ API with those credentials ("file_uploading", SigV4 as `gcs.sim.media` signs it)
 each archive's size and MD5 fingerprint. Credentials already expired (e.g. a duration mistaken
 for an absolute time) fail the upload with 324019 before anything is sent. `fileupload_update`
 with status "cancel" stops the named modules; the upload then ends "canceled". A second upload
-while one runs is refused with 325009. Tests inject a failure with `state_of(dock).fail_with`.
+while one runs is refused with 325009. Tests inject a failure with `state_of(dock).fail_with`
+and hold an upload between steps with `state_of(dock).gate` (an unset asyncio.Event).
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ class LogsSim:
     canceled: set[str] = field(default_factory=set)  # modules canceled in the running upload
     uploaded: list[str] = field(default_factory=list)  # object keys written
     fail_with: int | None = None  # the next upload ends "failed" with this code
+    gate: asyncio.Event | None = None  # when set by a test, each step waits until it is set
 
 
 _STATES: weakref.WeakKeyDictionary[SimDock, LogsSim] = weakref.WeakKeyDictionary()
@@ -295,6 +297,8 @@ async def _upload(
             _report(dock, bid, "failed", files, UPLOAD_FAILED)
             return
         for n, step in enumerate(STEPS, 1):
+            if state.gate is not None:
+                await state.gate.wait()
             for f in files:
                 if f.module in state.canceled:
                     f.status = "canceled"

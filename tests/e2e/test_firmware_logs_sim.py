@@ -20,6 +20,7 @@ from command_peers import runtime
 
 from gcs.runtime import ThreadedRuntime
 from gcs.sim import Fleet, FleetOptions, SimDock
+from gcs.sim import logs as sim_logs
 from gcs.sim import ota as sim_ota
 
 __all__ = ["runtime"]
@@ -198,3 +199,35 @@ async def test_ota_and_logs_with_the_simulator(
     assert names == sorted(f"{dock.sn}/boot_{i}.log" for i in dock_boots[:2])
     final = seen[-1]["output"]["ext"]["files"]
     assert {f["module"]: f["size"] for f in final}["3"] == len(archive)
+
+    # cancel: the dock is held before its first step, the cancel reaches it, the upload ends
+    book = sim_logs.state_of(dock)
+    book.gate = asyncio.Event()
+    one = {"files": [{"module": "3", "list": [{"boot_index": dock_boots[2]}]}]}
+    async with session.ws_connect(f"{base}/api/v1/ws?x-auth-token={token}") as ws:
+        async with session.post(logs_url, json=one) as r:
+            held = (await r.json())["data"]
+        async with session.delete(logs_url, json={"status": "cancel", "module_list": ["3"]}) as r:
+            assert (await r.json())["code"] == 0
+        book.gate.set()
+        seen = await frames_until(
+            ws, "fileupload_progress", lambda d: d["output"]["status"] in ("canceled", "ok")
+        )
+    assert seen[-1]["logs_id"] == held["logs_id"] and seen[-1]["output"]["status"] == "canceled"
+
+    # an injected failure comes back with its code
+    book.gate = asyncio.Event()
+    book.fail_with = 324019
+    async with session.ws_connect(f"{base}/api/v1/ws?x-auth-token={token}") as ws:
+        async with session.post(logs_url, json=one) as r:
+            assert (await r.json())["code"] == 0
+        book.gate.set()
+        seen = await frames_until(
+            ws, "fileupload_progress", lambda d: d["output"]["status"] in ("failed", "ok")
+        )
+    assert seen[-1]["output"]["status"] == "failed" and seen[-1]["result"] == 324019
+    async with session.get(
+        f"{base}/manage/api/v1/workspaces/{ws_id}/devices/{dock.sn}/logs-uploaded"
+    ) as r:
+        statuses = [u["status"] for u in (await r.json())["data"]["list"]]
+    assert statuses[:3] == ["failed", "canceled", "ok"]
