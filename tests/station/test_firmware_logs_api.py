@@ -58,7 +58,7 @@ async def test_firmware_over_http_with_ota_progress_on_the_websocket(
     session, base = api
     ws_id = runtime.runtime.settings.station.workspace_id
     lib = f"{base}/manage/api/v1/workspaces/{ws_id}/firmwares"
-    body = b"DJI firmware package " * 4000
+    body = b"DJI firmware package " * 100_000  # 2.1 MB: more than a JSON request may carry
     form = aiohttp.FormData()
     form.add_field("file", body, filename="dock2_10.01.3000.zip")
     form.add_field("device_name", "DJI Dock 2")
