@@ -225,7 +225,7 @@ class FirmwarePanel(QWidget):
         self.upgrade_button.clicked.connect(self.upgrade_ticked)
         self.refresh_button.clicked.connect(self.refresh)
         bridge.command_changed.connect(self._on_command)
-        bridge.devices_changed.connect(self.refresh)
+        bridge.devices_changed.connect(self._tick)  # only while shown: a fleet changes often
         i18n.language_changed.connect(self.retranslate)
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
