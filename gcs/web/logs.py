@@ -17,6 +17,7 @@ WebSocket push (§9).
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from typing import Any
 
@@ -74,18 +75,54 @@ def file_json(f: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+#: The Demo web console's upload states (1 uploading, 2 done, 3 canceled, 4 failed).
+DEMO_STATUS = {"ok": 2, "canceled": 3, "failed": 4, "rejected": 4, "timeout": 4}
+
+
+def _local_time(ms: int | None) -> str | None:
+    if not ms:
+        return None
+    return datetime.datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def upload_json(r: LogUploadRow) -> dict[str, Any]:
+    """One upload as the Demo's web console reads it (`status` a number, times as local
+    "yyyy-MM-dd HH:mm:ss", `logs_progress`, `device_logs`), plus the station's own fields
+    (`upload_status` in words, `files` with their object keys, times in ms)."""
     return {
         "logs_id": r.id,
         "sn": r.gateway_sn,
         "bid": r.bid,
         "logs_information": r.note,
-        "happen_time": r.happen_time,
+        "happen_time": _local_time(r.happen_time),
         "user_name": r.actor,
-        "create_time": r.created_at,
-        "update_time": r.updated_at,
-        "status": r.status,
+        "create_time": _local_time(r.created_at),
+        "status": DEMO_STATUS.get(r.status, -1 if r.status in ("interrupted",) else 1),
+        "upload_status": r.status,
         "result": r.result,
+        "create_time_ms": r.created_at,
+        "update_time_ms": r.updated_at,
+        "logs_progress": [
+            {
+                "device_sn": f.get("device_sn", ""),
+                "device_model_domain": f.get("module", ""),
+                "progress": int(float(f.get("percent") or 0)),
+                "result": f.get("result", 0),
+                "upload_rate": f.get("upload_rate", 0),
+                "status": f.get("status") or r.status,
+            }
+            for f in r.files
+        ],
+        "device_logs": {
+            "files": [
+                {
+                    "device_sn": f.get("device_sn", ""),
+                    "module": f.get("module", ""),
+                    "list": [{"boot_index": i} for i in f.get("boot_indexes", [])],
+                }
+                for f in r.files
+            ]
+        },
         "files": [file_json(f) for f in r.files],
     }
 

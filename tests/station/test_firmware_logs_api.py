@@ -224,6 +224,9 @@ async def test_remote_logs_over_http_with_fileupload_progress(
     ) as r:
         rows = (await r.json())["data"]["list"]
     assert rows[0]["logs_id"] == upload["logs_id"] and rows[0]["logs_information"] == "cover stuck"
+    assert rows[0]["status"] == 2 and rows[0]["upload_status"] == "ok"  # Demo: 2 = done
+    assert rows[0]["logs_progress"][0]["progress"] == 100
+    assert rows[0]["device_logs"]["files"][0]["list"] == [{"boot_index": 52}]
     link = f"{base}/manage/api/v1/workspaces/{ws_id}/logs/{upload['logs_id']}/url/3"
     async with session.get(link) as r:
         url = (await r.json())["data"]
