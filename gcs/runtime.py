@@ -26,10 +26,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from gcs.station.capability import CapabilityFactory
 from gcs.station.core import Endpoint, Station
+from gcs.station.firmware import Firmware
 from gcs.station.health import Health
 from gcs.station.maintenance import Maintenance
 from gcs.station.onboarding import Onboarding
 from gcs.station.properties_in import PropertiesIn
+from gcs.station.remote_logs import RemoteLogs
 from gcs.station.resources import DockResources
 from gcs.station.uploads import Uploads
 from gcs.store.settings import Settings
@@ -62,6 +64,8 @@ CAPABILITIES: list[CapabilityFactory] = [
     DockResources,  # flight-area / offline-map / task files docks ask for
     Maintenance,  # remote debugging (§4.3)
     Health,  # HMS alarms (§12)
+    Firmware,  # firmware library and OTA upgrades (§14)
+    RemoteLogs,  # dock and aircraft logs uploaded to the store (§15)
 ]
 
 COMPONENTS = [

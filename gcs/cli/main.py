@@ -24,6 +24,7 @@ COMMANDS = [
     "gcs.cli.storage",
     "gcs.cli.wayline",
     "gcs.cli.hms",
+    "gcs.cli.firmware",
 ]
 
 

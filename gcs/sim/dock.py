@@ -11,7 +11,8 @@ the `services` methods it answers. What each service does lives in one module pe
 * `gcs.sim.mission`: flight tasks, `flighttask_*` (§4.2), and `gcs.sim.media` for the photos
   uploaded after landing;
 * `gcs.sim.command`: command flight, `takeoff_to_point` / `fly_to_point*` (§4.4);
-* `gcs.sim.drc`: Direct Remote Control (§16).
+* `gcs.sim.drc`: Direct Remote Control (§16);
+* `gcs.sim.ota`: firmware upgrades (§14), `gcs.sim.logs`: remote logs (§15).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 
 from gcs.protocol.envelope import new_id
 from gcs.protocol.topics import TopicKind
-from gcs.sim import codes, command, debug, drc, mission, onboarding, payloads
+from gcs.sim import codes, command, debug, drc, logs, mission, onboarding, ota, payloads
 from gcs.sim.drc import DrcSession
 from gcs.sim.gateway import GatewayConfig, SimGateway
 from gcs.sim.mission import Mission
@@ -83,6 +84,7 @@ class SimDock(SimGateway):
             "compatible_status": 0,
             "firmware_upgrade_status": 0,
         }
+        self.aircraft_firmware = product.aircraft_firmware  # changed by an upgrade (gcs.sim.ota)
         self.auto_charge = True
         self.prepared: dict[str, dict[str, Any]] = {}
         self.waylines: dict[str, bytes] = {}  # flight id -> KMZ fetched (fetch_waylines)
@@ -154,7 +156,7 @@ class SimDock(SimGateway):
         ac_sn = self.aircraft_sn
         self.messages.send_state(
             {
-                "firmware_version": self.product.aircraft_firmware,
+                "firmware_version": self.aircraft_firmware,
                 "compatible_status": 0,
                 "firmware_upgrade_status": 0,
             },
@@ -263,6 +265,8 @@ class SimDock(SimGateway):
         h["payload_authority_grab"] = lambda msg: (codes.OK, None)
         h.update(command.handlers(self))
         h.update(drc.handlers(self))
+        h.update(ota.handlers(self))
+        h.update(logs.handlers(self))
         if self.product.gateway_model.type != 1:
             h["live_camera_change"] = self._live_service(self.live.change_camera)
 

@@ -192,6 +192,8 @@ def _m0007(db: Database) -> None:
         verifier = hash_password(clear, iterations=MQTT_HASH_ITERATIONS) if clear else ""
         db.execute("UPDATE users SET mqtt_password_hash = ? WHERE id = ?", [verifier, user_id])
     db.execute("PRAGMA secure_delete=OFF")
+
+
 @migrations(name="0008_telemetry_chunks")
 def _m0008(db: Database) -> None:
     # Telemetry history as compressed chunks of changed values (gcs/store/history.py): the
@@ -214,6 +216,48 @@ def _m0008(db: Database) -> None:
     db.execute("DROP TABLE telemetry")
 
 
+@migrations(name="0009_firmwares")
+def _m0009(db: Database) -> None:
+    # The firmware library (§14): packages the operator imported, kept in the object store under
+    # `object_key`; `models` is a JSON list of the device model keys a package is for.
+    db.execute(
+        """CREATE TABLE firmwares (
+            id TEXT PRIMARY KEY,
+            file_name TEXT NOT NULL,
+            object_key TEXT NOT NULL,
+            version TEXT NOT NULL,
+            models TEXT NOT NULL,
+            release_note TEXT NOT NULL DEFAULT '',
+            md5 TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            enabled INTEGER NOT NULL DEFAULT 1,
+            imported_at INTEGER NOT NULL,
+            imported_by TEXT NOT NULL DEFAULT ''
+        )"""
+    )
+    db.execute("CREATE INDEX firmwares_imported ON firmwares(imported_at)")
+
+
+@migrations(name="0010_device_logs")
+def _m0010(db: Database) -> None:
+    # Remote log uploads (§15): one row per fileupload_start, with the files asked for and how
+    # far each got (`files`, JSON), so an operator can list and download the archives later.
+    db.execute(
+        """CREATE TABLE device_logs (
+            id TEXT PRIMARY KEY,
+            gateway_sn TEXT NOT NULL,
+            bid TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            actor TEXT NOT NULL DEFAULT '',
+            note TEXT NOT NULL DEFAULT '',
+            happen_time INTEGER,
+            status TEXT NOT NULL,
+            result INTEGER NOT NULL DEFAULT 0,
+            files TEXT NOT NULL DEFAULT '[]'
+        )"""
+    )
+    db.execute("CREATE INDEX device_logs_gateway ON device_logs(gateway_sn, created_at)")
 
 
 def open_database(path: Path | str) -> Database:

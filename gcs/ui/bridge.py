@@ -47,8 +47,16 @@ from gcs.station.bus import (
 from gcs.station.commands import CommandOutcome
 from gcs.station.core import ConnectionInfo, Endpoint
 from gcs.station.devices import DeviceView
+from gcs.station.firmware import DeviceFirmware, Firmware, FirmwareRow, OtaStarted, OtaTarget
 from gcs.station.health import Health
 from gcs.station.records import AlarmQuery, AlarmRow, CommandRow, EventRow, Sample, Settings
+from gcs.station.remote_logs import (
+    DeviceLogs,
+    LogSelection,
+    LogUploadChanged,
+    LogUploadRow,
+    RemoteLogs,
+)
 from gcs.station.tiles import TileStore
 from gcs.ui.i18n import language
 
@@ -571,6 +579,127 @@ class StationBridge(QObject):
     ) -> concurrent.futures.Future[None]:
         """Start a rename on the station loop (see `set_callsign`)."""
         return self.run(self._rt.runtime.station.registry.set_callsign(sn, callsign), on_done)
+
+    # -- firmware and remote logs (gcs.station.firmware, gcs.station.remote_logs) --------
+
+    def firmware_library(
+        self, on_done: Callable[[list[FirmwareRow] | None, BaseException | None], None]
+    ) -> concurrent.futures.Future[list[FirmwareRow]]:
+        """The firmware packages in the library, newest import first."""
+        return self.run(self._rt.runtime.station.capability(Firmware).library(), on_done)
+
+    def firmware_devices(
+        self, on_done: Callable[[list[DeviceFirmware] | None, BaseException | None], None]
+    ) -> concurrent.futures.Future[list[DeviceFirmware]]:
+        """Docks and their aircraft with their firmware and the upgrade each needs."""
+        return self.run(self._rt.runtime.station.capability(Firmware).devices(), on_done)
+
+    def import_firmware(
+        self,
+        path: str,
+        models: list[str],
+        version: str,
+        note: str,
+        on_done: Callable[[FirmwareRow | None, BaseException | None], None],
+    ) -> concurrent.futures.Future[FirmwareRow]:
+        """Import a package (MD5 and size computed off the loop); `FirmwareError` says why not."""
+        from pathlib import Path
+
+        fw = self._rt.runtime.station.capability(Firmware)
+        coro = fw.import_package(
+            Path(path), models=models, version=version, release_note=note, actor="desktop"
+        )
+        return self.run(coro, on_done)
+
+    def upgrade_firmware(
+        self,
+        targets: list[OtaTarget],
+        on_done: Callable[[list[OtaStarted] | None, BaseException | None], None],
+    ) -> concurrent.futures.Future[list[OtaStarted]]:
+        """`ota_create` per dock for `targets`; each result is a running job or a refusal."""
+        fw = self._rt.runtime.station.capability(Firmware)
+        return self.run(fw.upgrade(targets, actor="desktop"), on_done)
+
+    def list_device_logs(
+        self, sn: str, on_done: Callable[[list[DeviceLogs] | None, BaseException | None], None]
+    ) -> concurrent.futures.Future[list[DeviceLogs]]:
+        """The log files of dock `sn` and its aircraft, by boot index (`fileupload_list`)."""
+        logs = self._rt.runtime.station.capability(RemoteLogs)
+        return self.run(logs.list_files(sn, actor="desktop"), on_done)
+
+    def upload_device_logs(
+        self,
+        sn: str,
+        selections: list[LogSelection],
+        note: str,
+        on_done: Callable[[LogUploadRow | None, BaseException | None], None],
+    ) -> concurrent.futures.Future[LogUploadRow]:
+        """Have dock `sn` upload the chosen boots' logs into the station's store."""
+        logs = self._rt.runtime.station.capability(RemoteLogs)
+        return self.run(logs.start_upload(sn, selections, note=note, actor="desktop"), on_done)
+
+    def cancel_log_upload(
+        self, sn: str, on_done: Callable[[None, BaseException | None], None] | None = None
+    ) -> concurrent.futures.Future[None]:
+        """Tell dock `sn` to stop uploading logs (`fileupload_update`)."""
+        logs = self._rt.runtime.station.capability(RemoteLogs)
+        return self.run(logs.cancel(sn, actor="desktop"), on_done)
+
+    def log_uploads(
+        self, sn: str, on_done: Callable[[list[LogUploadRow] | None, BaseException | None], None]
+    ) -> concurrent.futures.Future[list[LogUploadRow]]:
+        """The log uploads of dock `sn`, newest first."""
+        logs = self._rt.runtime.station.capability(RemoteLogs)
+
+        async def run() -> list[LogUploadRow]:
+            rows, _total = await logs.uploads(sn, limit=200)
+            return rows
+
+        return self.run(run(), on_done)
+
+    def download_log_archive(
+        self,
+        upload_id: str,
+        file_id: str,
+        on_done: Callable[[str | None, BaseException | None], None],
+    ) -> concurrent.futures.Future[str]:
+        """Fetch one uploaded archive into `<data dir>/downloads/logs/` (on the station loop);
+        `on_done` gets the file's path."""
+        station = self._rt.runtime.station
+        logs = station.capability(RemoteLogs)
+
+        async def run() -> str:
+            import aiohttp
+
+            url = await logs.download_url(upload_id, file_id)
+            row = await logs.upload(upload_id)
+            entry = next(f for f in row.files if f["file_id"] == file_id) if row else {}
+            name = str(entry.get("object_key", f"{upload_id}-{file_id}.tar.gz")).rsplit("/", 1)[-1]
+            folder = station.data_dir / "downloads" / "logs" / upload_id
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(None, lambda: folder.mkdir(parents=True, exist_ok=True))
+            async with aiohttp.ClientSession() as http, http.get(url, ssl=False) as r:
+                r.raise_for_status()
+                body = await r.read()
+            target = folder / name
+            await loop.run_in_executor(None, target.write_bytes, body)
+            return str(target)
+
+        return self.run(run(), on_done)
+
+    def watch_log_uploads(self, callback: Callable[[LogUploadChanged], None]) -> None:
+        """Call `callback(event)` on the Qt thread for every log upload change, until
+        `close()`."""
+
+        def on_change(event: LogUploadChanged) -> None:
+            if not self._closed:
+                self._deliver.emit(lambda: callback(event))
+
+        async def attach() -> None:
+            bus = self._rt.runtime.station.bus
+            self._unsubscribers.append(bus.subscribe(LogUploadChanged, on_change))
+
+        self._rt.submit(attach()).result(10)
 
 
 def _health(station: Any) -> Health | None:

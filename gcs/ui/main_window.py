@@ -28,8 +28,10 @@ from gcs.ui.commands_panel import CommandsPanel
 from gcs.ui.dock_control import DockControlPanel
 from gcs.ui.dock_panel import DockPanel
 from gcs.ui.events_panel import EventsPanel
+from gcs.ui.firmware_panel import FirmwarePanel
 from gcs.ui.fleet_panel import FleetPanel
 from gcs.ui.i18n import LANGUAGES, i18n, set_language, system_language, tr
+from gcs.ui.logs_panel import LogsPanel
 from gcs.version import version
 
 log = logging.getLogger(__name__)
@@ -146,6 +148,8 @@ class MainWindow(QMainWindow):
         self.events = EventsPanel(bridge, self.selection)
         self.commands = CommandsPanel(bridge, self.selection)
         self.alarms = AlarmsPanel(bridge, self.selection, ui_settings=self.ui_settings)
+        self.firmware = FirmwarePanel(bridge, self.selection)
+        self.logs = LogsPanel(bridge, self.selection)
         map_cls = optional_panel("map_panel", "MapPanel") if optional_panels else None
         plots_cls = optional_panel("plots_panel", "PlotsPanel") if optional_panels else None
         self.map: QWidget | None = None
@@ -174,6 +178,8 @@ class MainWindow(QMainWindow):
         self._add("events", "Events", self.events, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._add("commands", "Commands", self.commands, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._add("alarms", "Alarms", self.alarms, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self._add("firmware", "Firmware", self.firmware, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self._add("logs", "Logs", self.logs, Qt.DockWidgetArea.RightDockWidgetArea)
         if self.plots is not None:
             self._add("plots", "Plots", self.plots, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._default_layout()
@@ -220,6 +226,8 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(d["dock"], d["control"])
         self.tabifyDockWidget(d["events"], d["commands"])
         self.tabifyDockWidget(d["events"], d["alarms"])
+        self.tabifyDockWidget(d["events"], d["firmware"])
+        self.tabifyDockWidget(d["dock"], d["logs"])
         if "plots" in d:
             self.tabifyDockWidget(d["events"], d["plots"])
             d["events"].raise_()

@@ -45,14 +45,14 @@ def _device_in_workspace(station: Station, who: Caller, sn: str) -> None:
         raise ApiError(404, f"device {sn} is not bound to your workspace")
 
 
-def _refused(exc: CommandRefused) -> ApiError:
+def refused_error(exc: CommandRefused) -> ApiError:
     status = 409 if exc.code == StationCode.CONFIRMATION_REQUIRED else 400
     if exc.code == StationCode.UNKNOWN_DEVICE:
         status = 404
     return ApiError(status, exc.en, exc.code)
 
 
-def _failed(exc: CommandFailed) -> ApiError:
+def failed_error(exc: CommandFailed) -> ApiError:
     o = exc.outcome
     return ApiError(200, f"{o.method} {o.status}: {o.message_en}", exc.code)
 
@@ -94,9 +94,9 @@ async def post_job(request: web.Request) -> web.Response:
             sn, method, data, actor=f"api:{who.user.username}", confirmed=confirmed
         )
     except CommandRefused as exc:
-        raise _refused(exc) from exc
+        raise refused_error(exc) from exc
     except CommandFailed as exc:
-        raise _failed(exc) from exc
+        raise failed_error(exc) from exc
     job = commands.job(outcome.id)
     return ok(_outcome(outcome, job.bid if job is not None else ""))
 
@@ -166,9 +166,9 @@ async def put_property(request: web.Request) -> web.Response:
                 sn, name, value, actor=f"api:{who.user.username}"
             )
         except CommandRefused as exc:
-            raise _refused(exc) from exc
+            raise refused_error(exc) from exc
         except CommandFailed as exc:
-            raise _failed(exc) from exc
+            raise failed_error(exc) from exc
         done[name] = _outcome(outcome)
     return ok(done)
 

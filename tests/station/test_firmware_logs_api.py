@@ -1,0 +1,248 @@
+"""Firmware and remote logs through the HTTP API (§8.4 `manage` firmwares, devices/ota, logs) and
+their WebSocket pushes (`ota_progress`, `fileupload_progress`, §9), with a real HTTP client, a
+WebSocket client, boto3 as the dock's uploader and a literal-JSON dock."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import aiohttp
+import boto3
+import pytest
+from botocore.config import Config
+from command_peers import AIRCRAFT, DOCK, RawDock, now_ms, runtime, wait_for
+
+from gcs.runtime import ThreadedRuntime
+
+__all__ = ["runtime"]
+
+
+@pytest.fixture(scope="module")
+def dock(runtime: ThreadedRuntime) -> Iterator[RawDock]:
+    s = runtime.runtime.settings
+    d = RawDock(runtime.runtime.station.mqtt_port, s.mqtt.device_username, s.mqtt.device_password)
+    d.online()
+    d.bind(s.station.binding_code, s.station.workspace_id)
+    registry = runtime.runtime.station.registry
+    wait_for(lambda: (v := registry.view(DOCK)) is not None and v.bound and v.online, what="bound")
+    yield d
+    d.close()
+
+
+@pytest.fixture
+async def api(runtime: ThreadedRuntime) -> AsyncIterator[tuple[aiohttp.ClientSession, str]]:
+    s = runtime.runtime.settings
+    url = next(ep.url for ep in runtime.runtime.endpoints() if ep.name == "http")
+    base = "http://127.0.0.1:" + url.rsplit(":", 1)[1].split("/", 1)[0]
+    async with aiohttp.ClientSession() as session:
+        login = {"username": s.pilot.default_user, "password": s.pilot.default_password, "flag": 1}
+        async with session.post(f"{base}/manage/api/v1/login", json=login) as r:
+            session.headers["x-auth-token"] = (await r.json())["data"]["access_token"]
+        yield session, base
+
+
+async def next_frame(ws: aiohttp.ClientWebSocketResponse, code: str, until: Any) -> dict[str, Any]:
+    while True:
+        frame = json.loads((await ws.receive(timeout=10)).data)
+        if frame["biz_code"] == code and until(frame["data"]):
+            return dict(frame["data"])
+
+
+async def test_firmware_over_http_with_ota_progress_on_the_websocket(
+    runtime: ThreadedRuntime, dock: RawDock, api: tuple[aiohttp.ClientSession, str]
+) -> None:
+    session, base = api
+    ws_id = runtime.runtime.settings.station.workspace_id
+    lib = f"{base}/manage/api/v1/workspaces/{ws_id}/firmwares"
+    body = b"DJI firmware package " * 100_000  # 2.1 MB: more than a JSON request may carry
+    form = aiohttp.FormData()
+    form.add_field("file", body, filename="dock2_10.01.3000.zip")
+    form.add_field("device_name", "DJI Dock 2")
+    form.add_field("release_note", "fixes the cover motor")
+    form.add_field("status", "true")
+    async with session.post(f"{lib}/file/upload", data=form) as r:
+        answer = await r.json()
+    assert answer["code"] == 0, answer
+    firmware = answer["data"]
+    assert firmware["product_version"] == "10.01.3000"  # read from the file name
+    assert firmware["file_md5"] == hashlib.md5(body).hexdigest()
+    assert firmware["file_size"] == len(body) and firmware["device_name"] == ["DJI Dock 2"]
+
+    bad = aiohttp.FormData()
+    bad.add_field("file", b"x", filename="package.zip")
+    bad.add_field("device_name", "DJI Dock 2")
+    async with session.post(f"{lib}/file/upload", data=bad) as r:
+        assert r.status == 400 and "product_version" in (await r.json())["message"]
+
+    async with session.put(f"{lib}/{firmware['firmware_id']}", json={"status": False}) as r:
+        assert (await r.json())["code"] == 0
+    async with session.get(lib, params={"status": "false"}) as r:
+        listed = (await r.json())["data"]
+    assert [f["firmware_id"] for f in listed["list"]] == [firmware["firmware_id"]]
+    async with session.put(f"{lib}/{firmware['firmware_id']}", json={"status": True}) as r:
+        assert (await r.json())["code"] == 0
+    notes_url = f"{base}/manage/api/v1/workspaces/firmware-release-notes/latest"
+    async with session.get(notes_url, params={"device_name": "DJI Dock 2"}) as r:
+        notes = (await r.json())["data"]
+    assert notes[0]["product_version"] == "10.01.3000"
+    assert notes[0]["release_note"] == "fixes the cover motor"
+
+    dock.osd(mode_code=0, emergency_stop_state=0)
+    dock.publish(
+        "state",
+        {
+            "tid": str(uuid.uuid4()),
+            "bid": str(uuid.uuid4()),
+            "timestamp": now_ms(),
+            "gateway": DOCK,
+            "data": {"firmware_version": "10.01.1612", "compatible_status": 0},
+        },
+    )
+    telemetry = runtime.runtime.station.telemetry
+    wait_for(lambda: telemetry.current(DOCK).get("firmware_version") == "10.01.1612")
+    wait_for(lambda: telemetry.current(DOCK).get("emergency_stop_state") == 0)
+    async with session.get(f"{lib}/devices") as r:
+        devices = {d["sn"]: d for d in (await r.json())["data"]["list"]}
+    assert devices[DOCK]["need"] == "normal" and devices[DOCK]["firmware_upgrade_type"] == 3
+    assert devices[DOCK]["latest_version"] == "10.01.3000"
+
+    dock.script = lambda d, cmd: d.reply(cmd, {"result": 0, "output": {"status": "in_progress"}})
+    token = session.headers["x-auth-token"]
+    ota_url = f"{base}/manage/api/v1/devices/{ws_id}/devices/ota"
+    async with session.ws_connect(f"{base}/api/v1/ws?x-auth-token={token}") as ws:
+        async with session.post(ota_url, json=[{"sn": DOCK, "firmware_upgrade_type": 3}]) as r:
+            answer = await r.json()
+        assert answer["code"] == 0, answer
+        [job] = answer["data"]
+        assert job["sn"] == DOCK and job["status"] == "running" and job["devices"] == [DOCK]
+        [sent] = dock.sent("ota_create")
+        assert sent["data"]["devices"][0]["firmware_upgrade_type"] == 3
+        out = {"status": "in_progress", "progress": {"percent": 45, "current_step": "download"}}
+        dock.event("ota_progress", job["bid"], {"result": 0, "output": out})
+        pushed = await next_frame(ws, "ota_progress", lambda d: d["output"]["progress"]["percent"])
+        assert pushed["sn"] == DOCK and pushed["bid"] == job["bid"]
+        assert pushed["output"] == {
+            "status": "in_progress",
+            "progress": {"percent": 45, "current_step": "download"},
+        }
+        out = {"status": "ok", "progress": {"percent": 100, "current_step": "upgrade_firmware"}}
+        dock.event("ota_progress", job["bid"], {"result": 0, "output": out})
+        await next_frame(ws, "ota_progress", lambda d: d["output"]["status"] == "ok")
+
+    # refusals answer with the station's code and a sentence
+    dock.osd(mode_code=0, emergency_stop_state=1)
+    wait_for(lambda: telemetry.current(DOCK).get("emergency_stop_state") == 1)
+    async with session.post(ota_url, json=[{"sn": DOCK}]) as r:
+        answer = await r.json()
+    assert r.status == 400 and answer["code"] == 212016 and "emergency" in answer["message"]
+    dock.osd(emergency_stop_state=0)
+    async with session.post(ota_url, json=[{"sn": "NOTMINE0001"}]) as r:
+        assert r.status == 404
+    async with session.post(ota_url, json=[{"sn": DOCK, "firmware_upgrade_type": 7}]) as r:
+        assert r.status == 400
+
+
+def _s3(grant: dict[str, Any]) -> Any:
+    c = grant["credentials"]
+    return boto3.client(
+        "s3",
+        endpoint_url=grant["endpoint"],
+        aws_access_key_id=c["access_key_id"],
+        aws_secret_access_key=c["access_key_secret"],
+        aws_session_token=c["security_token"] or None,
+        region_name=grant["region"],
+        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+    )
+
+
+async def test_remote_logs_over_http_with_fileupload_progress(
+    runtime: ThreadedRuntime, dock: RawDock, api: tuple[aiohttp.ClientSession, str]
+) -> None:
+    session, base = api
+    ws_id = runtime.runtime.settings.station.workspace_id
+    logs_url = f"{base}/manage/api/v1/workspaces/{ws_id}/devices/{DOCK}/logs"
+    listing = {
+        "result": 0,
+        "files": [
+            {
+                "device_sn": DOCK,
+                "module": "3",
+                "result": 0,
+                "list": [{"boot_index": 52, "start_time": 1, "end_time": 2, "size": 2048}],
+            },
+            {"device_sn": AIRCRAFT, "module": "0", "result": 324015, "list": []},
+        ],
+    }
+
+    def script(d: RawDock, cmd: dict[str, Any]) -> None:
+        d.reply(cmd, listing if cmd.get("method") == "fileupload_list" else {"result": 0})
+
+    dock.script = script
+    async with session.get(logs_url, params={"domain_list": "0,3"}) as r:
+        files = (await r.json())["data"]["files"]
+    assert files[0]["list"][0]["boot_index"] == 52 and files[1]["result"] == 324015
+
+    token = session.headers["x-auth-token"]
+    async with session.ws_connect(f"{base}/api/v1/ws?x-auth-token={token}") as ws:
+        request = {
+            "logs_information": "cover stuck",
+            "happen_time": now_ms(),
+            "files": [{"device_sn": DOCK, "module": "3", "list": [{"boot_index": 52}]}],
+        }
+        async with session.post(logs_url, json=request) as r:
+            answer = await r.json()
+        assert answer["code"] == 0, answer
+        upload = answer["data"]
+        [start] = dock.sent("fileupload_start")
+        grant = start["data"]
+        key = grant["params"]["files"][0]["object_key"]
+        assert grant["credentials"]["expire"] > now_ms()
+        archive = b"\x1f\x8b\x08" + b"dock log line\n" * 300
+        _s3(grant).put_object(Bucket=grant["bucket"], Key=key, Body=archive)
+        item = {
+            "module": "3",
+            "size": len(archive),
+            "device_sn": DOCK,
+            "key": key,
+            "fingerprint": hashlib.md5(archive).hexdigest(),
+            "progress": {"progress": 100, "current_step": 1, "total_step": 1, "status": "ok"},
+        }
+        out = {"status": "ok", "ext": {"files": [item]}}
+        dock.event("fileupload_progress", upload["bid"], {"result": 0, "output": out}, need_reply=0)
+        pushed = await next_frame(
+            ws, "fileupload_progress", lambda d: d["output"]["status"] == "ok"
+        )
+    assert pushed["logs_id"] == upload["logs_id"]
+    assert pushed["output"]["ext"]["files"][0]["progress"]["progress"] == 100
+
+    async with session.get(
+        f"{base}/manage/api/v1/workspaces/{ws_id}/devices/{DOCK}/logs-uploaded"
+    ) as r:
+        rows = (await r.json())["data"]["list"]
+    assert rows[0]["logs_id"] == upload["logs_id"] and rows[0]["logs_information"] == "cover stuck"
+    assert rows[0]["status"] == 2 and rows[0]["upload_status"] == "ok"  # Demo: 2 = done
+    assert rows[0]["logs_progress"][0]["progress"] == 100
+    assert rows[0]["device_logs"]["files"][0]["list"] == [{"boot_index": 52}]
+    link = f"{base}/manage/api/v1/workspaces/{ws_id}/logs/{upload['logs_id']}/url/3"
+    async with session.get(link) as r:
+        url = (await r.json())["data"]
+    async with aiohttp.ClientSession() as plain, plain.get(url) as r:
+        assert await r.read() == archive
+    async with session.get(
+        f"{base}/manage/api/v1/workspaces/{ws_id}/logs/{upload['logs_id']}/url/0"
+    ) as r:
+        assert r.status == 404
+
+    async with session.delete(logs_url, json={"status": "cancel", "module_list": ["3"]}) as r:
+        assert (await r.json())["code"] == 0
+    assert dock.sent("fileupload_update")[-1]["data"] == {"status": "cancel", "module_list": ["3"]}
+    async with session.delete(f"{logs_url}/{upload['logs_id']}") as r:
+        assert (await r.json())["code"] == 0
+    async with session.get(link) as r:
+        assert r.status == 404
+    async with session.post(logs_url, json={"files": []}) as r:
+        assert r.status == 400
