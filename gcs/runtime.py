@@ -31,6 +31,7 @@ from gcs.station.onboarding import Onboarding
 from gcs.station.properties_in import PropertiesIn
 from gcs.station.resources import DockResources
 from gcs.station.uploads import Uploads
+from gcs.station.waylines import Waylines
 from gcs.store.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ CAPABILITIES: list[CapabilityFactory] = [
     Uploads,  # storage_config_get, Pilot's STS
     DockResources,  # flight-area / offline-map / task files docks ask for
     Maintenance,  # remote debugging (§4.3)
+    Waylines,  # the wayline library (§8.2 #11-16, §13)
 ]
 
 COMPONENTS = [

@@ -14,7 +14,7 @@ from pathlib import Path
 from aiohttp import web
 
 from gcs.station.core import Station
-from gcs.web import control, h5, manage
+from gcs.web import control, h5, manage, waylines
 from gcs.web.auth import check_token
 from gcs.web.envelope import ApiError, failure
 from gcs.web.feed import PilotFeed, TopologyCache
@@ -87,6 +87,7 @@ def init_app(
     app[TOPOLOGY_CACHE] = TopologyCache()
     app.add_routes(manage.routes)
     app.add_routes(control.routes)
+    app.add_routes(waylines.routes)
     app.router.add_get("/api/v1/ws", websocket)
     h5.add_routes(app, h5_folder)
     if station.tiles is not None:
