@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from gcs.station.capability import CapabilityFactory
 from gcs.station.core import Endpoint, Station
 from gcs.station.maintenance import Maintenance
+from gcs.station.missions import Missions
 from gcs.station.onboarding import Onboarding
 from gcs.station.properties_in import PropertiesIn
 from gcs.station.resources import DockResources
@@ -59,6 +60,7 @@ CAPABILITIES: list[CapabilityFactory] = [
     DockResources,  # flight-area / offline-map / task files docks ask for
     Maintenance,  # remote debugging (§4.3)
     Waylines,  # the wayline library (§8.2 #11-16, §13)
+    Missions,  # dock flight tasks and their schedules (§4.2, §5, §6)
 ]
 
 COMPONENTS = [

@@ -53,7 +53,7 @@ MAX_KMZ_BYTES = 64 * 1024 * 1024
 #: How long a download URL handed to Pilot or a dock stays valid.
 URL_TTL_S = 3600
 #: Task states in which a task still needs its wayline file.
-PENDING_TASK_STATES = ("planned", "prepared", "executing", "in_progress", "paused", "ready")
+PENDING_TASK_STATES = ("planned", "prepared", "executing", "sent", "in_progress", "paused")
 KMZ_TYPE = "application/vnd.google-earth.kmz"
 _NAME_RE = re.compile(r'^[^<>:"/\\|?*]{1,200}$')
 

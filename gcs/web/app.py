@@ -87,7 +87,7 @@ def init_app(
     app[TOPOLOGY_CACHE] = TopologyCache()
     app.add_routes(manage.routes)
     app.add_routes(control.routes)
-    app.add_routes(waylines.routes)
+    waylines.setup(app)
     app.router.add_get("/api/v1/ws", websocket)
     h5.add_routes(app, h5_folder)
     if station.tiles is not None:

@@ -1,5 +1,15 @@
-"""Pilot 2's wayline module (protocol §8.2 #11–#16) and the web console's wayline library import
-(§8.4 `POST .../waylines/file/upload`, `DELETE .../waylines/{id}`).
+"""Pilot 2's wayline module (protocol §8.2 #11–#16), the web console's wayline library import
+(§8.4 `POST .../waylines/file/upload`, `DELETE .../waylines/{id}`) and its flight tasks (§8.4
+`POST .../flight-tasks`, `GET|DELETE .../jobs`, `PUT .../jobs/{job_id}`), with task progress
+pushed on the WebSocket as `flighttask_progress` (§9 web-console code).
+
+Flight-task body (`POST .../flight-tasks`): `name`, `dock_sn`, `file_id` (or `wayline_id`),
+`task_type` (0 immediate, 1 timed, 2 conditional, 3 or "recurring"), `execute_time` (ms, timed),
+`recurrence` `{days: [0 Mon..6 Sun], times: ["HH:MM"], begin_time, end_time}` (recurring),
+and the `flighttask_prepare` fields of §4.2 (`rth_altitude`, `rth_mode`, `out_of_control_action`,
+`exit_wayline_when_rc_lost`, `wayline_precision_type`, `ready_conditions`,
+`executable_conditions`, `break_point`, `simulate_mission`). `PUT .../jobs/{job_id}` takes
+`{"status": 0}` to pause and `{"status": 1}` to resume (the Demo's values; "pause"/"resume" too).
 
 Handlers parse the request, call the station's wayline library (`gcs.station.waylines`) and
 translate its refusals: a refused file answers 400 with the library's code, its reason and, in
@@ -8,12 +18,22 @@ translate its refusals: a refused file answers 400 with the library's code, its 
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import orjson
 from aiohttp import BodyPartReader, web
 
+from gcs.station.bus import FlightTaskChanged
 from gcs.station.core import Station
+from gcs.station.missions import (
+    MissionError,
+    Missions,
+    PlanRow,
+    plan_to_json,
+    task_from_json,
+    task_to_json,
+)
 from gcs.station.waylines import (
     MAX_KMZ_BYTES,
     ORDER_COLUMNS,
@@ -24,7 +44,8 @@ from gcs.station.waylines import (
 )
 from gcs.web.auth import Caller, caller
 from gcs.web.envelope import ApiError, ok
-from gcs.web.keys import STATION
+from gcs.web.keys import HUB, STATION
+from gcs.web.ws import WsHub
 
 routes = web.RouteTableDef()
 
@@ -271,3 +292,168 @@ async def upload_file(request: web.Request) -> web.Response:
             "warnings": [f.to_dict() for f in imported.findings],
         }
     )
+
+
+# -- flight tasks ---------------------------------------------------------------------------
+
+
+def mission_refused(exc: MissionError) -> web.Response:
+    body = {"code": exc.code, "message": exc.en, "data": {"message_zh": exc.zh}}
+    return web.json_response(body, status=exc.status, dumps=lambda d: orjson.dumps(d).decode())
+
+
+def missions(station: Station) -> Missions:
+    try:
+        return station.capability(Missions)
+    except LookupError as exc:
+        raise ApiError(404, "this station does not run flight tasks") from exc
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError as exc:
+        raise ApiError(400, f"the request body is not valid JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise ApiError(400, "the request body must be a JSON object")
+    return body
+
+
+@routes.post(BASE + "/flight-tasks")
+async def create_flight_task(request: web.Request) -> web.Response:
+    station, who, ws = await member(request)
+    try:
+        req = task_from_json(await _body(request))
+        made = await missions(station).plan(ws, req, actor=f"api:{who.user.username}")
+    except MissionError as exc:
+        return mission_refused(exc)
+    if isinstance(made, PlanRow):
+        return ok(plan_to_json(made))
+    return ok(task_to_json(made))
+
+
+@routes.get(BASE + "/jobs")
+async def list_jobs(request: web.Request) -> web.Response:
+    station, _, ws = await member(request)
+    query = request.query
+    page = _int(query.get("page", "1"), "page", 1, 10**6)
+    page_size = _int(query.get("page_size", "50"), "page_size", 1, MAX_PAGE_SIZE)
+    rows, total = await missions(station).tasks(
+        ws,
+        dock_sn=query.get("dock_sn") or None,
+        statuses=tuple(query.getall("status", [])),
+        page=page,
+        page_size=page_size,
+    )
+    plans = [plan_to_json(p) for p in await missions(station).plans() if p.workspace_id == ws]
+    return ok(
+        {
+            "list": [task_to_json(r) for r in rows],
+            "plans": plans,
+            "pagination": {"page": page, "page_size": page_size, "total": total},
+        }
+    )
+
+
+@routes.delete(BASE + "/jobs")
+async def cancel_jobs(request: web.Request) -> web.Response:
+    station, who, ws = await member(request)
+    ids = request.query.getall("job_id", []) + request.query.getall("job_id[]", [])
+    if not ids:
+        raise ApiError(400, "name at least one task: ?job_id=...")
+    try:
+        done = await missions(station).cancel(ws, ids, actor=f"api:{who.user.username}")
+    except MissionError as exc:
+        return mission_refused(exc)
+    return ok({"canceled": done})
+
+
+@routes.put(BASE + "/jobs/{job_id}")
+async def pause_or_resume(request: web.Request) -> web.Response:
+    station, who, ws = await member(request)
+    status = (await _body(request)).get("status")
+    m = missions(station)
+    job_id = request.match_info["job_id"]
+    actor = f"api:{who.user.username}"
+    try:
+        task = await m.task(job_id)
+        if task.workspace_id != ws:
+            raise ApiError(404, f"no flight task {job_id} in this workspace")
+        if status in (0, "pause", "paused"):
+            await m.pause(job_id, actor=actor)
+        elif status in (1, "resume", "recovery"):
+            await m.resume(job_id, actor=actor)
+        else:
+            raise ApiError(400, "'status' must be 0 (pause) or 1 (resume)")
+    except MissionError as exc:
+        return mission_refused(exc)
+    return ok({})
+
+
+@routes.post(BASE + "/jobs/{job_id}/breakpoint-resume")
+async def breakpoint_resume(request: web.Request) -> web.Response:
+    """Fly an interrupted task again from its break point, as a new task (our addition)."""
+    station, who, ws = await member(request)
+    try:
+        task = await missions(station).resume_from_breakpoint(
+            ws, request.match_info["job_id"], actor=f"api:{who.user.username}"
+        )
+    except MissionError as exc:
+        return mission_refused(exc)
+    return ok(task_to_json(task))
+
+
+class FlightTaskFeed:
+    """Pushes task changes to the task's workspace on the WebSocket while alive (`biz_code`
+    `flighttask_progress`, the event's shape: `{sn, bid, result, output{status, progress{
+    current_step, percent}, ext{flight_id, current_waypoint_index, wayline_mission_state,
+    media_count, break_point}}, message, message_zh, name}`)."""
+
+    def __init__(self, station: Station, hub: WsHub) -> None:
+        self.hub = hub
+        self._unsubscribe: Callable[[], None] = station.bus.subscribe(
+            FlightTaskChanged, self.on_task
+        )
+
+    def close(self) -> None:
+        self._unsubscribe()
+
+    def on_task(self, e: FlightTaskChanged) -> None:
+        if not self.hub.has_clients(e.workspace_id):
+            return
+        self.hub.publish(
+            e.workspace_id,
+            "flighttask_progress",
+            {
+                "sn": e.dock_sn,
+                "bid": e.task_id,
+                "result": e.result or 0,
+                "name": e.name,
+                "message": e.message_en,
+                "message_zh": e.message_zh,
+                "output": {
+                    "status": e.status,
+                    "progress": {"current_step": e.step, "percent": e.percent},
+                    "ext": {
+                        "flight_id": e.task_id,
+                        "file_id": e.wayline_id,
+                        "current_waypoint_index": e.waypoint_index,
+                        "wayline_mission_state": e.mission_state,
+                        "media_count": e.media_count,
+                        "break_point": e.break_point,
+                    },
+                },
+            },
+        )
+
+
+def setup(app: web.Application) -> None:
+    """Add the routes and the WebSocket feed to the application."""
+    app.add_routes(routes)
+    app.cleanup_ctx.append(_feed_ctx)
+
+
+async def _feed_ctx(app: web.Application) -> AsyncIterator[None]:
+    feed = FlightTaskFeed(app[STATION], app[HUB])
+    yield
+    feed.close()

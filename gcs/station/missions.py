@@ -1,0 +1,1335 @@
+"""Flight tasks for docks (protocol §4.2, §5, §6): plan, prepare, execute at the right time,
+follow the progress, pause, resume, return home, undo, resume from a break point.
+
+Theory of operation. A *task* is one flight (its id is the `flight_id` and the `bid` of its
+`flighttask_prepare` and `flighttask_execute`, as the Demo does). Every task is checked before
+anything reaches the dock (`check_request`): the dock is known, bound, online (and idle for an
+immediate flight), the wayline exists and is for the dock's aircraft, the time is not past,
+the RTH altitude is 20–1500 m, the enums are in range, the RC-lost exit agrees with the KMZ. Then:
+
+* immediate (task_type 0): prepare, then execute at once;
+* timed (1): prepare now (the dock keeps it), execute when the station's clock reaches
+  `execute_time` (a task more than `MISS_GRACE_MS` late is reported missed, never flown late);
+* conditional (2): prepare with `ready_conditions`; execute when the dock's `flighttask_ready`
+  lists it;
+* recurring (a *plan*): days of the week and times of day (station local time) within a date
+  range; `PREPARE_LEAD_MS` before each occurrence the station makes a timed task for it.
+
+Commands go through the station's one command path (`Commands`), so their preconditions,
+history rows and `CommandChanged` events are the same as every other command. Task state (status,
+percent, step, waypoint index, mission state, media count, break point, result) follows the
+dock's `flighttask_progress` events and lives in `flight_tasks`; each change is announced as
+`FlightTaskChanged`. Schedules are rows in `flight_plans` whose `next_fire` advances in the same
+transaction that writes the occurrence's task, so a restart neither loses nor repeats one; on
+start, occurrences and timed tasks whose time passed while the station was down are written as
+missed (and logged), and tasks that were flying keep following their progress events.
+
+The clock is injected (`now`, epoch ms) so tests move time instead of sleeping; `run_due()`
+does one scheduler pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from gcs.aio import spawn
+from gcs.protocol.envelope import Message
+from gcs.protocol.errors import StationCode, describe
+from gcs.station.bus import FlightTaskChanged, LogEntry
+from gcs.station.capability import Capability, EventHandler, RequestHandler
+from gcs.station.commands import (
+    AIRCRAFT_IN_DOCK,
+    DOCK_IDLE,
+    ONLINE,
+    CommandFailed,
+    CommandRefused,
+    CommandSpec,
+    Precondition,
+    Refusal,
+    Target,
+)
+from gcs.station.devices import RequestRefused
+from gcs.station.waylines import WaylineError, Waylines
+from gcs.store import missions as q
+from gcs.store.db import Store
+from gcs.store.missions import PlanRow, TaskRow
+
+__all__ = ["MissionError", "Missions", "PlanRow", "TaskRequest", "TaskRow"]
+
+if TYPE_CHECKING:
+    from gcs.station.core import Station
+
+log = logging.getLogger(__name__)
+
+IMMEDIATE, TIMED, CONDITIONAL = 0, 1, 2
+RECURRING = 3  # the station's own type: a plan that makes timed tasks
+TASK_TYPES = {"immediate": IMMEDIATE, "timed": TIMED, "conditional": CONDITIONAL, "recurring": 3}
+
+#: A timed task or occurrence later than this is missed, not flown (the Demo's ±30 s window).
+MISS_GRACE_MS = 30_000
+#: How long before a recurring occurrence its task is prepared on the dock.
+PREPARE_LEAD_MS = 60_000
+#: The scheduler looks at the clock at least this often (seconds).
+MAX_SLEEP_S = 1.0
+
+#: Task statuses: not yet flying / flying / over.
+WAITING = ("planned", "prepared")
+FLYING = ("executing", "sent", "in_progress", "paused")
+FINAL = frozenset(
+    {"ok", "failed", "canceled", "rejected", "timeout", "partially_done", "missed", "refused"}
+)
+_FLIGHT_ID_RE = re.compile(r'^[^<>:"/|?*._\\]{1,64}$')
+_TIME_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+#: KMZ `exitOnRCLost` → `exit_wayline_when_rc_lost`.
+_RC_LOST_EXIT = {"goContinue": 0, "executeLostAction": 1}
+
+STATUS_WORDS: dict[str, tuple[str, str]] = {
+    "planned": ("planned", "已计划"),
+    "prepared": ("sent to the dock, waiting for its start time", "已下发，等待执行"),
+    "executing": ("starting", "正在启动"),
+    "sent": ("starting", "正在启动"),
+    "in_progress": ("flying", "执行中"),
+    "paused": ("paused", "已暂停"),
+    "ok": ("done", "已完成"),
+    "partially_done": ("partially done", "部分完成"),
+    "failed": ("failed", "失败"),
+    "canceled": ("canceled", "已取消"),
+    "rejected": ("rejected by the dock", "机场拒绝执行"),
+    "timeout": ("timed out", "超时"),
+    "missed": (
+        "missed: the station was not running at its start time",
+        "已错过：计划时间地面站未运行",
+    ),
+    "refused": ("refused", "已拒绝"),
+}
+
+
+def _wall_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class MissionError(Exception):
+    """A task the station will not plan or change: a DJI-style code, the reason in EN/ZH and
+    the HTTP status a web front end answers with."""
+
+    def __init__(self, code: int, en: str, zh: str, *, status: int = 400) -> None:
+        super().__init__(en)
+        self.code = code
+        self.en = en
+        self.zh = zh
+        self.status = status
+
+
+def _bad(en: str, zh: str) -> MissionError:
+    return MissionError(StationCode.INVALID_PARAMETER, en, zh)
+
+
+# -- the request --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Recurrence:
+    days: tuple[int, ...]  # 0 Monday .. 6 Sunday
+    times: tuple[str, ...]  # "HH:MM", station local time
+    begin_ms: int
+    end_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRequest:
+    """What an operator asks for (the desktop's plan dialog or the HTTP API)."""
+
+    name: str
+    dock_sn: str
+    wayline_id: str
+    task_type: int  # IMMEDIATE, TIMED, CONDITIONAL or RECURRING
+    execute_time: int | None = None
+    recurrence: Recurrence | None = None
+    rth_altitude: int = 100
+    rth_mode: int = 1
+    out_of_control_action: int = 0
+    exit_wayline_when_rc_lost: int | None = None  # None: as the KMZ says
+    wayline_precision_type: int = 1
+    ready_conditions: dict[str, Any] | None = None
+    executable_conditions: dict[str, Any] | None = None
+    break_point: dict[str, Any] | None = None
+    simulate_mission: dict[str, Any] | None = None
+    flight_safety_advance_check: int | None = None
+    params: dict[str, Any] = field(default_factory=dict)  # filled by check_request
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def _choice(name: str, value: int, allowed: Sequence[int], meaning: str) -> None:
+    if value not in allowed:
+        raise _bad(
+            f"'{name}' must be {meaning}, got {value!r}",
+            f"'{name}' 必须为 {meaning}，收到 {value!r}",
+        )
+
+
+def check_params(req: TaskRequest, *, kmz_exit_on_rc_lost: str | None, now: int) -> dict[str, Any]:
+    """The `flighttask_prepare` fields of a request after every check of §4.2 (no I/O).
+
+    Raises:
+        MissionError: a value out of range or inconsistent with the KMZ, a time in the past.
+    """
+    if not isinstance(req.rth_altitude, int) or not 20 <= req.rth_altitude <= 1500:
+        raise _bad(
+            f"the return-home altitude must be 20–1500 m, got {req.rth_altitude!r}",
+            f"返航高度必须在 20–1500 米之间，收到 {req.rth_altitude!r}",
+        )
+    _choice("rth_mode", req.rth_mode, (0, 1), "0 (smart height) or 1 (preset height)")
+    _choice(
+        "out_of_control_action", req.out_of_control_action, (0, 1, 2), "0 RTH, 1 hover or 2 land"
+    )
+    _choice("wayline_precision_type", req.wayline_precision_type, (0, 1), "0 GPS or 1 RTK")
+    kmz_exit = _RC_LOST_EXIT.get(kmz_exit_on_rc_lost or "")
+    exit_rc = req.exit_wayline_when_rc_lost
+    if exit_rc is None:
+        exit_rc = kmz_exit if kmz_exit is not None else 1
+    _choice("exit_wayline_when_rc_lost", exit_rc, (0, 1), "0 (continue) or 1 (exit)")
+    if kmz_exit is not None and exit_rc != kmz_exit:
+        raise _bad(
+            f"exit_wayline_when_rc_lost {exit_rc} disagrees with the route, whose exitOnRCLost is "
+            f"{kmz_exit_on_rc_lost}: use {kmz_exit} or edit the route",
+            f"exit_wayline_when_rc_lost={exit_rc} 与航线的 exitOnRCLost（{kmz_exit_on_rc_lost}）"
+            f"不一致：请使用 {kmz_exit} 或修改航线",
+        )
+    params: dict[str, Any] = {
+        "rth_altitude": req.rth_altitude,
+        "rth_mode": req.rth_mode,
+        "out_of_control_action": req.out_of_control_action,
+        "exit_wayline_when_rc_lost": exit_rc,
+        "wayline_precision_type": req.wayline_precision_type,
+    }
+    if req.task_type == CONDITIONAL:
+        params["ready_conditions"] = _ready_conditions(req.ready_conditions, now)
+    elif req.ready_conditions is not None:
+        raise _bad(
+            "ready_conditions belong to conditional tasks (task_type 2)",
+            "ready_conditions 仅用于条件任务（task_type 2）",
+        )
+    if req.executable_conditions is not None:
+        storage = _int(req.executable_conditions.get("storage_capacity"))
+        if storage is None or storage < 0:
+            raise _bad(
+                "executable_conditions.storage_capacity must be a whole number ≥ 0",
+                "executable_conditions.storage_capacity 必须为 ≥ 0 的整数",
+            )
+        params["executable_conditions"] = {"storage_capacity": storage}
+    if req.break_point is not None:
+        params["break_point"] = _break_point(req.break_point)
+    if req.simulate_mission is not None:
+        params["simulate_mission"] = _simulation(req.simulate_mission)
+    if req.flight_safety_advance_check is not None:
+        _choice(
+            "flight_safety_advance_check", int(req.flight_safety_advance_check), (0, 1), "0 or 1"
+        )
+        params["flight_safety_advance_check"] = int(req.flight_safety_advance_check)
+    return params
+
+
+def _ready_conditions(cond: dict[str, Any] | None, now: int) -> dict[str, Any]:
+    if not isinstance(cond, dict):
+        raise _bad(
+            "a conditional task needs ready_conditions {battery_capacity, begin_time, end_time}",
+            "条件任务需要 ready_conditions {battery_capacity, begin_time, end_time}",
+        )
+    battery, begin, end = (
+        _int(cond.get("battery_capacity")),
+        _int(cond.get("begin_time")),
+        _int(cond.get("end_time")),
+    )
+    if battery is None or not 0 <= battery <= 100:
+        raise _bad("battery_capacity must be 0–100 %", "battery_capacity 必须为 0–100%")
+    if begin is None or end is None or begin >= end:
+        raise _bad(
+            "begin_time and end_time (ms) must be given, begin before end",
+            "必须给出 begin_time 与 end_time（毫秒），且开始早于结束",
+        )
+    if end <= now:
+        raise _bad("the ready window has already ended", "就绪时间窗口已结束")
+    return {"battery_capacity": battery, "begin_time": begin, "end_time": end}
+
+
+def _break_point(bp: dict[str, Any]) -> dict[str, Any]:
+    index, state = _int(bp.get("index")), _int(bp.get("state"))
+    progress, wayline_id = _number(bp.get("progress")), _int(bp.get("wayline_id", 0))
+    if index is None or index < 0 or state not in (0, 1) or wayline_id is None:
+        raise _bad(
+            "break_point needs index ≥ 0, state 0 (on a segment) or 1 (on a waypoint), wayline_id",
+            "break_point 需要 index ≥ 0、state 0（航段上）或 1（航点上）与 wayline_id",
+        )
+    if progress is None or not 0 <= progress <= 1:
+        raise _bad("break_point.progress must be 0–1", "break_point.progress 必须在 0–1 之间")
+    return {"index": index, "state": state, "progress": progress, "wayline_id": wayline_id}
+
+
+def _simulation(sim: dict[str, Any]) -> dict[str, Any]:
+    enable = _int(sim.get("is_enable"))
+    lat, lon = _number(sim.get("latitude")), _number(sim.get("longitude"))
+    if enable not in (0, 1):
+        raise _bad(
+            "simulate_mission.is_enable must be 0 or 1", "simulate_mission.is_enable 必须为 0 或 1"
+        )
+    if enable and (lat is None or lon is None or not -90 <= lat <= 90 or not -180 <= lon <= 180):
+        raise _bad(
+            "simulate_mission needs a latitude (−90–90) and longitude (−180–180)",
+            "simulate_mission 需要纬度（−90–90）与经度（−180–180）",
+        )
+    out: dict[str, Any] = {"is_enable": enable}
+    if lat is not None and lon is not None:
+        out.update(latitude=lat, longitude=lon)
+    return out
+
+
+# -- recurrence ---------------------------------------------------------------------------
+
+
+def check_recurrence(rec: Recurrence | None) -> Recurrence:
+    if rec is None:
+        raise _bad(
+            "a recurring task needs days, times and a date range",
+            "周期任务需要星期、时间与日期范围",
+        )
+    if not rec.days or any(d not in range(7) for d in rec.days):
+        raise _bad(
+            "days must list weekdays 0 (Monday) – 6 (Sunday)", "days 必须为 0（周一）– 6（周日）"
+        )
+    if not rec.times or any(not _TIME_RE.match(t) for t in rec.times):
+        raise _bad('times must be a list of "HH:MM"', 'times 必须为 "HH:MM" 列表')
+    if rec.begin_ms > rec.end_ms:
+        raise _bad("the date range ends before it begins", "日期范围的结束早于开始")
+    return Recurrence(
+        tuple(sorted(set(rec.days))), tuple(sorted(set(rec.times))), rec.begin_ms, rec.end_ms
+    )
+
+
+def next_occurrence(rec: Recurrence, after_ms: int) -> int | None:
+    """The first occurrence at or after `after_ms` (epoch ms, station local time), or None."""
+    start = max(after_ms, rec.begin_ms)
+    day = dt.datetime.fromtimestamp(start / 1000).date()
+    last = dt.datetime.fromtimestamp(rec.end_ms / 1000).date()
+    while day <= last:
+        if day.weekday() in rec.days:
+            for t in rec.times:
+                hour, minute = int(t[:2]), int(t[3:])
+                at = int(dt.datetime.combine(day, dt.time(hour, minute)).timestamp() * 1000)
+                if start <= at <= rec.end_ms:
+                    return at
+        day += dt.timedelta(days=1)
+    return None
+
+
+# -- preconditions of execute -------------------------------------------------------------
+
+
+def _battery(t: Target) -> Refusal | None:
+    charge = t.gateway_state.get("drone_charge_state")
+    percent = charge.get("capacity_percent") if isinstance(charge, Mapping) else None
+    ready = t.data.get("ready_conditions") if isinstance(t.data, Mapping) else None
+    need = 20
+    if isinstance(ready, Mapping) and isinstance(ready.get("battery_capacity"), int):
+        need = max(need, ready["battery_capacity"])
+    if not isinstance(percent, int | float) or percent >= need:
+        return None
+    return Refusal(
+        StationCode.PRECONDITION_FAILED,
+        f"the aircraft's battery is at {percent:.0f} % (needs {need} %): let it charge",
+        f"飞行器电量 {percent:.0f}%（需要 {need}%）：请等待充电",
+    )
+
+
+def _storage(t: Target) -> Refusal | None:
+    cond = t.data.get("executable_conditions") if isinstance(t.data, Mapping) else None
+    need = cond.get("storage_capacity") if isinstance(cond, Mapping) else None
+    storage = t.gateway_state.get("storage")
+    if not isinstance(need, int) or not isinstance(storage, Mapping):
+        return None
+    total, used = storage.get("total"), storage.get("used")
+    if not isinstance(total, int) or not isinstance(used, int) or total - used >= need:
+        return None
+    return Refusal(
+        StationCode.PRECONDITION_FAILED,
+        f"the dock has {total - used} KB free, the task needs {need} KB: free some storage",
+        f"机场剩余存储 {total - used} KB，任务需要 {need} KB：请清理存储",
+    )
+
+
+BATTERY = Precondition("battery", _battery)
+STORAGE = Precondition("storage", _storage)
+_FLYING = (ONLINE,)
+
+MISSION_COMMANDS: tuple[CommandSpec, ...] = (
+    CommandSpec(
+        "flighttask_prepare",
+        "Send a flight task to the dock",
+        "下发飞行任务",
+        reply_timeout_s=30.0,  # the dock downloads and checks the KMZ before it answers
+        retries=1,
+        preconditions=(ONLINE, STORAGE),
+    ),
+    CommandSpec(
+        "flighttask_execute",
+        "Start a flight task",
+        "执行飞行任务",
+        progress=frozenset({"flighttask_progress"}),
+        reply_timeout_s=10.0,
+        progress_timeout_s=600.0,
+        preconditions=(ONLINE, DOCK_IDLE, AIRCRAFT_IN_DOCK, BATTERY, STORAGE),
+    ),
+    CommandSpec("flighttask_undo", "Cancel flight tasks not yet started", "取消未执行的任务"),
+    CommandSpec("flighttask_pause", "Pause the flight task", "暂停航线任务", preconditions=_FLYING),
+    CommandSpec(
+        "flighttask_recovery", "Resume the flight task", "恢复航线任务", preconditions=_FLYING
+    ),
+    CommandSpec("return_home", "Return to home", "一键返航", preconditions=_FLYING),
+    CommandSpec("return_home_cancel", "Cancel return to home", "取消返航", preconditions=_FLYING),
+)
+
+
+# -- progress -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TaskProgress:
+    """What one `flighttask_progress` event says (§5)."""
+
+    flight_id: str
+    status: str
+    result: int
+    percent: float | None
+    step: str
+    waypoint_index: int | None
+    mission_state: int | None
+    media_count: int | None
+    break_point: dict[str, Any] | None
+
+
+def _map(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def parse_task_progress(msg: Message) -> TaskProgress | None:
+    d = _map(msg.data)
+    output = _map(d.get("output"))
+    ext = _map(output.get("ext"))
+    progress = _map(output.get("progress"))
+    flight_id = ext.get("flight_id") or msg.bid
+    if not isinstance(flight_id, str) or not flight_id:
+        return None
+    bp = ext.get("break_point")
+    step = progress.get("current_step")
+    return TaskProgress(
+        flight_id=flight_id,
+        status=str(output.get("status") or ""),
+        result=_int(d.get("result")) or 0,
+        percent=_number(progress.get("percent")),
+        step="" if step is None else str(step),
+        waypoint_index=_int(ext.get("current_waypoint_index")),
+        mission_state=_int(ext.get("wayline_mission_state")),
+        media_count=_int(ext.get("media_count")),
+        break_point=dict(bp) if isinstance(bp, Mapping) else None,
+    )
+
+
+def explain_task(
+    status: str, result: int | None, break_point: Mapping[str, Any] | None
+) -> tuple[str, str]:
+    """A task's state in words (EN, ZH), its DJI result and break reason explained."""
+    en, zh = STATUS_WORDS.get(status, (status, status))
+    if result:
+        meaning = describe(result)
+        en, zh = f"{en}: {meaning.en} ({result})", f"{zh}：{meaning.zh}（{result}）"
+    reason = break_point.get("break_reason") if break_point else None
+    if isinstance(reason, int) and reason:
+        en += f"; break reason {reason}"
+        zh += f"；中断原因 {reason}"
+    return en, zh
+
+
+# -- the capability -----------------------------------------------------------------------
+
+
+class Missions(Capability):
+    """Flight tasks for docks. See the module docstring."""
+
+    name = "missions"
+
+    def __init__(self, station: Station, *, now: Callable[[], int] = _wall_ms) -> None:
+        super().__init__(station)
+        self.now = now
+        self._live: dict[str, TaskRow] = {}  # tasks not yet over, by id
+        self._plans: dict[str, PlanRow] = {}
+        self._loop_task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._pass = asyncio.Lock()
+        self._jobs: set[asyncio.Task[Any]] = set()
+        self._preparing: set[str] = set()
+        self.rth_paths: dict[str, dict[str, Any]] = {}  # dock → last return_home_info
+        self.autorun = True
+
+    # -- declarations ----------------------------------------------------------------------
+
+    def commands(self) -> Sequence[CommandSpec]:
+        return MISSION_COMMANDS
+
+    def requests(self) -> Mapping[str, RequestHandler]:
+        return {
+            "flighttask_resource_get": self._resource_get,
+            "flighttask_progress_get": self._progress_get,
+        }
+
+    def events(self) -> Mapping[str, EventHandler]:
+        return {
+            "flighttask_progress": self._on_progress,
+            "flighttask_ready": self._on_ready,
+            "return_home_info": self._on_return_home_info,
+            "device_exit_homing_notify": self._on_exit_homing,
+        }
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def _store(self) -> Store:
+        store = self.station.store
+        if store is None:
+            raise RuntimeError("the station is not started")
+        return store
+
+    async def start(self) -> None:
+        """Load open tasks and plans; report what was missed while the station was down."""
+        for row in await self._store.call(q.tasks_in, (*WAITING, *FLYING)):
+            self._live[row.id] = row
+        for plan in await self._store.call(q.active_plans):
+            self._plans[plan.id] = plan
+        await self.run_due(restarting=True)
+        if self.autorun:
+            self._loop_task = spawn(self._loop(), name="missions-scheduler")
+
+    async def stop(self) -> None:
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            try:
+                await self._loop_task
+            except asyncio.CancelledError:
+                pass
+            self._loop_task = None
+        for job in list(self._jobs):
+            job.cancel()
+        if self._jobs:
+            await asyncio.gather(*self._jobs, return_exceptions=True)
+
+    # -- planning --------------------------------------------------------------------------
+
+    async def plan(
+        self, workspace_id: str, req: TaskRequest, *, actor: str = "operator"
+    ) -> TaskRow | PlanRow:
+        """Check and plan a task (immediate tasks are prepared and started before this returns).
+
+        Returns:
+            The task, or for a recurring request its plan.
+
+        Raises:
+            MissionError: the request is refused; nothing was sent to the dock. Failures of the
+                dock itself are in the returned task's status and message.
+        """
+        try:
+            wayline, params = await self.check_request(workspace_id, req)
+        except MissionError as exc:
+            self._log("warning", f"flight task {req.name!r} refused: {exc.en}", req.dock_sn)
+            raise
+        now = self.now()
+        if req.task_type == RECURRING:
+            rec = check_recurrence(req.recurrence)
+            first = next_occurrence(rec, now + PREPARE_LEAD_MS)
+            if first is None:
+                raise self._refuse(
+                    _bad(
+                        "the schedule has no occurrence left in its date range",
+                        "该计划在日期范围内已无可执行的时间",
+                    ),
+                    req.dock_sn,
+                )
+            plan = PlanRow(
+                id=str(uuid.uuid4()),
+                workspace_id=workspace_id,
+                name=req.name,
+                dock_sn=req.dock_sn,
+                wayline_id=wayline,
+                params=params,
+                days=rec.days,
+                times=rec.times,
+                begin_ms=rec.begin_ms,
+                end_ms=rec.end_ms,
+                next_fire=first,
+                active=True,
+                actor=actor,
+                created_at=now,
+            )
+            await self._store.call(q.upsert_plan, plan)
+            self._plans[plan.id] = plan
+            self._log(
+                "info",
+                f"recurring flight plan {plan.name!r} saved; first flight at {_local(first)}",
+                plan.dock_sn,
+            )
+            self._wake.set()
+            return plan
+        task = self._new_task(
+            workspace_id,
+            req.name,
+            req.dock_sn,
+            wayline,
+            req.task_type,
+            params,
+            actor,
+            req.execute_time if req.task_type == TIMED else now,
+        )
+        await self._save(task)
+        task = await self._prepare(task)
+        if task.status == "prepared" and req.task_type == IMMEDIATE:
+            task = await self._execute(task)
+        self._wake.set()
+        return task
+
+    async def check_request(
+        self, workspace_id: str, req: TaskRequest
+    ) -> tuple[str, dict[str, Any]]:
+        """Everything that can be checked before talking to the dock; returns the wayline id and
+        the prepare fields. Raises MissionError."""
+        if not req.name.strip() or len(req.name) > 200:
+            raise _bad(
+                "give the task a name (at most 200 characters)", "请为任务命名（最多 200 个字符）"
+            )
+        if req.task_type not in (IMMEDIATE, TIMED, CONDITIONAL, RECURRING):
+            raise _bad(
+                "task_type must be 0 immediate, 1 timed, 2 conditional or 3 recurring",
+                "task_type 必须为 0 立即、1 定时、2 条件或 3 周期",
+            )
+        registry = self.station.registry
+        dock = registry.view(req.dock_sn)
+        if dock is None or dock.workspace_id != workspace_id or not dock.bound:
+            raise MissionError(
+                StationCode.UNKNOWN_DEVICE,
+                f"dock {req.dock_sn} is not bound to this workspace",
+                f"机场 {req.dock_sn} 未绑定到此工作空间",
+                status=404,
+            )
+        if dock.domain != 3:
+            raise _bad(
+                f"{req.dock_sn} is not a dock: flight tasks are for docks",
+                f"{req.dock_sn} 不是机场：航线任务仅用于机场",
+            )
+        if not dock.online:
+            raise MissionError(
+                StationCode.DEVICE_OFFLINE,
+                f"dock {req.dock_sn} is offline: wait until it reconnects",
+                f"机场 {req.dock_sn} 已离线：请等待其重新连接",
+            )
+        now = self.now()
+        if req.task_type == IMMEDIATE:
+            try:
+                self.station.commands.check(req.dock_sn, "flighttask_execute", {})
+            except CommandRefused as exc:
+                raise MissionError(exc.code, exc.en, exc.zh) from exc
+        if req.task_type == TIMED:
+            if req.execute_time is None:
+                raise _bad(
+                    "a timed task needs execute_time (ms)", "定时任务需要 execute_time（毫秒）"
+                )
+            if req.execute_time < now:
+                raise _bad(
+                    f"the start time {_local(req.execute_time)} is in the past",
+                    f"开始时间 {_local(req.execute_time)} 已过去",
+                )
+        try:
+            wayline = await self.station.capability(Waylines).library.get(
+                workspace_id, req.wayline_id
+            )
+        except WaylineError as exc:
+            raise MissionError(exc.code, exc.en, exc.zh, status=exc.status) from exc
+        aircraft = registry.view(dock.sub_devices[0]) if dock.sub_devices else None
+        if (
+            aircraft is not None
+            and wayline.drone_model_key
+            and aircraft.model_key != wayline.drone_model_key
+        ):
+            raise _bad(
+                f"{wayline.name} is for {wayline.drone_model_key}, but the aircraft of "
+                f"{req.dock_sn} is {aircraft.model_key} ({aircraft.model_name})",
+                f"航线 {wayline.name} 适用于 {wayline.drone_model_key}，"
+                f"而 {req.dock_sn} 的飞行器为 {aircraft.model_key}（{aircraft.model_name}）",
+            )
+        params = check_params(
+            req, kmz_exit_on_rc_lost=wayline.summary.get("exit_on_rc_lost"), now=now
+        )
+        types = wayline.template_types
+        params["wayline_type"] = types[0] if types else 0
+        return wayline.id, params
+
+    async def resume_from_breakpoint(
+        self, workspace_id: str, task_id: str, *, actor: str = "operator"
+    ) -> TaskRow:
+        """Fly an interrupted task again from its reported break point, as a new immediate task."""
+        old = await self.task(task_id)
+        if old.workspace_id != workspace_id:
+            raise MissionError(
+                StationCode.NOT_FOUND,
+                f"no flight task {task_id}",
+                f"没有任务 {task_id}",
+                status=404,
+            )
+        if old.status not in FINAL or not old.break_point:
+            raise self._refuse(
+                MissionError(
+                    StationCode.PRECONDITION_FAILED,
+                    f"{old.name} has no break point to resume from (status {old.status})",
+                    f"任务 {old.name} 没有可续飞的断点（状态 {old.status}）",
+                    status=409,
+                ),
+                old.dock_sn,
+            )
+        p = old.params
+        bp = {k: old.break_point.get(k) for k in ("index", "state", "progress", "wayline_id")}
+        req = TaskRequest(
+            name=f"{old.name} (resumed)",
+            dock_sn=old.dock_sn,
+            wayline_id=old.wayline_id,
+            task_type=IMMEDIATE,
+            rth_altitude=p.get("rth_altitude", 100),
+            rth_mode=p.get("rth_mode", 1),
+            out_of_control_action=p.get("out_of_control_action", 0),
+            exit_wayline_when_rc_lost=p.get("exit_wayline_when_rc_lost"),
+            wayline_precision_type=p.get("wayline_precision_type", 1),
+            simulate_mission=p.get("simulate_mission"),
+            break_point={**bp, "wayline_id": bp.get("wayline_id") or 0},
+        )
+        result = await self.plan(workspace_id, req, actor=actor)
+        assert isinstance(result, TaskRow)
+        return result
+
+    # -- operator actions ------------------------------------------------------------------
+
+    async def task(self, task_id: str) -> TaskRow:
+        if task_id in self._live:
+            return self._live[task_id]
+        try:
+            return await self._store.call(q.get_task, task_id)
+        except q.TaskNotFound:
+            raise MissionError(
+                StationCode.NOT_FOUND,
+                f"no flight task {task_id}",
+                f"没有任务 {task_id}",
+                status=404,
+            ) from None
+
+    async def tasks(self, workspace_id: str, **filters: Any) -> tuple[list[TaskRow], int]:
+        def query(db: Any) -> tuple[list[TaskRow], int]:
+            return q.list_tasks(db, workspace_id, **filters)
+
+        return await self._store.call(query)
+
+    async def plans(self) -> list[PlanRow]:
+        return list(self._plans.values())
+
+    async def cancel(
+        self, workspace_id: str, ids: Sequence[str], *, actor: str = "operator"
+    ) -> list[str]:
+        """Undo tasks not yet started (`flighttask_undo` for those the dock holds) and stop
+        recurring plans. Returns the ids canceled. Raises MissionError for a flying task."""
+        tasks: list[TaskRow] = []
+        for task_id in ids:
+            if task_id in self._plans:
+                plan = replace(self._plans.pop(task_id), active=False)
+                await self._store.call(q.upsert_plan, plan)
+                self._log("info", f"recurring flight plan {plan.name!r} stopped", plan.dock_sn)
+                continue
+            task = await self.task(task_id)
+            if task.workspace_id != workspace_id:
+                raise MissionError(
+                    StationCode.NOT_FOUND,
+                    f"no flight task {task_id}",
+                    f"没有任务 {task_id}",
+                    status=404,
+                )
+            if task.status in FLYING:
+                raise self._refuse(
+                    MissionError(
+                        StationCode.PRECONDITION_FAILED,
+                        f"{task.name} is flying: pause it or send the aircraft home instead",
+                        f"任务 {task.name} 正在执行：请暂停或返航",
+                        status=409,
+                    ),
+                    task.dock_sn,
+                )
+            if task.status in WAITING:
+                tasks.append(task)
+        by_dock: dict[str, list[TaskRow]] = {}
+        for task in tasks:
+            by_dock.setdefault(task.dock_sn, []).append(task)
+        done = [i for i in ids if i not in {t.id for t in tasks}]
+        for dock_sn, group in by_dock.items():
+            prepared = [t.id for t in group if t.status == "prepared"]
+            if prepared:
+                try:
+                    await self.station.commands.run(
+                        dock_sn, "flighttask_undo", {"flight_ids": prepared}, actor=actor
+                    )
+                except (CommandRefused, CommandFailed) as exc:
+                    log.warning("flighttask_undo on %s failed: %s", dock_sn, exc)
+            for task in group:
+                await self._update(task, status="canceled", result=None)
+                done.append(task.id)
+        return done
+
+    async def pause(self, task_id: str, *, actor: str = "operator") -> None:
+        await self._flying_command(task_id, "flighttask_pause", actor)
+
+    async def resume(self, task_id: str, *, actor: str = "operator") -> None:
+        await self._flying_command(task_id, "flighttask_recovery", actor)
+
+    async def return_home(self, dock_sn: str, *, actor: str = "operator") -> None:
+        await self._command(dock_sn, "return_home", None, actor)
+
+    async def cancel_return_home(self, dock_sn: str, *, actor: str = "operator") -> None:
+        await self._command(dock_sn, "return_home_cancel", None, actor)
+
+    async def _flying_command(self, task_id: str, method: str, actor: str) -> None:
+        task = await self.task(task_id)
+        if task.status not in FLYING:
+            raise self._refuse(
+                MissionError(
+                    StationCode.PRECONDITION_FAILED,
+                    f"{task.name} is not flying (status {task.status})",
+                    f"任务 {task.name} 未在执行（状态 {task.status}）",
+                    status=409,
+                ),
+                task.dock_sn,
+            )
+        await self._command(task.dock_sn, method, None, actor)
+
+    async def _command(self, dock_sn: str, method: str, data: Any, actor: str) -> None:
+        try:
+            await self.station.commands.run(dock_sn, method, data, actor=actor)
+        except CommandRefused as exc:
+            raise MissionError(exc.code, exc.en, exc.zh) from exc
+        except CommandFailed as exc:
+            o = exc.outcome
+            raise MissionError(
+                exc.code, f"{method}: {o.message_en}", f"{method}：{o.message_zh}", status=200
+            ) from exc
+
+    # -- scheduler ---------------------------------------------------------------------------
+
+    async def run_due(self, *, restarting: bool = False) -> None:
+        """One scheduler pass at `now()`: fire or miss due occurrences, execute due timed tasks."""
+        async with self._pass:
+            now = self.now()
+            for plan in list(self._plans.values()):
+                await self._fire_plan(plan, now, restarting)
+            for task in list(self._live.values()):
+                if (
+                    task.task_type != TIMED
+                    or task.execute_time is None
+                    or task.status not in WAITING
+                ):
+                    continue
+                late = now - task.execute_time
+                if late > MISS_GRACE_MS:
+                    await self._update(task, status="missed", result=None)
+                    self._log(
+                        "warning",
+                        f"flight task {task.name!r} missed its start time "
+                        f"{_local(task.execute_time)}",
+                        task.dock_sn,
+                    )
+                elif task.status == "planned" and restarting:
+                    self._spawn(self._prepare_then_wait(task), f"prepare:{task.id}")
+                elif late >= 0 and task.status == "prepared":
+                    task = await self._update(task, status="executing", result=None)
+                    self._spawn(self._execute(task), f"execute:{task.id}")
+
+    def next_due(self) -> int | None:
+        """When the scheduler next has something to do (epoch ms)."""
+        times = [
+            p.next_fire - PREPARE_LEAD_MS for p in self._plans.values() if p.next_fire is not None
+        ]
+        for t in self._live.values():
+            if t.task_type == TIMED and t.execute_time is not None and t.status in WAITING:
+                times.append(
+                    t.execute_time if t.status == "prepared" else t.execute_time - PREPARE_LEAD_MS
+                )
+        return min(times, default=None)
+
+    async def _fire_plan(self, plan: PlanRow, now: int, restarting: bool) -> None:
+        rec = Recurrence(plan.days, plan.times, plan.begin_ms, plan.end_ms)
+        made: list[TaskRow] = []
+        fire = plan.next_fire
+        while fire is not None and fire - PREPARE_LEAD_MS <= now:
+            missed = now - fire > MISS_GRACE_MS
+            task = self._new_task(
+                plan.workspace_id,
+                f"{plan.name} {_local(fire)}",
+                plan.dock_sn,
+                plan.wayline_id,
+                TIMED,
+                plan.params,
+                plan.actor,
+                fire,
+                plan_id=plan.id,
+                status="missed" if missed else "planned",
+            )
+            made.append(task)
+            fire = next_occurrence(rec, fire + 60_000)
+        if not made:
+            return
+        plan = replace(plan, next_fire=fire, active=fire is not None)
+        await self._store.call(q.plan_fired, plan, made)
+        if plan.active:
+            self._plans[plan.id] = plan
+        else:
+            self._plans.pop(plan.id, None)
+        for task in made:
+            if task.status == "missed":
+                self._log(
+                    "warning",
+                    f"flight {task.name!r} was missed: the station was not running at its time",
+                    task.dock_sn,
+                )
+                self._announce(task)
+            else:
+                self._live[task.id] = task
+                self._announce(task)
+                self._spawn(self._prepare_then_wait(task), f"prepare:{task.id}")
+
+    async def _prepare_then_wait(self, task: TaskRow) -> None:
+        await self._prepare(task)
+        self._wake.set()
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.run_due()
+            except Exception:
+                log.exception("flight task scheduler pass failed")
+            due = self.next_due()
+            delay = (
+                MAX_SLEEP_S
+                if due is None
+                else min(MAX_SLEEP_S, max(0.0, (due - self.now()) / 1000))
+            )
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=max(delay, 0.001))
+            except TimeoutError:
+                pass
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        job = spawn(coro, name=name)
+        self._jobs.add(job)
+        job.add_done_callback(self._jobs.discard)
+
+    # -- talking to the dock -----------------------------------------------------------------
+
+    def _prepare_data(self, task: TaskRow, url: str, fingerprint: str) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "flight_id": task.id,
+            "execute_time": task.execute_time if task.execute_time is not None else self.now(),
+            "task_type": task.task_type,
+            "wayline_type": task.params.get("wayline_type", 0),
+            "file": {"url": url, "fingerprint": fingerprint},
+        }
+        for key in (
+            "rth_altitude",
+            "rth_mode",
+            "out_of_control_action",
+            "exit_wayline_when_rc_lost",
+            "wayline_precision_type",
+            "ready_conditions",
+            "executable_conditions",
+            "break_point",
+            "simulate_mission",
+            "flight_safety_advance_check",
+        ):
+            if key in task.params:
+                data[key] = task.params[key]
+        return data
+
+    async def _prepare(self, task: TaskRow) -> TaskRow:
+        if task.id in self._preparing:
+            return task
+        self._preparing.add(task.id)
+        try:
+            return await self._prepare_once(task)
+        finally:
+            self._preparing.discard(task.id)
+
+    async def _prepare_once(self, task: TaskRow) -> TaskRow:
+        library = self.station.capability(Waylines).library
+        try:
+            wayline = await library.get(task.workspace_id, task.wayline_id)
+        except WaylineError as exc:
+            return await self._update(
+                task, status="failed", result=exc.code, message=(exc.en, exc.zh)
+            )
+        data = self._prepare_data(task, library.url(wayline), wayline.fingerprint)
+        try:
+            await self.station.commands.run(
+                task.dock_sn, "flighttask_prepare", data, actor=task.actor, bid=task.id
+            )
+        except CommandRefused as exc:
+            return await self._update(
+                task, status="refused", result=exc.code, message=(exc.en, exc.zh)
+            )
+        except CommandFailed as exc:
+            return await self._update(task, status="failed", result=exc.code)
+        return await self._update(task, status="prepared", result=None)
+
+    async def _execute(self, task: TaskRow) -> TaskRow:
+        if task.status != "executing":
+            task = await self._update(task, status="executing", result=None)
+        try:
+            await self.station.commands.start_accepted(
+                task.dock_sn,
+                "flighttask_execute",
+                {"flight_id": task.id},
+                actor=task.actor,
+                bid=task.id,
+            )
+        except CommandRefused as exc:
+            return await self._update(
+                task, status="refused", result=exc.code, message=(exc.en, exc.zh)
+            )
+        except CommandFailed as exc:
+            return await self._update(task, status="failed", result=exc.code)
+        return self._live.get(task.id, task)
+
+    # -- what the dock says ------------------------------------------------------------------
+
+    def _on_progress(self, msg: Message) -> None:
+        p = parse_task_progress(msg)
+        if p is None:
+            return
+        task = self._live.get(p.flight_id)
+        if task is None:
+            return
+        status = {"sent": "executing", "": task.status}.get(p.status, p.status)
+        changes: dict[str, Any] = {
+            "status": status,
+            "percent": p.percent if p.percent is not None else task.percent,
+            "step": p.step or task.step,
+            "waypoint_index": p.waypoint_index
+            if p.waypoint_index is not None
+            else task.waypoint_index,
+            "mission_state": p.mission_state if p.mission_state is not None else task.mission_state,
+            "media_count": p.media_count if p.media_count is not None else task.media_count,
+            "break_point": p.break_point or task.break_point,
+            "result": p.result or None,
+        }
+        en, zh = explain_task(status, p.result, p.break_point)
+        updated = replace(task, **changes, message=en, updated_at=self.now())
+        if status in FINAL:
+            self._live.pop(task.id, None)
+            level = "info" if status == "ok" else "warning"
+            self._log(level, f"flight task {task.name!r}: {en}", task.dock_sn)
+        else:
+            self._live[task.id] = updated
+        self._announce(updated, zh)
+        write = status != task.status or status in FINAL or p.waypoint_index != task.waypoint_index
+        if write:
+            self._spawn(self._store.call(q.upsert_tasks, [updated]), f"task-row:{task.id}")
+
+    def _on_ready(self, msg: Message) -> None:
+        ids = msg.data.get("flight_ids") if isinstance(msg.data, Mapping) else None
+        for flight_id in ids if isinstance(ids, list) else []:
+            task = self._live.get(flight_id) if isinstance(flight_id, str) else None
+            if task is None or task.task_type != CONDITIONAL or task.status != "prepared":
+                continue
+            task = replace(task, status="executing")
+            self._live[task.id] = task
+            self._spawn(self._execute(task), f"execute:{task.id}")
+
+    def _on_return_home_info(self, msg: Message) -> None:
+        if isinstance(msg.data, Mapping):
+            self.rth_paths[msg.sn] = dict(msg.data)
+            points = msg.data.get("planned_path_points")
+            if isinstance(points, list) and points:
+                self._log("info", f"return home: planned path of {len(points)} points", msg.sn)
+
+    def _on_exit_homing(self, msg: Message) -> None:
+        d = msg.data if isinstance(msg.data, Mapping) else {}
+        action, reason = d.get("action"), d.get("reason")
+        if str(action) == "1":
+            self._log("warning", f"the aircraft left its return-home (reason {reason})", msg.sn)
+
+    async def _resource_get(self, msg: Message) -> dict[str, Any]:
+        data = msg.data if isinstance(msg.data, Mapping) else {}
+        flight_id = data.get("flight_id")
+        if not isinstance(flight_id, str) or not flight_id:
+            raise RequestRefused(StationCode.INVALID_PARAMETER, "'flight_id' is missing")
+        try:
+            task = await self.task(flight_id)
+        except MissionError:
+            raise RequestRefused(
+                StationCode.NOT_FOUND, f"flight task {flight_id} is not known to this station"
+            ) from None
+        if task.dock_sn != msg.sn:
+            raise RequestRefused(
+                StationCode.NOT_FOUND, f"flight task {flight_id} belongs to another dock"
+            )
+        library = self.station.capability(Waylines).library
+        try:
+            wayline = await library.get(task.workspace_id, task.wayline_id)
+        except WaylineError as exc:
+            raise RequestRefused(StationCode.NOT_FOUND, exc.en) from exc
+        return {"file": {"url": library.url(wayline), "fingerprint": wayline.fingerprint}}
+
+    async def _progress_get(self, msg: Message) -> dict[str, Any]:
+        data = msg.data if isinstance(msg.data, Mapping) else {}
+        flight_id = data.get("flight_id")
+        if not isinstance(flight_id, str) or not flight_id:
+            raise RequestRefused(StationCode.INVALID_PARAMETER, "'flight_id' is missing")
+        try:
+            task = await self.task(flight_id)
+        except MissionError:
+            raise RequestRefused(
+                StationCode.NOT_FOUND, f"flight task {flight_id} is not known to this station"
+            ) from None
+        return {
+            "flight_id": task.id,
+            "status": task.status,
+            "progress": {"current_step": task.step, "percent": task.percent or 0},
+        }
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _new_task(
+        self,
+        workspace_id: str,
+        name: str,
+        dock_sn: str,
+        wayline_id: str,
+        task_type: int,
+        params: dict[str, Any],
+        actor: str,
+        execute_time: int | None,
+        *,
+        plan_id: str = "",
+        status: str = "planned",
+    ) -> TaskRow:
+        now = self.now()
+        en, _ = explain_task(status, None, None)
+        return TaskRow(
+            id=str(uuid.uuid4()),
+            workspace_id=workspace_id,
+            name=name,
+            dock_sn=dock_sn,
+            wayline_id=wayline_id,
+            task_type=task_type,
+            plan_id=plan_id,
+            execute_time=execute_time,
+            params=params,
+            status=status,
+            percent=None,
+            step="",
+            waypoint_index=None,
+            mission_state=None,
+            media_count=0,
+            break_point=None,
+            result=None,
+            message=en,
+            actor=actor,
+            created_at=now,
+            updated_at=now,
+        )
+
+    async def _save(self, task: TaskRow) -> None:
+        await self._store.call(q.upsert_tasks, [task])
+        if task.status not in FINAL:
+            self._live[task.id] = task
+        self._announce(task)
+
+    async def _update(
+        self,
+        task: TaskRow,
+        *,
+        status: str,
+        result: int | None,
+        message: tuple[str, str] | None = None,
+    ) -> TaskRow:
+        current = self._live.get(task.id, task)
+        en, zh = message or explain_task(status, result, None)
+        updated = replace(current, status=status, result=result, message=en, updated_at=self.now())
+        await self._store.call(q.upsert_tasks, [updated])
+        if status in FINAL:
+            self._live.pop(task.id, None)
+            if status not in ("ok", "canceled", "missed"):
+                self._log("warning", f"flight task {task.name!r}: {en}", task.dock_sn)
+        else:
+            self._live[task.id] = updated
+        self._announce(updated, zh)
+        return updated
+
+    def _announce(self, task: TaskRow, message_zh: str = "") -> None:
+        zh = message_zh or explain_task(task.status, task.result, task.break_point)[1]
+        self.station.bus.publish(
+            FlightTaskChanged(
+                _wall_ms(),
+                task.id,
+                task.workspace_id,
+                task.dock_sn,
+                task.wayline_id,
+                task.name,
+                task.status,
+                task.percent,
+                task.step,
+                task.waypoint_index,
+                task.mission_state,
+                task.media_count,
+                task.result,
+                task.message,
+                zh,
+                task.break_point,
+            )
+        )
+
+    def _refuse(self, exc: MissionError, dock_sn: str) -> MissionError:
+        self._log("warning", exc.en, dock_sn)
+        return exc
+
+    def _log(self, level: str, message: str, sn: str = "") -> None:
+        log.log(logging.WARNING if level == "warning" else logging.INFO, "%s", message)
+        self.station.bus.publish(LogEntry(_wall_ms(), "flighttask", level, message, sn))
+
+
+def _local(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M")
+
+
+def task_from_json(body: Mapping[str, Any]) -> TaskRequest:
+    """A `TaskRequest` from the HTTP API's JSON (see `gcs.web.waylines`). Raises MissionError."""
+
+    def need_str(key: str, *alts: str) -> str:
+        for k in (key, *alts):
+            v = body.get(k)
+            if isinstance(v, str) and v:
+                return v
+        raise _bad(f"'{key}' is missing", f"缺少 '{key}'")
+
+    task_type = body.get("task_type", IMMEDIATE)
+    if isinstance(task_type, str):
+        task_type = TASK_TYPES.get(task_type, -1)
+    rec = body.get("recurrence")
+    recurrence = None
+    if isinstance(rec, Mapping):
+        days, times = rec.get("days"), rec.get("times")
+        begin, end = _int(rec.get("begin_time")), _int(rec.get("end_time"))
+        if (
+            not isinstance(days, list)
+            or not isinstance(times, list)
+            or begin is None
+            or end is None
+        ):
+            raise _bad(
+                'recurrence needs days [0-6], times ["HH:MM"], begin_time and end_time (ms)',
+                'recurrence 需要 days [0-6]、times ["HH:MM"]、begin_time 与 end_time（毫秒）',
+            )
+        recurrence = Recurrence(
+            tuple(d for d in days if isinstance(d, int)), tuple(str(t) for t in times), begin, end
+        )
+    fields: dict[str, Any] = {}
+    for key in (
+        "rth_altitude",
+        "rth_mode",
+        "out_of_control_action",
+        "exit_wayline_when_rc_lost",
+        "wayline_precision_type",
+        "flight_safety_advance_check",
+    ):
+        if key in body and body[key] is not None:
+            value = _int(body[key])
+            if value is None:
+                raise _bad(f"'{key}' must be a whole number", f"'{key}' 必须为整数")
+            fields[key] = value
+    for key in ("ready_conditions", "executable_conditions", "break_point", "simulate_mission"):
+        if body.get(key) is not None:
+            if not isinstance(body[key], Mapping):
+                raise _bad(f"'{key}' must be an object", f"'{key}' 必须为对象")
+            fields[key] = dict(body[key])
+    execute_time = body.get("execute_time")
+    if execute_time is not None and _int(execute_time) is None:
+        raise _bad("'execute_time' must be epoch milliseconds", "'execute_time' 必须为毫秒时间戳")
+    return TaskRequest(
+        name=need_str("name"),
+        dock_sn=need_str("dock_sn"),
+        wayline_id=need_str("wayline_id", "file_id"),
+        task_type=task_type if isinstance(task_type, int) else -1,
+        execute_time=execute_time,
+        recurrence=recurrence,
+        **fields,
+    )
+
+
+def task_to_json(t: TaskRow) -> dict[str, Any]:
+    return {
+        "job_id": t.id,
+        "flight_id": t.id,
+        "name": t.name,
+        "dock_sn": t.dock_sn,
+        "file_id": t.wayline_id,
+        "task_type": t.task_type,
+        "plan_id": t.plan_id,
+        "execute_time": t.execute_time,
+        "status": t.status,
+        "progress": t.percent,
+        "step": t.step,
+        "waypoint_index": t.waypoint_index,
+        "wayline_mission_state": t.mission_state,
+        "media_count": t.media_count,
+        "break_point": t.break_point,
+        "code": t.result,
+        "message": t.message,
+        "params": t.params,
+        "username": t.actor,
+        "create_time": t.created_at,
+        "update_time": t.updated_at,
+    }
+
+
+def plan_to_json(p: PlanRow) -> dict[str, Any]:
+    return {
+        "plan_id": p.id,
+        "name": p.name,
+        "dock_sn": p.dock_sn,
+        "file_id": p.wayline_id,
+        "task_type": RECURRING,
+        "recurrence": {
+            "days": list(p.days),
+            "times": list(p.times),
+            "begin_time": p.begin_ms,
+            "end_time": p.end_ms,
+        },
+        "next_execute_time": p.next_fire,
+        "active": p.active,
+        "params": p.params,
+        "username": p.actor,
+        "create_time": p.created_at,
+    }
