@@ -79,6 +79,8 @@ MISS_GRACE_MS = 30_000
 PREPARE_LEAD_MS = 60_000
 #: The scheduler looks at the clock at least this often (seconds).
 MAX_SLEEP_S = 1.0
+#: How soon a due task waiting for its dock to come back online is looked at again (seconds).
+RETRY_S = 0.25
 
 #: Task statuses: not yet flying / flying / over.
 WAITING = ("planned", "prepared")
@@ -853,17 +855,24 @@ class Missions(Capability):
                 ):
                     continue
                 late = now - task.execute_time
+                dock = self.station.registry.view(task.dock_sn)
+                online = dock is not None and dock.online
                 if late > MISS_GRACE_MS:
-                    await self._update(task, status="missed", result=None)
+                    why = (
+                        ("the dock was offline at its start time", "计划时间机场离线")
+                        if not restarting
+                        else None
+                    )
+                    await self._update(task, status="missed", result=None, message=why)
                     self._log(
                         "warning",
                         f"flight task {task.name!r} missed its start time "
-                        f"{_local(task.execute_time)}",
+                        f"{_local(task.execute_time)}" + (f": {why[0]}" if why else ""),
                         task.dock_sn,
                     )
                 elif task.status == "planned" and restarting:
                     self._spawn(self._prepare_then_wait(task), f"prepare:{task.id}")
-                elif late >= 0 and task.status == "prepared":
+                elif late >= 0 and task.status == "prepared" and online:
                     task = await self._update(task, status="executing", result=None)
                     self._spawn(self._execute(task), f"execute:{task.id}")
 
@@ -931,11 +940,13 @@ class Missions(Capability):
             except Exception:
                 log.exception("flight task scheduler pass failed")
             due = self.next_due()
-            delay = (
-                MAX_SLEEP_S
-                if due is None
-                else min(MAX_SLEEP_S, max(0.0, (due - self.now()) / 1000))
-            )
+            now = self.now()
+            if due is None:
+                delay = MAX_SLEEP_S
+            elif due <= now:
+                delay = RETRY_S  # due but waiting (its dock offline): look again shortly
+            else:
+                delay = min(MAX_SLEEP_S, (due - now) / 1000)
             self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=max(delay, 0.001))

@@ -491,3 +491,67 @@ async def test_timed_and_recurring_on_a_controlled_clock(
     # Stop the plan; then the wayline may go.
     async with session.delete(f"{ws}/jobs", params={"job_id": plan_id}) as r:
         assert r.status == 200
+
+
+async def test_conditional_task_executes_on_flighttask_ready(
+    runtime: ThreadedRuntime,
+    dock: RawDock,
+    routes: dict[str, str],
+    api: tuple[aiohttp.ClientSession, str, str],
+) -> None:
+    session, ws, _ = api
+    dock.script = answer_all
+    ready = {"battery_capacity": 80, "begin_time": now_ms(), "end_time": now_ms() + 3_600_000}
+    status, body = await post_task(
+        session,
+        ws,
+        {
+            "name": "when charged",
+            "dock_sn": DOCK,
+            "file_id": routes["pilot2-waypoint-makeathon"],
+            "task_type": 2,
+            "ready_conditions": ready,
+            "executable_conditions": {"storage_capacity": 1000},
+        },
+    )
+    assert status == 200, body
+    flight_id = body["data"]["job_id"]
+    assert body["data"]["status"] == "prepared"
+    [prepare] = [c for c in dock.sent("flighttask_prepare") if c["bid"] == flight_id]
+    assert prepare["data"]["task_type"] == 2
+    assert prepare["data"]["ready_conditions"] == ready
+    assert prepare["data"]["executable_conditions"] == {"storage_capacity": 1000}
+    assert not [c for c in dock.sent("flighttask_execute") if c["bid"] == flight_id]
+    dock.event("flighttask_ready", str(uuid.uuid4()), {"flight_ids": [flight_id, "unknown-id"]})
+    wait_for(
+        lambda: [c for c in dock.sent("flighttask_execute") if c["bid"] == flight_id],
+        what="execute after flighttask_ready",
+    )
+    dock.event("flighttask_progress", flight_id, progress(flight_id, "ok", 100, 2, 9))
+
+
+async def test_undo_a_timed_task_not_yet_started(
+    runtime: ThreadedRuntime,
+    dock: RawDock,
+    routes: dict[str, str],
+    api: tuple[aiohttp.ClientSession, str, str],
+) -> None:
+    session, ws, _ = api
+    dock.script = answer_all
+    _, body = await post_task(
+        session,
+        ws,
+        {
+            "name": "later",
+            "dock_sn": DOCK,
+            "file_id": routes["pilot2-waypoint-makeathon"],
+            "task_type": 1,
+            "execute_time": now_ms() + 3_600_000,
+        },
+    )
+    flight_id = body["data"]["job_id"]
+    async with session.delete(f"{ws}/jobs", params={"job_id": flight_id}) as r:
+        assert r.status == 200 and (await r.json())["data"]["canceled"] == [flight_id]
+    [undo] = dock.sent("flighttask_undo")[-1:]
+    assert undo["data"] == {"flight_ids": [flight_id]}
+    assert (await job(session, ws, flight_id))["status"] == "canceled"
