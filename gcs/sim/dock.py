@@ -18,6 +18,7 @@ import asyncio
 import datetime
 import hashlib
 import logging
+import math
 import ssl
 import time
 import urllib.request
@@ -27,7 +28,7 @@ from typing import Any
 
 from gcs.protocol.envelope import Message, new_id
 from gcs.protocol.topics import TopicKind
-from gcs.sim import codes, command, payloads
+from gcs.sim import codes, command, flight, payloads
 from gcs.sim.drc import DrcSession, broker_of
 from gcs.sim.gateway import GatewayConfig, OnboardError, ServiceResult, SimGateway, now_ms
 from gcs.sim.link import LinkError
@@ -135,6 +136,7 @@ class Mission:
     paused: bool = False
     last_progress: float = 0.0
     shots: list[Shot] = field(default_factory=list)
+    plan: dict[str, Any] = field(default_factory=dict)  # the flighttask_prepare data
 
 
 class SimDock(SimGateway):
@@ -597,6 +599,10 @@ class SimDock(SimGateway):
         if hashlib.md5(body).hexdigest() != fingerprint.strip().lower():
             self.answer_service(msg, codes.WAYLINE_MD5_MISMATCH)
             return
+        unusable = flight.check_kmz(body)
+        if unusable:
+            self.answer_service(msg, unusable)
+            return
         self.waylines[flight_id] = body
         self._prepared(flight_id, d)
         self.answer_service(msg, codes.OK)
@@ -631,8 +637,7 @@ class SimDock(SimGateway):
             return codes.DOCK_WORKING, None
         if self.aircraft.battery < 30:
             return codes.BATTERY_TOO_LOW, None
-        self.prepared.pop(flight_id)
-        self.mission = Mission(flight_id, msg.bid)
+        self.mission = Mission(flight_id, msg.bid, plan=self.prepared.pop(flight_id))
         self.dock_props["mode_code"] = 4
         self.start_job(self._fly_mission(self.mission), f"mission-{flight_id}")
         return codes.OK, None
@@ -886,9 +891,11 @@ class SimDock(SimGateway):
         return dt
 
     async def _fly_mission(self, m: Mission) -> None:
-        """Take off, fly a ~600 m square loop, come back, land, close up (protocol §4.2)."""
+        """Take off, fly the KMZ's waypoints (`gcs.sim.flight`; a ~600 m square when the file
+        was not fetched), come back, land, close up (protocol §4.2)."""
         p = self.dock_props
         ac = self.aircraft
+        home = (ac.home_lat, ac.home_lon)
         try:
             m.current_step, m.percent = 1, 1
             p["flighttask_step_code"] = 0
@@ -912,17 +919,22 @@ class SimDock(SimGateway):
             ac.mode_code = 5
             m.wayline_state = 6
             square = [(150.0, 0.0), (150.0, 150.0), (0.0, 150.0), (0.0, 0.0)]
-            total = 600.0
+            route = flight.legs_for(self, m.flight_id, m.plan) or [
+                flight.Leg(n, e, CRUISE_ELEVATION, CRUISE_SPEED) for n, e in square
+            ]
+            total = flight.length(route, ac.north, ac.east)
             flown = 0.0
-            for i, (n, e) in enumerate(square):
+            for i, leg in enumerate(route):
                 m.waypoint = i
                 while not m.rth:
                     before = (ac.north, ac.east)
                     dt = await self._mission_tick(m)
                     if m.rth:
                         break
-                    arrived = ac.move_towards(n, e, CRUISE_ELEVATION, CRUISE_SPEED, 3.0, dt)
-                    flown += abs(ac.north - before[0]) + abs(ac.east - before[1])
+                    arrived = ac.move_towards(
+                        leg.north, leg.east, leg.elevation, leg.speed, 3.0, dt
+                    )
+                    flown += math.hypot(ac.north - before[0], ac.east - before[1])
                     m.percent = 10 + int(75 * min(1.0, flown / total))
                     if arrived:
                         m.shots.append(self._shot())
@@ -941,6 +953,9 @@ class SimDock(SimGateway):
                     0.0, 0.0, height, CRUISE_SPEED, 3.0, await self._mission_tick(m)
                 ):
                     pass
+            while ac.home_distance > 0.5:  # the route's finish action: go home
+                dt = await self._mission_tick(m)
+                ac.move_towards(0.0, 0.0, max(ac.elevation, 20.0), CRUISE_SPEED, 3.0, dt)
             ac.mode_code = 10
             m.percent = 95
             while not ac.move_towards(0.0, 0.0, 0.0, 0.0, 2.5, await self._mission_tick(m)):
@@ -973,6 +988,7 @@ class SimDock(SimGateway):
         except asyncio.CancelledError:
             raise
         finally:
+            ac.home_lat, ac.home_lon = home  # after a simulate_mission flight
             if self.mission is m:
                 self.mission = None
             p["mode_code"] = 0 if p["mode_code"] == 4 else p["mode_code"]
