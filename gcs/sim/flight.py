@@ -17,6 +17,8 @@ Where the aircraft flies (local north/east metres from the dock):
 
 Heights are taken as above the take-off point (clamped to 20–500 m); speeds 1–15 m/s.
 
+A `break_point` (§4.2) starts the flight at its waypoint.
+
 The hook into the dock is `legs_for(dock, flight_id, prepared)` in `SimDock._fly_mission`: the
 legs to fly (None to fly the default square).
 """
@@ -163,7 +165,12 @@ def legs_for(dock: Any, flight_id: str, prepared: dict[str, Any]) -> list[Leg] |
     home = simulated_home(prepared)
     if home is not None:
         ac.home_lat, ac.home_lon = home
-    return legs(points, ac.home_lat, ac.home_lon)
+    out = legs(points, ac.home_lat, ac.home_lon)
+    bp = prepared.get("break_point")
+    index = bp.get("index") if isinstance(bp, dict) else None
+    if isinstance(index, int) and 0 < index < len(out):
+        out = out[index:]  # resume from the break point's waypoint
+    return out
 
 
 def check_kmz(kmz: bytes) -> int:
