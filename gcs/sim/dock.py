@@ -137,6 +137,7 @@ class Mission:
     last_progress: float = 0.0
     shots: list[Shot] = field(default_factory=list)
     plan: dict[str, Any] = field(default_factory=dict)  # the flighttask_prepare data
+    rth_canceled: bool = False  # return_home_cancel during the return: hover
 
 
 class SimDock(SimGateway):
@@ -438,6 +439,7 @@ class SimDock(SimGateway):
         h["flighttask_undo"] = self._svc_flighttask_undo
         h["flighttask_pause"] = self._svc_flighttask_pause
         h["flighttask_recovery"] = self._svc_flighttask_recovery
+        h["return_home_cancel"] = lambda msg: flight.cancel_return_home(self)
         h["flight_authority_grab"] = lambda msg: (codes.OK, None)
         h["payload_authority_grab"] = lambda msg: (codes.OK, None)
         h["takeoff_to_point"] = self._svc_takeoff_to_point
@@ -724,6 +726,7 @@ class SimDock(SimGateway):
         if self.mission is not None:
             self.mission.rth = True
             self.mission.paused = False
+            self.mission.rth_canceled = False
         if self.command is not None:
             self.command.rth = True
 
@@ -949,10 +952,13 @@ class SimDock(SimGateway):
                 info = {"flight_id": m.flight_id, "last_point_type": 0}
                 self.send_event("return_home_info", info)
                 height = max(ac.elevation, 40.0)
-                while not ac.move_towards(
-                    0.0, 0.0, height, CRUISE_SPEED, 3.0, await self._mission_tick(m)
-                ):
-                    pass
+                while True:
+                    dt = await self._mission_tick(m)
+                    if m.rth_canceled:  # return_home_cancel: hover until told again
+                        ac.hold(dt)
+                        continue
+                    if ac.move_towards(0.0, 0.0, height, CRUISE_SPEED, 3.0, dt):
+                        break
             while ac.home_distance > 0.5:  # the route's finish action: go home
                 dt = await self._mission_tick(m)
                 ac.move_towards(0.0, 0.0, max(ac.elevation, 20.0), CRUISE_SPEED, 3.0, dt)

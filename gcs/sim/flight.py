@@ -19,8 +19,9 @@ Heights are taken as above the take-off point (clamped to 20–500 m); speeds 1�
 
 A `break_point` (§4.2) starts the flight at its waypoint.
 
-The hook into the dock is `legs_for(dock, flight_id, prepared)` in `SimDock._fly_mission`: the
-legs to fly (None to fly the default square).
+The hooks into the dock: `legs_for(dock, flight_id, prepared)` in `SimDock._fly_mission` (the
+legs to fly, None for the default square), `check_kmz(bytes)` after the MD5 check of
+`flighttask_prepare`, and `cancel_return_home(dock)` as the `return_home_cancel` service.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 KMZ_UNSUPPORTED = 314003  # "KMZ format unsupported" (§11.1)
+STATE_NOT_ALLOWED = 314000  # "device state does not allow the operation" (§11.1)
 MAX_TRANSIT_M = 5_000.0
 OFFSET_M = 40.0
 EARTH_RADIUS_M = 6_371_000.0
@@ -171,6 +173,16 @@ def legs_for(dock: Any, flight_id: str, prepared: dict[str, Any]) -> list[Leg] |
     if isinstance(index, int) and 0 < index < len(out):
         out = out[index:]  # resume from the break point's waypoint
     return out
+
+
+def cancel_return_home(dock: Any) -> tuple[int, None]:
+    """`return_home_cancel` (§4.2): a mission on its way home stops and hovers (a new
+    `return_home` sends it on); refused with 314000 when nothing is returning."""
+    mission = dock.mission
+    if mission is None or not mission.rth:
+        return STATE_NOT_ALLOWED, None
+    mission.rth_canceled = True
+    return 0, None
 
 
 def check_kmz(kmz: bytes) -> int:

@@ -1018,7 +1018,7 @@ class Missions(Capability):
         if task.status != "executing":
             task = await self._update(task, status="executing", result=None)
         try:
-            await self.station.commands.start_accepted(
+            outcome = await self.station.commands.start_accepted(
                 task.dock_sn,
                 "flighttask_execute",
                 {"flight_id": task.id},
@@ -1031,7 +1031,19 @@ class Missions(Capability):
             )
         except CommandFailed as exc:
             return await self._update(task, status="failed", result=exc.code)
+        job = self.station.commands.job(outcome.id)
+        if job is not None:
+            self._spawn(self._watch(task.id, job.done), f"watch:{task.id}")
         return self._live.get(task.id, task)
+
+    async def _watch(self, task_id: str, done: asyncio.Future[Any]) -> None:
+        """A task whose execute job ended without a final progress event (the dock went
+        silent): it ends as the job did (timeout), so it does not stay "flying" for ever."""
+        outcome = await asyncio.shield(done)
+        task = self._live.get(task_id)
+        if task is not None and outcome.status not in ("ok", "success"):
+            status = outcome.status if outcome.status in FINAL else "failed"
+            await self._update(task, status=status, result=outcome.result)
 
     # -- what the dock says ------------------------------------------------------------------
 

@@ -155,3 +155,64 @@ async def test_dock_flies_the_waypoints_of_the_kmz(
         assert (dock.aircraft.home_lat, dock.aircraft.home_lon) == home
     finally:
         await fleet.stop()
+
+
+async def test_return_home_cancel_hovers_until_sent_home_again(
+    mosquitto: Mosquitto, cloud: Cloud, file_server: str
+) -> None:
+    fleet = Fleet(
+        mosquitto.url, docks=1, binding_code="qwe", seed=63, fetch_waylines=True, speedup=100
+    )
+    await fleet.start(timeout_s=10)
+    try:
+        [dock] = fleet.docks
+        dock.aircraft.battery = 90.0
+        home = (dock.aircraft.home_lat, dock.aircraft.home_lon)
+        far = tuple(PlanWaypoint(home[0] + 0.003 * i, home[1], height=50.0) for i in range(1, 6))
+        ROUTE["kmz"] = write_kmz(WaypointPlan(far, drone_enum_value=91, payload_enum_value=None))
+        md5 = hashlib.md5(ROUTE["kmz"]).hexdigest()
+        data = (
+            f'{{"flight_id": "rth-1", "execute_time": 0, "task_type": 0, '
+            f'"file": {{"url": "{file_server}/waylines/route.kmz", "fingerprint": "{md5}"}}}}'
+        )
+        assert (
+            await cloud.reply_to(dock.sn, cloud.service(dock.sn, "flighttask_prepare", data))
+        ).data == {"result": 0}
+        tid = cloud.service(dock.sn, "flighttask_execute", '{"flight_id": "rth-1"}')
+        assert (await cloud.reply_to(dock.sn, tid)).data == {"result": 0}
+        # Nothing to cancel before the return starts.
+        tid = cloud.service(dock.sn, "return_home_cancel", "{}")
+        assert (await cloud.reply_to(dock.sn, tid)).data == {"result": 314000}
+        await cloud.wait(lambda: dock.aircraft.home_distance > 200, within=30, what="away")
+        assert (await cloud.reply_to(dock.sn, cloud.service(dock.sn, "return_home"))).data == {
+            "result": 0
+        }
+        await cloud.wait(lambda: dock.aircraft.mode_code == 9, what="returning")
+        tid = cloud.service(dock.sn, "return_home_cancel", "{}")
+        assert (await cloud.reply_to(dock.sn, tid)).data == {"result": 0}
+        topic = f"thing/product/{dock.sn}/events"
+        seen = len(cloud.on(topic, "flighttask_progress"))
+        await cloud.wait(
+            lambda: len(cloud.on(topic, "flighttask_progress")) >= seen + 2, what="progress"
+        )
+        hovering = dock.aircraft.home_distance
+        await cloud.wait(
+            lambda: len(cloud.on(topic, "flighttask_progress")) >= seen + 5, what="more progress"
+        )
+        assert dock.aircraft.home_distance == pytest.approx(hovering, abs=0.5)
+        assert dock.mission is not None
+        assert (await cloud.reply_to(dock.sn, cloud.service(dock.sn, "return_home"))).data == {
+            "result": 0
+        }
+        await cloud.wait(
+            lambda: [
+                s
+                for s in cloud.on(topic, "flighttask_progress")
+                if s.data["output"]["status"] == "failed"
+            ],
+            within=30,
+            what="landed after the user's RTH",
+        )
+        assert dock.aircraft.home_distance < 1
+    finally:
+        await fleet.stop()
