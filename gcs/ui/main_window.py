@@ -27,6 +27,7 @@ from gcs.ui.dock_panel import DockPanel
 from gcs.ui.events_panel import EventsPanel
 from gcs.ui.fleet_panel import FleetPanel
 from gcs.ui.i18n import LANGUAGES, i18n, set_language, system_language, tr
+from gcs.ui.missions_panel import MissionsPanel
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +141,7 @@ class MainWindow(QMainWindow):
         self.aircraft_panel = AircraftPanel(bridge, self.selection)
         self.events = EventsPanel(bridge, self.selection)
         self.commands = CommandsPanel(bridge, self.selection)
+        self.missions = MissionsPanel(bridge, self.selection)
         map_cls = optional_panel("map_panel", "MapPanel") if optional_panels else None
         plots_cls = optional_panel("plots_panel", "PlotsPanel") if optional_panels else None
         self.map: QWidget | None = None
@@ -166,6 +168,7 @@ class MainWindow(QMainWindow):
         )
         self._add("events", "Events", self.events, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._add("commands", "Commands", self.commands, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self._add("missions", "Missions", self.missions, Qt.DockWidgetArea.BottomDockWidgetArea)
         if self.plots is not None:
             self._add("plots", "Plots", self.plots, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._default_layout()
@@ -208,6 +211,7 @@ class MainWindow(QMainWindow):
             self.splitDockWidget(d["dock"], d["events"], Qt.Orientation.Vertical)
         self.tabifyDockWidget(d["dock"], d["aircraft"])
         self.tabifyDockWidget(d["events"], d["commands"])
+        self.tabifyDockWidget(d["events"], d["missions"])
         if "plots" in d:
             self.tabifyDockWidget(d["events"], d["plots"])
             d["events"].raise_()
