@@ -845,6 +845,7 @@ class Missions(Capability):
         """One scheduler pass at `now()`: fire or miss due occurrences, execute due timed tasks."""
         async with self._pass:
             now = self.now()
+            starting: list[TaskRow] = []
             for plan in list(self._plans.values()):
                 await self._fire_plan(plan, now, restarting)
             for task in list(self._live.values()):
@@ -873,8 +874,15 @@ class Missions(Capability):
                 elif task.status == "planned" and restarting:
                     self._spawn(self._prepare_then_wait(task), f"prepare:{task.id}")
                 elif late >= 0 and task.status == "prepared" and online:
-                    task = await self._update(task, status="executing", result=None)
+                    # Sent first, written after: one batch for a minute where many fire.
+                    en, _ = explain_task("executing", None, None)
+                    task = replace(task, status="executing", message=en, updated_at=now)
+                    self._live[task.id] = task
+                    self._announce(task)
                     self._spawn(self._execute(task), f"execute:{task.id}")
+                    starting.append(task)
+            if starting:
+                await self._store.call(q.upsert_tasks, starting)
 
     def next_due(self) -> int | None:
         """When the scheduler next has something to do (epoch ms)."""
