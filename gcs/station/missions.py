@@ -404,6 +404,11 @@ MISSION_COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec("return_home", "Return to home", "一键返航", preconditions=_FLYING),
     CommandSpec("return_home_cancel", "Cancel return to home", "取消返航", preconditions=_FLYING),
+    CommandSpec(
+        "upload_flighttask_media_prioritize",
+        "Upload this flight's media first",
+        "优先上传该任务的媒体",
+    ),
 )
 
 
@@ -505,6 +510,7 @@ class Missions(Capability):
             "flighttask_ready": self._on_ready,
             "return_home_info": self._on_return_home_info,
             "device_exit_homing_notify": self._on_exit_homing,
+            "highest_priority_upload_flighttask_media": self._on_media_first,
         }
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -814,6 +820,22 @@ class Missions(Capability):
     async def cancel_return_home(self, dock_sn: str, *, actor: str = "operator") -> None:
         await self._command(dock_sn, "return_home_cancel", None, actor)
 
+    async def media_first(
+        self, workspace_id: str, task_id: str, *, actor: str = "operator"
+    ) -> None:
+        """Ask the dock to upload this flight's media before any other (§4.5)."""
+        task = await self.task(task_id)
+        if task.workspace_id != workspace_id:
+            raise MissionError(
+                StationCode.NOT_FOUND,
+                f"no flight task {task_id}",
+                f"没有任务 {task_id}",
+                status=404,
+            )
+        await self._command(
+            task.dock_sn, "upload_flighttask_media_prioritize", {"flight_id": task.id}, actor
+        )
+
     async def _flying_command(self, task_id: str, method: str, actor: str) -> None:
         task = await self.task(task_id)
         if task.status not in FLYING:
@@ -1104,6 +1126,12 @@ class Missions(Capability):
             points = msg.data.get("planned_path_points")
             if isinstance(points, list) and points:
                 self._log("info", f"return home: planned path of {len(points)} points", msg.sn)
+
+    def _on_media_first(self, msg: Message) -> None:
+        flight_id = _map(msg.data).get("flight_id")
+        task = self._live.get(flight_id) if isinstance(flight_id, str) else None
+        name = task.name if task is not None else flight_id
+        self._log("info", f"the dock now uploads the media of {name!r} first", msg.sn)
 
     def _on_exit_homing(self, msg: Message) -> None:
         d = msg.data if isinstance(msg.data, Mapping) else {}

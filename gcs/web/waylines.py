@@ -1,7 +1,8 @@
 """Pilot 2's wayline module (protocol §8.2 #11–#16), the web console's wayline library import
 (§8.4 `POST .../waylines/file/upload`, `DELETE .../waylines/{id}`) and its flight tasks (§8.4
-`POST .../flight-tasks`, `GET|DELETE .../jobs`, `PUT .../jobs/{job_id}`), with task progress
-pushed on the WebSocket as `flighttask_progress` (§9 web-console code).
+`POST .../flight-tasks`, `GET|DELETE .../jobs`, `PUT .../jobs/{job_id}`,
+`POST .../jobs/{job_id}/media-highest`), with task progress pushed on the WebSocket as
+`flighttask_progress` (§9 web-console code).
 
 Flight-task body (`POST .../flight-tasks`): `name`, `dock_sn`, `file_id` (or `wayline_id`),
 `task_type` (0 immediate, 1 timed, 2 conditional, 3 or "recurring"), `execute_time` (ms, timed),
@@ -401,6 +402,19 @@ async def breakpoint_resume(request: web.Request) -> web.Response:
     except MissionError as exc:
         return mission_refused(exc)
     return ok(task_to_json(task))
+
+
+@routes.post(BASE + "/jobs/{job_id}/media-highest")
+async def media_highest(request: web.Request) -> web.Response:
+    """Upload this flight's media first (`upload_flighttask_media_prioritize`, §8.4)."""
+    station, who, ws = await member(request)
+    try:
+        await missions(station).media_first(
+            ws, request.match_info["job_id"], actor=f"api:{who.user.username}"
+        )
+    except MissionError as exc:
+        return mission_refused(exc)
+    return ok({})
 
 
 class FlightTaskFeed:

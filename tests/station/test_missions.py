@@ -555,3 +555,33 @@ async def test_undo_a_timed_task_not_yet_started(
     [undo] = dock.sent("flighttask_undo")[-1:]
     assert undo["data"] == {"flight_ids": [flight_id]}
     assert (await job(session, ws, flight_id))["status"] == "canceled"
+
+
+async def test_media_highest_asks_the_dock_to_upload_this_flight_first(
+    runtime: ThreadedRuntime,
+    dock: RawDock,
+    routes: dict[str, str],
+    api: tuple[aiohttp.ClientSession, str, str],
+) -> None:
+    session, ws, _ = api
+    dock.script = answer_all
+    _, body = await post_task(
+        session,
+        ws,
+        {
+            "name": "media",
+            "dock_sn": DOCK,
+            "file_id": routes["pilot2-waypoint-makeathon"],
+            "task_type": 1,
+            "execute_time": now_ms() + 3_600_000,
+        },
+    )
+    flight_id = body["data"]["job_id"]
+    async with session.post(f"{ws}/jobs/{flight_id}/media-highest") as r:
+        assert r.status == 200, await r.json()
+    [cmd] = dock.sent("upload_flighttask_media_prioritize")
+    assert cmd["data"] == {"flight_id": flight_id}
+    async with session.post(f"{ws}/jobs/no-such-task/media-highest") as r:
+        assert r.status == 404
+    async with session.delete(f"{ws}/jobs", params={"job_id": flight_id}) as r:
+        assert r.status == 200
