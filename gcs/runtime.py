@@ -24,8 +24,10 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, Protocol
 
+from gcs.aio import spawn
 from gcs.station.capability import CapabilityFactory
 from gcs.station.core import Endpoint, Station
+from gcs.station.demo_missions import plan_demo_mission
 from gcs.station.maintenance import Maintenance
 from gcs.station.missions import Missions
 from gcs.station.onboarding import Onboarding
@@ -104,6 +106,7 @@ class Runtime:
         self.fleet_options = fleet
         self.components: list[Component] = []
         self.fleet: FleetThread | None = None
+        self._demo: asyncio.Task[str | None] | None = None  # missions: the demo's flight plan
 
     async def start(self) -> None:
         """Start everything; on failure what was started is stopped again and the error raised."""
@@ -120,6 +123,8 @@ class Runtime:
         if self.fleet_options is not None:
             self.fleet = FleetThread(self._fleet_kwargs(self.fleet_options))
             self.fleet.start()
+            # missions: the demo plans a recurring flight once a simulated dock is online
+            self._demo = spawn(plan_demo_mission(self.station), name="demo-mission")
 
     def _fleet_kwargs(self, options: dict[str, int]) -> dict[str, Any]:
         from gcs.link import BrokerUrl
@@ -147,6 +152,7 @@ class Runtime:
             binding_code=s.station.binding_code,
             organization_id=s.station.workspace_id,
             station_endpoints={ep.name: ep.url for ep in self.endpoints()},
+            fetch_waylines=True,  # missions: simulated docks download and fly the KMZ
         )
 
     @property
@@ -169,6 +175,8 @@ class Runtime:
 
     async def stop(self) -> None:
         self.runtime_file.unlink(missing_ok=True)
+        if self._demo is not None:  # missions
+            self._demo.cancel()
         if self.fleet is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.fleet.stop)
             self.fleet = None
