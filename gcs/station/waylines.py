@@ -22,7 +22,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from gcs.protocol.errors import StationCode
@@ -324,6 +324,30 @@ class WaylineLibrary:
                 status=500,
             ) from exc
 
+    async def export(self, workspace_id: str, ids: Sequence[str], folder: Path) -> list[Path]:
+        """Write the KMZ of each wayline to `folder` as `<name>.kmz` (an existing file is not
+        overwritten: " (2)", " (3)", ... are added). Returns the files written.
+
+        Raises:
+            WaylineError: an unknown id, a file the store cannot give, a folder not writable.
+        """
+        rows = [await self.get(workspace_id, i) for i in ids]
+        written: list[Path] = []
+        loop = asyncio.get_running_loop()
+        for row in rows:
+            data = await self.read(row)
+            try:
+                path = await loop.run_in_executor(None, _write_new, folder, row.name, data)
+            except OSError as exc:
+                raise WaylineError(
+                    StationCode.INTERNAL_ERROR,
+                    f"cannot write {row.name}.kmz to {folder}: {exc.strerror or exc}",
+                    f"无法将 {row.name}.kmz 写入 {folder}：{exc.strerror or exc}",
+                    status=500,
+                ) from exc
+            written.append(path)
+        return written
+
     # -- changing ----------------------------------------------------------------------
 
     async def rename(self, workspace_id: str, wayline_id: str, name: str) -> WaylineRow:
@@ -420,6 +444,19 @@ class WaylineLibrary:
 
     def _announce(self, row: WaylineRow, change: str) -> None:
         self.bus.publish(WaylineLibraryChanged(_now_ms(), row.workspace_id, row.id, change))
+
+
+def _write_new(folder: Path, name: str, data: bytes) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path, n = folder / f"{name}.kmz", 1
+    while True:
+        try:
+            with open(path, "xb") as f:
+                f.write(data)
+            return path
+        except FileExistsError:
+            n += 1
+            path = folder / f"{name} ({n}).kmz"
 
 
 def to_pilot(row: WaylineRow) -> dict[str, Any]:

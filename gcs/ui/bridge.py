@@ -618,6 +618,15 @@ class MissionsBridge(QObject):
     ) -> Any:
         return self.bridge.run(self._library().delete(self.workspace_id, wayline_id), on_done)
 
+    def export_waylines(
+        self, ids: list[str], folder: str, on_done: Callable[[Any, BaseException | None], None]
+    ) -> Any:
+        """Write the KMZ of waylines to a folder: `on_done(list[Path], WaylineError)`."""
+        from pathlib import Path
+
+        coro = self._library().export(self.workspace_id, ids, Path(folder))
+        return self.bridge.run(coro, on_done)
+
     def tasks(self, on_done: Callable[[Any, BaseException | None], None]) -> Any:
         """The newest 500 tasks: `on_done(list[TaskRow], error)`."""
 

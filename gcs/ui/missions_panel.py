@@ -60,6 +60,7 @@ register(
         "Import KMZ…": "导入 KMZ…",
         "Plan a flight…": "计划飞行…",
         "Delete": "删除",
+        "Export…": "导出…",
         "Flight tasks": "飞行任务",
         "Pause": "暂停",
         "Resume": "恢复",
@@ -262,12 +263,14 @@ class MissionsPanel(QWidget):
         self.plan_button.clicked.connect(self._plan_dialog)
         self.delete_button = QPushButton(tr("Delete"))
         self.delete_button.clicked.connect(self._delete_route)
+        self.export_button = QPushButton(tr("Export…"))
+        self.export_button.clicked.connect(self._ask_folder)
         library_box = QGroupBox(tr("Wayline library"))
         lib = QVBoxLayout(library_box)
         lib.addWidget(self.library)
         lib.addWidget(self.summary)
         row = QHBoxLayout()
-        for b in (self.import_button, self.plan_button, self.delete_button):
+        for b in (self.import_button, self.plan_button, self.export_button, self.delete_button):
             row.addWidget(b)
         lib.addLayout(row)
 
@@ -387,6 +390,24 @@ class MissionsPanel(QWidget):
     def dropEvent(self, event: QDropEvent) -> None:
         self.import_files([Path(u.toLocalFile()) for u in event.mimeData().urls()])
         event.acceptProposedAction()
+
+    def _ask_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, tr("Export…"))
+        if folder:
+            self.export_selected(folder)
+
+    def export_selected(self, folder: str) -> None:
+        """Write the selected route (all routes when none is selected) to `folder`."""
+        r = self.selected_route()
+        ids = [r.id] if r is not None else [x.id for x in self.routes]
+
+        def done(paths: Any, error: BaseException | None) -> None:
+            if error is not None:
+                self._say(error)
+            else:
+                self.message.setText(", ".join(str(p) for p in paths))
+
+        self.missions.export_waylines(ids, folder, done)
 
     def _delete_route(self) -> None:
         r = self.selected_route()

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from station_harness import SHARED_DATA
 
-from gcs.cli.wayline import run_import
+from gcs.cli.wayline import run_export, run_import
 
 SEED = SHARED_DATA / "waylines" / "pilot2-m3m-seed.kmz"
 pytestmark = pytest.mark.skipif(not SEED.is_file(), reason=f"{SEED} is not present")
@@ -59,3 +59,21 @@ def test_cli_import_stores_refuses_duplicates_and_bad_files(tmp_path: Path) -> N
     assert not out["imported"] and out["findings"][0]["severity"] == "error"
     assert out["error_zh"]
     assert len(list((tmp_path / "objects").rglob("*.kmz"))) == 2
+
+
+def test_cli_export_writes_library_files_without_overwriting(tmp_path: Path) -> None:
+    data_dir = tmp_path / "station"
+    assert _import(data_dir, str(SEED)).returncode == 0
+    out_dir = tmp_path / "out"
+    (out_dir).mkdir()
+    (out_dir / "pilot2-m3m-seed.kmz").write_bytes(b"keep me")
+    args = argparse.Namespace(names=[], to=out_dir, data_dir=data_dir)
+    out = io.StringIO()
+    assert run_export(args, out) == 0
+    written = Path(out.getvalue().strip())
+    assert written.name == "pilot2-m3m-seed (2).kmz"
+    assert written.read_bytes() == SEED.read_bytes()
+    assert (out_dir / "pilot2-m3m-seed.kmz").read_bytes() == b"keep me"
+    missing = argparse.Namespace(names=["nope"], to=out_dir, data_dir=data_dir)
+    out = io.StringIO()
+    assert run_export(missing, out) == 1 and "no wayline named 'nope'" in out.getvalue()

@@ -80,6 +80,12 @@ def test_library_plan_and_live_task_list(
     assert panel.library.item(0, 2).text() == "3"
     panel.library.selectRow(0)
     assert "MD5" in panel.summary.text() and "goContinue" in panel.summary.text()
+    panel.export_selected(str(tmp_path / "exported"))
+    exported = tmp_path / "exported" / "pilot2-waypoint-makeathon.kmz"
+    qtbot.waitUntil(
+        lambda: exported.is_file() and exported.read_bytes() == ROUTE.read_bytes(), timeout=5000
+    )
+    qtbot.waitUntil(lambda: str(exported) in panel.message.text(), timeout=5000)
 
     # The plan dialog builds the request the station checks.
     dialog = panel.make_plan_dialog()
