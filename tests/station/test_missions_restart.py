@@ -1,6 +1,7 @@
 """A station restart loses no scheduled flight: a timed task due while it was down within the
 grace window is executed, one later than that and a recurring occurrence that passed are
-reported missed (never flown late), all on a controllable clock."""
+reported missed (never flown late), and a flight in the air goes on being followed; all on a
+controllable clock."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from station_harness import SHARED_DATA, free_port
 
 from gcs.runtime import CAPABILITIES, Runtime, ThreadedRuntime
 from gcs.station.missions import (
+    IMMEDIATE,
     RECURRING,
     TIMED,
     Missions,
@@ -34,6 +36,17 @@ class Clock:
 
     def __call__(self) -> int:
         return self.ms
+
+
+def progress(flight_id: str, status: str, percent: int) -> dict[str, Any]:
+    return {
+        "result": 0,
+        "output": {
+            "status": status,
+            "progress": {"current_step": 19, "percent": percent},
+            "ext": {"flight_id": flight_id, "current_waypoint_index": 1},
+        },
+    }
 
 
 def start(data_dir: Path, clock: Clock, ports: dict[str, int]) -> ThreadedRuntime:
@@ -82,6 +95,13 @@ def test_restart_with_pending_timed_tasks_and_a_plan(tmp_path: Path) -> None:
             req = TaskRequest(name=name, dock_sn=DOCK, wayline_id=row.id, task_type=task_type, **kw)
             return rt.submit(missions.plan(ws, req)).result(30)
 
+        # A flight in the air when the station stops.
+        flying = plan("flying", IMMEDIATE)
+        dock.event("flighttask_progress", flying.id, progress(flying.id, "in_progress", 30))
+        wait_for(
+            lambda: rt.submit(missions.task(flying.id)).result(5).status == "in_progress",
+            what="flying",
+        )
         soon = plan("soon", TIMED, execute_time=t0 + 10 * 60_000)
         early = plan("early", TIMED, execute_time=t0 + 5 * 60_000)
         assert soon.status == early.status == "prepared"
@@ -114,6 +134,13 @@ def test_restart_with_pending_timed_tasks_and_a_plan(tmp_path: Path) -> None:
         wait_for(lambda: dock.sent("flighttask_execute"), what="soon executed")
         executed = dock.sent("flighttask_execute")
         assert [c["data"]["flight_id"] for c in executed] == [soon.id]
+        # The flight that was in the air goes on being followed, and ends.
+        dock.event("flighttask_progress", flying.id, progress(flying.id, "ok", 100))
+        wait_for(
+            lambda: rt.submit(missions.task(flying.id)).result(5).status == "ok",
+            what="the earlier flight followed to its end",
+        )
+        assert rt.submit(missions.task(flying.id)).result(5).percent == 100
         tasks, _ = rt.submit(missions.tasks(ws, page_size=100)).result(10)
         status = {t.name: t.status for t in tasks}
         assert status["early"] == "missed"
