@@ -88,7 +88,6 @@ FLYING = ("executing", "sent", "in_progress", "paused")
 FINAL = frozenset(
     {"ok", "failed", "canceled", "rejected", "timeout", "partially_done", "missed", "refused"}
 )
-_FLIGHT_ID_RE = re.compile(r'^[^<>:"/|?*._\\]{1,64}$')
 _TIME_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 #: KMZ `exitOnRCLost` → `exit_wayline_when_rc_lost`.
 _RC_LOST_EXIT = {"goContinue": 0, "executeLostAction": 1}
@@ -1116,8 +1115,11 @@ class Missions(Capability):
             task = self._live.get(flight_id) if isinstance(flight_id, str) else None
             if task is None or task.task_type != CONDITIONAL or task.status != "prepared":
                 continue
-            task = replace(task, status="executing")
+            en, zh = explain_task("executing", None, None)
+            task = replace(task, status="executing", message=en, updated_at=self.now())
             self._live[task.id] = task
+            self._announce(task, zh)
+            self._spawn(self._store.call(q.upsert_tasks, [task]), f"task-row:{task.id}")
             self._spawn(self._execute(task), f"execute:{task.id}")
 
     def _on_return_home_info(self, msg: Message) -> None:
