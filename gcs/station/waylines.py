@@ -324,6 +324,43 @@ class WaylineLibrary:
                 status=500,
             ) from exc
 
+    async def geometry(self, workspace_id: str, wayline_id: str) -> dict[str, Any]:
+        """What a map shows of a route: `{id, name, points: [[lat, lon], ...] (the first
+        executable wayline's waypoints, in order), start: [lat, lon] | None, polygon: [[lat,
+        lon], ...] (a mapping template's area, else []), findings}`. Raises WaylineError."""
+        row = await self.get(workspace_id, wayline_id)
+        data = await self.read(row)
+        inspection = await asyncio.get_running_loop().run_in_executor(
+            None, inspect_bytes, data, row.name
+        )
+        route = inspection.route
+        points: list[list[float]] = []
+        polygon: list[list[float]] = []
+        if route is not None:
+            for wayline in route.waylines[:1]:
+                points = [
+                    [wp.latitude, wp.longitude]
+                    for wp in wayline.waypoints
+                    if wp.latitude is not None and wp.longitude is not None
+                ]
+            for template in route.templates:
+                if template.polygon:
+                    polygon = [[lat, lon] for lon, lat, _ in template.polygon]
+                    break
+        start = (
+            [row.start_latitude, row.start_longitude]
+            if row.start_latitude is not None and row.start_longitude is not None
+            else None
+        )
+        return {
+            "id": row.id,
+            "name": row.name,
+            "points": points,
+            "start": start,
+            "polygon": polygon,
+            "findings": [f.to_dict() for f in inspection.findings],
+        }
+
     async def export(self, workspace_id: str, ids: Sequence[str], folder: Path) -> list[Path]:
         """Write the KMZ of each wayline to `folder` as `<name>.kmz` (an existing file is not
         overwritten: " (2)", " (3)", ... are added). Returns the files written.

@@ -618,6 +618,12 @@ class MissionsBridge(QObject):
     ) -> Any:
         return self.bridge.run(self._library().delete(self.workspace_id, wayline_id), on_done)
 
+    def route_geometry(
+        self, wayline_id: str, on_done: Callable[[Any, BaseException | None], None]
+    ) -> Any:
+        """A route as the map draws it (see `WaylineLibrary.geometry`)."""
+        return self.bridge.run(self._library().geometry(self.workspace_id, wayline_id), on_done)
+
     def export_waylines(
         self, ids: list[str], folder: str, on_done: Callable[[Any, BaseException | None], None]
     ) -> Any:

@@ -169,6 +169,9 @@ class MainWindow(QMainWindow):
         self._add("events", "Events", self.events, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._add("commands", "Commands", self.commands, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._add("missions", "Missions", self.missions, Qt.DockWidgetArea.BottomDockWidgetArea)
+        show_route = getattr(self.map, "show_route", None)
+        if show_route is not None:  # missions: the selected route on the map
+            self.missions.route_selected.connect(show_route)
         if self.plots is not None:
             self._add("plots", "Plots", self.plots, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._default_layout()

@@ -14,7 +14,7 @@ import datetime
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QDate, QDateTime, Qt, QTime
+from PySide6.QtCore import QDate, QDateTime, Qt, QTime, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -235,7 +235,13 @@ class PlanDialog(QDialog):
 
 
 class MissionsPanel(QWidget):
-    """The missions panel. See the module docstring."""
+    """The missions panel. See the module docstring.
+
+    `route_selected(geometry)` asks the map to preview the selected route (`points`, `start`,
+    `polygon` as `WaylineLibrary.geometry` gives them).
+    """
+
+    route_selected = Signal(object)
 
     def __init__(
         self, bridge: StationBridge, selection: Selection, parent: QWidget | None = None
@@ -247,6 +253,7 @@ class MissionsPanel(QWidget):
         self.routes: list[Any] = []  # WaylineRow, table order
         self.task_rows: dict[str, int] = {}  # task id → table row
         self.tasks: dict[str, Any] = {}  # task id → last TaskRow / FlightTaskChanged
+        self.route_geometry: dict[str, Any] | None = None  # the selected route, as mapped
         self.setAcceptDrops(True)
 
         self.library = QTableWidget(0, len(LIBRARY_COLUMNS))
@@ -360,6 +367,14 @@ class MissionsPanel(QWidget):
         key = "message_zh" if language() == "zh" else "message_en"
         lines += [f"{f['severity']}: {f[key]}" for f in s.get("findings", [])]
         self.summary.setText("\n".join(lines))
+        self.missions.route_geometry(r.id, self._on_geometry)
+
+    def _on_geometry(self, geometry: Any, error: BaseException | None) -> None:
+        if error is not None:
+            self._say(error)
+            return
+        self.route_geometry = geometry
+        self.route_selected.emit(geometry)
 
     def _ask_files(self) -> None:
         names, _ = QFileDialog.getOpenFileNames(self, tr("Import KMZ…"), "", "KMZ (*.kmz)")

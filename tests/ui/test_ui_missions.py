@@ -147,3 +147,40 @@ def test_main_window_has_the_missions_panel(
         win.missions.missions.close()
         win.close()
         bridge.close()
+
+
+def test_selected_route_is_drawn_on_the_map(
+    qtbot: Any, panel: MissionsPanel, ui_runtime: ThreadedRuntime
+) -> None:
+    from gcs.ui.assets import AssetError, leaflet_dir
+    from gcs.ui.map_panel import MapPanel
+
+    try:
+        leaflet_dir()
+    except AssetError as exc:
+        pytest.skip(str(exc))
+    panel.import_files([ROUTE])
+    qtbot.waitUntil(lambda: panel.library.rowCount() == 1, timeout=10000)
+    map_panel = MapPanel(panel.bridge, panel.selection)
+    qtbot.addWidget(map_panel)
+    map_panel.resize(600, 400)
+    map_panel.show()
+    qtbot.waitUntil(lambda: map_panel.ready, timeout=20_000)
+    panel.route_selected.connect(map_panel.show_route)
+    panel.library.selectRow(0)
+    qtbot.waitUntil(lambda: panel.route_geometry is not None, timeout=5000)
+    geometry = panel.route_geometry
+    assert geometry is not None and len(geometry["points"]) == 3
+    assert geometry["start"] == pytest.approx([48.1899257, 11.4998542], abs=1e-6)
+    states: list[dict[str, Any]] = []
+
+    def route_drawn() -> bool:
+        map_panel.page_state(states.append)
+        return bool(states) and states[-1].get("route") == {"id": geometry["id"], "points": 3}
+
+    qtbot.waitUntil(route_drawn, timeout=10_000)
+    map_panel.show_route(None)
+    states.clear()
+    qtbot.waitUntil(lambda: bool(map_panel.page_state(states.append) or states) and
+                    states[-1].get("route") is None, timeout=10_000)  # fmt: skip
+    map_panel.close()
