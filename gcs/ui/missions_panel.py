@@ -458,7 +458,7 @@ class MissionsPanel(QWidget):
         if error is not None:
             self._say(error)
             return
-        self.refresh_tasks()
+        self.message.setText(f"{made.name}: {status_words(getattr(made, 'status', 'planned'))}")
 
     # -- tasks -------------------------------------------------------------------------------
 
@@ -466,12 +466,13 @@ class MissionsPanel(QWidget):
         self.missions.tasks(self._show_tasks)
 
     def _show_tasks(self, rows: list[Any] | None, error: BaseException | None) -> None:
+        """Add stored tasks the list does not show yet (live events are newer than rows)."""
         if error is not None or rows is None:
             self._say(error)
             return
-        self.table.setRowCount(0)
-        self.task_rows.clear()
-        for r in rows:
+        for r in reversed(rows):  # newest ends on top
+            if r.id in self.task_rows:
+                continue
             self._put(
                 r.id, r.name, r.dock_sn, r.execute_time, r.status, r.percent, r.waypoint_index,
                 r.mission_state, r.media_count, r.message,
@@ -558,8 +559,6 @@ class MissionsPanel(QWidget):
             button.setEnabled(True)
             if error is not None:
                 self._say(error)
-            elif action in ("cancel", "breakpoint"):
-                self.refresh_tasks()
 
         self.missions.task_action(action, target, done)
 
