@@ -114,6 +114,7 @@ class TaskRequest:
     break_point: dict[str, Any] | None = None
     simulate_mission: dict[str, Any] | None = None
     flight_safety_advance_check: int | None = None
+    continuous: bool = False  # conditional only: fly again while the ready window lasts
     params: dict[str, Any] = field(default_factory=dict)  # filled by check_request
 
 
@@ -172,6 +173,13 @@ def check_params(req: TaskRequest, *, kmz_exit_on_rc_lost: str | None, now: int)
     }
     if req.task_type == CONDITIONAL:
         params["ready_conditions"] = _ready_conditions(req.ready_conditions, now)
+        if req.continuous:
+            params["continuous"] = True  # the station's own: never sent to the dock
+    elif req.continuous:
+        raise bad_request(
+            "continuous flights are conditional tasks (task_type 2) with ready_conditions",
+            "连续飞行须为带 ready_conditions 的条件任务（task_type 2）",
+        )
     elif req.ready_conditions is not None:
         raise bad_request(
             "ready_conditions belong to conditional tasks (task_type 2)",
@@ -477,6 +485,10 @@ def task_from_json(body: Mapping[str, Any]) -> TaskRequest:
             if not isinstance(body[key], Mapping):
                 raise bad_request(f"'{key}' must be an object", f"'{key}' 必须为对象")
             fields[key] = dict(body[key])
+    continuous = body.get("continuous", False)
+    if not isinstance(continuous, bool):
+        raise bad_request("'continuous' must be true or false", "'continuous' 必须为 true 或 false")
+    fields["continuous"] = continuous
     execute_time = body.get("execute_time")
     if execute_time is not None and _int(execute_time) is None:
         raise bad_request(

@@ -11,7 +11,8 @@ the RTH altitude is 20–1500 m, the enums are in range, the RC-lost exit agrees
 * timed (1): prepare now (the dock keeps it), execute when the station's clock reaches
   `execute_time` (a task more than `MISS_GRACE_MS` late is reported missed, never flown late);
 * conditional (2): prepare with `ready_conditions`; execute when the dock's `flighttask_ready`
-  lists it;
+  lists it; a *continuous* one is prepared again after each successful flight while its ready
+  window lasts;
 * recurring (a *plan*): days of the week and times of day (station local time) within a date
   range; `PREPARE_LEAD_MS` before each occurrence the station makes a timed task for it.
 
@@ -603,6 +604,29 @@ class Missions(Capability):
                 self._announce(task)
                 self._spawn(self._prepare_then_wait(task), f"prepare:{task.id}")
 
+    async def _again(self, done: TaskRow) -> None:
+        """A continuous flight ended: prepare the next one while its ready window lasts (the
+        dock says `flighttask_ready` again when the battery and time conditions hold)."""
+        ready = done.params.get("ready_conditions") or {}
+        end = ready.get("end_time")
+        if not isinstance(end, int) or self.now() >= end:
+            self._log(
+                "info", f"continuous flight {done.name!r}: its window has ended", done.dock_sn
+            )
+            return
+        task = self._new_task(
+            done.workspace_id,
+            done.name,
+            done.dock_sn,
+            done.wayline_id,
+            CONDITIONAL,
+            done.params,
+            done.actor,
+            self.now(),
+        )
+        await self._save(task)
+        await self._prepare(task)
+
     async def _prepare_then_wait(self, task: TaskRow) -> None:
         await self._prepare(task)
         self._wake.set()
@@ -747,6 +771,8 @@ class Missions(Capability):
             self._live.pop(task.id, None)
             level = "info" if status == "ok" else "warning"
             self._log(level, f"flight task {task.name!r}: {en}", task.dock_sn)
+            if status == "ok" and task.params.get("continuous"):
+                self._spawn(self._again(updated), f"again:{task.id}")
         else:
             self._live[task.id] = updated
         self._announce(updated, zh)

@@ -99,6 +99,7 @@ register(
         "Precision": "精度",
         "Minimum battery (%)": "最低电量（%）",
         "imported": "已导入",
+        "Fly again while ready": "条件满足时重复飞行",
     }
 )
 
@@ -179,6 +180,7 @@ class PlanDialog(QDialog):
         self.battery = QSpinBox()
         self.battery.setRange(0, 100)
         self.battery.setValue(80)
+        self.continuous = QCheckBox(tr("Fly again while ready"))
         form.addRow(tr("Name"), self.name)
         form.addRow(tr("Route"), self.route)
         form.addRow(tr("Dock"), self.dock)
@@ -193,6 +195,7 @@ class PlanDialog(QDialog):
         form.addRow(tr("Out-of-control action"), self.lost)
         form.addRow(tr("Precision"), self.precision)
         form.addRow(tr("Minimum battery (%)"), self.battery)
+        form.addRow("", self.continuous)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -231,6 +234,7 @@ class PlanDialog(QDialog):
             out_of_control_action=int(self.lost.currentData()),
             wayline_precision_type=int(self.precision.currentData()),
             ready_conditions=ready,
+            continuous=kind == CONDITIONAL and self.continuous.isChecked(),
         )
 
 

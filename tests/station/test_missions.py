@@ -585,3 +585,51 @@ async def test_media_highest_asks_the_dock_to_upload_this_flight_first(
         assert r.status == 404
     async with session.delete(f"{ws}/jobs", params={"job_id": flight_id}) as r:
         assert r.status == 200
+
+
+async def test_continuous_flight_repeats_while_its_window_lasts(
+    runtime: ThreadedRuntime,
+    dock: RawDock,
+    routes: dict[str, str],
+    api: tuple[aiohttp.ClientSession, str, str],
+) -> None:
+    session, ws, _ = api
+    dock.script = answer_all
+    ready = {"battery_capacity": 50, "begin_time": now_ms(), "end_time": now_ms() + 3_600_000}
+    body = {
+        "name": "patrol",
+        "dock_sn": DOCK,
+        "file_id": routes["pilot2-waypoint-makeathon"],
+        "task_type": 2,
+        "ready_conditions": ready,
+        "continuous": True,
+    }
+    timed = {**body, "task_type": 1, "execute_time": now_ms() + 60_000}
+    status, answer = await post_task(session, ws, timed)
+    assert status == 400 and "conditional" in answer["message"]
+    status, answer = await post_task(session, ws, body)
+    assert status == 200, answer
+    first = answer["data"]["job_id"]
+    [prepare] = [c for c in dock.sent("flighttask_prepare") if c["bid"] == first]
+    assert "continuous" not in prepare["data"]
+    dock.event("flighttask_ready", str(uuid.uuid4()), {"flight_ids": [first]})
+    wait_for(lambda: [c for c in dock.sent("flighttask_execute") if c["bid"] == first], what="1st")
+    dock.event("flighttask_progress", first, progress(first, "ok", 100, 2, 9))
+
+    def next_prepare() -> list[dict[str, Any]]:
+        return [
+            c
+            for c in dock.sent("flighttask_prepare")
+            if c["data"].get("task_type") == 2
+            and c["data"].get("ready_conditions") == ready
+            and c["bid"] != first
+        ]
+
+    [again] = wait_for(next_prepare, what="the next flight prepared")
+    second = again["bid"]
+    assert (await job(session, ws, second))["status"] == "prepared"
+    # Stopping it: cancel the waiting one; nothing is prepared after that.
+    async with session.delete(f"{ws}/jobs", params={"job_id": second}) as r:
+        assert r.status == 200
+    assert dock.sent("flighttask_undo")[-1]["data"] == {"flight_ids": [second]}
+    assert len(next_prepare()) == 1

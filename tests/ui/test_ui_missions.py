@@ -14,7 +14,7 @@ from PySide6.QtCore import QSettings
 from station_harness import SHARED_DATA
 
 from gcs.runtime import ThreadedRuntime
-from gcs.station.missions import IMMEDIATE, RECURRING, TIMED
+from gcs.station.missions import CONDITIONAL, IMMEDIATE, RECURRING, TIMED
 from gcs.ui.bridge import Selection, StationBridge
 from gcs.ui.i18n import set_language
 from gcs.ui.main_window import MainWindow
@@ -99,6 +99,11 @@ def test_library_plan_and_live_task_list(
     assert req.recurrence.times == ("09:00", "17:30") and req.recurrence.days == (0, 1, 2, 3, 4)
     dialog.kind.setCurrentIndex(dialog.kind.findData(TIMED))
     assert dialog.request().execute_time is not None
+    dialog.kind.setCurrentIndex(dialog.kind.findData(CONDITIONAL))
+    dialog.continuous.setChecked(True)
+    conditional = dialog.request()
+    assert conditional.continuous and conditional.ready_conditions is not None
+    assert conditional.ready_conditions["battery_capacity"] == 80
     dialog.rth.setValue(150)
     dialog.kind.setCurrentIndex(dialog.kind.findData(IMMEDIATE))
     dialog.name.setText("desk flight")
