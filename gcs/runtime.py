@@ -24,16 +24,20 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from gcs.aio import spawn
 from gcs.station.capability import CapabilityFactory
 from gcs.station.core import Endpoint, Station
+from gcs.station.demo_missions import plan_demo_mission
 from gcs.station.firmware import Firmware
 from gcs.station.health import Health
 from gcs.station.maintenance import Maintenance
+from gcs.station.missions import Missions
 from gcs.station.onboarding import Onboarding
 from gcs.station.properties_in import PropertiesIn
 from gcs.station.remote_logs import RemoteLogs
 from gcs.station.resources import DockResources
 from gcs.station.uploads import Uploads
+from gcs.station.waylines import Waylines
 from gcs.store.settings import Settings
 
 if TYPE_CHECKING:
@@ -66,6 +70,8 @@ CAPABILITIES: list[CapabilityFactory] = [
     Health,  # HMS alarms (§12)
     Firmware,  # firmware library and OTA upgrades (§14)
     RemoteLogs,  # dock and aircraft logs uploaded to the store (§15)
+    Waylines,  # the wayline library (§8.2 #11-16, §13)
+    Missions,  # dock flight tasks and their schedules (§4.2, §5, §6)
 ]
 
 COMPONENTS = [
@@ -109,6 +115,7 @@ class Runtime:
         self.fleet_options = fleet
         self.components: list[Component] = []
         self.fleet: FleetThread | None = None
+        self._demo: asyncio.Task[str | None] | None = None  # missions: the demo's flight plan
 
     async def start(self) -> None:
         """Start everything; on failure what was started is stopped again and the error raised."""
@@ -126,6 +133,8 @@ class Runtime:
         if fleet is not None:
             self.fleet = FleetThread(fleet)
             self.fleet.start()
+            # missions: the demo plans a recurring flight once a simulated dock is online
+            self._demo = spawn(plan_demo_mission(self.station), name="demo-mission")
 
     def _fleet_options(self, options: dict[str, int]) -> FleetOptions:
         from gcs.link import BrokerUrl
@@ -154,6 +163,7 @@ class Runtime:
             organization_id=s.station.workspace_id,
             pilot_web=pilot_web,
             patrol_every_s=options.get("patrol_every_s", 0),  # the demo: take-offs
+            fetch_waylines=True,  # missions: simulated docks download and fly the KMZ
         )
 
     @property
@@ -176,6 +186,8 @@ class Runtime:
 
     async def stop(self) -> None:
         self.runtime_file.unlink(missing_ok=True)
+        if self._demo is not None:  # missions
+            self._demo.cancel()
         if self.fleet is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.fleet.stop)
             self.fleet = None

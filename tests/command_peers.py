@@ -110,8 +110,9 @@ class RawDock:
     def publish(self, kind: str, body: dict[str, Any], *, prefix: str = "thing") -> None:
         self.c.publish(f"{prefix}/product/{self.sn}/{kind}", json.dumps(body), qos=1)
 
-    def online(self, aircraft: str = AIRCRAFT) -> None:
-        """update_topo for the dock (Dock 2, 3-2-0) with its aircraft (M3D, 0-91-0)."""
+    def online(self, aircraft: str = AIRCRAFT, aircraft_sub_type: int = 0) -> None:
+        """update_topo for the dock (Dock 2, 3-2-0) with its aircraft (M3D 0-91-0; M3TD with
+        `aircraft_sub_type` 1)."""
         self.publish(
             "status",
             {
@@ -131,7 +132,7 @@ class RawDock:
                             "sn": aircraft,
                             "domain": "0",
                             "type": 91,
-                            "sub_type": 0,
+                            "sub_type": aircraft_sub_type,
                             "index": "A",
                             "device_secret": "secret",
                             "nonce": "nonce",
@@ -145,7 +146,13 @@ class RawDock:
             prefix="sys",
         )
 
-    def bind(self, binding_code: str, workspace_id: str, aircraft: str = AIRCRAFT) -> None:
+    def bind(
+        self,
+        binding_code: str,
+        workspace_id: str,
+        aircraft: str = AIRCRAFT,
+        aircraft_model_key: str = "0-91-0",
+    ) -> None:
         """airport_organization_bind for the dock and its aircraft (what Pilot's dock wizard
         makes the dock send); the station's answer arrives on requests_reply."""
         self.publish(
@@ -170,7 +177,7 @@ class RawDock:
                             "organization_id": workspace_id,
                             "device_callsign": "Drone North",
                             "sn": aircraft,
-                            "device_model_key": "0-91-0",
+                            "device_model_key": aircraft_model_key,
                         },
                     ]
                 },

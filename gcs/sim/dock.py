@@ -298,6 +298,7 @@ class SimDock(SimGateway):
         if self.mission is not None:
             self.mission.rth = True
             self.mission.paused = False
+            self.mission.rth_canceled = False
         if self.command is not None:
             self.command.rth = True
 

@@ -16,6 +16,7 @@ import asyncio
 import datetime
 import hashlib
 import logging
+import math
 import ssl
 import time
 import urllib.request
@@ -24,7 +25,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from gcs.protocol.envelope import Message, new_id
-from gcs.sim import codes, payloads
+from gcs.sim import codes, flight, payloads
 from gcs.sim.gateway import ServiceHandler, ServiceResult
 from gcs.sim.media import Shot, upload_photos
 from gcs.sim.messages import now_ms
@@ -72,6 +73,8 @@ class Mission:
     paused: bool = False
     last_progress: float = 0.0
     shots: list[Shot] = field(default_factory=list)
+    plan: dict[str, Any] = field(default_factory=dict)  # the flighttask_prepare data
+    rth_canceled: bool = False  # return_home_cancel during the return: hover
 
 
 def handlers(dock: SimDock) -> dict[str, ServiceHandler]:
@@ -82,6 +85,7 @@ def handlers(dock: SimDock) -> dict[str, ServiceHandler]:
         "flighttask_undo": partial(undo, dock),
         "flighttask_pause": partial(pause, dock),
         "flighttask_recovery": partial(recovery, dock),
+        "return_home_cancel": lambda msg: flight.cancel_return_home(dock),
     }
 
 
@@ -125,6 +129,10 @@ async def _fetch_wayline(dock: SimDock, msg: Message, flight_id: str, d: dict[st
     if hashlib.md5(body).hexdigest() != fingerprint.strip().lower():
         dock.answer_service(msg, codes.WAYLINE_MD5_MISMATCH)
         return
+    unusable = flight.check_kmz(body)
+    if unusable:
+        dock.answer_service(msg, unusable)
+        return
     dock.waylines[flight_id] = body
     _prepared(dock, flight_id, d)
     dock.answer_service(msg, codes.OK)
@@ -160,8 +168,7 @@ def execute(dock: SimDock, msg: Message) -> ServiceResult:
     refusal = dock.busy_refusal()
     if refusal is not None:
         return refusal, None
-    dock.prepared.pop(flight_id)
-    dock.mission = Mission(flight_id, msg.bid)
+    dock.mission = Mission(flight_id, msg.bid, plan=dock.prepared.pop(flight_id))
     dock.dock_props["mode_code"] = 4
     dock.start_job(fly(dock, dock.mission), f"mission-{flight_id}")
     return codes.OK, None
@@ -257,9 +264,11 @@ async def _tick(dock: SimDock, m: Mission) -> float:
 
 
 async def fly(dock: SimDock, m: Mission) -> None:
-    """Take off, fly a ~600 m square loop, come back, land, close up (protocol §4.2)."""
+    """Take off, fly the KMZ's waypoints (`gcs.sim.flight`; a ~600 m square when the file was
+    not fetched), come back, land, close up (protocol §4.2)."""
     p = dock.dock_props
     ac = dock.aircraft
+    home = (ac.home_lat, ac.home_lon)
     try:
         m.current_step, m.percent = 1, 1
         p["flighttask_step_code"] = 0
@@ -283,17 +292,20 @@ async def fly(dock: SimDock, m: Mission) -> None:
         ac.mode_code = 5
         m.wayline_state = 6
         square = [(150.0, 0.0), (150.0, 150.0), (0.0, 150.0), (0.0, 0.0)]
-        total = 600.0
+        route = flight.legs_for(dock, m.flight_id, m.plan) or [
+            flight.Leg(n, e, CRUISE_ELEVATION, CRUISE_SPEED) for n, e in square
+        ]
+        total = flight.length(route, ac.north, ac.east)
         flown = 0.0
-        for i, (n, e) in enumerate(square):
+        for i, leg in enumerate(route):
             m.waypoint = i
             while not m.rth:
                 before = (ac.north, ac.east)
                 dt = await _tick(dock, m)
                 if m.rth:
                     break
-                arrived = ac.move_towards(n, e, CRUISE_ELEVATION, CRUISE_SPEED, 3.0, dt)
-                flown += abs(ac.north - before[0]) + abs(ac.east - before[1])
+                arrived = ac.move_towards(leg.north, leg.east, leg.elevation, leg.speed, 3.0, dt)
+                flown += math.hypot(ac.north - before[0], ac.east - before[1])
                 m.percent = 10 + int(75 * min(1.0, flown / total))
                 if arrived:
                     m.shots.append(_shot(dock))
@@ -308,8 +320,16 @@ async def fly(dock: SimDock, m: Mission) -> None:
             info = {"flight_id": m.flight_id, "last_point_type": 0}
             dock.messages.send_event("return_home_info", info)
             height = max(ac.elevation, 40.0)
-            while not ac.move_towards(0.0, 0.0, height, CRUISE_SPEED, 3.0, await _tick(dock, m)):
-                pass
+            while True:
+                dt = await _tick(dock, m)
+                if m.rth_canceled:  # return_home_cancel: hover until told again
+                    ac.hold(dt)
+                    continue
+                if ac.move_towards(0.0, 0.0, height, CRUISE_SPEED, 3.0, dt):
+                    break
+        while ac.home_distance > 0.5:  # the route's finish action: go home
+            dt = await _tick(dock, m)
+            ac.move_towards(0.0, 0.0, max(ac.elevation, 20.0), CRUISE_SPEED, 3.0, dt)
         ac.mode_code = 10
         m.percent = 95
         while not ac.move_towards(0.0, 0.0, 0.0, 0.0, 2.5, await _tick(dock, m)):
@@ -342,6 +362,7 @@ async def fly(dock: SimDock, m: Mission) -> None:
     except asyncio.CancelledError:
         raise
     finally:
+        ac.home_lat, ac.home_lon = home  # after a simulate_mission flight
         if dock.mission is m:
             dock.mission = None
         p["mode_code"] = 0 if p["mode_code"] == 4 else p["mode_code"]

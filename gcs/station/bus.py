@@ -134,6 +134,41 @@ class HmsChanged(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class WaylineLibraryChanged(Event):
+    """A wayline was added, renamed, deleted or (un)starred (`change` says which)."""
+
+    workspace_id: str
+    wayline_id: str
+    change: str
+
+
+@dataclass(frozen=True, slots=True)
+class FlightTaskChanged(Event):
+    """A dock flight task was planned, sent, made progress or ended.
+
+    `status` is the station's task status ("planned", "prepared", "executing", "in_progress",
+    "paused", "ok", "failed", "canceled", "partially_done", "missed", "refused", ...);
+    `mission_state` the device's `wayline_mission_state`, `break_point` its last break point.
+    """
+
+    task_id: str
+    workspace_id: str
+    dock_sn: str
+    wayline_id: str
+    name: str
+    status: str
+    percent: float | None
+    step: str
+    waypoint_index: int | None
+    mission_state: int | None
+    media_count: int
+    result: int | None
+    message_en: str
+    message_zh: str
+    break_point: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
 class MessageRejected(Event):
     """An inbound message could not be accepted (malformed, unknown topic, ...)."""
 

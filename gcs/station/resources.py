@@ -1,10 +1,10 @@
-"""Files docks ask for before and during a flight (protocol §6): flight-area and offline-map
-files, a prepared task's wayline URL and another dock's task progress.
+"""Files docks ask for before a flight (protocol §6): flight-area and offline-map files.
 
-Until the station has custom flight areas, offline maps and flight tasks, a dock gets the
-documented empty answer where one exists (an empty `files` list: nothing to sync, so no failed
-sync is reported) and a clear refusal where none does (a task the station does not know). The
-feature modules replace these answers by registering their own capability for the method.
+Until the station has custom flight areas and offline maps, a dock gets the documented empty
+answer (an empty `files` list: nothing to sync, so no failed sync is reported). The feature
+modules replace these answers by registering their own capability for the method. A task's
+wayline URL and progress (`flighttask_resource_get`, `flighttask_progress_get`) are answered by
+`gcs.station.missions`.
 """
 
 from __future__ import annotations
@@ -13,9 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gcs.protocol.envelope import Message
-from gcs.protocol.errors import StationCode
 from gcs.station.capability import Capability, RequestHandler
-from gcs.station.devices import RequestRefused
 
 
 class DockResources(Capability):
@@ -25,8 +23,6 @@ class DockResources(Capability):
         return {
             "flight_areas_get": self._flight_areas,
             "offline_map_get": self._offline_map,
-            "flighttask_resource_get": self._task_resource,
-            "flighttask_progress_get": self._task_progress,
         }
 
     async def _flight_areas(self, msg: Message) -> dict[str, Any]:
@@ -34,22 +30,3 @@ class DockResources(Capability):
 
     async def _offline_map(self, msg: Message) -> dict[str, Any]:
         return {"offline_map_enable": False, "files": []}
-
-    def _flight_id(self, msg: Message) -> str:
-        data = msg.data if isinstance(msg.data, dict) else {}
-        flight_id = data.get("flight_id")
-        if not isinstance(flight_id, str) or not flight_id:
-            raise RequestRefused(StationCode.INVALID_PARAMETER, "'flight_id' is missing")
-        return flight_id
-
-    async def _task_resource(self, msg: Message) -> dict[str, Any]:
-        flight_id = self._flight_id(msg)
-        raise RequestRefused(
-            StationCode.NOT_FOUND, f"flight task {flight_id} is not known to this station"
-        )
-
-    async def _task_progress(self, msg: Message) -> dict[str, Any]:
-        flight_id = self._flight_id(msg)
-        raise RequestRefused(
-            StationCode.NOT_FOUND, f"flight task {flight_id} is not known to this station"
-        )

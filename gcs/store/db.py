@@ -260,6 +260,87 @@ def _m0010(db: Database) -> None:
     db.execute("CREATE INDEX device_logs_gateway ON device_logs(gateway_sn, created_at)")
 
 
+@migrations(name="0011_waylines")
+def _m0011(db: Database) -> None:
+    # The wayline library (KMZ files in the object store, their summary here).
+    db.execute(
+        """CREATE TABLE waylines (
+            id TEXT PRIMARY KEY,
+            workspace_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            drone_model_key TEXT NOT NULL DEFAULT '',
+            payload_model_keys TEXT NOT NULL DEFAULT '[]',
+            template_types TEXT NOT NULL DEFAULT '[]',
+            fingerprint TEXT NOT NULL,
+            object_key TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            start_latitude REAL,
+            start_longitude REAL,
+            length_m REAL NOT NULL DEFAULT 0,
+            duration_s REAL NOT NULL DEFAULT 0,
+            author TEXT NOT NULL DEFAULT '',
+            favorited INTEGER NOT NULL DEFAULT 0,
+            action_type INTEGER NOT NULL DEFAULT 0,
+            summary TEXT NOT NULL DEFAULT '{}',
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        )"""
+    )
+    db.execute("CREATE UNIQUE INDEX waylines_name ON waylines(workspace_id, name)")
+
+
+@migrations(name="0012_flight_tasks")
+def _m0012(db: Database) -> None:
+    # Flight tasks for docks (one row per flight, i.e. per flight_id) and the recurring plans
+    # that make them; `next_fire` is the next occurrence a plan has not yet fired or missed.
+    db.execute(
+        """CREATE TABLE flight_tasks (
+            id TEXT PRIMARY KEY,
+            workspace_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            dock_sn TEXT NOT NULL,
+            wayline_id TEXT NOT NULL,
+            task_type INTEGER NOT NULL,
+            plan_id TEXT NOT NULL DEFAULT '',
+            execute_time INTEGER,
+            params TEXT NOT NULL DEFAULT '{}',
+            status TEXT NOT NULL,
+            percent REAL,
+            step TEXT NOT NULL DEFAULT '',
+            waypoint_index INTEGER,
+            mission_state INTEGER,
+            media_count INTEGER NOT NULL DEFAULT 0,
+            break_point TEXT NOT NULL DEFAULT 'null',
+            result INTEGER,
+            message TEXT NOT NULL DEFAULT '',
+            actor TEXT NOT NULL DEFAULT '',
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX flight_tasks_dock ON flight_tasks(dock_sn, created_at)")
+    db.execute("CREATE INDEX flight_tasks_status ON flight_tasks(status)")
+    db.execute("CREATE INDEX flight_tasks_wayline ON flight_tasks(wayline_id)")
+    db.execute(
+        """CREATE TABLE flight_plans (
+            id TEXT PRIMARY KEY,
+            workspace_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            dock_sn TEXT NOT NULL,
+            wayline_id TEXT NOT NULL,
+            params TEXT NOT NULL DEFAULT '{}',
+            days TEXT NOT NULL,
+            times TEXT NOT NULL,
+            begin_ms INTEGER NOT NULL,
+            end_ms INTEGER NOT NULL,
+            next_fire INTEGER,
+            active INTEGER NOT NULL DEFAULT 1,
+            actor TEXT NOT NULL DEFAULT '',
+            created_at INTEGER NOT NULL
+        )"""
+    )
+
+
 def open_database(path: Path | str) -> Database:
     """Open (creating if needed) a station database and bring its schema up to date.
 

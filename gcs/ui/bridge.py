@@ -727,3 +727,186 @@ class Selection(QObject):
     @property
     def current(self) -> str:
         return self._sn
+
+
+# -- missions (wayline library and dock flight tasks) ------------------------------------------
+# One block for the lead to re-apply: the missions panel reaches the station only through here.
+
+
+class MissionsBridge(QObject):
+    """The wayline library and the flight tasks of the station, for the missions panel.
+
+    Bus events (`FlightTaskChanged`, `WaylineLibraryChanged`) are queued on the station thread
+    and emitted on the Qt thread as `task_changed(event)` and `library_changed()`. Calls run on
+    the station loop through `StationBridge.run`; `on_done(result, error)` comes on the Qt
+    thread. Create it after the `StationBridge`; `close()` before the runtime stops.
+    """
+
+    task_changed = Signal(object)  # FlightTaskChanged
+    library_changed = Signal()
+    _wake = Signal()
+
+    def __init__(self, bridge: StationBridge, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.bridge = bridge
+        self._rt = bridge.threaded_runtime
+        self._lock = threading.Lock()
+        self._tasks: deque[Any] = deque(maxlen=MAX_QUEUED_LOG)
+        self._library_dirty = False
+        self._posted = False
+        self._closed = False
+        self._wake.connect(self._drain, Qt.ConnectionType.QueuedConnection)
+        self._unsubscribers: list[Callable[[], None]] = []
+        self._rt.submit(self._attach()).result(10)
+
+    @property
+    def _station(self) -> Any:
+        return self._rt.runtime.station
+
+    async def _attach(self) -> None:
+        from gcs.station.bus import FlightTaskChanged, WaylineLibraryChanged
+
+        bus = self._station.bus
+        self._unsubscribers = [
+            bus.subscribe(FlightTaskChanged, self._st_on_task),
+            bus.subscribe(WaylineLibraryChanged, self._st_on_library),
+        ]
+
+    async def _detach(self) -> None:
+        for unsubscribe in self._unsubscribers:
+            unsubscribe()
+        self._unsubscribers = []
+
+    def _st_post(self) -> None:
+        """Wake the Qt side once (call under _lock); nothing once this or the main bridge
+        has closed (a window closed without `close()` only stops being told)."""
+        if not self._posted and not self._closed and not self.bridge._closed:
+            self._posted = True
+            try:
+                self._wake.emit()
+            except RuntimeError:  # the Qt object is already gone
+                self._closed = True
+
+    def _st_on_task(self, event: Any) -> None:
+        with self._lock:
+            self._tasks.append(event)
+            self._st_post()
+
+    def _st_on_library(self, _event: Any) -> None:
+        with self._lock:
+            self._library_dirty = True
+            self._st_post()
+
+    @Slot()
+    def _drain(self) -> None:
+        if self._closed:
+            return
+        with self._lock:
+            self._posted = False
+            tasks = list(self._tasks)
+            self._tasks.clear()
+            library, self._library_dirty = self._library_dirty, False
+        if library:
+            self.library_changed.emit()
+        for event in tasks:
+            self.task_changed.emit(event)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        with self._lock:
+            self._closed = True
+        if self._rt.thread.is_alive() and not self._rt.loop.is_closed():
+            try:
+                self._rt.submit(self._detach()).result(5)
+            except (concurrent.futures.TimeoutError, RuntimeError):
+                pass
+
+    @property
+    def workspace_id(self) -> str:
+        return str(self._station.settings.station.workspace_id)
+
+    def _library(self) -> Any:
+        from gcs.station.waylines import Waylines
+
+        return self._station.capability(Waylines).library
+
+    def _missions(self) -> Any:
+        from gcs.station.missions import Missions
+
+        return self._station.capability(Missions)
+
+    def waylines(self, on_done: Callable[[Any, BaseException | None], None]) -> Any:
+        """The library, newest first: `on_done(list[WaylineRow], error)`."""
+        from gcs.station.waylines import WaylineQuery
+
+        async def rows() -> Any:
+            query = WaylineQuery(page_size=10_000)
+            found, _ = await self._library().search(self.workspace_id, query)
+            return found
+
+        return self.bridge.run(rows(), on_done)
+
+    def import_wayline(
+        self, data: bytes, filename: str, on_done: Callable[[Any, BaseException | None], None]
+    ) -> Any:
+        """Add a KMZ (a same-named one gets " (2)"...): `on_done(Imported, WaylineError)`."""
+        coro = self._library().import_kmz(
+            data,
+            filename=filename,
+            workspace_id=self.workspace_id,
+            author="desktop",
+            unique_name=True,
+        )
+        return self.bridge.run(coro, on_done)
+
+    def delete_wayline(
+        self, wayline_id: str, on_done: Callable[[Any, BaseException | None], None]
+    ) -> Any:
+        return self.bridge.run(self._library().delete(self.workspace_id, wayline_id), on_done)
+
+    def route_geometry(
+        self, wayline_id: str, on_done: Callable[[Any, BaseException | None], None]
+    ) -> Any:
+        """A route as the map draws it (see `WaylineLibrary.geometry`)."""
+        return self.bridge.run(self._library().geometry(self.workspace_id, wayline_id), on_done)
+
+    def export_waylines(
+        self, ids: list[str], folder: str, on_done: Callable[[Any, BaseException | None], None]
+    ) -> Any:
+        """Write the KMZ of waylines to a folder: `on_done(list[Path], WaylineError)`."""
+        from pathlib import Path
+
+        coro = self._library().export(self.workspace_id, ids, Path(folder))
+        return self.bridge.run(coro, on_done)
+
+    def tasks(self, on_done: Callable[[Any, BaseException | None], None]) -> Any:
+        """The newest 500 tasks: `on_done(list[TaskRow], error)`."""
+
+        async def rows() -> Any:
+            found, _ = await self._missions().tasks(self.workspace_id, page_size=500)
+            return found
+
+        return self.bridge.run(rows(), on_done)
+
+    def plan(self, request: Any, on_done: Callable[[Any, BaseException | None], None]) -> Any:
+        """Plan a `gcs.station.missions.TaskRequest`: `on_done(TaskRow | PlanRow, MissionError)`."""
+        coro = self._missions().plan(self.workspace_id, request, actor="desktop")
+        return self.bridge.run(coro, on_done)
+
+    def task_action(
+        self, action: str, target: str, on_done: Callable[[Any, BaseException | None], None]
+    ) -> Any:
+        """`pause`/`resume`/`cancel`/`breakpoint` a task, or `return_home`/`return_home_cancel`
+        a dock (`target` is the task id or the dock's serial)."""
+        m = self._missions()
+        ws = self.workspace_id
+        coros = {
+            "pause": lambda: m.pause(target, actor="desktop"),
+            "resume": lambda: m.resume(target, actor="desktop"),
+            "cancel": lambda: m.cancel(ws, [target], actor="desktop"),
+            "breakpoint": lambda: m.resume_from_breakpoint(ws, target, actor="desktop"),
+            "return_home": lambda: m.return_home(target, actor="desktop"),
+            "return_home_cancel": lambda: m.cancel_return_home(target, actor="desktop"),
+        }
+        return self.bridge.run(coros[action](), on_done)

@@ -32,6 +32,7 @@ from gcs.ui.firmware_panel import FirmwarePanel
 from gcs.ui.fleet_panel import FleetPanel
 from gcs.ui.i18n import LANGUAGES, i18n, set_language, system_language, tr
 from gcs.ui.logs_panel import LogsPanel
+from gcs.ui.missions_panel import MissionsPanel
 from gcs.version import version
 
 log = logging.getLogger(__name__)
@@ -150,6 +151,7 @@ class MainWindow(QMainWindow):
         self.alarms = AlarmsPanel(bridge, self.selection, ui_settings=self.ui_settings)
         self.firmware = FirmwarePanel(bridge, self.selection)
         self.logs = LogsPanel(bridge, self.selection)
+        self.missions = MissionsPanel(bridge, self.selection)
         map_cls = optional_panel("map_panel", "MapPanel") if optional_panels else None
         plots_cls = optional_panel("plots_panel", "PlotsPanel") if optional_panels else None
         self.map: QWidget | None = None
@@ -180,6 +182,10 @@ class MainWindow(QMainWindow):
         self._add("alarms", "Alarms", self.alarms, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._add("firmware", "Firmware", self.firmware, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._add("logs", "Logs", self.logs, Qt.DockWidgetArea.RightDockWidgetArea)
+        self._add("missions", "Missions", self.missions, Qt.DockWidgetArea.BottomDockWidgetArea)
+        show_route = getattr(self.map, "show_route", None)
+        if show_route is not None:  # missions: the selected route on the map
+            self.missions.route_selected.connect(show_route)
         if self.plots is not None:
             self._add("plots", "Plots", self.plots, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._default_layout()
@@ -228,6 +234,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(d["events"], d["alarms"])
         self.tabifyDockWidget(d["events"], d["firmware"])
         self.tabifyDockWidget(d["dock"], d["logs"])
+        self.tabifyDockWidget(d["events"], d["missions"])
         if "plots" in d:
             self.tabifyDockWidget(d["events"], d["plots"])
             d["events"].raise_()

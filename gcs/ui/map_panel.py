@@ -709,6 +709,8 @@ class MapPanel(QWidget):
         self.flush()
         if self.selection.current:
             self.run_js(f"GcsMap.select({_js(self.selection.current)}, true)")
+        if getattr(self, "_route", None) is not None:
+            self.show_route(self._route)
         self.page_ready.emit()
 
     @property
@@ -724,6 +726,15 @@ class MapPanel(QWidget):
             self.view.page().runJavaScript(script)
         else:
             self.view.page().runJavaScript(script, callback)
+
+    def show_route(self, route: dict[str, Any] | None) -> None:
+        """Draw a route (`WaylineLibrary.geometry`), or clear it with None; kept across page
+        reloads."""
+        self._route = route
+        if route is None:
+            self.run_js("GcsMap.clearRoute()")
+        else:
+            self.run_js(f"GcsMap.showRoute({_js(route)})")
 
     def page_state(self, callback: Callable[[dict[str, Any]], None]) -> None:
         """Ask the page for its state; `callback` gets a dict (Qt thread) with `markers` (SNs),

@@ -344,6 +344,39 @@
     if (G.bridge) { G.bridge.select(sn); }
   };
 
+  // -- route preview (missions panel): polyline, numbered waypoints, start, mapping area ----
+  G.route = null;
+  G.clearRoute = function () {
+    if (G.route) { G.route.layer.remove(); G.route = null; }
+  };
+  G.showRoute = function (route) {
+    G.clearRoute();
+    var group = L.layerGroup();
+    if (route.polygon && route.polygon.length >= 3) {
+      L.polygon(route.polygon, { color: "#19BE6B", weight: 1, fillOpacity: 0.15 }).addTo(group);
+    }
+    if (route.points.length) {
+      L.polyline(route.points, { color: "#2D8CF0", weight: 3 }).addTo(group);
+      route.points.forEach(function (ll, i) {
+        L.marker(ll, {
+          icon: L.divIcon({
+            className: "gcs-waypoint",
+            html: "<span>" + (i + 1) + "</span>",
+            iconSize: [20, 20],
+          }),
+          title: esc(route.name) + " #" + (i + 1),
+        }).addTo(group);
+      });
+    }
+    if (route.start) {
+      L.circleMarker(route.start, { radius: 7, color: "#E23C39", weight: 2 }).addTo(group);
+    }
+    group.addTo(G.map);
+    G.route = { id: route.id, layer: group, points: route.points.length };
+    var lls = route.points.concat(route.polygon || []);
+    if (lls.length) { G.map.fitBounds(L.latLngBounds(lls).pad(0.2)); }
+  };
+
   G.state = function () {
     var c = G.map.getCenter();
     return {
@@ -352,6 +385,7 @@
       base: G.baseId,
       center: [c.lat, c.lng],
       zoom: G.map.getZoom(),
+      route: G.route ? { id: G.route.id, points: G.route.points } : null,
       tracks: Object.keys(G.tracks).reduce(function (acc, sn) { acc[sn] = G.tracks[sn].getLatLngs().length; return acc; }, {}),
       homes: Object.keys(G.homes).sort(),
       applied: G.applied,
