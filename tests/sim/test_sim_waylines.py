@@ -96,7 +96,9 @@ async def test_dock_flies_the_waypoints_of_the_kmz(
     mosquitto: Mosquitto, cloud: Cloud, file_server: str, simulate: bool
 ) -> None:
     fleet = Fleet(
-        mosquitto.url, docks=1, binding_code="qwe", seed=62, fetch_waylines=True, speedup=100
+        FleetOptions(
+            mosquitto.url, docks=1, binding_code="qwe", seed=62, fetch_waylines=True, speedup=100
+        )
     )
     await fleet.start(timeout_s=10)
     try:
@@ -163,7 +165,9 @@ async def test_return_home_cancel_hovers_until_sent_home_again(
     mosquitto: Mosquitto, cloud: Cloud, file_server: str
 ) -> None:
     fleet = Fleet(
-        mosquitto.url, docks=1, binding_code="qwe", seed=63, fetch_waylines=True, speedup=100
+        FleetOptions(
+            mosquitto.url, docks=1, binding_code="qwe", seed=63, fetch_waylines=True, speedup=100
+        )
     )
     await fleet.start(timeout_s=10)
     try:
