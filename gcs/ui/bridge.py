@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import copy
+import logging
 import threading
 import time
 from collections import deque
@@ -71,6 +72,7 @@ TELEMETRY_BURST = 2.0  # token bucket: two updates may follow each other without
 MAX_QUEUED_LOG = 5000
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
@@ -568,8 +570,16 @@ class StationBridge(QObject):
 
     @Slot(object)
     def _on_deliver(self, fn: Callable[[], None]) -> None:
-        if not self._closed:
+        if self._closed:
+            return
+        try:
             fn()
+        except RuntimeError as exc:
+            # The widget that asked was closed and deleted while the station worked: its
+            # answer has nobody to go to. Anything else is a real error.
+            if "already deleted" not in str(exc):
+                raise
+            log.debug("a result arrived for a closed widget: %s", exc)
 
     def rename(
         self,

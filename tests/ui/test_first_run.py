@@ -34,9 +34,7 @@ def test_wizard_opens_by_itself_on_the_first_start_only(
     qtbot: Any, bridge: StationBridge, ui_ini: QSettings
 ) -> None:
     station = bridge.threaded_runtime.runtime.station
-    win = MainWindow(
-        bridge, station.settings, station.data_dir, ui_settings=ui_ini, optional_panels=False
-    )
+    win = MainWindow(bridge, station.data_dir, ui_settings=ui_ini, optional_panels=False)
     qtbot.addWidget(win)
     seen: list[str] = []
 
@@ -57,9 +55,7 @@ def test_wizard_opens_by_itself_on_the_first_start_only(
         closer.stop()
     assert ui_ini.value("wizard/done", False, type=bool) is True
 
-    again = MainWindow(
-        bridge, station.settings, station.data_dir, ui_settings=ui_ini, optional_panels=False
-    )
+    again = MainWindow(bridge, station.data_dir, ui_settings=ui_ini, optional_panels=False)
     qtbot.addWidget(again)
     assert again.show_wizard_if_first_start() is False
 
@@ -68,9 +64,7 @@ def test_about_box_names_the_version_and_the_data_folder(
     qtbot: Any, bridge: StationBridge, ui_ini: QSettings
 ) -> None:
     station = bridge.threaded_runtime.runtime.station
-    win = MainWindow(
-        bridge, station.settings, station.data_dir, ui_settings=ui_ini, optional_panels=False
-    )
+    win = MainWindow(bridge, station.data_dir, ui_settings=ui_ini, optional_panels=False)
     qtbot.addWidget(win)
     text = win.about_text()
     assert f"Version {version()}" in text
