@@ -1,7 +1,7 @@
-"""Files docks ask for before and during a flight (protocol §6): flight-area and offline-map
-files, a prepared task's wayline URL and another dock's task progress.
+"""Files docks ask for before and during a flight (protocol §6): offline-map files, a prepared
+task's wayline URL and another dock's task progress (flight-area files: `gcs.station.maps`).
 
-Until the station has custom flight areas, offline maps and flight tasks, a dock gets the
+Until the station has offline maps and flight tasks, a dock gets the
 documented empty answer where one exists (an empty `files` list: nothing to sync, so no failed
 sync is reported) and a clear refusal where none does (a task the station does not know). The
 feature modules replace these answers by registering their own capability for the method.
@@ -23,14 +23,10 @@ class DockResources(Capability):
 
     def requests(self) -> Mapping[str, RequestHandler]:
         return {
-            "flight_areas_get": self._flight_areas,
             "offline_map_get": self._offline_map,
             "flighttask_resource_get": self._task_resource,
             "flighttask_progress_get": self._task_progress,
         }
-
-    async def _flight_areas(self, msg: Message) -> dict[str, Any]:
-        return {"files": []}
 
     async def _offline_map(self, msg: Message) -> dict[str, Any]:
         return {"offline_map_enable": False, "files": []}

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from gcs.station.core import Station
-from gcs.web import control, devices, h5, health, manage
+from gcs.web import control, devices, h5, health, manage, maps
 from gcs.web.auth import check_token
 from gcs.web.envelope import ApiError, failure
 from gcs.web.feed import PilotFeed, TopologyCache
@@ -144,6 +144,7 @@ def init_app(
     # read as devices called "hms" and "bound"
     app.add_routes(health.routes)
     app.add_routes(devices.routes)
+    maps.setup(app)  # the map module (§8.2 #2-#5, §8.4 map) and its pushes
     app.add_routes(manage.routes)
     app.add_routes(control.routes)
     app.router.add_get(WS_PATH, websocket)
