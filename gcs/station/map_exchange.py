@@ -403,7 +403,9 @@ def to_kml(groups: Sequence[ExportGroup], title: str = "gcs map") -> bytes:
             lines.append(f"<Placemark><name>{_esc(name)}</name>")
             if "color" in props:
                 lines.append(f"<styleUrl>#c{props['color'][1:].upper()}</styleUrl>")
-            extra = {k: v for k, v in props.items() if k not in ("color", "folder")}
+            extra = {
+                k: v for k, v in props.items() if k not in ("color", "folder") and v is not None
+            }
             if extra:
                 lines.append("<ExtendedData>")
                 for k, v in extra.items():

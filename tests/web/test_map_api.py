@@ -288,3 +288,69 @@ async def test_clearing_a_group_refreshes_it_in_every_pilot(pilots: tuple[Pilot,
     assert push["data"] == {"ids": [default["id"]]}
     status, body = await a.call("GET", f"/element-groups?group_id={default['id']}")
     assert [g["elements"] for g in body["data"]] == [[]]
+
+
+GEOJSON_FILE = json.dumps(
+    {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"name": f"Pole {i}", "color": "#B620E0", "asset": i},
+                "geometry": {"type": "Point", "coordinates": [113.94 + i / 1e4, 22.57]},
+            }
+            for i in range(5)
+        ],
+    }
+).encode()
+
+
+async def test_import_export_and_nothing_half_imported(pilots: tuple[Pilot, Pilot]) -> None:
+    a, b = pilots
+    status, body = await a.call("POST", "/element-groups", {"name": "Imported poles"})
+    assert status == 200, body
+    group_id = body["data"]["id"]
+    await b.wait(lambda m: m["biz_code"] == "map_group_refresh" and group_id in m["data"]["ids"])
+    url = f"{a.maps}/element-groups/{group_id}/import"
+    async with a.session.post(url, params={"name": "poles.geojson"}, data=GEOJSON_FILE) as r:
+        body = await r.json()
+    assert r.status == 200 and body["data"] == {"count": 5}, body
+    # a file whose last feature is bad adds nothing
+    doc = json.loads(GEOJSON_FILE)
+    doc["features"][-1]["geometry"]["coordinates"] = [200, 0]
+    async with a.session.post(
+        url, params={"name": "bad.geojson"}, data=json.dumps(doc).encode()
+    ) as r:
+        body = await r.json()
+    assert r.status == 400 and "feature 5" in body["message"] and "longitude 200" in body["message"]
+    status, body = await a.call("GET", f"/element-groups?group_id={group_id}")
+    [group] = body["data"]
+    assert len(group["elements"]) == 5
+    # exported and imported again: the same names, colours and properties
+    async with a.session.get(
+        f"{a.maps}/export", params={"format": "kml", "group_id": group_id}
+    ) as r:
+        assert r.status == 200
+        kml = await r.read()
+    async with a.session.get(
+        f"{a.maps}/export", params={"format": "geojson", "group_id": group_id}
+    ) as r:
+        exported = json.loads(await r.read())
+    assert [f["properties"]["name"] for f in exported["features"]] == [
+        f"Pole {i}" for i in range(5)
+    ]
+    assert {f["properties"]["color"] for f in exported["features"]} == {"#B620E0"}
+    assert [f["properties"]["asset"] for f in exported["features"]] == list(range(5))
+    status, body = await a.call("POST", "/element-groups", {"name": "Round trip"})
+    second = body["data"]["id"]
+    async with a.session.post(
+        f"{a.maps}/element-groups/{second}/import", params={"name": "back.kml"}, data=kml
+    ) as r:
+        assert r.status == 200 and (await r.json())["data"] == {"count": 5}
+    status, body = await a.call("GET", f"/element-groups?group_id={second}")
+    again = body["data"][0]["elements"]
+    assert [e["name"] for e in again] == [e["name"] for e in group["elements"]]
+    assert [e["resource"]["content"]["geometry"] for e in again] == [
+        e["resource"]["content"]["geometry"] for e in group["elements"]
+    ]
+    assert {e["resource"]["content"]["properties"]["color"] for e in again} == {"#B620E0"}
