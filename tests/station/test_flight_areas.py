@@ -4,10 +4,12 @@ download whose SHA-256 matches, sync progress per dock with reasons, drone locat
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import queue
 import threading
+import time
 import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -18,7 +20,8 @@ import pytest
 from command_peers import AIRCRAFT, DOCK, RawDock, now_ms, runtime, wait_for
 
 from gcs.runtime import ThreadedRuntime
-from gcs.station.maps import Maps, build_area_file
+from gcs.sim import Fleet, FleetOptions
+from gcs.station.maps import AreaRow, ElementRow, Maps, build_area_file
 
 __all__ = ["runtime"]
 
@@ -240,11 +243,71 @@ async def test_bad_flight_areas_are_refused(
 
 
 def test_file_is_stable_for_the_same_areas() -> None:
-    from gcs.store.maps import AreaRow, ElementRow
-
     point = {**CIRCLE, "geometry": {"type": "Point", "coordinates": [113.9436, 22.5775]}}
     e = ElementRow("6a2b8c1e-0f0a-4c5e-9a55-0d0c1b2a3f4e", "g", "w", "A", 0, "u", point, 1, 1)
     a = AreaRow(e.id, "nfz", True, 100.0)
     first, second = build_area_file([(e, a)]), build_area_file([(e, a)])
     assert first.name == second.name and first.checksum == second.checksum
     assert build_area_file([(e, AreaRow(e.id, "nfz", False, 100.0))]).name != first.name
+
+
+async def test_simulated_dock_syncs_and_reports_where_its_aircraft_is(
+    runtime: ThreadedRuntime, api: tuple[aiohttp.ClientSession, str]
+) -> None:
+    session, maps = api
+    s = runtime.runtime.settings
+    area = str(uuid.uuid4())
+    status, body = await post(
+        session,
+        f"{maps}/flight-area",
+        {"id": area, "name": "Sim site", "type": "dfence", "content": POLYGON},
+    )
+    assert status == 200, body
+    broker = (
+        f"mqtt://{s.mqtt.device_username}:{s.mqtt.device_password}"
+        f"@127.0.0.1:{runtime.runtime.station.mqtt_port}"
+    )
+    options = FleetOptions(
+        broker,
+        docks=2,  # the second is a Dock 2 (Dock 1 has no custom flight areas)
+        binding_code=s.station.binding_code,
+        organization_id=s.station.workspace_id,
+        seed=11,
+        lat=22.58,
+        lon=113.94,
+    )
+    async with Fleet(options) as fleet:
+        dock = fleet.docks[1]
+        registry = runtime.runtime.station.registry
+        await wait_async(lambda: (v := registry.view(dock.sn)) is not None and v.bound)
+        status, body = await post(session, f"{maps}/flight-area/sync", {"device_sn": [dock.sn]})
+        assert status == 200, body
+        [job] = body["data"]
+        maps_cap = runtime.runtime.station.capability(Maps)
+
+        def synced() -> bool:
+            rows = [r for r in maps_cap.sync_status() if r.sn == dock.sn]
+            return bool(rows) and rows[0].status == "synchronized"
+
+        await wait_async(synced)
+        assert area in [f["id"] for f in dock.flight_areas]
+        assert dock.flight_area_file["checksum"]
+        commands = runtime.runtime.station.commands
+        await wait_async(lambda: commands.job(job["job_id"]) is None)
+        rows = runtime.submit(commands.history(dock.sn)).result(5)
+        assert [r.status for r in rows if r.id == job["job_id"]] == ["synchronized"]
+        # the aircraft takes off inside the fence: the dock reports its distance to the edge
+        dock.aircraft.elevation = 30.0
+        await wait_async(lambda: maps_cap.drone_locations(dock.aircraft_sn))
+        reported = maps_cap.drone_locations(dock.aircraft_sn)[dock.aircraft_sn]
+        [where] = [x for x in reported if x["area_id"] == area]
+        assert where["is_in_area"] is True
+        assert 0 < where["area_distance"] < 2000
+
+
+async def wait_async(pred: Any, within: float = 15.0) -> None:
+    deadline = time.monotonic() + within
+    while not pred():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
