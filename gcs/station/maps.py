@@ -30,6 +30,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -235,6 +236,11 @@ def build_area_file(areas: Sequence[tuple[ElementRow, AreaRow]]) -> FlightAreaFi
     return FlightAreaFile(f"geofence_{md5}.json", body, hashlib.sha256(body).hexdigest(), md5)
 
 
+async def _off_loop[T](fn: Callable[..., T], *args: Any) -> T:
+    """Run a check whose cost grows with the vertices (up to ~50 ms) off the event loop."""
+    return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
+
+
 # -- the capability --------------------------------------------------------------------------
 
 
@@ -334,7 +340,7 @@ class Maps(Capability):
         )
         return group
 
-    def _checked(
+    async def _checked(
         self, name: Any, resource: Any, *, strict: bool
     ) -> tuple[str, int, dict[str, Any]]:
         try:
@@ -342,7 +348,9 @@ class Maps(Capability):
             if not isinstance(resource, dict):
                 raise GeometryError("'resource' must be an object with 'type' and 'content'")
             kind = resource.get("type")
-            content = geo.check_content(resource.get("content"), kind, strict=strict)
+            content = await _off_loop(
+                partial(geo.check_content, strict=strict), resource.get("content"), kind
+            )
         except GeometryError as exc:
             raise self._refuse(400, f"map element refused: {exc}") from exc
         assert isinstance(name, str) and isinstance(kind, int)
@@ -363,7 +371,7 @@ class Maps(Capability):
             geo.check_uuid(element_id, "the element id")
         except GeometryError as exc:
             raise self._refuse(400, str(exc)) from exc
-        name, kind, content = self._checked(name, resource, strict=False)
+        name, kind, content = await self._checked(name, resource, strict=False)
         group = await self._editable_group(workspace_id, group_id)
         if group.role == "flight_areas":
             raise self._refuse(
@@ -398,7 +406,7 @@ class Maps(Capability):
             if name is not None:
                 geo.check_name(name)
             if content is not None:
-                checked = geo.check_content(content, old.type)
+                checked = await _off_loop(geo.check_content, content, old.type)
         except GeometryError as exc:
             raise self._refuse(400, f"map element refused: {exc}") from exc
         now = self.station.now_ms()
