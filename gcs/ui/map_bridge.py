@@ -75,31 +75,53 @@ class MapBridge(QObject):
     # -- calls (results on the Qt thread through `on_done(result, error)`) ---------------
 
     def groups(self, on_done: Done = None) -> concurrent.futures.Future[list[dict[str, Any]]]:
-        """Every group of the workspace with its elements, as Pilot reads them."""
+        """Every group of the workspace with its elements, as Pilot reads them, plus `role`
+        ("shared", "default", "flight_areas" or "" for the operator's own groups)."""
 
         async def run() -> list[dict[str, Any]]:
             groups = await self._maps().groups(self.workspace_id)
-            return [group_json(g, els) for g, els in groups]
+            return [{**group_json(g, els), "role": g.role} for g, els in groups]
 
         return self.bridge.run(run(), on_done)
 
     def create(
-        self, name: str, kind: int, content: dict[str, Any], element_id: str, on_done: Done = None
+        self,
+        name: str,
+        kind: int,
+        content: dict[str, Any],
+        element_id: str,
+        on_done: Done = None,
+        *,
+        group_id: str | None = None,
     ) -> concurrent.futures.Future[dict[str, Any]]:
-        """Draw an element (0 point, 1 line, 2 polygon) into the app-shared group."""
+        """Draw an element (0 point, 1 line, 2 polygon) into `group_id` (default: the
+        app-shared group)."""
 
         async def run() -> dict[str, Any]:
             maps = self._maps()
-            shared = await maps.group_of_role(self.workspace_id, "shared")
+            if group_id is None:
+                target = (await maps.group_of_role(self.workspace_id, "shared")).id
+            else:
+                target = group_id
             row = await maps.create_element(
                 self.workspace_id,
-                shared.id,
+                target,
                 element_id,
                 name,
                 {"type": kind, "content": content},
                 user_name=OPERATOR,
             )
             return element_json(row)
+
+        return self.bridge.run(run(), on_done)
+
+    def lock(
+        self, group_id: str, locked: bool, on_done: Done = None
+    ) -> concurrent.futures.Future[None]:
+        """Lock (no edits from anyone) or unlock a group."""
+
+        async def run() -> None:
+            await self._maps().lock_group(self.workspace_id, group_id, locked)
 
         return self.bridge.run(run(), on_done)
 

@@ -137,6 +137,9 @@ ZH = {
     "Name of the next element you draw": "下一个绘制元素的名称",
     "Colour of the next element you draw": "下一个绘制元素的颜色",
     "Undo": "撤销",
+    "Group of the next element you draw": "下一个绘制元素所在的图层",
+    "Lock": "锁定",
+    "Lock the group: nobody can change its elements": "锁定图层：任何人都不能修改其中的元素",
     "Undo your last map change": "撤销上一次地图修改",
     "Map change refused: {reason}": "地图修改被拒绝：{reason}",
     "Operator {n}": "操作员 {n}",
@@ -456,6 +459,14 @@ class MapPanel(QWidget):
         self.color_combo.setObjectName("map_element_color")
         for color in PALETTE:
             self.color_combo.addItem(color, color)
+        self.group_combo = QComboBox()
+        self.group_combo.setObjectName("map_element_group")
+        self.group_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.group_combo.currentIndexChanged.connect(self._show_lock)
+        self.lock_button = QToolButton()
+        self.lock_button.setObjectName("map_group_lock")
+        self.lock_button.setCheckable(True)
+        self.lock_button.clicked.connect(self._on_lock_clicked)
         self.undo_button = QToolButton()
         self.undo_button.setObjectName("map_undo")
         self.undo_button.setEnabled(False)
@@ -467,7 +478,14 @@ class MapPanel(QWidget):
             bar.addWidget(w)
         bar.addWidget(self._fit_button)
         bar.addWidget(self._clear_button)
-        for tool in (self._name_label, self.name_edit, self.color_combo, self.undo_button):
+        for tool in (
+            self._name_label,
+            self.name_edit,
+            self.color_combo,
+            self.group_combo,
+            self.lock_button,
+            self.undo_button,
+        ):
             bar.addWidget(tool)
         bar.addWidget(self._status, 1)
 
@@ -513,6 +531,9 @@ class MapPanel(QWidget):
         self._name_label.setText(tr("Name:"))
         self.name_edit.setToolTip(tr("Name of the next element you draw"))
         self.color_combo.setToolTip(tr("Colour of the next element you draw"))
+        self.group_combo.setToolTip(tr("Group of the next element you draw"))
+        self.lock_button.setText(tr("Lock"))
+        self.lock_button.setToolTip(tr("Lock the group: nobody can change its elements"))
         self.undo_button.setText(tr("Undo"))
         self.undo_button.setToolTip(tr("Undo your last map change"))
         self._fill_combo()
@@ -827,9 +848,36 @@ class MapPanel(QWidget):
                 log.warning("map elements could not be loaded: %s", error)
                 return
             self.elements = {e["id"]: e for g in groups for e in g["elements"]}
+            self._fill_groups(groups)
             self.run_js(f"GcsMap.setElements({_js(groups)})")
 
         self.maps.groups(done)
+
+    def _fill_groups(self, groups: list[dict[str, Any]]) -> None:
+        combo = self.group_combo
+        current = combo.currentData()
+        combo.blockSignals(True)
+        combo.clear()
+        for g in groups:
+            if g.get("role") != "flight_areas":  # flight areas are drawn as flight areas
+                combo.addItem(g["name"], g["id"])
+                combo.setItemData(combo.count() - 1, g["is_lock"], Qt.ItemDataRole.UserRole + 1)
+        index = combo.findData(current)
+        combo.setCurrentIndex(max(0, index))
+        combo.blockSignals(False)
+        self._show_lock()
+
+    @Slot()
+    def _show_lock(self) -> None:
+        locked = self.group_combo.currentData(Qt.ItemDataRole.UserRole + 1)
+        self.lock_button.setChecked(bool(locked))
+
+    @Slot(bool)
+    def _on_lock_clicked(self, checked: bool) -> None:
+        group_id = self.group_combo.currentData()
+        if self.maps is None or not group_id:
+            return
+        self.maps.lock(group_id, checked, self._after(None))
 
     def _refused(self, error: BaseException) -> None:
         reason = getattr(error, "message", None) or str(error)
@@ -864,7 +912,9 @@ class MapPanel(QWidget):
         def done(element: dict[str, Any] | None, error: BaseException | None) -> None:
             self._after(("create", element or {}))(element, error)
 
-        self.maps.create(name, kind, content, element_id, done)
+        self.maps.create(
+            name, kind, content, element_id, done, group_id=self.group_combo.currentData()
+        )
 
     @Slot(str, str)
     def _on_element_edited(self, element_id: str, geometry_text: str) -> None:

@@ -160,3 +160,23 @@ async def _pilot_draws(rt: ThreadedRuntime, element_id: str) -> None:
     await maps.create_element(
         ws, shared.id, element_id, "PILOT 3", {"type": 1, "content": line}, user_name="pilot"
     )
+
+
+def test_a_locked_group_cannot_be_edited(qtbot: Any, rig: tuple[MapPanel, ThreadedRuntime]) -> None:
+    panel, rt = rig
+    pilot_id = str(uuid.uuid4())
+    rt.submit(_pilot_draws(rt, pilot_id)).result(5)
+    qtbot.waitUntil(lambda: pilot_id in js(qtbot, panel, "GcsMap.state().elements"), timeout=5000)
+    shared = panel.group_combo.findText("Pilot Share Layer")
+    assert shared >= 0 and panel.group_combo.findText("Custom Flight Area") == -1
+    panel.group_combo.setCurrentIndex(shared)
+    panel.lock_button.click()
+    qtbot.waitUntil(lambda: pilot_id in js(qtbot, panel, "GcsMap.state().locked"), timeout=5000)
+    assert panel.lock_button.isChecked()
+    # an edit that reaches the station anyway is refused and explained
+    js(qtbot, panel, f"(GcsMap.elements[{json.dumps(pilot_id)}].fire('pm:edit'), 1)")
+    status = panel.findChild(type(panel._status), "map_status")
+    assert status is not None
+    qtbot.waitUntil(lambda: "locked" in status.text(), timeout=5000)
+    panel.lock_button.click()
+    qtbot.waitUntil(lambda: pilot_id not in js(qtbot, panel, "GcsMap.state().locked"), timeout=5000)

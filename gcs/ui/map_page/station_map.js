@@ -357,16 +357,17 @@
     return coords.map(function (p) { return [p[1], p[0]]; });
   }
 
-  function elementLayer(el) {
+  function elementLayer(el, locked) {
     var content = el.resource.content, g = content.geometry;
     var color = (content.properties && content.properties.color) || "#2D8CF0";
     var layer;
+    // a locked group's elements are shown but not editable (geoman skips pmIgnore layers)
     if (g.type === "Point") {
-      layer = L.circleMarker([g.coordinates[1], g.coordinates[0]], { radius: 7, color: color, weight: 2, fillOpacity: 0.6 });
+      layer = L.circleMarker([g.coordinates[1], g.coordinates[0]], { radius: 7, color: color, weight: 2, fillOpacity: 0.6, pmIgnore: locked });
     } else if (g.type === "LineString") {
-      layer = L.polyline(latlngs(g.coordinates), { color: color, weight: 3 });
+      layer = L.polyline(latlngs(g.coordinates), { color: color, weight: 3, pmIgnore: locked });
     } else {
-      layer = L.polygon(latlngs(g.coordinates[0]), { color: color, weight: 2, fillOpacity: 0.2 });
+      layer = L.polygon(latlngs(g.coordinates[0]), { color: color, weight: 2, fillOpacity: 0.2, pmIgnore: locked });
     }
     layer.gcsId = el.id;
     layer.bindTooltip(esc(el.name));
@@ -401,8 +402,7 @@
     groups.forEach(function (group) {
       group.elements.forEach(function (el) {
         try {
-          var layer = elementLayer(el);
-          if (group.is_lock) { layer.options.pmIgnore = true; }
+          var layer = elementLayer(el, !!group.is_lock);
           G.elementLayer.addLayer(layer);
           G.elements[el.id] = layer;
         } catch (err) {
@@ -451,6 +451,7 @@
       applyMs: G.applyMs.slice(-200),
       failedLayers: G.failedLayers.slice(),
       elements: Object.keys(G.elements).sort(),
+      locked: Object.keys(G.elements).filter(function (id) { return !!G.elements[id].options.pmIgnore; }).sort(),
       drawing: G.drawing
     };
   };
