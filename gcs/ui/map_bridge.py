@@ -30,7 +30,8 @@ OPERATOR = "operator"
 class MapBridge(QObject):
     """Map elements for the desktop. Usable until `close()`."""
 
-    changed = Signal()  # elements or groups changed (from any Pilot or the desktop)
+    changed = Signal()  # groups changed as a whole (import, clearing, lock, new group)
+    element_changed = Signal(str, object)  # "create"|"update"|"delete", element (Pilot JSON)
 
     def __init__(self, bridge: StationBridge, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -42,13 +43,17 @@ class MapBridge(QObject):
     async def _attach(self) -> None:
         bus = self._station.bus
         self._unsubscribe = [
-            bus.subscribe(MapElementChanged, self._st_changed),
+            bus.subscribe(MapElementChanged, self._st_element),
             bus.subscribe(MapGroupsRefreshed, self._st_changed),
         ]
 
     def _st_changed(self, _event: object) -> None:
         if not self._closed:
             self.changed.emit()
+
+    def _st_element(self, event: MapElementChanged) -> None:
+        if not self._closed:
+            self.element_changed.emit(event.action, element_json(event.element))
 
     @property
     def _station(self) -> Any:

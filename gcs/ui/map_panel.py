@@ -415,8 +415,10 @@ class MapPanel(QWidget):
         self._elements_timer.setSingleShot(True)
         self._elements_timer.setInterval(100)
         self._elements_timer.timeout.connect(self.reload_elements)
+        self._locked_groups: set[str] = set()
         if self.maps is not None:
             self.maps.changed.connect(self._elements_timer.start)
+            self.maps.element_changed.connect(self._on_element_changed)
 
         self._call_on_qt.connect(self._on_call, Qt.ConnectionType.QueuedConnection)
         self._build_ui(request_interceptor)
@@ -848,10 +850,21 @@ class MapPanel(QWidget):
                 log.warning("map elements could not be loaded: %s", error)
                 return
             self.elements = {e["id"]: e for g in groups for e in g["elements"]}
+            self._locked_groups = {g["id"] for g in groups if g["is_lock"]}
             self._fill_groups(groups)
             self.run_js(f"GcsMap.setElements({_js(groups)})")
 
         self.maps.groups(done)
+
+    @Slot(str, object)
+    def _on_element_changed(self, action: str, element: dict[str, Any]) -> None:
+        """One element changed (a Pilot's or the operator's edit): update it in place."""
+        if action == "delete":
+            self.elements.pop(element["id"], None)
+        else:
+            self.elements[element["id"]] = element
+        locked = element["group_id"] in self._locked_groups
+        self.run_js(f"GcsMap.applyElement({_js(action)}, {_js(element)}, {_js(locked)})")
 
     def _fill_groups(self, groups: list[dict[str, Any]]) -> None:
         combo = self.group_combo

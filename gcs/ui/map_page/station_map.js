@@ -36,7 +36,8 @@
     clicks: 0,
     elements: {},   // element id -> Leaflet layer of a shared map element
     elementLayer: null,
-    drawing: false  // leaflet-geoman is loaded: the operator can draw
+    drawing: false, // leaflet-geoman is loaded: the operator can draw
+    setElementsMs: 0
   };
   window.GcsMap = G;
 
@@ -395,8 +396,24 @@
     if (G.bridge && layer.gcsId) { G.bridge.elementEdited(layer.gcsId, JSON.stringify(geometryOf(layer))); }
   }
 
+  G.applyElement = function (action, el, locked) {
+    if (!G.elementLayer) { return false; }
+    var old = G.elements[el.id];
+    if (old) { G.elementLayer.removeLayer(old); delete G.elements[el.id]; }
+    if (action === "delete") { return true; }
+    try {
+      var layer = elementLayer(el, !!locked);
+      G.elementLayer.addLayer(layer);
+      G.elements[el.id] = layer;
+    } catch (err) {
+      console.error("map element " + el.id + " not shown: " + err);
+    }
+    return true;
+  };
+
   G.setElements = function (groups) {
     if (!G.elementLayer) { return 0; }
+    var t0 = performance.now();
     G.elementLayer.clearLayers();
     G.elements = {};
     groups.forEach(function (group) {
@@ -410,6 +427,7 @@
         }
       });
     });
+    G.setElementsMs = performance.now() - t0;
     return Object.keys(G.elements).length;
   };
 
@@ -452,7 +470,8 @@
       failedLayers: G.failedLayers.slice(),
       elements: Object.keys(G.elements).sort(),
       locked: Object.keys(G.elements).filter(function (id) { return !!G.elements[id].options.pmIgnore; }).sort(),
-      drawing: G.drawing
+      drawing: G.drawing,
+      setElementsMs: G.setElementsMs
     };
   };
 
