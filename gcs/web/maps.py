@@ -100,13 +100,42 @@ def _map_errors(fn: Handler) -> Handler:
 # -- Pilot (§8.2 #2–#5) ----------------------------------------------------------------------
 
 
+class GroupsCache:
+    """Encoded `element-groups` answers (all groups) per workspace, until the next map change.
+
+    Every Pilot asks for all groups when its map module loads and after each
+    `map_group_refresh`; with thousands of elements one answer is megabytes of JSON.
+    """
+
+    def __init__(self) -> None:
+        self._bodies: dict[str, bytes] = {}
+
+    def get(self, workspace_id: str) -> bytes | None:
+        return self._bodies.get(workspace_id)
+
+    def put(self, workspace_id: str, body: bytes) -> None:
+        self._bodies[workspace_id] = body
+
+    def drop(self, workspace_id: str) -> None:
+        self._bodies.pop(workspace_id, None)
+
+
+GROUPS_CACHE: web.AppKey[GroupsCache] = web.AppKey("map_groups_cache")
+
+
 @routes.get(BASE + "/element-groups")
 @_map_errors
 async def list_groups(request: web.Request) -> web.Response:
     _, ws = await _who(request)
     group_id = request.query.get("group_id") or None
+    cache = request.app[GROUPS_CACHE]
+    if group_id is None and (body := cache.get(ws)) is not None:
+        return web.Response(body=body, content_type="application/json")
     groups = await _maps(request).groups(ws, group_id)
-    return ok([group_json(g, elements) for g, elements in groups])
+    response = ok([group_json(g, elements) for g, elements in groups])
+    if group_id is None and isinstance(response.body, bytes):
+        cache.put(ws, response.body)
+    return response
 
 
 @routes.post(BASE + "/element-groups/{group_id}/elements")
@@ -314,9 +343,10 @@ def maps_reason(reason: int) -> tuple[str, str]:
 class MapFeed:
     """Map changes to `map_*` / `flight_areas_*` pushes while alive; `close()` unsubscribes."""
 
-    def __init__(self, station: Station, hub: WsHub) -> None:
+    def __init__(self, station: Station, hub: WsHub, cache: GroupsCache | None = None) -> None:
         self.station = station
         self.hub = hub
+        self.cache = cache or GroupsCache()
         bus = station.bus
         self._unsubscribe = [
             bus.subscribe(MapElementChanged, self.on_element),
@@ -332,6 +362,7 @@ class MapFeed:
         self._unsubscribe = []
 
     def on_element(self, event: MapElementChanged) -> None:
+        self.cache.drop(event.workspace_id)
         e = event.element
         if event.action == "delete":
             data: dict[str, Any] = {"id": e.id, "group_id": e.group_id}
@@ -340,6 +371,7 @@ class MapFeed:
         self.hub.publish(event.workspace_id, f"map_element_{event.action}", data)
 
     def on_groups(self, event: MapGroupsRefreshed) -> None:
+        self.cache.drop(event.workspace_id)
         self.hub.publish(event.workspace_id, "map_group_refresh", {"ids": list(event.group_ids)})
 
     def on_areas(self, event: FlightAreasChanged) -> None:
@@ -376,12 +408,13 @@ class MapFeed:
 
 
 async def _feed_ctx(app: web.Application) -> AsyncIterator[None]:
-    feed = MapFeed(app[STATION], app[HUB])
+    feed = MapFeed(app[STATION], app[HUB], app[GROUPS_CACHE])
     yield
     feed.close()
 
 
 def setup(app: web.Application) -> None:
     """Add the map routes and the map pushes to the application (call before `manage`)."""
+    app[GROUPS_CACHE] = GroupsCache()
     app.add_routes(routes)
     app.cleanup_ctx.append(_feed_ctx)
