@@ -3,7 +3,8 @@
 A station (in-process runtime, real HTTP on 127.0.0.1) gets 2,000 map elements in 20 groups
 (points, 20-vertex lines and 40-vertex polygons, imported one GeoJSON file per group); then
 Pilot's `GET element-groups` (all groups, §8.2 #2) is timed over N requests (the first builds
-the answer, the others are served from the cache until the next change), with the answer's size, and one element create → the other client's WebSocket push latency over M edits.
+the answer, the others are served from the cache until the next change), with the answer's
+size, and one element create → the other client's WebSocket push latency over M edits.
 
 Run: .venv/bin/python tests/bench/map_groups.py [--requests 30] [--edits 50]
 """
