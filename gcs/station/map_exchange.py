@@ -18,7 +18,9 @@ blocking (run it in an executor).
   (doc.kml by convention). XML is parsed with defusedxml (no entities, no external references).
 * Export writes the same shapes back: a GeoJSON FeatureCollection with `name`, `color`,
   `group` and the element's other properties; KML with one Folder per group, one Style per
-  colour, and ExtendedData for the properties, so an export re-imports to the same elements.
+  colour, ExtendedData for each property (text, as Google Earth shows it) plus one
+  `gcs:properties` entry holding them as JSON, so an export re-imports to the same elements
+  with the same property types.
 """
 
 from __future__ import annotations
@@ -257,6 +259,19 @@ def _placemarks(el: Element, folder: str) -> Iterator[tuple[Element, str]]:
             yield from _placemarks(c, _text(c, "name") if tag == "Folder" else folder)
 
 
+#: ExtendedData entry of our KML export holding an element's properties as JSON, so numbers,
+#: booleans and nulls come back as they were (KML's Data values are text).
+TYPED_KEY = "gcs:properties"
+
+
+def _typed(text: str) -> dict[str, Any] | None:
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
 def parse_kml(raw: bytes) -> list[Feature]:
     """Features of a KML document. Raises ExchangeError."""
     try:
@@ -277,16 +292,21 @@ def parse_kml(raw: bytes) -> list[Feature]:
         if inline is not None:
             colors.update(_style_colors(inline))
         props: dict[str, Any] = {}
+        typed: dict[str, Any] | None = None
         ext = _child(pm, "ExtendedData")
         if ext is not None:
             for data in ext:
-                if _local(data.tag) == "Data" and data.get("name"):
+                if _local(data.tag) == "Data" and data.get("name") == TYPED_KEY:
+                    typed = _typed(_text(data, "value"))
+                elif _local(data.tag) == "Data" and data.get("name"):
                     props[str(data.get("name"))] = _text(data, "value")
         description = _text(pm, "description")
         if description:
             props.setdefault("description", description)
         if folder:
             props.setdefault("folder", folder)
+        if typed is not None:  # our own export: the properties exactly, with their JSON types
+            props = typed
         found = [g for c in pm for g in _kml_geometries(c, where)]
         if not found:
             raise ExchangeError(f"{where} ({name!r}) has no Point, LineString or Polygon")
@@ -406,12 +426,13 @@ def to_kml(groups: Sequence[ExportGroup], title: str = "gcs map") -> bytes:
             extra = {
                 k: v for k, v in props.items() if k not in ("color", "folder") and v is not None
             }
-            if extra:
-                lines.append("<ExtendedData>")
-                for k, v in extra.items():
-                    value = json.dumps(v) if isinstance(v, bool) else str(v)
-                    lines.append(f'<Data name="{_esc(k)}"><value>{_esc(value)}</value></Data>')
-                lines.append("</ExtendedData>")
+            lines.append("<ExtendedData>")
+            for k, v in extra.items():  # readable in Google Earth's balloon
+                value = json.dumps(v) if isinstance(v, bool) else str(v)
+                lines.append(f'<Data name="{_esc(k)}"><value>{_esc(value)}</value></Data>')
+            typed = json.dumps(props, ensure_ascii=False, separators=(",", ":"))
+            lines.append(f'<Data name="{TYPED_KEY}"><value>{_esc(typed)}</value></Data>')
+            lines.append("</ExtendedData>")
             g = content["geometry"]
             if g["type"] == "Point":
                 lines.append(

@@ -155,12 +155,21 @@ def test_round_trip_keeps_names_properties_and_colours(fmt: str) -> None:
     for before, after in zip(original, again, strict=True):
         assert after.content["geometry"] == before.content["geometry"], before.name
         assert after.content["properties"]["color"] == before.content["properties"]["color"]
-        for key, value in before.content["properties"].items():
-            if fmt == "kml" and key in ("folder",):
-                continue  # KML export puts elements in their group's folder instead
-            # KML's ExtendedData is text: numbers come back as their text, nulls are left out
-            expected = value if fmt == "geojson" or value is None else str(value)
-            assert after.content["properties"].get(key) == expected, (before.name, key)
+        # every property with its JSON type (KML: through the export's typed ExtendedData)
+        assert after.content["properties"] == before.content["properties"], before.name
+
+
+def test_kml_export_is_readable_by_other_tools() -> None:
+    """Google Earth shows each property as text; a tool that ignores our typed entry still
+    gets names, colours and text properties."""
+    [tower] = [f for f in parse_kml(GOOGLE_EARTH_KML) if f.name == "Tower 7"]
+    kml = to_kml([("Survey", [(tower.name, tower.type, tower.content)])])
+    assert b'<Data name="asset_id"><value>T-0007</value></Data>' in kml
+    assert b"<styleUrl>#cFF0000</styleUrl>" in kml and b"<color>ff0000ff</color>" in kml
+    plain = kml.replace(b'<Data name="gcs:properties">', b'<Data name="other">')
+    [again] = parse_kml(plain)
+    assert again.content["properties"]["asset_id"] == "T-0007"
+    assert again.content["properties"]["color"] == "#FF0000"
 
 
 def test_kmz_reads_doc_kml() -> None:
