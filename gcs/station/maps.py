@@ -92,6 +92,8 @@ SYNC_REASONS: dict[int, tuple[str, str]] = {
 }
 SYNC_STATUSES = ("wait_sync", "switch_fail", "synchronizing", "synchronized", "fail")
 FILE_URL_TTL_S = 3600
+#: Docks load polygonal custom flight areas of at most 255 vertices.
+MAX_AREA_VERTICES = 255
 
 
 class MapError(Exception):
@@ -518,6 +520,13 @@ class Maps(Capability):
             return geo.POINT, stored, radius
         kind = geo.POLYGON
         stored = geo.check_content(content, kind)
+        ring = stored["geometry"]["coordinates"][0]
+        vertices = len(ring) - (1 if ring[0][:2] == ring[-1][:2] else 0)
+        if vertices > MAX_AREA_VERTICES:
+            raise GeometryError(
+                f"a custom flight area may have at most {MAX_AREA_VERTICES} vertices (a dock "
+                f"refuses more), this one has {vertices}"
+            )
         return kind, stored, 0.0
 
     async def create_flight_area(

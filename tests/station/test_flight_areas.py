@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import math
 import queue
 import threading
 import time
@@ -228,6 +229,10 @@ BAD_AREAS = [
         [[0, 0], [1, 1], [1, 0], [0, 1]]]}}}, "crosses itself"),
     ({"type": "nfz", "content": {**POLYGON, "geometry": {"type": "LineString", "coordinates": [
         [0, 0], [1, 1]]}}}, "Polygon"),
+    ({"type": "dfence", "content": {**POLYGON, "geometry": {"type": "Polygon", "coordinates": [
+        [[113.94 + 0.01 * math.cos(2 * math.pi * i / 300),
+          22.58 + 0.01 * math.sin(2 * math.pi * i / 300)] for i in range(300)]]}}},
+     "at most 255"),
 ]  # fmt: skip
 
 
