@@ -60,7 +60,7 @@ CAPABILITIES: list[CapabilityFactory] = [
     PropertiesIn,  # osd/state → telemetry
     Onboarding,  # update_topo, config, organisation binding, Pilot's RC binding
     Uploads,  # storage_config_get, Pilot's STS
-    DockResources,  # flight-area / offline-map / task files docks ask for
+    DockResources,  # offline-map / task files docks ask for
     Maintenance,  # remote debugging (§4.3)
     Health,  # HMS alarms (§12)
     Maps,  # shared map elements, custom flight areas (§8.2, flight_areas_*)

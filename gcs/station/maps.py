@@ -35,6 +35,7 @@ from typing import Any
 
 import aiohttp
 
+from gcs.aio import spawn
 from gcs.protocol.envelope import Message
 from gcs.protocol.errors import StationCode
 from gcs.station import map_exchange as exchange
@@ -710,8 +711,8 @@ class Maps(Capability):
         if status not in SYNC_STATUSES or not isinstance(reason, int) or isinstance(reason, bool):
             self._reject(msg, f"unknown status {status!r} or reason {reason!r}")
             return
-        file = data.get("file") if isinstance(data.get("file"), dict) else {}
-        assert isinstance(file, dict)
+        raw_file = data.get("file")
+        file: dict[str, Any] = raw_file if isinstance(raw_file, dict) else {}
         sn = msg.gateway_sn or msg.sn
         view = self.station.registry.view(sn)
         row = SyncRow(
@@ -726,8 +727,6 @@ class Maps(Capability):
         self._sync[sn] = row
         store = self.station.store
         if store is not None:
-            from gcs.aio import spawn
-
             spawn(store.call(q.save_sync, row), name=f"flight-area-sync:{sn}")
         en, zh = SYNC_REASONS.get(reason, (f"reason {reason}", f"原因 {reason}"))
         if status in ("fail", "switch_fail"):
