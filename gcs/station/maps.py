@@ -207,6 +207,49 @@ def area_json(e: ElementRow, a: AreaRow) -> dict[str, Any]:
     }
 
 
+def _parse_areas(
+    filename: str, raw: bytes, default_type: str
+) -> list[tuple[str, str, dict[str, Any], bool]]:
+    """(name, area type, content with Circle or Polygon geometry, enabled) of each area."""
+    doc: Any = None
+    if filename.lower().endswith((".json", ".geojson")):
+        try:
+            doc = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise exchange.ExchangeError(f"the file is not valid JSON: {exc}") from exc
+    features = doc.get("features") if isinstance(doc, dict) else None
+    if isinstance(features, list) and any(
+        isinstance(f, dict) and "geofence_type" in f for f in features
+    ):
+        out = []
+        for i, f in enumerate(features):
+            where = f"area {i + 1}"
+            if not isinstance(f, dict) or not isinstance(f.get("properties"), dict):
+                raise exchange.ExchangeError(f"{where} has no 'properties'")
+            props, geometry = f["properties"], f.get("geometry")
+            kind = f.get("geofence_type")
+            if kind not in AREA_TYPES:
+                raise exchange.ExchangeError(f"{where}: geofence_type {kind!r} is not nfz/dfence")
+            if not isinstance(geometry, dict):
+                raise exchange.ExchangeError(f"{where} has no geometry")
+            if geometry.get("type") == "Point":
+                geometry = {**geometry, "type": "Circle", "radius": props.get("radius")}
+            color = "#E23C39" if kind == "nfz" else "#19BE6B"
+            content = {"type": "Feature", "properties": {"color": color}, "geometry": geometry}
+            name = str(props.get("name") or f.get("id") or f"Area {i + 1}")
+            out.append((name, str(kind), content, props.get("enable") is not False))
+        return out
+    result = []
+    for f in exchange.parse_file(filename, raw):
+        if f.type != geo.POLYGON:
+            raise exchange.ExchangeError(
+                f"{f.name!r} is a {geo.GEOMETRY_OF_TYPE[f.type]}: a flight area is a polygon "
+                "or a circle"
+            )
+        result.append((f.name, default_type, f.content, True))
+    return result
+
+
 def build_area_file(areas: Sequence[tuple[ElementRow, AreaRow]]) -> FlightAreaFile:
     """The flight-area file for these areas (DJI reference backend's shape; see module doc)."""
     features = []
@@ -608,6 +651,52 @@ class Maps(Capability):
         self.station.bus.publish(
             FlightAreasChanged(self.station.now_ms(), workspace_id, action, area_id)
         )
+
+    async def import_flight_areas(
+        self,
+        workspace_id: str,
+        filename: str,
+        raw: bytes,
+        *,
+        area_type: str = "nfz",
+        user_name: str,
+    ) -> int:
+        """Import custom flight areas: DJI's flight-area file (features with `geofence_type`,
+        circles as a Point with `properties.radius`) keeps each area's type and enabled flag;
+        polygons from any KML/KMZ/GeoJSON become areas of `area_type`. Every area or none.
+
+        Raises:
+            MapError: 400 with the file's first problem (nothing is added).
+        """
+        try:
+            if area_type not in AREA_TYPES:
+                raise GeometryError(f"'type' must be 'nfz' or 'dfence', got {area_type!r}")
+            loop = asyncio.get_running_loop()
+            parsed = await loop.run_in_executor(None, _parse_areas, filename, raw, area_type)
+            items = [
+                (name, kind, *self._area_content(content), enabled)
+                for name, kind, content, enabled in parsed
+            ]
+        except (GeometryError, exchange.ExchangeError) as exc:
+            raise self._refuse(400, f"{filename} not imported: {exc}") from exc
+        group = await self.group_of_role(workspace_id, "flight_areas")
+        now = self.station.now_ms()
+        rows, areas = [], []
+        for name, kind, element_type, stored, radius, enabled in items:
+            area_id = str(uuid.uuid4())
+            rows.append(
+                ElementRow(
+                    area_id, group.id, workspace_id, name, element_type, user_name, stored, now, now
+                )
+            )
+            areas.append(AreaRow(area_id, kind, enabled, radius))
+        await self._guard(self._call(q.insert_elements, rows, areas))
+        for area in areas:
+            self._areas_changed(workspace_id, "add", area.element_id)
+        self.station.bus.publish(MapGroupsRefreshed(now, workspace_id, (group.id,)))
+        text = f"{filename}: {len(rows)} custom flight areas imported"
+        self.station.bus.publish(LogEntry(now, "map", "info", text))
+        return len(rows)
 
     async def area_file(self, workspace_id: str) -> FlightAreaFile | None:
         """The workspace's flight-area file, or None when it has no custom flight area."""

@@ -13,8 +13,10 @@ Web console and desktop (§8.4 plus our exchange endpoints):
   `PUT .../element-groups/{group_id}` `{is_lock}`;
 * `POST .../element-groups/{group_id}/import?name=<file name>` (body: the file) → `{count}`;
   `GET .../export?format=kml|geojson[&group_id=]` (the file);
-* `GET .../flight-areas`, `POST .../flight-area`, `PUT|DELETE .../flight-area/{area_id}`,
-  `POST .../flight-area/sync` `{device_sn: [..]}`, `GET .../device-status`.
+* `GET .../flight-areas`, `POST .../flight-areas/import?name=&type=nfz|dfence` (DJI's
+  flight-area file, or polygons from KML/GeoJSON), `POST .../flight-area`,
+  `PUT|DELETE .../flight-area/{area_id}`, `POST .../flight-area/sync` `{device_sn: [..]}`,
+  `GET .../device-status`.
 
 Pushes to every client of the workspace: `map_element_create|update|delete`,
 `map_group_refresh {ids}`, and for the web console `flight_areas_update`,
@@ -251,6 +253,20 @@ async def list_areas(request: web.Request) -> web.Response:
     _, ws = await _who(request)
     areas = await _maps(request).flight_areas(ws)
     return ok([area_json(e, a) for e, a in areas])
+
+
+@routes.post(BASE + "/flight-areas/import")
+@_map_errors
+async def import_areas(request: web.Request) -> web.Response:
+    who, ws = await _who(request)
+    name = request.query.get("name", "")
+    if not name:
+        raise ApiError(400, "say the file's name: ?name=areas.json (.json, .geojson, .kml, .kmz)")
+    raw = await read_body(request, MAX_IMPORT_BODY, timeout_s=120)
+    n = await _maps(request).import_flight_areas(
+        ws, name, raw, area_type=request.query.get("type", "nfz"), user_name=who.claims.username
+    )
+    return ok({"count": n})
 
 
 @routes.post(BASE + "/flight-area")

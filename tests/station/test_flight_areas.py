@@ -316,3 +316,80 @@ async def wait_async(pred: Any, within: float = 15.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.05)
+
+
+# DJI's custom flight area file template (as its docs describe it): ids that are not UUIDs,
+# circles as a Point with properties.radius, polygons closed, `enable` per area.
+DJI_TEMPLATE = json.dumps(
+    {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "id": "geofence-001",
+                "type": "Feature",
+                "geofence_type": "dfence",
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [
+                        [[113.93, 22.57], [113.95, 22.57], [113.95, 22.59], [113.93, 22.57]]
+                    ],
+                },
+                "properties": {"radius": 0, "enable": True},
+            },
+            {
+                "id": "nfz-002",
+                "type": "Feature",
+                "geofence_type": "nfz",
+                "geometry": {"type": "Point", "coordinates": [113.94, 22.58]},
+                "properties": {"subType": "Circle", "radius": 50, "enable": False},
+            },
+        ],
+    }
+).encode()
+
+
+async def test_flight_areas_import_whole_or_not_at_all(
+    api: tuple[aiohttp.ClientSession, str],
+) -> None:
+    session, maps = api
+    async with session.get(f"{maps}/flight-areas") as r:
+        before = len((await r.json())["data"])
+    async with session.post(
+        f"{maps}/flight-areas/import", params={"name": "template.json"}, data=DJI_TEMPLATE
+    ) as r:
+        body = await r.json()
+    assert r.status == 200 and body["data"] == {"count": 2}, body
+    async with session.get(f"{maps}/flight-areas") as r:
+        areas = (await r.json())["data"][before:]
+    assert [(a["name"], a["type"], a["status"]) for a in areas] == [
+        ("geofence-001", "dfence", True),
+        ("nfz-002", "nfz", False),
+    ]
+    assert areas[1]["content"]["geometry"] == {
+        "type": "Circle",
+        "coordinates": [113.94, 22.58],
+        "radius": 50.0,
+    }
+    # one bad area (radius below 10 m) and nothing of the file is added
+    doc = json.loads(DJI_TEMPLATE)
+    doc["features"][1]["properties"]["radius"] = 5
+    async with session.post(
+        f"{maps}/flight-areas/import", params={"name": "bad.json"}, data=json.dumps(doc).encode()
+    ) as r:
+        body = await r.json()
+    assert r.status == 400 and "radius" in body["message"], body
+    # polygons from a GeoJSON file become areas of the type asked for; lines are refused
+    qgis = {"type": "FeatureCollection", "features": [{**POLYGON, "properties": {"name": "P"}}]}
+    qgis["features"][0]["geometry"] = {
+        "type": "Polygon",
+        "coordinates": [[*POLYGON["geometry"]["coordinates"][0], [113.93, 22.57]]],
+    }
+    async with session.post(
+        f"{maps}/flight-areas/import",
+        params={"name": "zones.geojson", "type": "dfence"},
+        data=json.dumps(qgis).encode(),
+    ) as r:
+        assert r.status == 200, await r.text()
+    async with session.get(f"{maps}/flight-areas") as r:
+        after = (await r.json())["data"]
+    assert len(after) == before + 3 and after[-1]["type"] == "dfence"
