@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from PySide6.QtWebEngineCore import QWebEngineUrlRequestInfo, QWebEngineUrlRequestInterceptor
 
 from gcs.runtime import ThreadedRuntime
 from gcs.station.maps import MapElementChanged, Maps
@@ -34,10 +35,21 @@ def js(qtbot: Any, panel: MapPanel, expr: str) -> Any:
     return json.loads(box[0])
 
 
+class Urls(QWebEngineUrlRequestInterceptor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[str] = []
+
+    def interceptRequest(self, info: QWebEngineUrlRequestInfo) -> None:
+        self.seen.append(info.requestUrl().toString())
+
+
 @pytest.fixture
 def rig(qtbot: Any, ui_runtime: ThreadedRuntime) -> Iterator[tuple[MapPanel, ThreadedRuntime]]:
     bridge = StationBridge(ui_runtime)
-    panel = MapPanel(bridge, Selection())
+    urls = Urls()
+    panel = MapPanel(bridge, Selection(), request_interceptor=urls)
+    panel.test_urls = urls  # type: ignore[attr-defined]
     qtbot.addWidget(panel)
     panel.resize(900, 700)
     panel.show()
@@ -64,6 +76,10 @@ def test_drawing_goes_to_the_station_and_pilots_edits_show(
     panel, rt = rig
     assert js(qtbot, panel, "GcsMap.state().drawing") is True
     assert js(qtbot, panel, "!!document.querySelector('.leaflet-pm-toolbar')") is True
+    # the drawing tools come from the vendor folder; the page asks nothing of the network
+    urls = panel.test_urls.seen  # type: ignore[attr-defined]
+    assert any(u.endswith("leaflet-geoman/leaflet-geoman.js") for u in urls)
+    assert all(u.startswith(("file:", "qrc:", "data:")) for u in urls), urls
     seen: list[MapElementChanged] = []
     rt.submit(_subscribe(rt, seen)).result(5)
 
