@@ -15,6 +15,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from gcs.station.maps import (
+    FlightAreasChanged,
     MapElementChanged,
     MapGroupsRefreshed,
     Maps,
@@ -45,6 +46,7 @@ class MapBridge(QObject):
         self._unsubscribe = [
             bus.subscribe(MapElementChanged, self._st_element),
             bus.subscribe(MapGroupsRefreshed, self._st_changed),
+            bus.subscribe(FlightAreasChanged, self._st_changed),
         ]
 
     def _st_changed(self, _event: object) -> None:
@@ -81,11 +83,24 @@ class MapBridge(QObject):
 
     def groups(self, on_done: Done = None) -> concurrent.futures.Future[list[dict[str, Any]]]:
         """Every group of the workspace with its elements, as Pilot reads them, plus `role`
-        ("shared", "default", "flight_areas" or "" for the operator's own groups)."""
+        ("shared", "default", "flight_areas" or "" for the operator's own groups) and, on a
+        custom flight area's element, `area` {type, enabled, radius}."""
 
         async def run() -> list[dict[str, Any]]:
-            groups = await self._maps().groups(self.workspace_id)
-            return [{**group_json(g, els), "role": g.role} for g, els in groups]
+            maps = self._maps()
+            groups = await maps.groups(self.workspace_id)
+            areas = {
+                e.id: {"type": a.area_type, "enabled": a.enabled, "radius": a.radius}
+                for e, a in await maps.flight_areas(self.workspace_id)
+            }
+            out = []
+            for g, els in groups:
+                doc = {**group_json(g, els), "role": g.role}
+                for element in doc["elements"]:
+                    if element["id"] in areas:  # drawn as the area it is (circle, type)
+                        element["area"] = areas[element["id"]]
+                out.append(doc)
+            return out
 
         return self.bridge.run(run(), on_done)
 

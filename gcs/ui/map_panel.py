@@ -859,6 +859,12 @@ class MapPanel(QWidget):
     @Slot(str, object)
     def _on_element_changed(self, action: str, element: dict[str, Any]) -> None:
         """One element changed (a Pilot's or the operator's edit): update it in place."""
+        known = self.elements.get(element["id"])
+        if (known is not None and "area" in known) or element["group_id"] not in {
+            self.group_combo.itemData(i) for i in range(self.group_combo.count())
+        }:
+            self._elements_timer.start()  # a flight area (or a new group): reload with its kind
+            return
         if action == "delete":
             self.elements.pop(element["id"], None)
         else:

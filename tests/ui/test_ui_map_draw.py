@@ -196,3 +196,32 @@ def test_a_locked_group_cannot_be_edited(qtbot: Any, rig: tuple[MapPanel, Thread
     qtbot.waitUntil(lambda: "locked" in status.text(), timeout=5000)
     panel.lock_button.click()
     qtbot.waitUntil(lambda: pilot_id not in js(qtbot, panel, "GcsMap.state().locked"), timeout=5000)
+
+
+def test_custom_flight_areas_are_drawn_as_areas(
+    qtbot: Any, rig: tuple[MapPanel, ThreadedRuntime]
+) -> None:
+    panel, rt = rig
+    area_id = str(uuid.uuid4())
+
+    async def create() -> None:
+        st = rt.runtime.station
+        await st.capability(Maps).create_flight_area(
+            st.settings.station.workspace_id,
+            area_id=area_id,
+            name="Substation",
+            area_type="nfz",
+            content={
+                "type": "Feature",
+                "properties": {"color": "#E23C39"},
+                "geometry": {"type": "Circle", "coordinates": [113.94, 22.58], "radius": 150},
+            },
+            user_name="operator",
+        )
+
+    rt.submit(create()).result(5)
+    qtbot.waitUntil(lambda: area_id in js(qtbot, panel, "GcsMap.state().areas"), timeout=5000)
+    layer = f"GcsMap.elements[{json.dumps(area_id)}]"
+    assert js(qtbot, panel, f"{layer}.getRadius()") == 150
+    assert js(qtbot, panel, f"{layer}.options.dashArray") == "6 4"  # no-fly style
+    assert area_id in js(qtbot, panel, "GcsMap.state().locked")  # not dragged by mistake

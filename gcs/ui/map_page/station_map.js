@@ -358,7 +358,26 @@
     return coords.map(function (p) { return [p[1], p[0]]; });
   }
 
+  function areaLayer(el) {
+    // a custom flight area (edited from the flight-area list, not by dragging): no-fly areas
+    // red and dashed, geofences green; a disabled one grey
+    var g = el.resource.content.geometry, a = el.area;
+    var style = {
+      color: !a.enabled ? "#888888" : (a.type === "nfz" ? "#E23C39" : "#19BE6B"),
+      weight: 2, dashArray: a.type === "nfz" ? "6 4" : null, fillOpacity: a.enabled ? 0.15 : 0.05,
+      pmIgnore: true
+    };
+    var layer = a.radius > 0
+      ? L.circle([g.coordinates[1], g.coordinates[0]], Object.assign({ radius: a.radius }, style))
+      : L.polygon(latlngs(g.coordinates[0]), style);
+    layer.gcsId = el.id;
+    layer.gcsArea = a.type;
+    layer.bindTooltip(esc(el.name) + (a.type === "nfz" ? " (no-fly)" : " (geofence)") + (a.enabled ? "" : " – off"));
+    return layer;
+  }
+
   function elementLayer(el, locked) {
+    if (el.area) { return areaLayer(el); }
     var content = el.resource.content, g = content.geometry;
     var color = (content.properties && content.properties.color) || "#2D8CF0";
     var layer;
@@ -470,6 +489,7 @@
       failedLayers: G.failedLayers.slice(),
       elements: Object.keys(G.elements).sort(),
       locked: Object.keys(G.elements).filter(function (id) { return !!G.elements[id].options.pmIgnore; }).sort(),
+      areas: Object.keys(G.elements).filter(function (id) { return !!G.elements[id].gcsArea; }).sort(),
       drawing: G.drawing,
       setElementsMs: G.setElementsMs
     };
