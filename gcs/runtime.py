@@ -31,6 +31,7 @@ from gcs.station.demo_missions import plan_demo_mission
 from gcs.station.firmware import Firmware
 from gcs.station.health import Health
 from gcs.station.maintenance import Maintenance
+from gcs.station.maps import Maps
 from gcs.station.missions import Missions
 from gcs.station.onboarding import Onboarding
 from gcs.station.properties_in import PropertiesIn
@@ -65,13 +66,14 @@ CAPABILITIES: list[CapabilityFactory] = [
     PropertiesIn,  # osd/state → telemetry
     Onboarding,  # update_topo, config, organisation binding, Pilot's RC binding
     Uploads,  # storage_config_get, Pilot's STS
-    DockResources,  # flight-area / offline-map / task files docks ask for
+    DockResources,  # offline-map / task files docks ask for
     Maintenance,  # remote debugging (§4.3)
     Health,  # HMS alarms (§12)
     Firmware,  # firmware library and OTA upgrades (§14)
     RemoteLogs,  # dock and aircraft logs uploaded to the store (§15)
     Waylines,  # the wayline library (§8.2 #11-16, §13)
     Missions,  # dock flight tasks and their schedules (§4.2, §5, §6)
+    Maps,  # shared map elements, custom flight areas (§8.2, flight_areas_*)
 ]
 
 COMPONENTS = [

@@ -50,10 +50,12 @@ TERMINAL_STATUSES = frozenset(
         "wayline_failed",
         "wayline_cancel",
         "task_finish",
+        "synchronized",  # flight_areas_sync_progress (§5)
+        "switch_fail",
     }
 )
 #: Terminal statuses that mean success.
-SUCCESS_STATUSES = frozenset({"ok", "success", "wayline_ok", "task_finish"})
+SUCCESS_STATUSES = frozenset({"ok", "success", "wayline_ok", "task_finish", "synchronized"})
 
 
 class Phase(enum.StrEnum):

@@ -13,6 +13,7 @@ the `services` methods it answers. What each service does lives in one module pe
 * `gcs.sim.command`: command flight, `takeoff_to_point` / `fly_to_point*` (§4.4);
 * `gcs.sim.drc`: Direct Remote Control (§16);
 * `gcs.sim.ota`: firmware upgrades (§14), `gcs.sim.logs`: remote logs (§15).
+* `gcs.sim.flight_areas`: custom flight areas, `flight_areas_update` (Dock 2/3).
 """
 
 from __future__ import annotations
@@ -22,7 +23,18 @@ from typing import Any
 
 from gcs.protocol.envelope import new_id
 from gcs.protocol.topics import TopicKind
-from gcs.sim import codes, command, debug, drc, logs, mission, onboarding, ota, payloads
+from gcs.sim import (
+    codes,
+    command,
+    debug,
+    drc,
+    flight_areas,
+    logs,
+    mission,
+    onboarding,
+    ota,
+    payloads,
+)
 from gcs.sim.drc import DrcSession
 from gcs.sim.gateway import GatewayConfig, SimGateway
 from gcs.sim.mission import Mission
@@ -47,6 +59,8 @@ class SimDock(SimGateway):
 
     def __init__(self, product: Product, index: int, config: GatewayConfig) -> None:
         super().__init__(product, index, config)
+        self.flight_areas: list[dict[str, Any]] = []  # features of the loaded flight-area file
+        self.flight_area_file: dict[str, str] = {}
         rng = self.rng
         dock_height = config.ground_height + 1.2
         self.aircraft.home_height = dock_height
@@ -111,6 +125,7 @@ class SimDock(SimGateway):
             (t.aircraft_osd_s, self.publish_aircraft_osd),
             (t.hms_s, self._publish_hms),
             (t.hms_s, self._publish_aircraft_hms),
+            (t.aircraft_osd_s, lambda: flight_areas.publish_location(self)),
         ]
 
     def render_dock(self) -> dict[str, Any]:
@@ -269,6 +284,7 @@ class SimDock(SimGateway):
         h.update(logs.handlers(self))
         if self.product.gateway_model.type != 1:
             h["live_camera_change"] = self._live_service(self.live.change_camera)
+            h.update(flight_areas.handlers(self))  # custom flight areas: Dock 2 and 3
 
     def busy_refusal(self) -> int | None:
         """The code refusing a new flight now (remote debugging, already working, battery

@@ -12,6 +12,10 @@ A `PilotWeb` session talks to the station only over the network, like Pilot 2 on
    `device_update_topo` it re-fetches the topology (as Pilot's tsa module does) and it keeps
    the last `device_osd` of every device. A lost WebSocket is re-opened after `retry_s`; a 401
    (token expired or revoked) logs in again.
+   Once connected it loads the map module: GET the element groups (§8.2 #2) into `map_groups`,
+   and follows the `map_element_create/update/delete` and `map_group_refresh` pushes.
+   `create_element()`, `update_element()` and `delete_element()` draw, edit and erase as Pilot
+   does (ids chosen by Pilot, new elements in the one type-2 app-shared group).
 3. `stop()` -- closes everything.
 
 Counters and the last topology are public for tests and the operator's demo view.
@@ -25,6 +29,7 @@ import json
 import logging
 import ssl
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -107,6 +112,8 @@ class PilotWeb:
         self.osd_received_at: dict[str, float] = {}
         self.ws_connected = asyncio.Event()
         self.topology_event = asyncio.Event()
+        self.map_groups: dict[str, dict[str, Any]] = {}
+        self.map_changed = asyncio.Event()
         self.stats = PilotWebStats()
         self.error = ""
         self._session: aiohttp.ClientSession | None = None
@@ -194,6 +201,82 @@ class PilotWeb:
                     out[entry["sn"]] = bool(entry.get("online_status"))
         return out
 
+    # -- map module (§8.2 #2-#5) ---------------------------------------------------------
+
+    def _map_path(self, rest: str) -> str:
+        assert self.credentials is not None
+        return f"map/api/v1/workspaces/{quote(self.credentials.workspace_id)}/{rest}"
+
+    async def fetch_map_groups(self, group_ids: list[str] | None = None) -> None:
+        """GET the element groups (all, or these) into `map_groups`. Raises PilotWebError."""
+        targets: list[str | None] = list(group_ids) if group_ids else [None]
+        for group_id in targets:
+            query = f"?group_id={quote(group_id)}" if group_id else ""
+            data = await self.call("GET", self._map_path("element-groups" + query))
+            for group in data if isinstance(data, list) else []:
+                if isinstance(group, dict) and isinstance(group.get("id"), str):
+                    self.map_groups[group["id"]] = group
+        self.map_changed.set()
+
+    def shared_group(self) -> str:
+        """The id of the app-shared (type 2) group, where Pilot puts what it draws."""
+        for group_id, group in self.map_groups.items():
+            if group.get("type") == 2:
+                return group_id
+        raise PilotWebError(200, "the station listed no app-shared (type 2) map group")
+
+    def elements(self) -> dict[str, dict[str, Any]]:
+        """Every element Pilot shows, by id."""
+        return {
+            e["id"]: e
+            for g in self.map_groups.values()
+            for e in g.get("elements", [])
+            if isinstance(e, dict) and isinstance(e.get("id"), str)
+        }
+
+    async def create_element(self, name: str, kind: int, content: dict[str, Any]) -> str:
+        """Draw an element (0 point, 1 line, 2 polygon) in the shared group; returns its id."""
+        if not self.map_groups:
+            await self.fetch_map_groups()
+        element_id = str(uuid.uuid4())
+        body = {
+            "id": element_id,
+            "name": name,
+            "resource": {"type": kind, "user_name": self.username, "content": content},
+        }
+        await self.call(
+            "POST", self._map_path(f"element-groups/{self.shared_group()}/elements"), body
+        )
+        return element_id
+
+    async def update_element(
+        self, element_id: str, *, name: str | None = None, content: dict[str, Any] | None = None
+    ) -> None:
+        body: dict[str, Any] = {}
+        if name is not None:
+            body["name"] = name
+        if content is not None:
+            body["content"] = content
+        await self.call("PUT", self._map_path(f"elements/{quote(element_id)}"), body)
+
+    async def delete_element(self, element_id: str) -> None:
+        await self.call("DELETE", self._map_path(f"elements/{quote(element_id)}"))
+
+    async def _on_map_push(self, code: str, data: dict[str, Any]) -> None:
+        if code == "map_group_refresh":
+            ids = [i for i in data.get("ids", []) if isinstance(i, str)]
+            await self.fetch_map_groups(ids or None)
+            return
+        group = self.map_groups.get(str(data.get("group_id")))
+        if group is None:
+            await self.fetch_map_groups()
+            return
+        elements = [e for e in group.get("elements", []) if e.get("id") != data.get("id")]
+        if code != "map_element_delete":
+            elements.append(data)
+        group["elements"] = elements
+        self.map_changed.set()
+
     # -- lifecycle -----------------------------------------------------------------------
 
     def start(self) -> None:
@@ -235,6 +318,7 @@ class PilotWeb:
         self.workspace = await self.call("GET", "manage/api/v1/workspaces/current")
         await self._bind()
         await self.fetch_topology()
+        await self.fetch_map_groups()
         await self._websocket()
 
     async def _bind(self) -> None:
@@ -292,3 +376,5 @@ class PilotWeb:
                 self.osd_received_at[data["sn"]] = time.monotonic()
         elif code in ("device_online", "device_offline", "device_update_topo"):
             await self.fetch_topology()
+        elif code.startswith("map_") and isinstance(data, dict):
+            await self._on_map_push(code, data)

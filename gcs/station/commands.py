@@ -232,7 +232,9 @@ class CommandOutcome:
 
     @property
     def ok(self) -> bool:
-        return self.status == "ok" or (self.status == "success" and not self.result)
+        return self.status == "ok" or (
+            self.status in ("success", "synchronized") and not self.result
+        )
 
 
 class CommandRefused(Exception):
@@ -328,6 +330,10 @@ def explain(status: str, result: int | None, method: str) -> tuple[str, str]:
         "partially_done": ("partially done", "部分完成"),
         "paused": ("paused", "已暂停"),
         "timeout": ("timed out on the device", "设备执行超时"),
+        "synchronized": ("synchronized", "同步完成"),  # flight_areas_sync_progress
+        "synchronizing": ("synchronizing", "同步中"),
+        "wait_sync": ("waiting to synchronize", "等待同步"),
+        "switch_fail": ("the link switch failed", "链路切换失败"),
     }
     en, zh = words.get(status, (status, status))
     return en, zh

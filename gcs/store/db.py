@@ -341,6 +341,60 @@ def _m0012(db: Database) -> None:
     )
 
 
+@migrations(name="0013_map")
+def _m0013(db: Database) -> None:
+    # The shared map (§8.2): groups per workspace (exactly one type-2 app-shared group, a default
+    # group, the custom-flight-area group), their elements (content = a GeoJSON Feature), the
+    # custom flight areas' own properties, and each dock's last flight-area sync report.
+    db.execute(
+        """CREATE TABLE map_groups (
+            id TEXT PRIMARY KEY,
+            workspace_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            type INTEGER NOT NULL,
+            role TEXT NOT NULL DEFAULT '',
+            is_lock INTEGER NOT NULL DEFAULT 0,
+            create_time INTEGER NOT NULL
+        )"""
+    )
+    db.execute(
+        "CREATE UNIQUE INDEX map_groups_role ON map_groups(workspace_id, role) WHERE role != ''"
+    )
+    db.execute(
+        """CREATE TABLE map_elements (
+            id TEXT PRIMARY KEY,
+            group_id TEXT NOT NULL REFERENCES map_groups(id) ON DELETE CASCADE,
+            workspace_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            type INTEGER NOT NULL,
+            user_name TEXT NOT NULL DEFAULT '',
+            content TEXT NOT NULL,
+            create_time INTEGER NOT NULL,
+            update_time INTEGER NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX map_elements_group ON map_elements(group_id, create_time)")
+    db.execute(
+        """CREATE TABLE flight_areas (
+            element_id TEXT PRIMARY KEY REFERENCES map_elements(id) ON DELETE CASCADE,
+            area_type TEXT NOT NULL,
+            enabled INTEGER NOT NULL DEFAULT 1,
+            radius REAL NOT NULL DEFAULT 0
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE flight_area_sync (
+            sn TEXT PRIMARY KEY,
+            workspace_id TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL,
+            reason INTEGER NOT NULL DEFAULT 0,
+            file_name TEXT NOT NULL DEFAULT '',
+            checksum TEXT NOT NULL DEFAULT '',
+            updated_at INTEGER NOT NULL
+        )"""
+    )
+
+
 def open_database(path: Path | str) -> Database:
     """Open (creating if needed) a station database and bring its schema up to date.
 

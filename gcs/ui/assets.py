@@ -1,5 +1,7 @@
 """Third-party web assets the station map needs, fetched at install time (never committed).
 
+Leaflet, and leaflet-geoman (the free edition, MIT) for drawing map elements on the desktop.
+
 The map page loads Leaflet from a local folder only (the station runs on LANs without
 internet, and the project commits no third-party code). `ensure_leaflet(dest)` installs the
 Leaflet release the page is written for into `dest/leaflet/` from the npm registry with
@@ -22,10 +24,13 @@ import tempfile
 from pathlib import Path
 
 __all__ = [
+    "GEOMAN_VERSION",
     "LEAFLET_VERSION",
     "AssetError",
     "default_vendor_dir",
+    "ensure_geoman",
     "ensure_leaflet",
+    "geoman_dir",
     "leaflet_dir",
     "main",
 ]
@@ -37,6 +42,10 @@ _NEEDED = ("leaflet.js", "leaflet.css", "images/layers.png", "images/marker-icon
 # still serves the map; `ensure_leaflet` (install time) fetches it again.
 LICENSE_FILE = "LICENSE"
 ENV_VENDOR = "GCS_VENDOR_DIR"
+#: leaflet-geoman (free): drawing and editing points, lines, polygons and circles.
+GEOMAN_PACKAGE = "@geoman-io/leaflet-geoman-free"
+GEOMAN_VERSION = "2.18.3"
+_GEOMAN_NEEDED = ("leaflet-geoman.js", "leaflet-geoman.css")
 
 
 class AssetError(RuntimeError):
@@ -79,6 +88,56 @@ def leaflet_dir(vendor: Path | None = None) -> Path:
             f"`python -m gcs.ui.assets {folder.parent}` (needs npm and the npm registry once), "
             "or `bash packaging/dev.sh env`."
         )
+    return folder
+
+
+def geoman_dir(vendor: Path | None = None) -> Path:
+    """The folder holding `leaflet-geoman.js` and `.css`.
+
+    Raises:
+        AssetError: leaflet-geoman has not been installed there (the map then has no drawing
+            tools).
+    """
+    folder = (vendor or default_vendor_dir()) / "leaflet-geoman"
+    if not _installed_files(folder, GEOMAN_VERSION, _GEOMAN_NEEDED):
+        raise AssetError(
+            f"leaflet-geoman {GEOMAN_VERSION} (the map's drawing tools) is not installed in "
+            f"{folder}. Run `python -m gcs.ui.assets {folder.parent}` (needs npm and the npm "
+            "registry once), or `bash packaging/dev.sh env`."
+        )
+    return folder
+
+
+def _installed_files(folder: Path, version: str, needed: tuple[str, ...]) -> bool:
+    try:
+        ok = (folder / _STAMP).read_text().strip() == version
+    except OSError:
+        return False
+    return ok and all((folder / name).is_file() for name in needed)
+
+
+def ensure_geoman(dest: Path, *, version: str = GEOMAN_VERSION, npm: str = "npm") -> Path:
+    """Install leaflet-geoman `version` into `dest/leaflet-geoman/` unless already there.
+
+    Raises:
+        AssetError: as `ensure_leaflet`; `dest` is left as it was.
+    """
+    folder = Path(dest) / "leaflet-geoman"
+    if _installed_files(folder, version, _GEOMAN_NEEDED):
+        return folder
+    tarball = _npm_pack(f"{GEOMAN_PACKAGE}@{version}", npm)
+    staging = Path(tempfile.mkdtemp(prefix=".geoman-", dir=_mkdir(Path(dest))))
+    try:
+        _extract_dist(tarball, staging)
+        missing = [n for n in _GEOMAN_NEEDED if not (staging / n).is_file()]
+        if missing:
+            raise AssetError(f"{GEOMAN_PACKAGE}@{version} from npm lacks {', '.join(missing)}.")
+        (staging / _STAMP).write_text(version + "\n")
+        if folder.exists():
+            shutil.rmtree(folder)
+        staging.rename(folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return folder
 
 
@@ -189,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     dest = Path(args[0]) if args else default_vendor_dir()
     try:
         print(ensure_leaflet(dest))
+        print(ensure_geoman(dest))
     except AssetError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

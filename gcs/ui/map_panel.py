@@ -17,6 +17,12 @@ under `/tiles/...` (the same URLs Pilot can use), online OSM/satellite layers (o
 chosen by default; a layer that cannot load falls back and says so), and a grid drawn in canvas
 that needs no network. "Import MBTiles…" copies a file into the store (on a worker thread) and
 adds its layer.
+
+Shared map elements: the page shows the workspace's map elements (what Pilots and the operator
+drew) and, when leaflet-geoman is installed beside Leaflet, offers drawing tools (point, line,
+polygon, circle; edit vertices; remove). A drawn shape goes through `MapBridge` to the station
+(into the app-shared group, with the name and colour chosen in the bar) and comes back to the
+page as a station change, like a Pilot's edit; "Undo" reverses the operator's last change.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import logging
 import math
 import os
 import threading
+import uuid
 import weakref
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -50,6 +57,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QMessageBox,
     QToolButton,
     QVBoxLayout,
@@ -58,13 +66,15 @@ from PySide6.QtWidgets import (
 
 from gcs.protocol.models import Domain
 from gcs.protocol.properties import as_float
+from gcs.station.map_geometry import PALETTE
 from gcs.station.tiles import TileError, Tileset, TileStore
-from gcs.ui.assets import AssetError, default_vendor_dir, leaflet_dir
+from gcs.ui.assets import AssetError, default_vendor_dir, geoman_dir, leaflet_dir
 from gcs.ui.i18n import i18n, language, register, tr
 
 if TYPE_CHECKING:
     from gcs.station.devices import DeviceView
     from gcs.ui.bridge import Selection, StationBridge
+    from gcs.ui.map_bridge import MapBridge
 
 __all__ = ["FLUSH_INTERVAL_MS", "MapPanel", "build_page", "marker_info"]
 
@@ -123,6 +133,16 @@ ZH = {
         "地面站的 Web 服务未运行，无法显示离线地图。"
     ),
     "The map cannot be shown": "无法显示地图",
+    "Name:": "名称：",
+    "Name of the next element you draw": "下一个绘制元素的名称",
+    "Colour of the next element you draw": "下一个绘制元素的颜色",
+    "Undo": "撤销",
+    "Group of the next element you draw": "下一个绘制元素所在的图层",
+    "Lock": "锁定",
+    "Lock the group: nobody can change its elements": "锁定图层：任何人都不能修改其中的元素",
+    "Undo your last map change": "撤销上一次地图修改",
+    "Map change refused: {reason}": "地图修改被拒绝：{reason}",
+    "Operator {n}": "操作员 {n}",
 }
 register(ZH)
 
@@ -225,6 +245,7 @@ def build_page(
     center: tuple[float, float] = (22.54, 113.94),
     zoom: int = 3,
     track_limit: int = TRACK_LIMIT,
+    geoman: Path | None = None,
 ) -> str:
     """The map page as HTML: folium's Leaflet map, every script and style from local files.
 
@@ -236,6 +257,7 @@ def build_page(
         center: Initial (lat, lon) before any device is known.
         zoom: Initial zoom.
         track_limit: Positions kept per aircraft track.
+        geoman: The folder holding leaflet-geoman (drawing tools), or None for none.
 
     Returns:
         The HTML document.
@@ -244,14 +266,19 @@ def build_page(
     def url(path: Path) -> str:
         return QUrl.fromLocalFile(str(path)).toString()
 
+    drawing_js = [("geoman", url(geoman / "leaflet-geoman.js"))] if geoman else []
+    drawing_css = [("geoman_css", url(geoman / "leaflet-geoman.css"))] if geoman else []
+
     class StationMap(folium.Map):
         default_js = [  # noqa: RUF012 (folium reads these class attributes)
             ("leaflet", url(leaflet / "leaflet.js")),
+            *drawing_js,
             ("qwebchannel", QWEBCHANNEL_URL),
             ("gcs_map", url(PAGE_DIR / "station_map.js")),
         ]
         default_css = [  # noqa: RUF012
             ("leaflet_css", url(leaflet / "leaflet.css")),
+            *drawing_css,
             ("gcs_map_css", url(PAGE_DIR / "station_map.css")),
         ]
 
@@ -281,6 +308,21 @@ class _PageBridge(QObject):
     selected = Signal(str)
     base_failed = Signal(str, str)
     ready = Signal()
+    element_created = Signal(str)  # geometry (GeoJSON text)
+    element_edited = Signal(str, str)  # element id, geometry
+    element_removed = Signal(str)  # element id
+
+    @Slot(str)
+    def elementCreated(self, geometry: str) -> None:
+        self.element_created.emit(geometry)
+
+    @Slot(str, str)
+    def elementEdited(self, element_id: str, geometry: str) -> None:
+        self.element_edited.emit(element_id, geometry)
+
+    @Slot(str)
+    def elementRemoved(self, element_id: str) -> None:
+        self.element_removed.emit(element_id)
 
     @Slot(str)
     def select(self, sn: str) -> None:
@@ -365,6 +407,18 @@ class MapPanel(QWidget):
         self._base = GRID_ID
         self.flushes = 0
         self.error_box: QMessageBox | None = None
+        self.maps = _map_bridge(bridge)
+        self.elements: dict[str, dict[str, Any]] = {}  # what the page shows, by id
+        self.undo_stack: list[tuple[str, dict[str, Any]]] = []
+        self._drawn = 0
+        self._elements_timer = QTimer(self)
+        self._elements_timer.setSingleShot(True)
+        self._elements_timer.setInterval(100)
+        self._elements_timer.timeout.connect(self.reload_elements)
+        self._locked_groups: set[str] = set()
+        if self.maps is not None:
+            self.maps.changed.connect(self._elements_timer.start)
+            self.maps.element_changed.connect(self._on_element_changed)
 
         self._call_on_qt.connect(self._on_call, Qt.ConnectionType.QueuedConnection)
         self._build_ui(request_interceptor)
@@ -399,6 +453,26 @@ class MapPanel(QWidget):
         self._status = QLabel()
         self._status.setObjectName("map_status")
         self._status.setWordWrap(True)
+        self._name_label = QLabel()
+        self.name_edit = QLineEdit()
+        self.name_edit.setObjectName("map_element_name")
+        self.name_edit.setMaximumWidth(140)
+        self.color_combo = QComboBox()
+        self.color_combo.setObjectName("map_element_color")
+        for color in PALETTE:
+            self.color_combo.addItem(color, color)
+        self.group_combo = QComboBox()
+        self.group_combo.setObjectName("map_element_group")
+        self.group_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.group_combo.currentIndexChanged.connect(self._show_lock)
+        self.lock_button = QToolButton()
+        self.lock_button.setObjectName("map_group_lock")
+        self.lock_button.setCheckable(True)
+        self.lock_button.clicked.connect(self._on_lock_clicked)
+        self.undo_button = QToolButton()
+        self.undo_button.setObjectName("map_undo")
+        self.undo_button.setEnabled(False)
+        self.undo_button.clicked.connect(self.undo)
 
         bar = QHBoxLayout()
         bar.setContentsMargins(4, 2, 4, 2)
@@ -406,6 +480,15 @@ class MapPanel(QWidget):
             bar.addWidget(w)
         bar.addWidget(self._fit_button)
         bar.addWidget(self._clear_button)
+        for tool in (
+            self._name_label,
+            self.name_edit,
+            self.color_combo,
+            self.group_combo,
+            self.lock_button,
+            self.undo_button,
+        ):
+            bar.addWidget(tool)
         bar.addWidget(self._status, 1)
 
         self.view = QWebEngineView(self)
@@ -425,6 +508,9 @@ class MapPanel(QWidget):
         self._page_bridge.selected.connect(self._on_page_selected)
         self._page_bridge.base_failed.connect(self._on_base_failed)
         self._page_bridge.ready.connect(self._on_page_ready)
+        self._page_bridge.element_created.connect(self._on_element_created)
+        self._page_bridge.element_edited.connect(self._on_element_edited)
+        self._page_bridge.element_removed.connect(self._on_element_removed)
         self._channel = QWebChannel(page)
         self._channel.registerObject("gcs", self._page_bridge)
         page.setWebChannel(self._channel)
@@ -444,6 +530,14 @@ class MapPanel(QWidget):
         self._fit_button.setText(tr("Fit all"))
         self._fit_button.setToolTip(tr("Show every device"))
         self._clear_button.setText(tr("Clear tracks"))
+        self._name_label.setText(tr("Name:"))
+        self.name_edit.setToolTip(tr("Name of the next element you draw"))
+        self.color_combo.setToolTip(tr("Colour of the next element you draw"))
+        self.group_combo.setToolTip(tr("Group of the next element you draw"))
+        self.lock_button.setText(tr("Lock"))
+        self.lock_button.setToolTip(tr("Lock the group: nobody can change its elements"))
+        self.undo_button.setText(tr("Undo"))
+        self.undo_button.setToolTip(tr("Undo your last map change"))
         self._fill_combo()
 
     def _load_page(self) -> None:
@@ -457,7 +551,14 @@ class MapPanel(QWidget):
                 f"<html><body><h3>{tr('The map cannot be shown')}</h3><p>{exc}</p></body></html>"
             )
             return
-        html = build_page(leaflet, layers=self._layers, base=self._base, fallback=self._base)
+        try:
+            geoman: Path | None = geoman_dir(self._vendor_dir)
+        except AssetError as exc:
+            geoman = None
+            log.info("%s", exc)
+        html = build_page(
+            leaflet, layers=self._layers, base=self._base, fallback=self._base, geoman=geoman
+        )
         self.view.setHtml(html, QUrl.fromLocalFile(str(PAGE_DIR) + "/"))
         self._fill_combo()
 
@@ -711,6 +812,7 @@ class MapPanel(QWidget):
             self.run_js(f"GcsMap.select({_js(self.selection.current)}, true)")
         if getattr(self, "_route", None) is not None:
             self.show_route(self._route)
+        self.reload_elements()
         self.page_ready.emit()
 
     @property
@@ -745,6 +847,146 @@ class MapPanel(QWidget):
     def closeEvent(self, event: Any) -> None:
         self._timer.stop()  # changes keep accumulating; the next flush sends them
         super().closeEvent(event)
+
+    # -- shared map elements -------------------------------------------------------------
+
+    @Slot()
+    def reload_elements(self) -> None:
+        """Fetch the workspace's map elements and show them (after any change)."""
+        if self.maps is None or not self._ready:
+            return
+
+        def done(groups: list[dict[str, Any]] | None, error: BaseException | None) -> None:
+            if error is not None or groups is None:
+                log.warning("map elements could not be loaded: %s", error)
+                return
+            self.elements = {e["id"]: e for g in groups for e in g["elements"]}
+            self._locked_groups = {g["id"] for g in groups if g["is_lock"]}
+            self._fill_groups(groups)
+            self.run_js(f"GcsMap.setElements({_js(groups)})")
+
+        self.maps.groups(done)
+
+    @Slot(str, object)
+    def _on_element_changed(self, action: str, element: dict[str, Any]) -> None:
+        """One element changed (a Pilot's or the operator's edit): update it in place."""
+        known = self.elements.get(element["id"])
+        if (known is not None and "area" in known) or element["group_id"] not in {
+            self.group_combo.itemData(i) for i in range(self.group_combo.count())
+        }:
+            self._elements_timer.start()  # a flight area (or a new group): reload with its kind
+            return
+        if action == "delete":
+            self.elements.pop(element["id"], None)
+        else:
+            self.elements[element["id"]] = element
+        locked = element["group_id"] in self._locked_groups
+        self.run_js(f"GcsMap.applyElement({_js(action)}, {_js(element)}, {_js(locked)})")
+
+    def _fill_groups(self, groups: list[dict[str, Any]]) -> None:
+        combo = self.group_combo
+        current = combo.currentData()
+        combo.blockSignals(True)
+        combo.clear()
+        for g in groups:
+            if g.get("role") != "flight_areas":  # flight areas are drawn as flight areas
+                combo.addItem(g["name"], g["id"])
+                combo.setItemData(combo.count() - 1, g["is_lock"], Qt.ItemDataRole.UserRole + 1)
+        index = combo.findData(current)
+        combo.setCurrentIndex(max(0, index))
+        combo.blockSignals(False)
+        self._show_lock()
+
+    @Slot()
+    def _show_lock(self) -> None:
+        locked = self.group_combo.currentData(Qt.ItemDataRole.UserRole + 1)
+        self.lock_button.setChecked(bool(locked))
+
+    @Slot(bool)
+    def _on_lock_clicked(self, checked: bool) -> None:
+        group_id = self.group_combo.currentData()
+        if self.maps is None or not group_id:
+            return
+        self.maps.lock(group_id, checked, self._after(None))
+
+    def _refused(self, error: BaseException) -> None:
+        reason = getattr(error, "message", None) or str(error)
+        self._status.setText(tr("Map change refused: {reason}").format(reason=reason))
+        self.reload_elements()  # the page shows what the station holds again
+
+    def _after(self, undo: tuple[str, dict[str, Any]] | None) -> Callable[[Any, Any], None]:
+        def done(_result: Any, error: BaseException | None) -> None:
+            if error is not None:
+                self._refused(error)
+            elif undo is not None:
+                self.undo_stack.append(undo)
+                self.undo_button.setEnabled(True)
+
+        return done
+
+    @Slot(str)
+    def _on_element_created(self, geometry_text: str) -> None:
+        if self.maps is None:
+            return
+        geometry = json.loads(geometry_text)
+        kind = {"Point": 0, "LineString": 1, "Polygon": 2}.get(geometry.get("type"), 2)
+        self._drawn += 1
+        name = self.name_edit.text().strip() or tr("Operator {n}").format(n=self._drawn)
+        content = {
+            "type": "Feature",
+            "properties": {"color": self.color_combo.currentData(), "clampToGround": True},
+            "geometry": geometry,
+        }
+        element_id = str(uuid.uuid4())
+
+        def done(element: dict[str, Any] | None, error: BaseException | None) -> None:
+            self._after(("create", element or {}))(element, error)
+
+        self.maps.create(
+            name, kind, content, element_id, done, group_id=self.group_combo.currentData()
+        )
+
+    @Slot(str, str)
+    def _on_element_edited(self, element_id: str, geometry_text: str) -> None:
+        old = self.elements.get(element_id)
+        if self.maps is None or old is None:
+            return
+        content = dict(old["resource"]["content"], geometry=json.loads(geometry_text))
+        self.maps.update(element_id, content=content, on_done=self._after(("update", old)))
+
+    @Slot(str)
+    def _on_element_removed(self, element_id: str) -> None:
+        old = self.elements.get(element_id)
+        if self.maps is None or old is None:
+            return
+        self.maps.delete(element_id, self._after(("delete", old)))
+
+    @Slot()
+    def undo(self) -> None:
+        """Reverse the operator's last map change (create, edit or delete)."""
+        if self.maps is None or not self.undo_stack:
+            return
+        action, element = self.undo_stack.pop()
+        self.undo_button.setEnabled(bool(self.undo_stack))
+        done = self._after(None)
+        if action == "create":
+            self.maps.delete(element["id"], done)
+        elif action == "update":
+            res = element["resource"]
+            self.maps.update(
+                element["id"], name=element["name"], content=res["content"], on_done=done
+            )
+        else:
+            self.maps.restore(element, done)
+
+
+def _map_bridge(bridge: StationBridge) -> MapBridge | None:
+    """The shared-map access of a station bridge (None for a bridge without a station)."""
+    if not hasattr(bridge, "threaded_runtime"):
+        return None
+    from gcs.ui.map_bridge import MapBridge
+
+    return MapBridge(bridge)
 
 
 def _station_tiles(bridge: StationBridge) -> TileStore | None:

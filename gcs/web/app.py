@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from gcs.station.core import Station
-from gcs.web import control, devices, firmware, h5, health, logs, manage, waylines
+from gcs.web import control, devices, firmware, h5, health, logs, manage, maps, waylines
 from gcs.web.auth import check_token
 from gcs.web.envelope import ApiError, failure
 from gcs.web.feed import PilotFeed, TopologyCache
@@ -146,6 +146,7 @@ def init_app(
     app.add_routes(devices.routes)
     app.add_routes(firmware.routes)
     app.add_routes(logs.routes)
+    maps.setup(app)  # the map module (§8.2 #2-#5, §8.4 map) and its pushes
     app.add_routes(manage.routes)
     app.add_routes(control.routes)
     waylines.setup(app)

@@ -114,3 +114,53 @@ async def test_wrong_password_is_reported(station: PilotStation) -> None:
         assert err.value.status == 403
     finally:
         await pilot.stop()
+
+
+def _polygon(color: str) -> dict[str, object]:
+    ring = [[114.01, 22.61], [114.02, 22.61], [114.02, 22.62], [114.01, 22.62]]
+    return {
+        "type": "Feature",
+        "properties": {"color": color, "clampToGround": True},
+        "geometry": {"type": "Polygon", "coordinates": [ring]},
+    }
+
+
+async def test_two_simulated_pilots_share_the_map(station: PilotStation) -> None:
+    pilots, gateways = [], []
+    try:
+        for i in range(2):
+            rc_sn, drone_sn = f"5YSZL260021MAP{i}", f"1581F5BKD225MAP{i}"
+            pilot = PilotWeb(
+                station.http, station.username, station.password, rc_sn, retry_s=0.2,
+                bind_retry_s=0.2,
+            )  # fmt: skip
+            creds = await pilot.login()
+            pilot.start()
+            rc = RawGateway(
+                creds.mqtt_port, creds.mqtt_username, creds.mqtt_password, rc_sn,
+                aircraft_sn=drone_sn,
+            )  # fmt: skip
+            rc.update_topo()
+            pilots.append(pilot)
+            gateways.append(rc)
+        a, b = pilots
+        for p in pilots:
+            await asyncio.wait_for(p.ws_connected.wait(), 10)
+        assert len([g for g in b.map_groups.values() if g["type"] == 2]) == 1
+        element_id = await a.create_element("PILOT 1", 2, _polygon("#2D8CF0"))
+        await until(lambda: element_id in b.elements())
+        assert b.elements()[element_id]["resource"]["content"]["geometry"]["type"] == "Polygon"
+        await a.update_element(element_id, name="PILOT 1 edited", content=_polygon("#E23C39"))
+        await until(lambda: b.elements()[element_id]["name"] == "PILOT 1 edited")
+        color = b.elements()[element_id]["resource"]["content"]["properties"]["color"]
+        assert color == "#E23C39"
+        with pytest.raises(PilotWebError) as err:
+            await a.update_element(element_id, content={"type": "Feature", "geometry": {}})
+        assert err.value.status == 400
+        await b.delete_element(element_id)
+        await until(lambda: element_id not in a.elements())
+    finally:
+        for rc in gateways:
+            rc.close()
+        for p in pilots:
+            await p.stop()

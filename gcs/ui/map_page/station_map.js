@@ -33,7 +33,11 @@
     fitted: false,
     userMoved: false,
     failedLayers: [],
-    clicks: 0
+    clicks: 0,
+    elements: {},   // element id -> Leaflet layer of a shared map element
+    elementLayer: null,
+    drawing: false, // leaflet-geoman is loaded: the operator can draw
+    setElementsMs: 0
   };
   window.GcsMap = G;
 
@@ -377,6 +381,132 @@
     if (lls.length) { G.map.fitBounds(L.latLngBounds(lls).pad(0.2)); }
   };
 
+
+  // ---- shared map elements (Pilot's map module) and drawing (leaflet-geoman) --------------
+  // The page only shows what the station holds: a drawn shape is handed to Qt and removed;
+  // the station's change comes back through setElements(). Edits and removals of shown
+  // elements go to Qt the same way.
+
+  function latlngs(coords) {
+    return coords.map(function (p) { return [p[1], p[0]]; });
+  }
+
+  function areaLayer(el) {
+    // a custom flight area (edited from the flight-area list, not by dragging): no-fly areas
+    // red and dashed, geofences green; a disabled one grey
+    var g = el.resource.content.geometry, a = el.area;
+    var style = {
+      color: !a.enabled ? "#888888" : (a.type === "nfz" ? "#E23C39" : "#19BE6B"),
+      weight: 2, dashArray: a.type === "nfz" ? "6 4" : null, fillOpacity: a.enabled ? 0.15 : 0.05,
+      pmIgnore: true
+    };
+    var layer = a.radius > 0
+      ? L.circle([g.coordinates[1], g.coordinates[0]], Object.assign({ radius: a.radius }, style))
+      : L.polygon(latlngs(g.coordinates[0]), style);
+    layer.gcsId = el.id;
+    layer.gcsArea = a.type;
+    layer.bindTooltip(esc(el.name) + (a.type === "nfz" ? " (no-fly)" : " (geofence)") + (a.enabled ? "" : " – off"));
+    return layer;
+  }
+
+  function elementLayer(el, locked) {
+    if (el.area) { return areaLayer(el); }
+    var content = el.resource.content, g = content.geometry;
+    var color = (content.properties && content.properties.color) || "#2D8CF0";
+    var layer;
+    // a locked group's elements are shown but not editable (geoman skips pmIgnore layers)
+    if (g.type === "Point") {
+      layer = L.circleMarker([g.coordinates[1], g.coordinates[0]], { radius: 7, color: color, weight: 2, fillOpacity: 0.6, pmIgnore: locked });
+    } else if (g.type === "LineString") {
+      layer = L.polyline(latlngs(g.coordinates), { color: color, weight: 3, pmIgnore: locked });
+    } else {
+      layer = L.polygon(latlngs(g.coordinates[0]), { color: color, weight: 2, fillOpacity: 0.2, pmIgnore: locked });
+    }
+    layer.gcsId = el.id;
+    layer.bindTooltip(esc(el.name));
+    layer.on("pm:edit", function () { edited(layer); });
+    return layer;
+  }
+
+  function geometryOf(layer, shape) {
+    if (shape === "Circle" || layer instanceof L.Circle) {
+      var c = layer.getLatLng(), r = layer.getRadius(), ring = [];
+      for (var i = 0; i < 64; i++) {
+        var a = 2 * Math.PI * i / 64;
+        var dLat = (r * Math.cos(a)) / 111320;
+        var dLon = (r * Math.sin(a)) / (111320 * Math.cos(c.lat * Math.PI / 180));
+        ring.push([c.lng + dLon, c.lat + dLat]);
+      }
+      ring.push(ring[0]);
+      return { type: "Polygon", coordinates: [ring] };
+    }
+    var geo = layer.toGeoJSON(12).geometry;
+    return geo;
+  }
+
+  function edited(layer) {
+    if (G.bridge && layer.gcsId) { G.bridge.elementEdited(layer.gcsId, JSON.stringify(geometryOf(layer))); }
+  }
+
+  G.applyElement = function (action, el, locked) {
+    if (!G.elementLayer) { return false; }
+    var old = G.elements[el.id];
+    if (old) { G.elementLayer.removeLayer(old); delete G.elements[el.id]; }
+    if (action === "delete") { return true; }
+    try {
+      var layer = elementLayer(el, !!locked);
+      G.elementLayer.addLayer(layer);
+      G.elements[el.id] = layer;
+    } catch (err) {
+      console.error("map element " + el.id + " not shown: " + err);
+    }
+    return true;
+  };
+
+  G.setElements = function (groups) {
+    if (!G.elementLayer) { return 0; }
+    var t0 = performance.now();
+    G.elementLayer.clearLayers();
+    G.elements = {};
+    groups.forEach(function (group) {
+      group.elements.forEach(function (el) {
+        try {
+          var layer = elementLayer(el, !!group.is_lock);
+          G.elementLayer.addLayer(layer);
+          G.elements[el.id] = layer;
+        } catch (err) {
+          console.error("map element " + el.id + " not shown: " + err);
+        }
+      });
+    });
+    G.setElementsMs = performance.now() - t0;
+    return Object.keys(G.elements).length;
+  };
+
+  G.created = function (shape, layer) {
+    var geometry = geometryOf(layer, shape);
+    if (G.map.hasLayer(layer)) { G.map.removeLayer(layer); }
+    if (G.bridge) { G.bridge.elementCreated(JSON.stringify(geometry)); }
+    return geometry;
+  };
+
+  function setupDrawing(map) {
+    G.elementLayer = L.featureGroup().addTo(map);
+    if (!map.pm) { return; }
+    G.drawing = true;
+    map.pm.setGlobalOptions({ snappable: false });
+    map.pm.addControls({
+      position: "topleft",
+      drawMarker: true, drawCircleMarker: false, drawPolyline: true, drawRectangle: false,
+      drawPolygon: true, drawCircle: true, drawText: false, editMode: true, dragMode: false,
+      cutPolygon: false, removalMode: true, rotateMode: false
+    });
+    map.on("pm:create", function (e) { G.created(e.shape, e.layer); });
+    map.on("pm:remove", function (e) {
+      if (G.bridge && e.layer && e.layer.gcsId) { G.bridge.elementRemoved(e.layer.gcsId); }
+    });
+  }
+
   G.state = function () {
     var c = G.map.getCenter();
     return {
@@ -390,7 +520,12 @@
       homes: Object.keys(G.homes).sort(),
       applied: G.applied,
       applyMs: G.applyMs.slice(-200),
-      failedLayers: G.failedLayers.slice()
+      failedLayers: G.failedLayers.slice(),
+      elements: Object.keys(G.elements).sort(),
+      locked: Object.keys(G.elements).filter(function (id) { return !!G.elements[id].options.pmIgnore; }).sort(),
+      areas: Object.keys(G.elements).filter(function (id) { return !!G.elements[id].gcsArea; }).sort(),
+      drawing: G.drawing,
+      setElementsMs: G.setElementsMs
     };
   };
 
@@ -405,6 +540,7 @@
     });
     G.setLayers(options.layers || [{ id: "grid", kind: "grid", title: "Grid" }], options.fallback || "grid");
     G.setBase(options.base && G.layers[options.base] ? options.base : G.fallbackId);
+    setupDrawing(map);
     if (typeof QWebChannel !== "undefined" && window.qt && qt.webChannelTransport) {
       new QWebChannel(qt.webChannelTransport, function (channel) {
         G.bridge = channel.objects.gcs;
