@@ -169,6 +169,16 @@ class FlightTaskChanged(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class ReturnHomePath(Event):
+    """A dock's aircraft reported the path it will fly home (`return_home_info`, §5):
+    (latitude, longitude, ellipsoidal height) points; empty when the flight has ended."""
+
+    dock_sn: str
+    flight_id: str
+    points: tuple[tuple[float, float, float], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class MessageRejected(Event):
     """An inbound message could not be accepted (malformed, unknown topic, ...)."""
 

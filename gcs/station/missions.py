@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 from gcs.aio import spawn
 from gcs.protocol.envelope import Message
 from gcs.protocol.errors import StationCode
-from gcs.station.bus import FlightTaskChanged, LogEntry
+from gcs.station.bus import FlightTaskChanged, LogEntry, ReturnHomePath
 from gcs.station.capability import Capability, EventHandler, RequestHandler
 from gcs.station.commands import (
     CommandFailed,
@@ -799,6 +799,19 @@ class Missions(Capability):
             points = msg.data.get("planned_path_points")
             if isinstance(points, list) and points:
                 self._log("info", f"return home: planned path of {len(points)} points", msg.sn)
+                path = tuple(
+                    (float(p["latitude"]), float(p["longitude"]), float(p.get("height") or 0.0))
+                    for p in points
+                    if isinstance(p, Mapping)
+                    and isinstance(p.get("latitude"), int | float)
+                    and isinstance(p.get("longitude"), int | float)
+                )
+                flight_id = msg.data.get("flight_id")
+                self.station.bus.publish(
+                    ReturnHomePath(
+                        self.now(), msg.sn, flight_id if isinstance(flight_id, str) else "", path
+                    )
+                )
 
     def _on_media_first(self, msg: Message) -> None:
         flight_id = as_map(msg.data).get("flight_id")

@@ -753,6 +753,7 @@ class MissionsBridge(QObject):
     """
 
     task_changed = Signal(object)  # FlightTaskChanged
+    return_path = Signal(object)  # ReturnHomePath
     library_changed = Signal()
     _wake = Signal()
 
@@ -774,11 +775,12 @@ class MissionsBridge(QObject):
         return self._rt.runtime.station
 
     async def _attach(self) -> None:
-        from gcs.station.bus import FlightTaskChanged, WaylineLibraryChanged
+        from gcs.station.bus import FlightTaskChanged, ReturnHomePath, WaylineLibraryChanged
 
         bus = self._station.bus
         self._unsubscribers = [
             bus.subscribe(FlightTaskChanged, self._st_on_task),
+            bus.subscribe(ReturnHomePath, self._st_on_task),  # same queue, in order
             bus.subscribe(WaylineLibraryChanged, self._st_on_library),
         ]
 
@@ -819,7 +821,10 @@ class MissionsBridge(QObject):
         if library:
             self.library_changed.emit()
         for event in tasks:
-            self.task_changed.emit(event)
+            if hasattr(event, "points"):
+                self.return_path.emit(event)
+            else:
+                self.task_changed.emit(event)
 
     def close(self) -> None:
         if self._closed:

@@ -9,7 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Slot
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QShowEvent
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
@@ -137,6 +145,7 @@ class MainWindow(QMainWindow):
             | QMainWindow.DockOption.AllowTabbedDocks
         )
         self.resize(1500, 900)
+        self.setAcceptDrops(True)  # KMZ files dropped anywhere go to the wayline library
 
         self._shown_once = False
         self._restored = False
@@ -186,6 +195,9 @@ class MainWindow(QMainWindow):
         show_route = getattr(self.map, "show_route", None)
         if show_route is not None:  # missions: the selected route on the map
             self.missions.route_selected.connect(show_route)
+        show_return_path = getattr(self.map, "show_return_path", None)
+        if show_return_path is not None:  # missions: the path home of an aircraft returning
+            self.missions.return_path.connect(show_return_path)
         if self.plots is not None:
             self._add("plots", "Plots", self.plots, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._default_layout()
@@ -263,6 +275,27 @@ class MainWindow(QMainWindow):
         else:
             fleet = max(fleet, int(w * 0.35))
             self.resizeDocks([d["fleet"], d["dock"]], [fleet, w - fleet], Qt.Orientation.Horizontal)
+
+    @staticmethod
+    def _dropped_kmz(event: QDragEnterEvent | QDropEvent) -> list[Path]:
+        urls = event.mimeData().urls()
+        paths = [Path(u.toLocalFile()) for u in urls if u.isLocalFile()]
+        if paths and all(p.suffix.lower() == ".kmz" for p in paths):
+            return paths
+        return []
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if self._dropped_kmz(event):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        """Wayline files dropped on the window are imported into the library."""
+        paths = self._dropped_kmz(event)
+        if paths:
+            self.docks["missions"].show()
+            self.docks["missions"].raise_()
+            self.missions.import_files(paths)
+            event.acceptProposedAction()
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)

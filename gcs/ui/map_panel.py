@@ -829,6 +829,11 @@ class MapPanel(QWidget):
         else:
             self.view.page().runJavaScript(script, callback)
 
+    def show_return_path(self, dock_sn: str, points: list[tuple[float, float]]) -> None:
+        """Draw the path a dock's aircraft reported it will fly home (`return_home_info`), or
+        remove it with an empty list."""
+        self.run_js(f"GcsMap.showReturnPath({_js(dock_sn)}, {_js(points)})")
+
     def show_route(self, route: dict[str, Any] | None) -> None:
         """Draw a route (`WaylineLibrary.geometry`), or clear it with None; kept across page
         reloads."""

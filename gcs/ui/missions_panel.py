@@ -246,6 +246,8 @@ class MissionsPanel(QWidget):
     """
 
     route_selected = Signal(object)
+    #: (dock SN, [(lat, lon), …]) the return-home path to draw; an empty list clears it
+    return_path = Signal(str, object)
 
     def __init__(
         self, bridge: StationBridge, selection: Selection, parent: QWidget | None = None
@@ -323,6 +325,9 @@ class MissionsPanel(QWidget):
 
         self.missions.library_changed.connect(self.refresh_library)
         self.missions.task_changed.connect(self._on_task_changed)
+        self.missions.return_path.connect(
+            lambda e: self.return_path.emit(e.dock_sn, [(p[0], p[1]) for p in e.points])
+        )
         self.refresh_library()
         self.refresh_tasks()
 
@@ -483,6 +488,8 @@ class MissionsPanel(QWidget):
             )  # fmt: skip
 
     def _on_task_changed(self, e: FlightTaskChanged) -> None:
+        if e.status in ("ok", "failed", "canceled", "partially_done", "missed", "refused"):
+            self.return_path.emit(e.dock_sn, [])  # the flight is over: no path home to show
         message = e.message_zh if language() == "zh" else e.message_en
         start = self.tasks.get(e.task_id, {}).get("start") if e.task_id in self.tasks else None
         self._put(

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from command_peers import DOCK, RawDock
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
 from station_harness import SHARED_DATA
 
 from gcs.runtime import ThreadedRuntime
@@ -189,3 +189,55 @@ def test_selected_route_is_drawn_on_the_map(
     qtbot.waitUntil(lambda: bool(map_panel.page_state(states.append) or states) and
                     states[-1].get("route") is None, timeout=10_000)  # fmt: skip
     map_panel.close()
+
+
+def test_return_home_path_on_the_map_and_kmz_dropped_on_the_window(
+    qtbot: Any, main_window: MainWindow, peer_dock: RawDock
+) -> None:
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    from gcs.ui.assets import AssetError, leaflet_dir
+
+    try:
+        leaflet_dir()
+    except AssetError as exc:
+        pytest.skip(str(exc))
+    if not ROUTE.exists():
+        pytest.skip(f"{ROUTE} is not present")
+    map_panel = main_window.map
+    assert map_panel is not None
+    qtbot.waitUntil(lambda: map_panel.ready, timeout=20_000)
+    counts: list[int] = []
+
+    def count() -> bool:
+        map_panel.run_js("GcsMap.returnPathCount()", lambda n: counts.append(int(n or 0)))
+        return bool(counts) and counts[-1] == 1
+
+    peer_dock.event(
+        "return_home_info",
+        "b-rth",
+        {
+            "flight_id": "F-rth",
+            "last_point_type": 0,
+            "planned_path_points": [
+                {"latitude": 22.5801, "longitude": 113.9431, "height": 120.0},
+                {"latitude": 22.5795, "longitude": 113.9436, "height": 100.0},
+                {"latitude": 22.5790, "longitude": 113.9440, "height": 60.0},
+            ],
+        },
+    )
+    qtbot.waitUntil(count, timeout=10_000)
+
+    # A KMZ dropped anywhere on the window lands in the wayline library.
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(ROUTE))])
+    drop = QDropEvent(
+        QPointF(200, 200),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    main_window.dropEvent(drop)
+    qtbot.waitUntil(lambda: main_window.missions.library.rowCount() == 1, timeout=10_000)

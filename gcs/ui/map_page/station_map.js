@@ -348,6 +348,17 @@
     if (G.bridge) { G.bridge.select(sn); }
   };
 
+  // -- return-home paths (return_home_info), one per dock -------------------------------------
+  G.rthPaths = {};
+  G.showReturnPath = function (sn, points) {
+    if (G.rthPaths[sn]) { G.rthPaths[sn].remove(); delete G.rthPaths[sn]; }
+    if (!points || points.length < 2) { return; }
+    G.rthPaths[sn] = L.polyline(points, { color: "#FF9900", weight: 3, dashArray: "8 6" })
+      .bindTooltip("return home · " + sn)
+      .addTo(G.map);
+  };
+  G.returnPathCount = function () { return Object.keys(G.rthPaths).length; };
+
   // -- route preview (missions panel): polyline, numbered waypoints, start, mapping area ----
   G.route = null;
   G.clearRoute = function () {
