@@ -480,6 +480,11 @@ class MapPanel(QWidget):
             bar.addWidget(w)
         bar.addWidget(self._fit_button)
         bar.addWidget(self._clear_button)
+        bar.addStretch(1)
+        # The drawing tools on a second row: one long row made the map's column (and so the
+        # whole window) wider than a laptop screen.
+        tools = QHBoxLayout()
+        tools.setContentsMargins(4, 0, 4, 2)
         for tool in (
             self._name_label,
             self.name_edit,
@@ -488,8 +493,9 @@ class MapPanel(QWidget):
             self.lock_button,
             self.undo_button,
         ):
-            bar.addWidget(tool)
-        bar.addWidget(self._status, 1)
+            tools.addWidget(tool)
+        tools.addWidget(self._status, 1)
+        self._status.setMinimumWidth(60)
 
         self.view = QWebEngineView(self)
         profile = QWebEngineProfile()  # off the record: nothing written to disk
@@ -520,6 +526,7 @@ class MapPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addLayout(bar)
+        layout.addLayout(tools)
         layout.addWidget(self.view, 1)
 
     def retranslate(self) -> None:

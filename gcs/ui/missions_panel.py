@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -282,9 +283,11 @@ class MissionsPanel(QWidget):
         lib = QVBoxLayout(library_box)
         lib.addWidget(self.library)
         lib.addWidget(self.summary)
-        row = QHBoxLayout()
-        for b in (self.import_button, self.plan_button, self.export_button, self.delete_button):
-            row.addWidget(b)
+        row = QGridLayout()  # two short rows: the panel shares the map's column
+        for i, b in enumerate(
+            (self.import_button, self.plan_button, self.export_button, self.delete_button)
+        ):
+            row.addWidget(b, i // 2, i % 2)
         lib.addLayout(row)
 
         self.table = QTableWidget(0, len(TASK_COLUMNS))
@@ -297,19 +300,21 @@ class MissionsPanel(QWidget):
         tasks_box = QGroupBox(tr("Flight tasks"))
         tl = QVBoxLayout(tasks_box)
         tl.addWidget(self.table)
-        buttons = QHBoxLayout()
-        for action, label in (
-            ("pause", "Pause"),
-            ("resume", "Resume"),
-            ("return_home", "Return home"),
-            ("return_home_cancel", "Cancel return home"),
-            ("cancel", "Cancel task"),
-            ("breakpoint", "Resume from break point"),
+        buttons = QGridLayout()
+        for index, (action, label) in enumerate(
+            (
+                ("pause", "Pause"),
+                ("resume", "Resume"),
+                ("return_home", "Return home"),
+                ("return_home_cancel", "Cancel return home"),
+                ("cancel", "Cancel task"),
+                ("breakpoint", "Resume from break point"),
+            )
         ):
             button = QPushButton(tr(label))
             button.clicked.connect(lambda _=False, a=action: self.act(a))
             self.action_buttons[action] = button
-            buttons.addWidget(button)
+            buttons.addWidget(button, index // 2, index % 2)
         tl.addLayout(buttons)
         self.message = QLabel("")
         self.message.setWordWrap(True)

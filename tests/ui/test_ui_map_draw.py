@@ -112,6 +112,7 @@ def test_drawing_goes_to_the_station_and_pilots_edits_show(
     qtbot.waitUntil(lambda: pilot_id in js(qtbot, panel, "GcsMap.state().elements"), timeout=5000)
 
     # the operator moves a vertex of the Pilot's line: the station has the new geometry
+    depth = len(panel.undo_stack)
     js(
         qtbot,
         panel,
@@ -125,7 +126,9 @@ def test_drawing_goes_to_the_station_and_pilots_edits_show(
         ),
         timeout=5000,
     )
-    # undo puts the Pilot's line back
+    # undo puts the Pilot's line back (once the panel has recorded the edit it undoes: the
+    # record comes back from the station after the change itself)
+    qtbot.waitUntil(lambda: len(panel.undo_stack) == depth + 1, timeout=5000)
     panel.undo()
     qtbot.waitUntil(
         lambda: (
@@ -136,8 +139,10 @@ def test_drawing_goes_to_the_station_and_pilots_edits_show(
     )
     # removing on the map deletes it; undo restores it
     layer = f"GcsMap.elements[{json.dumps(pilot_id)}]"
+    depth = len(panel.undo_stack)
     js(qtbot, panel, f"(GcsMap.map.fire('pm:remove', {{layer: {layer}}}), 1)")
     qtbot.waitUntil(lambda: pilot_id not in station_elements(rt), timeout=5000)
+    qtbot.waitUntil(lambda: len(panel.undo_stack) == depth + 1, timeout=5000)
     panel.undo()
     qtbot.waitUntil(lambda: pilot_id in station_elements(rt), timeout=5000)
     # undo of the circle, then of the yard
