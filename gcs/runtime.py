@@ -28,6 +28,7 @@ from gcs.station.capability import CapabilityFactory
 from gcs.station.core import Endpoint, Station
 from gcs.station.firmware import Firmware
 from gcs.station.health import Health
+from gcs.station.live import Live
 from gcs.station.maintenance import Maintenance
 from gcs.station.onboarding import Onboarding
 from gcs.station.properties_in import PropertiesIn
@@ -66,6 +67,7 @@ CAPABILITIES: list[CapabilityFactory] = [
     Health,  # HMS alarms (§12)
     Firmware,  # firmware library and OTA upgrades (§14)
     RemoteLogs,  # dock and aircraft logs uploaded to the store (§15)
+    Live,  # live video: capacity/status, live_* commands, ingest secrets (§7)
 ]
 
 COMPONENTS = [

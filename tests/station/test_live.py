@@ -1,0 +1,320 @@
+"""Live video (§7, §4.1, §8.4 live endpoints) through the HTTP API, with a literal-JSON dock:
+capacity/status kept per gateway, live_* commands with the documented fields and URL format,
+513003 reused, device refusals explained, idle streams stopped."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import aiohttp
+import pytest
+from command_peers import AIRCRAFT, DOCK, RawDock, now_ms, runtime, wait_for
+
+from gcs.runtime import ThreadedRuntime
+from gcs.station.bus import LogEntry
+from gcs.station.live import Live
+
+__all__ = ["runtime"]
+
+DOCK_CAM = f"{DOCK}/165-0-7/normal-0"
+ZOOM = f"{AIRCRAFT}/39-0-7/normal-0"
+
+CAPACITY = {
+    "available_video_number": 2,
+    "coexist_video_number_max": 2,
+    "device_list": [
+        {
+            "sn": DOCK,
+            "available_video_number": 1,
+            "coexist_video_number_max": 1,
+            "camera_list": [
+                {
+                    "camera_index": "165-0-7",
+                    "available_video_number": 1,
+                    "coexist_video_number_max": 1,
+                    "video_list": [{"video_index": "normal-0", "video_type": "normal"}],
+                }
+            ],
+        },
+        {
+            "sn": AIRCRAFT,
+            "available_video_number": 1,
+            "coexist_video_number_max": 1,
+            "camera_list": [
+                {
+                    "camera_index": "39-0-7",
+                    "available_video_number": 1,
+                    "coexist_video_number_max": 1,
+                    "video_list": [
+                        {
+                            "video_index": "normal-0",
+                            "video_type": "normal",
+                            "switchable_video_types": ["wide", "zoom", "ir"],
+                        }
+                    ],
+                }
+            ],
+        },
+    ],
+}
+
+
+def http_base(rt: ThreadedRuntime) -> str:
+    url = next(ep.url for ep in rt.runtime.endpoints() if ep.name == "http")
+    port = url.rsplit(":", 1)[1].split("/", 1)[0]
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="module")
+def dock(runtime: ThreadedRuntime) -> Iterator[RawDock]:
+    s = runtime.runtime.settings
+    d = RawDock(runtime.runtime.station.mqtt_port, s.mqtt.device_username, s.mqtt.device_password)
+    d.online()
+    d.bind(s.station.binding_code, s.station.workspace_id)
+    registry = runtime.runtime.station.registry
+    wait_for(lambda: (v := registry.view(DOCK)) is not None and v.bound and v.online, what="bound")
+    d.publish(
+        "state",
+        {
+            "tid": "t",
+            "bid": "b",
+            "timestamp": now_ms(),
+            "gateway": DOCK,
+            "data": {
+                "live_capacity": CAPACITY,
+                "live_status": [
+                    {
+                        "video_id": DOCK_CAM,
+                        "video_type": "normal",
+                        "video_quality": 0,
+                        "status": 0,
+                        "error_status": 513010,
+                    }
+                ],
+            },
+        },
+    )
+    live = runtime.runtime.station.capability(Live)
+    wait_for(lambda: DOCK in live.gateways and live.gateways[DOCK].status, what="live state")
+    wait_for(
+        lambda: runtime.runtime.station.telemetry.current(DOCK).get("live_capacity"),
+        what="capacity in telemetry",
+    )
+    yield d
+    d.close()
+
+
+@pytest.fixture
+async def api(runtime: ThreadedRuntime) -> AsyncIterator[tuple[aiohttp.ClientSession, str]]:
+    s = runtime.runtime.settings
+    base = http_base(runtime)
+    async with aiohttp.ClientSession() as session:
+        async with session.post(
+            f"{base}/manage/api/v1/login",
+            json={
+                "username": s.pilot.default_user,
+                "password": s.pilot.default_password,
+                "flag": 1,
+            },
+        ) as r:
+            token = (await r.json())["data"]["access_token"]
+        session.headers["x-auth-token"] = token
+        yield session, base
+
+
+def _answer(d: RawDock, cmd: dict[str, Any], results: dict[str, int]) -> None:
+    d.reply(cmd, {"result": results.get(cmd.get("method", ""), 0)})
+
+
+async def test_capacity_and_status_with_errors_in_words(
+    runtime: ThreadedRuntime, dock: RawDock, api: tuple[aiohttp.ClientSession, str]
+) -> None:
+    session, base = api
+    async with session.get(f"{base}/manage/api/v1/live/capacity") as r:
+        body = await r.json()
+    assert r.status == 200 and body["code"] == 0, body
+    by_sn = {d["sn"]: d for d in body["data"]}
+    assert set(by_sn) == {DOCK, AIRCRAFT}
+    [cam] = by_sn[AIRCRAFT]["cameras_list"]
+    assert cam["index"] == "39-0-7"
+    assert cam["videos_list"][0]["id"] == ZOOM
+    assert cam["videos_list"][0]["switch_video_types"] == ["wide", "zoom", "ir"]
+    [status] = by_sn[DOCK]["live_status"]
+    assert status["error_status"] == 513010 and "network" in status["message"]
+    assert status["message_zh"] and status["message_zh"] != status["message"]
+
+
+async def test_start_push_fields_url_and_reuse(
+    runtime: ThreadedRuntime, dock: RawDock, api: tuple[aiohttp.ClientSession, str]
+) -> None:
+    session, base = api
+    dock.script = lambda d, cmd: _answer(d, cmd, {})
+    async with session.post(
+        f"{base}/manage/api/v1/live/streams/start",
+        json={"url_type": 1, "video_id": ZOOM, "video_quality": 2},
+    ) as r:
+        body = await r.json()
+    assert body["code"] == 0, body
+    [sent] = dock.sent("live_start_push")
+    assert sent["_topic"] == f"thing/product/{DOCK}/services"
+    data = sent["data"]
+    assert set(data) == {"url_type", "url", "video_id", "video_quality"}
+    assert data["url_type"] == 1 and data["video_id"] == ZOOM and data["video_quality"] == 2
+    host = runtime.runtime.station.public_host
+    m = re.fullmatch(
+        rf"rtmp://{re.escape(host)}:(\d+)/live/{AIRCRAFT}-39-0-7\?secret=([A-Za-z0-9_-]{{16,}})",
+        data["url"],
+    )
+    assert m, data["url"]
+    live = runtime.runtime.station.capability(Live)
+    stream = live.stream(ZOOM)
+    assert stream is not None and stream.secret == m.group(2)
+    assert live.authorize(f"{AIRCRAFT}-39-0-7", m.group(2)) is stream
+    assert live.authorize(f"{AIRCRAFT}-39-0-7", "wrong-secret") is None
+    assert live.authorize("unknown-stream", m.group(2)) is None
+    assert body["data"]["video_id"] == ZOOM and body["data"]["url"].endswith(f"{AIRCRAFT}-39-0-7")
+
+    # the same camera again (even under another video index) is reused, nothing re-sent
+    async with session.post(
+        f"{base}/manage/api/v1/live/streams/start",
+        json={"url_type": 1, "video_id": f"{AIRCRAFT}/39-0-7/zoom-0"},
+    ) as r:
+        body = await r.json()
+    assert body["code"] == 0 and body["data"]["reused"] is True
+    assert len(dock.sent("live_start_push")) == 1
+
+    # quality and lens while live; the documented data only
+    async with session.post(
+        f"{base}/manage/api/v1/live/streams/update", json={"video_id": ZOOM, "video_quality": 4}
+    ) as r:
+        assert (await r.json())["code"] == 0
+    assert dock.sent("live_set_quality")[-1]["data"] == {"video_id": ZOOM, "video_quality": 4}
+    async with session.post(
+        f"{base}/manage/api/v1/live/streams/switch", json={"video_id": ZOOM, "video_type": "ir"}
+    ) as r:
+        assert (await r.json())["code"] == 0
+    assert dock.sent("live_lens_change")[-1]["data"] == {"video_id": ZOOM, "video_type": "ir"}
+    async with session.post(
+        f"{base}/manage/api/v1/live/streams/switch",
+        json={"video_id": DOCK_CAM, "camera_position": 1},
+    ) as r:
+        assert (await r.json())["code"] == 0
+    assert dock.sent("live_camera_change")[-1]["data"] == {
+        "video_id": DOCK_CAM,
+        "camera_position": 1,
+    }
+
+    # stop frees it: the secret no longer opens the ingest
+    async with session.post(
+        f"{base}/manage/api/v1/live/streams/stop", json={"video_id": ZOOM}
+    ) as r:
+        assert (await r.json())["code"] == 0
+    assert dock.sent("live_stop_push")[-1]["data"] == {"video_id": ZOOM}
+    assert live.stream(ZOOM) is None
+    assert live.authorize(f"{AIRCRAFT}-39-0-7", m.group(2)) is None
+
+
+async def test_already_live_513003_is_reused_and_refusals_explained(
+    runtime: ThreadedRuntime, dock: RawDock, api: tuple[aiohttp.ClientSession, str]
+) -> None:
+    session, base = api
+    live = runtime.runtime.station.capability(Live)
+    dock.script = lambda d, cmd: _answer(d, cmd, {"live_start_push": 513003})
+    async with session.post(
+        f"{base}/manage/api/v1/live/streams/start", json={"url_type": 1, "video_id": DOCK_CAM}
+    ) as r:
+        body = await r.json()
+    assert body["code"] == 0 and body["data"]["reused"] is True, body
+    assert live.stream(DOCK_CAM) is not None
+    live.streams.clear()
+
+    # a device refusal: HTTP 200 with the device's code and its meaning
+    dock.script = lambda d, cmd: _answer(d, cmd, {"live_start_push": 513013})
+    async with session.post(
+        f"{base}/manage/api/v1/live/streams/start", json={"url_type": 4, "video_id": DOCK_CAM}
+    ) as r:
+        body = await r.json()
+    assert body["code"] == 513013 and "live_start_push" in body["message"], body
+    sent = dock.sent("live_start_push")[-1]["data"]
+    assert sent["url_type"] == 4
+    assert re.fullmatch(
+        rf"http://[^/]+:\d+/rtc/v1/whip/\?app=live&stream={DOCK}-165-0-7&secret=[\w-]+",
+        sent["url"],
+    ), sent["url"]
+    assert live.stream(DOCK_CAM) is None
+
+    # station refusals: unknown video, bad quality, url_type it cannot serve; each on the bus
+    seen: list[LogEntry] = []
+    unsubscribe = runtime.runtime.station.bus.subscribe(LogEntry, seen.append)
+    try:
+        n = len(dock.sent("live_start_push"))
+        async with session.post(
+            f"{base}/manage/api/v1/live/streams/start",
+            json={"url_type": 1, "video_id": f"{AIRCRAFT}/99-0-0/normal-0"},
+        ) as r:
+            assert r.status == 404 and (await r.json())["code"] == 201404
+        async with session.post(
+            f"{base}/manage/api/v1/live/streams/start",
+            json={"url_type": 1, "video_id": DOCK_CAM, "video_quality": 9},
+        ) as r:
+            body = await r.json()
+        assert r.status == 400 and "video_quality" in body["message"]
+        async with session.post(
+            f"{base}/manage/api/v1/live/streams/start", json={"url_type": 3, "video_id": DOCK_CAM}
+        ) as r:
+            body = await r.json()
+        assert r.status == 400 and "GB28181" in body["message"]
+        async with session.post(
+            f"{base}/manage/api/v1/live/streams/start", json={"url_type": 1, "video_id": "x/y"}
+        ) as r:
+            assert r.status == 400
+        assert len(dock.sent("live_start_push")) == n
+        wait_for(lambda: sum("refused" in e.message for e in seen) >= 2, what="refusal events")
+    finally:
+        unsubscribe()
+
+
+async def test_reply_timeout_is_twenty_seconds() -> None:
+    from gcs.station.live import LIVE_COMMANDS
+
+    assert {s.method: s.reply_timeout_s for s in LIVE_COMMANDS} == {
+        "live_start_push": 20.0,
+        "live_stop_push": 20.0,
+        "live_set_quality": 20.0,
+        "live_lens_change": 20.0,
+        "live_camera_change": 20.0,
+    }
+
+
+def test_streams_nobody_watches_are_stopped(runtime: ThreadedRuntime, dock: RawDock) -> None:
+    live = runtime.runtime.station.capability(Live)
+    dock.script = lambda d, cmd: _answer(d, cmd, {})
+    n_stops = len(dock.sent("live_stop_push"))
+    stream = run(runtime, live.start_stream(ZOOM))
+    unwatch = run(runtime, _watch(live, ZOOM))
+    live.idle_stop_s = 0.0
+    try:
+        # watched: kept however long it has run
+        assert run(runtime, live.reap()) == []
+        assert live.stream(ZOOM) is stream
+        run(runtime, _call(unwatch))
+        assert run(runtime, live.reap()) == [ZOOM]
+        assert live.stream(ZOOM) is None
+        wait_for(lambda: len(dock.sent("live_stop_push")) > n_stops, what="live_stop_push")
+        assert dock.sent("live_stop_push")[-1]["data"] == {"video_id": ZOOM}
+    finally:
+        live.idle_stop_s = 120.0
+
+
+def run(rt: ThreadedRuntime, coro: Any) -> Any:
+    return rt.submit(coro).result(30)
+
+
+async def _watch(live: Live, video_id: str) -> Any:
+    return live.watch(video_id)
+
+
+async def _call(f: Any) -> None:
+    f()
