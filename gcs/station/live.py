@@ -44,6 +44,7 @@ from gcs.station.commands import (
     Refusal,
     Target,
 )
+from gcs.video.process import MediaError, MediaProcess
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +56,10 @@ ALREADY_LIVE = 13003
 IDLE_STOP_S = 120.0
 
 URL_TYPES = {0: "Agora", 1: "RTMP", 2: "RTSP", 3: "GB28181", 4: "WHIP"}
-#: url_types the station's own media server receives (Agora and GB28181 go to external services).
-OWN_URL_TYPES = (1, 2, 4)
+#: url_types the station's own media server receives: RTMP push, and RTSP pulled from an RC.
+#: Agora and GB28181 need external services; WHIP (4) needs a WebRTC server the bundled media
+#: server (FFmpeg through PyAV) does not have.
+OWN_URL_TYPES = (1, 2)
 LENSES = ("normal", "wide", "zoom", "ir", "thermal")
 
 _VIDEO_ID = re.compile(r"^([A-Za-z0-9]{1,64})/(\d{1,3}-\d{1,3}-\d{1,3})/([a-z]{1,16}-\d{1,3})$")
@@ -194,6 +197,9 @@ class Stream:
     device_output: Any = None
     started_ms: int = 0
     viewers: int = 0
+    remote_viewers: int = 0
+    publishing: bool = False
+    token: str = ""
     idle_since: float = field(default_factory=time.monotonic)
 
     @property
@@ -212,12 +218,13 @@ class LiveChanged(Event):
 
 @dataclass(frozen=True, slots=True)
 class Ingest:
-    """Where devices push: the station's media server as devices reach it (§7.3 URL formats)."""
+    """Where devices push and players read: the station's media server as devices reach it
+    (§7.3 URL formats)."""
 
     host: str
     rtmp_port: int = 1935
+    http_port: int = 8090
     rtsp_port: int = 8554
-    whip_port: int = 1985
 
     def url(self, url_type: int, name: str, secret: str) -> str:
         """The `url` of `live_start_push` for this stream (secret included)."""
@@ -225,16 +232,11 @@ class Ingest:
             return f"rtmp://{self.host}:{self.rtmp_port}/live/{name}?secret={secret}"
         if url_type == 2:  # the RC serves RTSP itself; it gets the credentials to protect it
             return f"userName=gcs&password={quote(secret, safe='')}&port={self.rtsp_port}"
-        if url_type == 4:
-            return (
-                f"http://{self.host}:{self.whip_port}/rtc/v1/whip/"
-                f"?app=live&stream={name}&secret={secret}"
-            )
         raise ValueError(f"url_type {url_type} is not served by the station")
 
-    def playback(self, name: str) -> str:
-        """Where a player reads the stream from the station's media server."""
-        return f"rtsp://{self.host}:{self.rtsp_port}/live/{name}"
+    def playback(self, name: str, token: str) -> str:
+        """Where a player reads the stream (MPEG-TS over HTTP from the media server)."""
+        return f"http://{self.host}:{self.http_port}/live/{name}.ts?token={token}"
 
 
 def stream_name(video_id: str) -> str:
@@ -354,7 +356,9 @@ class Live(Capability):
         self.streams: dict[str, Stream] = {}  # by stream_key (source SN/camera index)
         self.idle_stop_s = IDLE_STOP_S
         self.ingest: Ingest | None = None
+        self.media: MediaProcess | None = None
         self._reaper: asyncio.Task[None] | None = None
+        self._watchdog: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
     # -- capability hooks ------------------------------------------------------------------
@@ -366,18 +370,88 @@ class Live(Capability):
         return self._on_state
 
     async def start(self) -> None:
+        cfg = self.station.settings.live
+        self.idle_stop_s = cfg.idle_stop_s
         if self.ingest is None:
-            self.ingest = Ingest(self.station.public_host)
+            self.ingest = Ingest(self.station.public_host, cfg.rtmp_port, cfg.http_port)
         self._reaper = spawn(self._reap_loop(), name="live-reaper")
 
+    async def ensure_media(self) -> MediaProcess | None:
+        """The media server, started on first use (a station nobody streams from runs none)."""
+        cfg = self.station.settings.live
+        if self.media is not None or not cfg.enabled:
+            return self.media
+        loop = asyncio.get_running_loop()
+        media = MediaProcess(
+            host=self.station.settings.station.host or "0.0.0.0",
+            rtmp_port=cfg.rtmp_port,
+            http_port=cfg.http_port,
+            log_path=self.station.data_dir / "logs" / "media.log",
+            on_event=lambda ev: self._from_media(loop, ev),
+        )
+        try:
+            await loop.run_in_executor(None, media.start)
+        except MediaError as exc:
+            self._say("", "error", f"live video: {exc}")
+            return None
+        self.media = media
+        self._watchdog = spawn(self._watch_media(), name="live-media-watchdog")
+        return media
+
     async def stop(self) -> None:
-        if self._reaper is not None:
-            self._reaper.cancel()
+        for task in (self._reaper, self._watchdog):
+            if task is not None:
+                task.cancel()
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    pass
+        self._reaper = self._watchdog = None
+        if self.media is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self.media.stop)
+            self.media = None
+
+    async def _watch_media(self) -> None:
+        """Restart the media server when it dies (its streams are added again)."""
+        while True:
+            await asyncio.sleep(0.5)
+            media = self.media
+            if media is None or media.alive():
+                continue
+            self._say("", "warning", "live video: the media server stopped; restarting it")
+            for stream in self.streams.values():
+                stream.publishing = False
             try:
-                await self._reaper
-            except asyncio.CancelledError:
-                pass
-            self._reaper = None
+                await asyncio.get_running_loop().run_in_executor(None, media.restart)
+            except MediaError as exc:
+                self._say("", "error", f"live video: {exc}")
+                await asyncio.sleep(5.0)
+
+    def _from_media(self, loop: asyncio.AbstractEventLoop, ev: dict[str, Any]) -> None:
+        loop.call_soon_threadsafe(self._on_media_event, ev)
+
+    def _on_media_event(self, ev: dict[str, Any]) -> None:
+        name = str(ev.get("name", ""))
+        stream = next((s for s in self.streams.values() if s.name == name), None)
+        kind = ev.get("event")
+        if kind == "refused":
+            self._say(stream.gateway_sn if stream else "", "warning", str(ev.get("message")))
+        elif stream is None:
+            return
+        elif kind in ("publishing", "unpublished"):
+            stream.publishing = kind == "publishing"
+            self.station.bus.publish(
+                LiveChanged(_now_ms(), stream.gateway_sn, stream.video_id, kind)
+            )
+        elif kind == "viewers":
+            n = ev.get("n")
+            stream.remote_viewers = n if isinstance(n, int) else 0
+            if stream.remote_viewers == 0 and stream.viewers == 0:
+                stream.idle_since = time.monotonic()
+
+    def playback_url(self, stream: Stream) -> str:
+        assert self.ingest is not None
+        return self.ingest.playback(stream.name, stream.token)
 
     def _on_state(self, msg: Message) -> None:
         if msg.kind is not TopicKind.STATE or not isinstance(msg.data, dict):
@@ -465,10 +539,10 @@ class Live(Capability):
             name = URL_TYPES.get(url_type, str(url_type))
             exc = CommandRefused(
                 StationCode.NOT_SUPPORTED,
-                f"url_type {url_type!r} ({name}) needs an external service the station does "
-                "not run; use 1 (RTMP), 2 (RTSP) or 4 (WHIP)",
-                f"url_type {url_type!r}（{name}）需要外部服务；"
-                "请使用 1（RTMP）、2（RTSP）或 4（WHIP）",
+                f"url_type {url_type!r} ({name}) is not served by the station's media "
+                "server; use 1 (RTMP) or 2 (RTSP)",
+                f"url_type {url_type!r}（{name}）不受地面站媒体服务器支持；"
+                "请使用 1（RTMP）或 2（RTSP）",
                 method="live_start_push",
                 sn=gw,
             )
@@ -493,15 +567,23 @@ class Live(Capability):
                 "video_quality": video_quality,
             }
             stream = Stream(video_id, gw, name, secret, url_type, video_quality, url)
+            stream.token = secrets.token_urlsafe(16)
+            media = await self.ensure_media()
+            if media is not None and url_type == 1:
+                media.add(name, secret, stream.token)
             reused = False
             try:
                 outcome = await self.station.commands.run(gw, "live_start_push", data, actor=actor)
                 stream.device_output = outcome.output
             except CommandFailed as exc:
                 if not is_already_live(exc.outcome.result):
+                    self._forget(stream)
                     raise
                 reused = True
                 self._say(gw, "info", f"{video_id} is already live on the device: reused")
+            except CommandRefused:
+                self._forget(stream)
+                raise
             stream.reused = reused
             stream.started_ms = _now_ms()
             stream.idle_since = time.monotonic()
@@ -513,6 +595,8 @@ class Live(Capability):
         """Stop the stream: `live_stop_push`, and its ingest secret is forgotten either way."""
         gw = self._gateway(video_id, actor, "live_stop_push")
         stream = self.streams.pop(stream_key(video_id), None)
+        if stream is not None:
+            self._forget(stream)
         sent_id = stream.video_id if stream is not None else video_id
         try:
             await self.station.commands.run(
@@ -546,6 +630,10 @@ class Live(Capability):
         data = {"video_id": video_id, "camera_position": camera_position}
         await self.station.commands.run(gw, "live_camera_change", data, actor=actor)
 
+    def _forget(self, stream: Stream) -> None:
+        if self.media is not None:
+            self.media.remove(stream.name)
+
     # -- watchers --------------------------------------------------------------------------
 
     def watch(self, video_id: str) -> Callable[[], None]:
@@ -573,7 +661,7 @@ class Live(Capability):
         idle = [
             s
             for s in list(self.streams.values())
-            if s.viewers == 0 and now - s.idle_since >= self.idle_stop_s
+            if s.viewers == 0 and s.remote_viewers == 0 and now - s.idle_since >= self.idle_stop_s
         ]
         stopped: list[str] = []
         for s in idle:

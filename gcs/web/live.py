@@ -69,12 +69,11 @@ def _int_field(body: dict[str, Any], name: str, default: int | None = None) -> i
 
 
 def stream_json(live: Live, s: Stream) -> dict[str, Any]:
-    assert live.ingest is not None
     return {
         "video_id": s.video_id,
         "gateway_sn": s.gateway_sn,
         "url_type": s.url_type,
-        "url": live.ingest.playback(s.name),
+        "url": live.playback_url(s),
         "video_quality": s.video_quality,
         "video_type": s.video_type,
         "reused": s.reused,

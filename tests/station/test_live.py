@@ -6,17 +6,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from command_peers import AIRCRAFT, DOCK, RawDock, now_ms, runtime, wait_for
+from command_peers import AIRCRAFT, DOCK, RawDock, now_ms, wait_for
+from station_harness import free_port
 
-from gcs.runtime import ThreadedRuntime
+from gcs.runtime import Runtime, ThreadedRuntime
 from gcs.station.bus import LogEntry
 from gcs.station.live import Live
-
-__all__ = ["runtime"]
+from gcs.store.settings import load_settings
 
 DOCK_CAM = f"{DOCK}/165-0-7/normal-0"
 ZOOM = f"{AIRCRAFT}/39-0-7/normal-0"
@@ -59,6 +60,21 @@ CAPACITY = {
         },
     ],
 }
+
+
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedRuntime]:
+    data_dir: Path = tmp_path_factory.mktemp("live")
+    s = load_settings(data_dir)
+    s.station.host = "127.0.0.1"
+    s.mqtt.port = free_port()
+    s.ntp.port = s.ntp.fallback_port = 0
+    s.http.port, s.http.https_port, s.storage.port = free_port(), free_port(), free_port()
+    s.live.rtmp_port, s.live.http_port = free_port(), free_port()
+    rt = ThreadedRuntime(Runtime(s, data_dir))
+    rt.start()
+    yield rt
+    rt.stop()
 
 
 def http_base(rt: ThreadedRuntime) -> str:
@@ -174,7 +190,11 @@ async def test_start_push_fields_url_and_reuse(
     assert live.authorize(f"{AIRCRAFT}-39-0-7", m.group(2)) is stream
     assert live.authorize(f"{AIRCRAFT}-39-0-7", "wrong-secret") is None
     assert live.authorize("unknown-stream", m.group(2)) is None
-    assert body["data"]["video_id"] == ZOOM and body["data"]["url"].endswith(f"{AIRCRAFT}-39-0-7")
+    assert body["data"]["video_id"] == ZOOM
+    assert re.fullmatch(
+        rf"http://{re.escape(host)}:\d+/live/{AIRCRAFT}-39-0-7\.ts\?token=[\w-]{{16,}}",
+        body["data"]["url"],
+    ), body["data"]["url"]
 
     # the same camera again (even under another video index) is reused, nothing re-sent
     async with session.post(
@@ -233,16 +253,10 @@ async def test_already_live_513003_is_reused_and_refusals_explained(
     # a device refusal: HTTP 200 with the device's code and its meaning
     dock.script = lambda d, cmd: _answer(d, cmd, {"live_start_push": 513013})
     async with session.post(
-        f"{base}/manage/api/v1/live/streams/start", json={"url_type": 4, "video_id": DOCK_CAM}
+        f"{base}/manage/api/v1/live/streams/start", json={"url_type": 1, "video_id": DOCK_CAM}
     ) as r:
         body = await r.json()
     assert body["code"] == 513013 and "live_start_push" in body["message"], body
-    sent = dock.sent("live_start_push")[-1]["data"]
-    assert sent["url_type"] == 4
-    assert re.fullmatch(
-        rf"http://[^/]+:\d+/rtc/v1/whip/\?app=live&stream={DOCK}-165-0-7&secret=[\w-]+",
-        sent["url"],
-    ), sent["url"]
     assert live.stream(DOCK_CAM) is None
 
     # station refusals: unknown video, bad quality, url_type it cannot serve; each on the bus
@@ -261,11 +275,13 @@ async def test_already_live_513003_is_reused_and_refusals_explained(
         ) as r:
             body = await r.json()
         assert r.status == 400 and "video_quality" in body["message"]
-        async with session.post(
-            f"{base}/manage/api/v1/live/streams/start", json={"url_type": 3, "video_id": DOCK_CAM}
-        ) as r:
-            body = await r.json()
-        assert r.status == 400 and "GB28181" in body["message"]
+        for url_type, name in ((3, "GB28181"), (4, "WHIP"), (0, "Agora")):
+            async with session.post(
+                f"{base}/manage/api/v1/live/streams/start",
+                json={"url_type": url_type, "video_id": DOCK_CAM},
+            ) as r:
+                body = await r.json()
+            assert r.status == 400 and name in body["message"], body
         async with session.post(
             f"{base}/manage/api/v1/live/streams/start", json={"url_type": 1, "video_id": "x/y"}
         ) as r:
