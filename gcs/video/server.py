@@ -304,6 +304,9 @@ def run(host: str, rtmp_port: int, http_port: int) -> int:
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"
     )
     av.logging.set_level(av.logging.WARNING)
+    # every message at once, in the thread that logged it (PyAV otherwise holds back a repeated
+    # message and tallies it later, from whichever thread logs next)
+    av.logging.set_skip_repeated(False)
     server = MediaServer(host, rtmp_port, http_port)
     logging.getLogger("libav").addHandler(_NameCatcher(server))
     try:

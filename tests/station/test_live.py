@@ -4,7 +4,14 @@ capacity/status kept per gateway, live_* commands with the documented fields and
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shutil
+import signal
+import subprocess
+import urllib.error
+import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -334,3 +341,109 @@ async def _watch(live: Live, video_id: str) -> Any:
 
 async def _call(f: Any) -> None:
     f()
+
+
+# -- the media server: a real RTMP push, ffprobe on the playback URL, refusals, restarts -------
+
+
+def _ingest_url(dock: RawDock, video_id: str) -> str:
+    sent = [c for c in dock.sent("live_start_push") if c["data"]["video_id"] == video_id]
+    return str(sent[-1]["data"]["url"])
+
+
+def _ffprobe(url: str) -> dict[str, Any]:
+    out = subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-rw_timeout",
+            "10000000",
+            "-show_entries",
+            "stream=codec_name,width,height",
+            "-of",
+            "json",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    doc: dict[str, Any] = json.loads(out.stdout)
+    return doc
+
+
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return int(r.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+@pytest.mark.slow
+def test_rtmp_push_reaches_media_server_and_ffprobe_reads_playback(
+    runtime: ThreadedRuntime, dock: RawDock
+) -> None:
+    pytest.importorskip("av")
+    if shutil.which("ffprobe") is None:
+        pytest.skip("Debian's ffprobe (apt package ffmpeg) is not installed")
+    from live_push import Pusher
+
+    station = runtime.runtime.station
+    live = station.capability(Live)
+    dock.script = lambda d, cmd: _answer(d, cmd, {})
+    seen: list[LogEntry] = []
+    unsubscribe = station.bus.subscribe(LogEntry, seen.append)
+    pushers: list[Pusher] = []
+    try:
+        stream = run(runtime, live.start_stream(ZOOM))
+        ingest = _ingest_url(dock, ZOOM)
+        good = Pusher(ingest)
+        pushers.append(good)
+        good.start()
+        wait_for(lambda: stream.publishing, 15, "the push reaches the media server")
+        playback = live.playback_url(stream)
+        probe = _ffprobe(playback)
+        assert {"codec_name": "h264", "width": 640, "height": 360} in probe["streams"], probe
+
+        # a wrong secret and an unknown stream are refused, and said so in the events
+        name = ingest.split("/live/", 1)[1].split("?", 1)[0]
+        bad = Pusher(ingest.replace("secret=", "secret=x"), seconds=8)
+        unknown = Pusher(ingest.replace(f"/live/{name}", "/live/nobody-0-0-0"), seconds=8)
+        pushers += [bad, unknown]
+        bad.start()
+        wait_for(lambda: any("wrong secret" in e.message for e in seen), 15, "wrong secret")
+        unknown.start()
+        wait_for(lambda: any("unknown stream" in e.message for e in seen), 15, "unknown stream")
+        assert good.is_alive() and stream.publishing  # the good stream went on
+
+        # stop frees it: the push is cut, the playback URL is gone
+        run(runtime, live.stop_stream(ZOOM))
+        good.join(15)
+        assert not good.is_alive() and good.error, "the server closed the push"
+        assert _status(playback) == 404
+
+        # killing the media server restarts it, and a stream can be started again
+        media = live.media
+        assert media is not None and media.pid is not None
+        old_pid = media.pid
+        os.kill(old_pid, signal.SIGKILL)
+        wait_for(lambda: media.pid not in (None, old_pid) and media.alive(), 20, "restarted")
+        assert any("restarting" in e.message for e in seen)
+        stream = run(runtime, live.start_stream(ZOOM))
+        again = Pusher(_ingest_url(dock, ZOOM))
+        pushers.append(again)
+        again.start()
+        wait_for(lambda: stream.publishing, 15, "a push after the restart")
+        assert _ffprobe(live.playback_url(stream))["streams"][0]["codec_name"] == "h264"
+        run(runtime, live.stop_stream(ZOOM))
+    finally:
+        unsubscribe()
+        for p in pushers:
+            p.stop.set()
+        for p in pushers:
+            if p.is_alive():
+                p.join(10)
