@@ -297,12 +297,15 @@ class MediaServer:
 
 
 def run(host: str, rtmp_port: int, http_port: int) -> int:
-    import av
-    import av.logging
-
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"
     )
+    try:
+        import av
+        import av.logging
+    except ImportError as exc:
+        emit("failed", message=f"this build has no video engine (PyAV): {exc}")
+        return 2
     av.logging.set_level(av.logging.WARNING)
     # every message at once, in the thread that logged it (PyAV otherwise holds back a repeated
     # message and tallies it later, from whichever thread logs next)

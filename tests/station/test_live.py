@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import urllib.error
 import urllib.request
@@ -447,3 +448,22 @@ def test_rtmp_push_reaches_media_server_and_ffprobe_reads_playback(
         for p in pushers:
             if p.is_alive():
                 p.join(10)
+
+
+def test_media_server_that_cannot_listen_says_why(tmp_path: Path) -> None:
+    pytest.importorskip("av")
+    from gcs.video.process import MediaError, MediaProcess
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        media = MediaProcess(
+            host="127.0.0.1",
+            rtmp_port=free_port(),
+            http_port=port,
+            log_path=tmp_path / "media.log",
+        )
+        with pytest.raises(MediaError, match=f"HTTP port {port}"):
+            media.start()
+    assert not media.alive()
