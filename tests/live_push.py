@@ -10,6 +10,26 @@ import threading
 import time
 from typing import Any
 
+#: Height of the band at the top of the picture that carries the frame number (16 bits).
+BAR = 32
+
+
+def draw_number(img: Any, n: int) -> None:
+    """Draw `n` as 16 black/white blocks across the top band (survives H.264 compression)."""
+    w = img.shape[1] // 16
+    for bit in range(16):
+        img[:BAR, bit * w : (bit + 1) * w] = 255 if (n >> bit) & 1 else 0
+
+
+def read_number(img: Any) -> int:
+    """The number `draw_number` drew into a decoded picture (RGB or grey)."""
+    w = img.shape[1] // 16
+    n = 0
+    for bit in range(16):
+        if img[4 : BAR - 4, bit * w + 4 : (bit + 1) * w - 4].mean() > 127:
+            n |= 1 << bit
+    return n
+
 
 class Pusher(threading.Thread):
     """Push `url` at 30 fps until `stop` is set or `seconds` pass; `error` says how it ended."""
@@ -22,6 +42,7 @@ class Pusher(threading.Thread):
         self.stop = threading.Event()
         self.frames = 0
         self.error: str | None = None
+        self.sent_at: dict[int, float] = {}  # frame number → time.monotonic() when encoded
 
     def run(self) -> None:
         import av
@@ -38,7 +59,9 @@ class Pusher(threading.Thread):
             while not self.stop.is_set() and time.monotonic() - t0 < self.seconds:
                 img = np.zeros((h, w, 3), np.uint8)
                 x = (self.frames * 8) % w
-                img[:, x : x + 16] = 255
+                img[BAR:, x : x + 16] = 255
+                draw_number(img, self.frames)
+                self.sent_at[self.frames] = time.monotonic()
                 frame = av.VideoFrame.from_ndarray(img, format="rgb24")
                 frame.pts, frame.time_base = self.frames, fractions.Fraction(1, 30)
                 for p in s.encode(frame):

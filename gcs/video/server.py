@@ -8,11 +8,13 @@ line on our standard input — `{"op": "add", "name", "secret", "token"}` / `{"o
 `publishing`, `unpublished`, `refused` (with `message`) and `viewers` (with `n`). Standard input
 closing means the parent is gone: we exit.
 
-RTMP: one listening port. FFmpeg's listen mode accepts one connection per `av.open`; it is told
-to expect a name no device can know, so FFmpeg logs the name the device actually publishes
-("Unexpected stream NAME?secret=S, expecting …") and the acceptor thread reads it from that log
-record (matched by thread), starts the next acceptor at once, and accepts the push only if NAME
-is an added stream and S its secret; anything else is closed and reported as `refused`.
+RTMP: one listening port, ours. Each device connection gets a fresh FFmpeg RTMP listener (listen
+mode accepts one connection per `av.open`) on a loopback port of its own, and the device's bytes
+are passed through to it unchanged, so any number of devices may connect at once. FFmpeg is told
+to expect a name no device can know, so it logs the name the device actually publishes
+("Unexpected stream NAME?secret=S, expecting …"); the ingest thread reads it from that log
+record (matched by thread) and accepts the push only if NAME is an added stream and S its
+secret; anything else is closed and reported as `refused`.
 
 Playback: `GET /live/NAME.ts?token=T` streams MPEG-TS from the next keyframe on (the muxer
 writes PAT/PMT and the H.264 parameter sets at every keyframe, so a player can join any time).
@@ -26,6 +28,7 @@ import logging
 import queue
 import re
 import secrets
+import socket
 import sys
 import threading
 import time
@@ -42,6 +45,26 @@ _UNEXPECTED = re.compile(r"Unexpected stream (\S*), expecting")
 #: Chunks a slow viewer may lag behind before it is dropped.
 VIEWER_QUEUE = 600
 _STOP = None
+
+
+def _pump(src: socket.socket, dst: socket.socket) -> None:
+    """Copy bytes from `src` to `dst` until either side closes; then close both."""
+    try:
+        while True:
+            data = src.recv(65536)
+            if not data:
+                break
+            dst.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for sock in (src, dst):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        src.close()
+        dst.close()
 
 
 def emit(event: str, **fields: Any) -> None:
@@ -128,8 +151,7 @@ class MediaServer:
         self.http_port = http_port
         self.slots: dict[str, Slot] = {}
         self._lock = threading.Lock()
-        self._names: dict[int, str] = {}  # acceptor thread id → published name
-        self._spawned: set[int] = set()
+        self._names: dict[int, str] = {}  # ingest thread id → published name
 
     # -- control -----------------------------------------------------------------------------
 
@@ -158,26 +180,54 @@ class MediaServer:
 
     def published_name(self, thread_id: int, name: str) -> None:
         with self._lock:
-            if thread_id in self._names:
-                return
-            self._names[thread_id] = name
-        self._next_acceptor(thread_id)
-
-    def _next_acceptor(self, thread_id: int) -> None:
-        with self._lock:
-            if thread_id in self._spawned:
-                return
-            self._spawned.add(thread_id)
-        threading.Thread(target=self._accept, name="rtmp-accept", daemon=True).start()
+            self._names.setdefault(thread_id, name)
 
     def start_rtmp(self) -> None:
-        threading.Thread(target=self._accept, name="rtmp-accept", daemon=True).start()
+        """Listen on the RTMP port (raises OSError when it cannot)."""
+        listener = socket.create_server((self.host, self.rtmp_port), backlog=64)
+        threading.Thread(
+            target=self._accept_loop, args=(listener,), name="rtmp-accept", daemon=True
+        ).start()
 
-    def _accept(self) -> None:
+    def _accept_loop(self, listener: socket.socket) -> None:
+        while True:
+            client, peer = listener.accept()
+            threading.Thread(
+                target=self._connection, args=(client, peer), name="rtmp-conn", daemon=True
+            ).start()
+
+    def _connection(self, client: socket.socket, peer: Any) -> None:
+        """One device connection: a fresh FFmpeg RTMP listener on a loopback port of its own,
+        the device's bytes passed through to it unchanged (so devices may connect at once)."""
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        ingest = threading.Thread(target=self._ingest, args=(port,), name="rtmp-ingest")
+        ingest.daemon = True
+        ingest.start()
+        upstream: socket.socket | None = None
+        deadline = time.monotonic() + 5.0
+        while upstream is None and time.monotonic() < deadline and ingest.is_alive():
+            try:
+                upstream = socket.create_connection(("127.0.0.1", port), timeout=1.0)
+            except OSError:
+                time.sleep(0.005)
+        if upstream is None:
+            log.warning("rtmp: no FFmpeg listener for %s", peer)
+            client.close()
+            return
+        upstream.settimeout(None)
+        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        upstream.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        back = threading.Thread(target=_pump, args=(upstream, client), daemon=True)
+        back.start()
+        _pump(client, upstream)
+        back.join(5.0)
+
+    def _ingest(self, port: int) -> None:
         import av
 
         me = threading.get_ident()
-        url = f"rtmp://{self.host}:{self.rtmp_port}/live/{SENTINEL}"
         options = {
             "listen": "1",
             "fflags": "nobuffer",
@@ -186,16 +236,13 @@ class MediaServer:
         }
         container: Any = None
         try:
-            container = av.open(url, options=options, timeout=(None, 10.0))
+            container = av.open(
+                f"rtmp://127.0.0.1:{port}/live/{SENTINEL}", options=options, timeout=(10.0, 10.0)
+            )
         except Exception as exc:  # a connection that broke before its stream was known
             log.info("rtmp: a connection ended before publishing: %s", exc)
-            if me not in self._names:  # not even a handshake (port taken?): do not spin
-                time.sleep(1.0)
-        finally:
-            self._next_acceptor(me)
         with self._lock:
             published = self._names.pop(me, None)
-            self._spawned.discard(me)
         if container is None:
             return
         try:
@@ -317,7 +364,11 @@ def run(host: str, rtmp_port: int, http_port: int) -> int:
     except OSError as exc:
         emit("failed", message=f"cannot listen on HTTP port {http_port}: {exc.strerror or exc}")
         return 2
-    server.start_rtmp()
+    try:
+        server.start_rtmp()
+    except OSError as exc:
+        emit("failed", message=f"cannot listen on RTMP port {rtmp_port}: {exc.strerror or exc}")
+        return 2
     emit("ready", rtmp_port=rtmp_port, http_port=http_port)
     for line in sys.stdin:
         try:
