@@ -239,6 +239,16 @@ class Ingest:
         return f"http://{self.host}:{self.http_port}/live/{name}.ts?token={token}"
 
 
+def rtsp_source(output: Any) -> str | None:
+    """The RTSP URL an RC answers `live_start_push` (url_type 2) with (§4.1: `output` is the
+    URL; a `{"url": ...}` object is accepted too)."""
+    if isinstance(output, dict):
+        output = output.get("url")
+    if isinstance(output, str) and output.startswith(("rtsp://", "rtsps://")):
+        return output
+    return None
+
+
 def stream_name(video_id: str) -> str:
     """A URL-safe name of a video source: `{sn}-{camera_index}` (the Demo's convention)."""
     parsed = parse_video_id(video_id)
@@ -438,6 +448,8 @@ class Live(Capability):
             self._say(stream.gateway_sn if stream else "", "warning", str(ev.get("message")))
         elif stream is None:
             return
+        elif kind == "pull_failed":
+            self._say(stream.gateway_sn, "warning", str(ev.get("message")))
         elif kind in ("publishing", "unpublished"):
             stream.publishing = kind == "publishing"
             self.station.bus.publish(
@@ -575,6 +587,9 @@ class Live(Capability):
             try:
                 outcome = await self.station.commands.run(gw, "live_start_push", data, actor=actor)
                 stream.device_output = outcome.output
+                source = rtsp_source(outcome.output) if url_type == 2 else None
+                if media is not None and source is not None:
+                    media.pull(name, source, stream.token)
             except CommandFailed as exc:
                 if not is_already_live(exc.outcome.result):
                     self._forget(stream)

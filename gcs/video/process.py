@@ -64,6 +64,7 @@ class MediaProcess:
         self.on_event = on_event
         self.start_timeout = start_timeout
         self.streams: dict[str, tuple[str, str]] = {}  # name → (secret, playback token)
+        self.pulls: dict[str, tuple[str, str]] = {}  # name → (source URL, playback token)
         self.restarts = 0
         self._process: subprocess.Popen[str] | None = None
         self._lock = threading.Lock()
@@ -111,6 +112,8 @@ class MediaProcess:
         self._process = proc
         for name, (secret, token) in self.streams.items():
             self._send({"op": "add", "name": name, "secret": secret, "token": token})
+        for name, (url, token) in self.pulls.items():
+            self._send({"op": "pull", "name": name, "url": url, "token": token})
         log.info("media server pid %s: RTMP %s, HTTP %s", proc.pid, self.rtmp_port, self.http_port)
 
     def _read(self, stream: IO[str], ready: threading.Event, failure: list[str]) -> None:
@@ -144,8 +147,13 @@ class MediaProcess:
         self.streams[name] = (secret, token)
         self._send({"op": "add", "name": name, "secret": secret, "token": token})
 
+    def pull(self, name: str, url: str, token: str) -> None:
+        self.pulls[name] = (url, token)
+        self._send({"op": "pull", "name": name, "url": url, "token": token})
+
     def remove(self, name: str) -> None:
         self.streams.pop(name, None)
+        self.pulls.pop(name, None)
         self._send({"op": "remove", "name": name})
 
     def restart(self) -> None:

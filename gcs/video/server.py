@@ -3,9 +3,11 @@ playback over HTTP, on FFmpeg through PyAV (no home-made RTMP: FFmpeg's own RTMP
 FLV demuxer and MPEG-TS muxer; packets are copied, never re-encoded).
 
 Theory of operation. The parent (`gcs.video.process.MediaProcess`) writes one JSON object per
-line on our standard input — `{"op": "add", "name", "secret", "token"}` / `{"op": "remove",
-"name"}` — and reads one per line from our standard output: `{"event": "ready"}`, then
-`publishing`, `unpublished`, `refused` (with `message`) and `viewers` (with `n`). Standard input
+line on our standard input — `{"op": "add", "name", "secret", "token"}` (a push to accept),
+`{"op": "pull", "name", "url", "token"}` (a source to read, e.g. an RC's RTSP server) /
+`{"op": "remove", "name"}` — and reads one per line from our standard output:
+`{"event": "ready"}`, then `publishing`, `unpublished`, `refused` and `pull_failed` (with
+`message`) and `viewers` (with `n`). Standard input
 closing means the parent is gone: we exit.
 
 RTMP: one listening port, ours. Each device connection gets a fresh FFmpeg RTMP listener (listen
@@ -165,6 +167,35 @@ class MediaServer:
         if old is not None:
             self._close(old)
 
+    def pull(self, name: str, url: str, token: str) -> None:
+        """Read the stream from `url` (an RC's RTSP server, url_type 2) until removed; a source
+        that drops is opened again."""
+        slot = Slot(name, "", token)
+        with self._lock:
+            old = self.slots.get(name)
+            self.slots[name] = slot
+        if old is not None:
+            self._close(old)
+        threading.Thread(target=self._pull, args=(slot, url), name="pull", daemon=True).start()
+
+    def _pull(self, slot: Slot, url: str) -> None:
+        import av
+
+        options = {"rtsp_transport": "tcp", "fflags": "nobuffer", "analyzeduration": "300000"}
+        while not slot.closed.is_set():
+            try:
+                container: Any = av.open(url, options=options, timeout=(10.0, 10.0))
+            except Exception as exc:
+                emit("pull_failed", name=slot.name, message=f"cannot read {slot.name}: {exc}")
+                slot.closed.wait(2.0)
+                continue
+            try:
+                if container.streams.video:
+                    self._relay(container, slot, "pull")
+            finally:
+                container.close()
+            slot.closed.wait(1.0)
+
     def remove(self, name: str) -> None:
         with self._lock:
             slot = self.slots.pop(name, None)
@@ -255,7 +286,7 @@ class MediaServer:
         secret = parse_qs(query).get("secret", [""])[0]
         with self._lock:
             slot = self.slots.get(name)
-        if slot is None or not secrets.compare_digest(slot.secret, secret):
+        if slot is None or not slot.secret or not secrets.compare_digest(slot.secret, secret):
             why = "unknown stream" if slot is None else "wrong secret"
             log.warning("rtmp: push to %r refused: %s", name, why)
             emit("refused", name=name, message=f"RTMP push to {name!r} refused: {why}")
@@ -266,11 +297,16 @@ class MediaServer:
         if not container.streams.video:
             emit("refused", name=name, message=f"RTMP push to {name!r} has no video")
             return
-        slot.publishing = True
-        emit("publishing", name=name)
-        log.info("rtmp: %s publishing", name)
+        self._relay(container, slot, "rtmp")
+
+    def _relay(self, container: Any, slot: Slot, how: str) -> None:
+        """Copy the container's video packets to the slot's viewers as MPEG-TS."""
         import av
 
+        name = slot.name
+        slot.publishing = True
+        emit("publishing", name=name)
+        log.info("%s: %s publishing", how, name)
         vs = container.streams.video[0]
         fan = _Fanout(slot)
         out = av.open(fan, "w", format="mpegts", options={"flush_packets": "1"})
@@ -286,13 +322,13 @@ class MediaServer:
                 out.mux(packet)
                 slot.packets += 1
         except Exception as exc:  # a broken or corrupt push ends this stream only
-            log.warning("rtmp: %s ended: %s", name, exc)
+            log.warning("%s: %s ended: %s", how, name, exc)
         finally:
             slot.publishing = False
             try:
                 out.close()
             except Exception as exc:
-                log.info("rtmp: closing the TS muxer of %s: %s", name, exc)
+                log.info("%s: closing the TS muxer of %s: %s", how, name, exc)
             emit("unpublished", name=name)
             for v in list(slot.viewers):
                 slot.drop(v)
@@ -375,6 +411,8 @@ def run(host: str, rtmp_port: int, http_port: int) -> int:
             op = json.loads(line)
             if op.get("op") == "add":
                 server.add(str(op["name"]), str(op["secret"]), str(op["token"]))
+            elif op.get("op") == "pull":
+                server.pull(str(op["name"]), str(op["url"]), str(op["token"]))
             elif op.get("op") == "remove":
                 server.remove(str(op["name"]))
         except (ValueError, KeyError, AttributeError) as exc:

@@ -467,3 +467,35 @@ def test_media_server_that_cannot_listen_says_why(tmp_path: Path) -> None:
         with pytest.raises(MediaError, match=f"HTTP port {port}"):
             media.start()
     assert not media.alive()
+
+
+@pytest.mark.slow
+def test_rtsp_from_an_rc_is_pulled_and_a_dead_source_is_reported(
+    runtime: ThreadedRuntime, dock: RawDock
+) -> None:
+    """url_type 2: the gateway gets RTSP credentials, answers with the URL it serves, and the
+    media server reads it; a source that does not answer ends in a message, not a hang."""
+    pytest.importorskip("av")
+    station = runtime.runtime.station
+    live = station.capability(Live)
+    dead = f"rtsp://127.0.0.1:{free_port()}/live"
+
+    def script(d: RawDock, cmd: dict[str, Any]) -> None:
+        out = dead if cmd.get("method") == "live_start_push" else None
+        d.reply(cmd, {"result": 0, "output": out} if out else {"result": 0})
+
+    dock.script = script
+    seen: list[LogEntry] = []
+    unsubscribe = station.bus.subscribe(LogEntry, seen.append)
+    try:
+        stream = run(runtime, live.start_stream(DOCK_CAM, url_type=2))
+        sent = dock.sent("live_start_push")[-1]["data"]
+        assert sent["url_type"] == 2
+        assert re.fullmatch(r"userName=gcs&password=[\w%-]{16,}&port=\d+", sent["url"]), sent
+        assert stream.device_output == dead
+        wait_for(lambda: any("cannot read" in e.message for e in seen), 30, "pull failure")
+        assert not stream.publishing
+        run(runtime, live.stop_stream(DOCK_CAM))
+        assert live.media is not None and not live.media.pulls
+    finally:
+        unsubscribe()
