@@ -405,6 +405,8 @@ class Live(Capability):
             self._say("", "error", f"live video: {exc}")
             return None
         self.media = media
+        assert self.ingest is not None
+        self.ingest = replace(self.ingest, rtmp_port=media.rtmp_port, http_port=media.http_port)
         self._watchdog = spawn(self._watch_media(), name="live-media-watchdog")
         return media
 
@@ -570,6 +572,7 @@ class Live(Capability):
                 name = stream_name(video_id)
             except ValueError:
                 name = "invalid"
+            media = await self.ensure_media()  # first: its ports go into the URL
             secret = secrets.token_urlsafe(16)
             url = self.ingest.url(url_type, name, secret) if name != "invalid" else ""
             data = {
@@ -580,7 +583,6 @@ class Live(Capability):
             }
             stream = Stream(video_id, gw, name, secret, url_type, video_quality, url)
             stream.token = secrets.token_urlsafe(16)
-            media = await self.ensure_media()
             if media is not None and url_type == 1:
                 media.add(name, secret, stream.token)
             reused = False

@@ -123,6 +123,9 @@ class MediaProcess:
             except ValueError:
                 continue
             if event.get("event") == "ready":
+                # ports asked as 0 are now fixed: a restart listens on the same ones
+                self.rtmp_port = int(event.get("rtmp_port") or self.rtmp_port)
+                self.http_port = int(event.get("http_port") or self.http_port)
                 ready.set()
             elif event.get("event") == "failed":
                 failure.append(str(event.get("message")))

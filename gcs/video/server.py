@@ -213,12 +213,14 @@ class MediaServer:
         with self._lock:
             self._names.setdefault(thread_id, name)
 
-    def start_rtmp(self) -> None:
-        """Listen on the RTMP port (raises OSError when it cannot)."""
+    def start_rtmp(self) -> int:
+        """Listen on the RTMP port (0: any free one); returns it. Raises OSError."""
         listener = socket.create_server((self.host, self.rtmp_port), backlog=64)
+        self.rtmp_port = int(listener.getsockname()[1])
         threading.Thread(
             target=self._accept_loop, args=(listener,), name="rtmp-accept", daemon=True
         ).start()
+        return self.rtmp_port
 
     def _accept_loop(self, listener: socket.socket) -> None:
         while True:
@@ -375,6 +377,7 @@ class MediaServer:
 
         httpd = ThreadingHTTPServer((self.host, self.http_port), Handler)
         httpd.daemon_threads = True
+        self.http_port = int(httpd.server_address[1])
         threading.Thread(target=httpd.serve_forever, name="http", daemon=True).start()
         return httpd
 
@@ -405,7 +408,7 @@ def run(host: str, rtmp_port: int, http_port: int) -> int:
     except OSError as exc:
         emit("failed", message=f"cannot listen on RTMP port {rtmp_port}: {exc.strerror or exc}")
         return 2
-    emit("ready", rtmp_port=rtmp_port, http_port=http_port)
+    emit("ready", rtmp_port=server.rtmp_port, http_port=server.http_port)
     for line in sys.stdin:
         try:
             op = json.loads(line)
