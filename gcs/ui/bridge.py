@@ -721,6 +721,15 @@ class StationBridge(QObject):
 
         return self.run(run(), on_done)
 
+    def live_videos(self, sn: str) -> list[str]:
+        """The video ids of the cameras on device `sn` (from its gateway's `live_capacity`)."""
+        try:
+            live = self._rt.runtime.station.capability(Live)
+        except LookupError:
+            return []
+        gateways = list(live.gateways.values())  # replaced whole by the station: a snapshot
+        return [src.video_id for g in gateways for src in g.sources if src.sn == sn]
+
     def live_unwatch(self, unwatch: Callable[[], None]) -> None:
         """Stop watching (the station stops a stream nobody watches after a while)."""
         if not self._closed and not self._rt.loop.is_closed():

@@ -19,6 +19,7 @@ from PySide6.QtGui import QCloseEvent, QHideEvent, QImage, QPixmap, QShowEvent
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from gcs.ui.bridge import StationBridge
+from gcs.ui.i18n import tr
 from gcs.video.decoder import Decoder, FrameInfo
 
 LENSES = ["wide", "zoom", "ir"]
@@ -33,7 +34,7 @@ class VideoWindow(QWidget):
         super().__init__(parent)
         self.bridge = bridge
         self.video_id = video_id
-        self.setWindowTitle(f"Live — {video_id}")
+        self.setWindowTitle(f"{tr('Live video')} — {video_id}")
         self.picture = QLabel("connecting…")
         self.picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.picture.setMinimumSize(320, 180)
@@ -43,9 +44,9 @@ class VideoWindow(QWidget):
         self.quality = QComboBox()
         self.quality.addItems(QUALITIES)
         controls = QHBoxLayout()
-        controls.addWidget(QLabel("Lens"))
+        controls.addWidget(QLabel(tr("Lens")))
         controls.addWidget(self.lens)
-        controls.addWidget(QLabel("Quality"))
+        controls.addWidget(QLabel(tr("Video quality")))
         controls.addWidget(self.quality)
         controls.addStretch(1)
         layout = QVBoxLayout(self)

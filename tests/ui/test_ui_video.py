@@ -71,6 +71,8 @@ def test_video_window_shows_the_pushed_stream(
 
     peer_dock.script = script
     bridge = StationBridge(ui_runtime)
+    assert bridge.live_videos("1581F6Q8D23CT00A0001") == [VIDEO]  # the panels' Live button
+    assert bridge.live_videos(peer_dock.sn) == []
     win = VideoWindow(bridge, VIDEO)
     qtbot.addWidget(win)
     try:
