@@ -112,21 +112,25 @@ class StatusEntry:
     error_zh: str
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def capacity_sources(capacity: Any) -> list[VideoSource]:
     """The videos a `live_capacity` object lists; malformed parts are skipped."""
     out: list[VideoSource] = []
     if not isinstance(capacity, dict):
         return out
-    for device in capacity.get("device_list") or []:
+    for device in _list(capacity.get("device_list")):
         if not isinstance(device, dict) or not isinstance(device.get("sn"), str):
             continue
-        for camera in device.get("camera_list") or []:
+        for camera in _list(device.get("camera_list")):
             if not isinstance(camera, dict) or not isinstance(camera.get("camera_index"), str):
                 continue
-            for video in camera.get("video_list") or []:
+            for video in _list(camera.get("video_list")):
                 if not isinstance(video, dict) or not isinstance(video.get("video_index"), str):
                     continue
-                switchable = video.get("switchable_video_types") or []
+                switchable = _list(video.get("switchable_video_types"))
                 vid = f"{device['sn']}/{camera['camera_index']}/{video['video_index']}"
                 out.append(
                     VideoSource(

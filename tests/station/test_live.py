@@ -499,3 +499,60 @@ def test_rtsp_from_an_rc_is_pulled_and_a_dead_source_is_reported(
         assert live.media is not None and not live.media.pulls
     finally:
         unsubscribe()
+
+
+@pytest.mark.parametrize(
+    "capacity",
+    [
+        None,
+        3,
+        "x",
+        [],
+        {"device_list": 5},
+        {"device_list": [1, {"sn": 2}, {"sn": "A"}]},
+        {
+            "device_list": [
+                {
+                    "sn": "A",
+                    "camera_list": [
+                        {"camera_index": 1},
+                        {
+                            "camera_index": "1-0-0",
+                            "video_list": [
+                                None,
+                                {"video_index": 3},
+                                {"video_index": "normal-0", "switchable_video_types": [1, "wide"]},
+                            ],
+                        },
+                    ],
+                }
+            ]
+        },
+    ],
+)
+def test_malformed_capacity_keeps_what_is_usable(capacity: Any) -> None:
+    from gcs.station.live import capacity_sources
+
+    sources = capacity_sources(capacity)
+    assert all(s.video_id.count("/") == 2 for s in sources)
+    if isinstance(capacity, dict) and isinstance(capacity.get("device_list"), list):
+        last = capacity["device_list"][-1]
+        if isinstance(last, dict) and last.get("camera_list"):
+            [src] = sources
+            assert src.video_id == "A/1-0-0/normal-0" and src.switchable == ("wide",)
+
+
+def test_malformed_status_is_explained_or_skipped() -> None:
+    from gcs.station.live import status_entries
+
+    entries = status_entries(
+        [
+            None,
+            {"video_id": 5},
+            {"video_id": "A/1-0-0/normal-0", "status": 1, "error_status": "boom"},
+            {"video_id": "A/1-0-0/zoom-0", "status": 0, "error_status": 513099},
+        ]
+    )
+    assert [e.video_id for e in entries] == ["A/1-0-0/normal-0", "A/1-0-0/zoom-0"]
+    assert entries[0].live and entries[0].error_status == 0 and entries[0].error_en == ""
+    assert entries[1].error_en.startswith("Live failed") and entries[1].error_zh
