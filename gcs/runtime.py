@@ -30,6 +30,7 @@ from gcs.station.core import Endpoint, Station
 from gcs.station.demo_missions import plan_demo_mission
 from gcs.station.firmware import Firmware
 from gcs.station.health import Health
+from gcs.station.live import Live
 from gcs.station.maintenance import Maintenance
 from gcs.station.maps import Maps
 from gcs.station.missions import Missions
@@ -74,6 +75,7 @@ CAPABILITIES: list[CapabilityFactory] = [
     Waylines,  # the wayline library (§8.2 #11-16, §13)
     Missions,  # dock flight tasks and their schedules (§4.2, §5, §6)
     Maps,  # shared map elements, custom flight areas (§8.2, flight_areas_*)
+    Live,  # live video: capacity/status, live_* commands, ingest secrets (§7)
 ]
 
 COMPONENTS = [

@@ -30,7 +30,8 @@ find_python() {
 
 apt_install() {
     # Debian packages: Qt's system libraries (xcb, GL, fonts), Xvfb for screenshots,
-    # mosquitto for the external-broker tests, chromium for the H5 page tests.
+    # mosquitto for the external-broker tests, chromium for the H5 page tests, ffmpeg (ffprobe)
+    # for the live-video tests.
     [ "$(id -u)" = 0 ] || { echo "not root: skipping apt-get (install $* yourself)" >&2; return 0; }
     local missing=()
     for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -65,8 +66,9 @@ case "$what" in
         exec "$venv/bin/gcs" demo "$@"
         ;;
     test)
-        # binutils: PyInstaller's strip and objdump for the bundle built below.
-        apt_install "${qt_libs[@]}" mosquitto chromium xvfb binutils
+        # binutils: PyInstaller's strip and objdump for the bundle built below; ffmpeg: the live
+        # video tests read the station's playback URL with Debian's ffprobe.
+        apt_install "${qt_libs[@]}" mosquitto chromium xvfb binutils ffmpeg
         # Tests start their own mosquitto on free ports; a system service would hold port 1883
         # that `gcs demo` needs.
         if [ "$(id -u)" = 0 ]; then

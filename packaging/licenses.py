@@ -24,7 +24,9 @@ HERE = Path(__file__).resolve().parent
 
 # Installed with the gui extra but never imported by the product: excluded from the bundle by
 # the spec (kept here so the licence list and the bundle agree).
-NOT_BUNDLED = frozenset({"setuptools", "pip", "wheel"})
+# PyAV ("av"): PyPI's wheels carry a GPL build of FFmpeg (libx264, libx265); the spec leaves it
+# out of the bundle (THIRD-PARTY.md, "Left out").
+NOT_BUNDLED = frozenset({"setuptools", "pip", "wheel", "av"})
 
 # Qt and PySide6 wheels carry no licence files; their licence is LGPL-3.0 (chosen among
 # LGPL-3.0 / GPL-2.0 / GPL-3.0), whose text refers to the GPL-3.0 text.

@@ -21,6 +21,7 @@ COMMANDS = [
     "gcs.cli.admin",  # credentials
     "gcs.cli.users",  # user add|list|passwd
     "gcs.cli.broker",
+    "gcs.cli.media",  # the media server child (live video)
     "gcs.cli.storage",
     "gcs.cli.wayline",
     "gcs.cli.hms",

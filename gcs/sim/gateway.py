@@ -234,6 +234,7 @@ class SimGateway:
     async def stop(self) -> None:
         """Disconnect and end every task. The gateway cannot be started again."""
         self._stopping = True
+        self.live.stop_pushes()
         tasks = [t for t in (self._run_task, *self._session_tasks, *self._world_tasks) if t]
         for task in tasks:
             task.cancel()

@@ -1,7 +1,8 @@
 """Live streaming on a simulated gateway: which streams run, and the `live_*` service rules (§7).
 
-No video is pushed: a started stream only appears in `live_status` (what a station shows), with
-the result codes a real dock answers when a request does not fit (513xxx).
+A started stream appears in `live_status` (what a station shows), with the result codes a real
+dock answers when a request does not fit (513xxx); an RTMP stream also pushes a real H.264
+picture to the URL it was given (`gcs.sim.video`, when PyAV is installed).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from gcs.sim import codes
+from gcs.sim import codes, video
 
 Sources = Callable[[], dict[str, list[tuple[str, list[str]]]]]
 """{source SN: [(camera_index, switchable video types)]}, as in `live_capacity`."""
@@ -65,6 +66,9 @@ class LiveStreams:
         self.url_types = url_types
         self._source_online = source_online
         self.streams: dict[str, LiveStream] = {}
+        #: Real pictures pushed for RTMP streams (when PyAV is there), by stream key.
+        self.pushes: dict[str, video.CameraPush] = {}
+        self.push_video = video.available()
 
     def status(self) -> list[dict[str, Any]]:
         """The `live_status` state value."""
@@ -83,7 +87,28 @@ class LiveStreams:
         """Stop every stream (of source `sn` only, if given). Returns True if any stopped."""
         before = len(self.streams)
         self.streams = {k: v for k, v in self.streams.items() if sn is not None and v.sn != sn}
+        for key in [k for k in self.pushes if k not in self.streams]:
+            self._end_push(key)
         return len(self.streams) != before
+
+    def stop_pushes(self) -> None:
+        """End every picture being pushed (the simulator is stopping)."""
+        for key in list(self.pushes):
+            self._end_push(key)
+
+    def _begin_push(self, key: str) -> None:
+        stream = self.streams[key]
+        if not self.push_video or stream.url_type != 1:
+            return
+        self._end_push(key)
+        push = video.CameraPush(stream.url, stream.video_quality, stream.video_type)
+        self.pushes[key] = push
+        push.start()
+
+    def _end_push(self, key: str) -> None:
+        push = self.pushes.pop(key, None)
+        if push is not None:
+            push.stop()
 
     def _types(self, sn: str, camera_index: str) -> list[str] | None:
         for index, types in self._sources().get(sn, []):
@@ -129,13 +154,16 @@ class LiveStreams:
             url_type=url_type,
             url=url,
         )
+        self._begin_push(key)
         return codes.OK, rtsp_url(url) if url_type == 2 else None
 
     def stop(self, data: dict[str, Any]) -> tuple[int, Any]:
         """`live_stop_push`."""
         stream, result = self._running(data)
         if stream is not None:
-            del self.streams[f"{stream.sn}/{stream.camera_index}"]
+            key = f"{stream.sn}/{stream.camera_index}"
+            del self.streams[key]
+            self._end_push(key)
         return result, None
 
     def set_quality(self, data: dict[str, Any]) -> tuple[int, Any]:
@@ -146,7 +174,9 @@ class LiveStreams:
         quality = _quality(data.get("video_quality"))
         if quality is None:
             return codes.LIVE_BAD_QUALITY, None
-        stream.video_quality = quality
+        if quality != stream.video_quality:
+            stream.video_quality = quality
+            self._begin_push(f"{stream.sn}/{stream.camera_index}")  # a new picture size
         return codes.OK, None
 
     def change_lens(self, data: dict[str, Any]) -> tuple[int, Any]:
@@ -159,6 +189,9 @@ class LiveStreams:
         if not isinstance(video_type, str) or video_type not in types:
             return codes.LIVE_BAD_PARAMETERS, None
         stream.video_type = video_type
+        push = self.pushes.get(f"{stream.sn}/{stream.camera_index}")
+        if push is not None:
+            push.lens = video_type
         return codes.OK, None
 
     def change_camera(self, data: dict[str, Any]) -> tuple[int, Any]:

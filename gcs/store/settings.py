@@ -161,6 +161,16 @@ class PilotSettings:
 
 
 @dataclass
+class LiveSettings:
+    # The bundled media server (gcs.video): RTMP ingest and HTTP playback (MPEG-TS).
+    enabled: bool = True
+    rtmp_port: int = 1935
+    http_port: int = 8090
+    # A stream nobody watches is stopped after this many seconds.
+    idle_stop_s: float = 120.0
+
+
+@dataclass
 class Settings:
     station: StationSettings = field(default_factory=StationSettings)
     mqtt: MqttSettings = field(default_factory=MqttSettings)
@@ -170,6 +180,7 @@ class Settings:
     telemetry: TelemetrySettings = field(default_factory=TelemetrySettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     pilot: PilotSettings = field(default_factory=PilotSettings)
+    live: LiveSettings = field(default_factory=LiveSettings)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -50,6 +50,7 @@ from gcs.station.core import ConnectionInfo, Endpoint
 from gcs.station.devices import DeviceView
 from gcs.station.firmware import DeviceFirmware, Firmware, FirmwareRow, OtaStarted, OtaTarget
 from gcs.station.health import Health
+from gcs.station.live import Live
 from gcs.station.records import AlarmQuery, AlarmRow, CommandRow, EventRow, Sample, Settings
 from gcs.station.remote_logs import (
     DeviceLogs,
@@ -710,6 +711,56 @@ class StationBridge(QObject):
             self._unsubscribers.append(bus.subscribe(LogUploadChanged, on_change))
 
         self._rt.submit(attach()).result(10)
+
+    # -- live video (issue 12) -------------------------------------------------------------
+
+    def live_watch(
+        self,
+        video_id: str,
+        on_done: Callable[[tuple[str, Callable[[], None]] | None, BaseException | None], None],
+        *,
+        video_quality: int = 0,
+    ) -> concurrent.futures.Future[tuple[str, Callable[[], None]]]:
+        """Start (or reuse) the stream of `video_id` and watch it: `on_done` gets its playback
+        URL and the function to call when the window stops watching (`live_unwatch`)."""
+        live = self._rt.runtime.station.capability(Live)
+
+        async def run() -> tuple[str, Callable[[], None]]:
+            stream = await live.start_stream(video_id, video_quality=video_quality, actor="desktop")
+            return live.playback_url(stream), live.watch(video_id)
+
+        return self.run(run(), on_done)
+
+    def live_videos(self, sn: str) -> list[str]:
+        """The video ids of the cameras on device `sn` (from its gateway's `live_capacity`)."""
+        try:
+            live = self._rt.runtime.station.capability(Live)
+        except LookupError:
+            return []
+        gateways = list(live.gateways.values())  # replaced whole by the station: a snapshot
+        return [src.video_id for g in gateways for src in g.sources if src.sn == sn]
+
+    def live_unwatch(self, unwatch: Callable[[], None]) -> None:
+        """Stop watching (the station stops a stream nobody watches after a while)."""
+        if not self._closed and not self._rt.loop.is_closed():
+            self._rt.loop.call_soon_threadsafe(unwatch)
+
+    def live_command(
+        self,
+        video_id: str,
+        change: str,
+        value: Any,
+        on_done: Callable[[None, BaseException | None], None] | None = None,
+    ) -> concurrent.futures.Future[None]:
+        """`change` = "lens" (video_type), "quality" (0-4) or "camera" (0 inside, 1 outside)."""
+        live = self._rt.runtime.station.capability(Live)
+        if change == "lens":
+            coro = live.change_lens(video_id, value, actor="desktop")
+        elif change == "quality":
+            coro = live.set_quality(video_id, value, actor="desktop")
+        else:
+            coro = live.change_camera(video_id, value, actor="desktop")
+        return self.run(coro, on_done)
 
 
 def _health(station: Any) -> Health | None:

@@ -7,7 +7,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from gcs.station.devices import DeviceView
 from gcs.ui.bridge import Selection, StationBridge
@@ -43,9 +50,16 @@ class DevicePanel(QWidget):
         self.stack.addWidget(self.placeholder)
         self.body = self.build()
         self.stack.addWidget(self.body)
+        self.live_button = QPushButton()
+        self.live_button.setVisible(False)
+        self.live_button.clicked.connect(self.open_live)
+        self.video_windows: dict[str, QWidget] = {}
+        top = QHBoxLayout()
+        top.addWidget(self.header, 1)
+        top.addWidget(self.live_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.header)
+        layout.addLayout(top)
         layout.addWidget(self.stack, 1)
         bridge.telemetry_changed.connect(self._on_telemetry)
         bridge.devices_changed.connect(self._on_devices)
@@ -99,7 +113,25 @@ class DevicePanel(QWidget):
     def _on_language(self, _lang: str) -> None:
         self.retranslate()
 
+    def open_live(self) -> None:
+        """Open (or raise) a live-video window for this device's first camera."""
+        videos = self.bridge.live_videos(self.sn) if self.sn else []
+        if not videos:
+            return
+        from gcs.ui.video_window import VideoWindow
+
+        video_id = videos[0]
+        win = self.video_windows.get(video_id)
+        if win is None:
+            win = VideoWindow(self.bridge, video_id)
+            win.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            win.destroyed.connect(lambda *_: self.video_windows.pop(video_id, None))
+            self.video_windows[video_id] = win
+        win.show()
+        win.raise_()
+
     def retranslate(self) -> None:
+        self.live_button.setText(tr("Live video"))
         self.placeholder.setText(tr(self.placeholder_text))
         self.retranslate_body()
         self._refresh_now()
@@ -107,6 +139,7 @@ class DevicePanel(QWidget):
     def _refresh_now(self) -> None:
         view = self.bridge.device(self.sn) if self.sn else None
         if view is None:
+            self.live_button.setVisible(False)
             self.stack.setCurrentWidget(self.placeholder)
             self.header.setText(f"<b>{tr('No device selected')}</b>")
             return
@@ -120,6 +153,7 @@ class DevicePanel(QWidget):
             f"<span style='color:{color}'>● {online}</span>"
         )
         self.shown_state = self.bridge.state(self.sn)
+        self.live_button.setVisible(bool(self.bridge.live_videos(self.sn)))
         self.refresh(view, self.shown_state)
         self.last_refresh = time.monotonic()
 

@@ -124,6 +124,10 @@ ZH.update(
     {
         # -- window, menus, toolbar --
         "GCS Station": "GCS 地面站",
+        # -- live video (issue 12) --
+        "Live video": "实时视频",
+        "Lens": "镜头",
+        "Video quality": "清晰度",
         "&File": "文件(&F)",
         "&View": "视图(&V)",
         "&Station": "站点(&S)",

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from gcs.station.core import Station
-from gcs.web import control, devices, firmware, h5, health, logs, manage, maps, waylines
+from gcs.web import control, devices, firmware, h5, health, live, logs, manage, maps, waylines
 from gcs.web.auth import check_token
 from gcs.web.envelope import ApiError, failure
 from gcs.web.feed import PilotFeed, TopologyCache
@@ -150,6 +150,7 @@ def init_app(
     app.add_routes(manage.routes)
     app.add_routes(control.routes)
     waylines.setup(app)
+    app.add_routes(live.routes)
     app.router.add_get(WS_PATH, websocket)
     h5.add_routes(app, h5_folder)
     if station.tiles is not None:

@@ -37,6 +37,7 @@ def loopback_settings(data_dir: Path) -> Settings:
     settings.http.https_port = 0
     settings.storage.port = 0
     settings.ntp.port = settings.ntp.fallback_port = 0
+    settings.live.rtmp_port = settings.live.http_port = 0
     return settings
 
 

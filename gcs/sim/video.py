@@ -1,0 +1,114 @@
+"""A simulated camera: a real H.264 stream pushed over RTMP to the URL `live_start_push` gave.
+
+The picture is a moving bar on a background whose colour says the lens (wide blue, zoom green,
+IR grey, normal dark), with the sending time drawn across the top as 32 black/white blocks
+(milliseconds of the wall clock, modulo 2³²) so a receiver can measure latency: see
+`read_time_ms`. Resolution follows `video_quality` (§7.2). Encoding uses PyAV's libx264 (GPL):
+fine in the simulator of a development install; PyAV is not in the installers (THIRD-PARTY.md),
+where the simulated cameras are silent (`available()` is False) but still answer every method.
+"""
+
+from __future__ import annotations
+
+import fractions
+import logging
+import threading
+import time
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+#: Height of the band carrying the sending time.
+BAND = 32
+BITS = 32
+SIZES = {0: (640, 360), 1: (960, 540), 2: (1280, 720), 3: (1280, 720), 4: (1920, 1080)}
+LENS_COLOURS = {
+    "wide": (30, 60, 160),
+    "zoom": (30, 140, 60),
+    "ir": (110, 110, 110),
+    "thermal": (110, 110, 110),
+}
+FPS = 30
+
+
+def available() -> bool:
+    try:
+        import av  # noqa: F401
+        import numpy  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def draw_time_ms(img: Any, ms: int) -> None:
+    w = img.shape[1] // BITS
+    for bit in range(BITS):
+        img[:BAND, bit * w : (bit + 1) * w] = 255 if (ms >> bit) & 1 else 0
+
+
+def read_time_ms(img: Any) -> int:
+    """The sending time (ms, modulo 2³²) drawn by `draw_time_ms`, from a decoded picture."""
+    w = img.shape[1] // BITS
+    ms = 0
+    for bit in range(BITS):
+        if img[4 : BAND - 4, bit * w + 2 : (bit + 1) * w - 2].mean() > 127:
+            ms |= 1 << bit
+    return ms
+
+
+class CameraPush(threading.Thread):
+    """Push until `stop()`; a refused or broken connection is retried every 2 s (as devices
+    do). `lens` may change while it runs; a new quality needs a new push."""
+
+    def __init__(self, url: str, quality: int, lens: str) -> None:
+        super().__init__(name="sim-camera", daemon=True)
+        self.url = url
+        self.size = SIZES.get(quality, SIZES[0])
+        self.lens = lens
+        self.frames = 0
+        self.connections = 0
+        self.last_error = ""
+        self._stop = threading.Event()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._push()
+            except Exception as exc:  # refused, dropped: try again like a device
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.info("sim camera push to %s: %s", self.url.split("?", 1)[0], exc)
+            self._stop.wait(2.0)
+
+    def _push(self) -> None:
+        import av
+        import numpy as np
+
+        w, h = self.size
+        out: Any = av.open(self.url, "w", format="flv", timeout=(5.0, 5.0))
+        self.connections += 1
+        try:
+            s: Any = out.add_stream("libx264", rate=FPS)
+            s.width, s.height, s.pix_fmt = w, h, "yuv420p"
+            s.options = {"tune": "zerolatency", "preset": "ultrafast", "g": str(FPS // 2)}
+            t0 = time.monotonic()
+            n = 0
+            while not self._stop.is_set():
+                img = np.empty((h, w, 3), np.uint8)
+                img[:] = LENS_COLOURS.get(self.lens, (20, 20, 20))
+                x = (n * 6) % max(1, w - 24)
+                img[BAND:, x : x + 24] = 255
+                draw_time_ms(img, int(time.time() * 1000) & 0xFFFFFFFF)
+                frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+                frame.pts, frame.time_base = n, fractions.Fraction(1, FPS)
+                for packet in s.encode(frame):
+                    out.mux(packet)
+                n += 1
+                self.frames += 1
+                delay = t0 + n / FPS - time.monotonic()
+                if delay > 0:
+                    self._stop.wait(delay)
+        finally:
+            out.close()
