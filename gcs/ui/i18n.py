@@ -170,6 +170,16 @@ ZH.update(
         "Aircraft": "飞行器",
         "Events": "事件",
         "Commands": "指令",
+        # -- wizard: per-dock logins --
+        "Dock serial number": "机场序列号",
+        "Own login for this dock": "为此机场生成专属账号",
+        "Empty: the shared login above, for any new dock.": (
+            "留空：使用上面的共享账号，适用于任何新机场。"
+        ),
+        "Dock serial": "机场序列号",
+        "Login of dock {sn} only: type it in that dock's wizard.": (
+            "仅限机场 {sn} 的账号：请在该机场的配置向导中填写。"
+        ),
         "Alarms": "告警",
         "Control": "控制",
         # -- dock control --

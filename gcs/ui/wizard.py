@@ -31,23 +31,10 @@ from PySide6.QtWidgets import (
 
 from gcs.station import netinfo
 from gcs.ui.bridge import StationBridge
-from gcs.ui.i18n import register, tr
+from gcs.ui.i18n import tr
 
 log = logging.getLogger(__name__)
 
-register(
-    {
-        "Dock serial number": "机场序列号",
-        "Own login for this dock": "为此机场生成专属账号",
-        "Empty: the shared login above, for any new dock.": (
-            "留空:使用上面的共享账号,适用于任何新机场。"
-        ),
-        "Dock serial": "机场序列号",
-        "Login of dock {sn} only: type it in that dock's wizard.": (
-            "仅限机场 {sn} 的账号:请在该机场的配置向导中填写。"
-        ),
-    }
-)
 
 
 def qr_pixmap(text: str, scale: int = 5) -> QPixmap:
