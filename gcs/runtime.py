@@ -28,6 +28,7 @@ from gcs.station.capability import CapabilityFactory
 from gcs.station.core import Endpoint, Station
 from gcs.station.health import Health
 from gcs.station.maintenance import Maintenance
+from gcs.station.media import Media
 from gcs.station.onboarding import Onboarding
 from gcs.station.properties_in import PropertiesIn
 from gcs.station.resources import DockResources
@@ -62,6 +63,7 @@ CAPABILITIES: list[CapabilityFactory] = [
     DockResources,  # flight-area / offline-map / task files docks ask for
     Maintenance,  # remote debugging (§4.3)
     Health,  # HMS alarms (§12)
+    Media,  # media library: file_upload_callback, Pilot's media API (issue 11)
 ]
 
 COMPONENTS = [

@@ -23,7 +23,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+# GCS_SHARED_DATA: where shared/data is when the checkout is not beside it (a worktree)
+SHARED_DATA = Path(os.environ.get("GCS_SHARED_DATA") or REPO.parent / "shared" / "data")
 
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:

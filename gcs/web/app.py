@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from gcs.station.core import Station
-from gcs.web import control, devices, h5, health, manage
+from gcs.web import control, devices, h5, health, manage, media
 from gcs.web.auth import check_token
 from gcs.web.envelope import ApiError, failure
 from gcs.web.feed import PilotFeed, TopologyCache
@@ -144,6 +144,7 @@ def init_app(
     # read as devices called "hms" and "bound"
     app.add_routes(health.routes)
     app.add_routes(devices.routes)
+    app.add_routes(media.routes)
     app.add_routes(manage.routes)
     app.add_routes(control.routes)
     app.router.add_get(WS_PATH, websocket)
@@ -164,7 +165,9 @@ async def _feed_ctx(app: web.Application) -> AsyncIterator[None]:
     commands = control.CommandFeed(app[STATION], app[HUB])
     alarms = health.HmsFeed(app[STATION], app[HUB])
     device_feed = devices.DeviceFeed(app[STATION], app[HUB])
+    media_feed = media.MediaFeed(app[STATION], app[HUB])
     yield
+    media_feed.close()
     device_feed.close()
     alarms.close()
     commands.close()
