@@ -198,6 +198,9 @@ def _shot(dock: SimDock) -> Shot:
         height=ac.height,
         elevation=ac.elevation,
         gimbal_yaw=ac.heading,
+        gimbal_pitch=-45.0,
+        aircraft_yaw=ac.heading,
+        aircraft_pitch=ac.pitch,
     )
 
 

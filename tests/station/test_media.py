@@ -4,6 +4,8 @@ metadata from the file wins, thumbnails, dedupe, refusals, and a catalogue that 
 
 from __future__ import annotations
 
+import asyncio
+import datetime
 import hashlib
 import json
 import threading
@@ -22,6 +24,8 @@ from command_peers import DOCK, RawDock, runtime, wait_for
 from station_harness import SHARED_DATA
 
 from gcs.runtime import ThreadedRuntime
+from gcs.sim.media import Shot
+from gcs.sim.pilot_web import PilotWeb
 from gcs.station.bus import LogEntry
 from gcs.station.media import Media, MediaRow
 from gcs.station.uploads import Uploads
@@ -402,3 +406,35 @@ def test_catalogue_survives_a_restart(tmp_path: Path) -> None:
         assert not new
     finally:
         again.close()
+
+
+def test_simulated_pilot_uploads_dji_like_photos(runtime: ThreadedRuntime) -> None:
+    s = runtime.runtime.settings
+    shot = Shot(
+        taken_at=datetime.datetime(2024, 5, 20, 15, 6, 7),
+        latitude=22.5431234,
+        longitude=113.9512345,
+        height=123.456,
+        elevation=80.5,
+        gimbal_yaw=-75.6,
+        gimbal_pitch=-45.0,
+        aircraft_yaw=-88.3,
+        aircraft_pitch=-3.0,
+    )
+
+    async def pilot_uploads_twice() -> tuple[tuple[str, bool], tuple[str, bool]]:
+        web = PilotWeb(_http(runtime), s.pilot.default_user, s.pilot.default_password, "RC1")
+        try:
+            await web.login()
+            first = await web.upload_photo(shot, "DJI_20240520150607_0001_W.JPG", aircraft_sn="AC1")
+            again = await web.upload_photo(shot, "DJI_20240520150607_0001_W.JPG", aircraft_sn="AC1")
+            return first, again
+        finally:
+            await web.stop()
+
+    (key, uploaded), (_, again) = asyncio.run(pilot_uploads_twice())
+    assert uploaded and not again, "the second time fast-upload said the library has it"
+    row = catalogued(runtime, key)
+    assert row.source == "pilot" and row.device_sn == "AC1" and row.lens == "wide"
+    assert (row.lat, row.lng) == (pytest.approx(22.5431234, abs=1e-6), pytest.approx(113.9512345))
+    assert row.gimbal_pitch == -45.0 and row.aircraft_yaw == -88.3 and row.thumbnail_key
