@@ -85,6 +85,7 @@ class MediaPriority(Event):
 
     gateway_sn: str
     flight_id: str
+    workspace_id: str
 
 
 class MediaRefused(ValueError):
@@ -471,17 +472,23 @@ class Media(Capability):
             log.warning("%s", text)
             self._say("warning", text, gateway)
             return
-        view = self.station.registry.view(gateway)
-        workspace = view.workspace_id if view is not None and view.workspace_id else ""
         await self.report(
             data.get("file"),
             source="dock",
             device_sn=gateway,
-            workspace_id=workspace or self.station.settings.station.workspace_id,
+            workspace_id=self._workspace_of(gateway),
             folder=f"media/{gateway}/",
             tid=msg.tid,
             bid=msg.bid,
         )
+
+    def _workspace_of(self, gateway: str) -> str:
+        """The gateway's workspace; the station's own for a dock not bound yet (one workspace
+        per station today)."""
+        view = self.station.registry.view(gateway)
+        if view is not None and view.workspace_id:
+            return view.workspace_id
+        return self.station.settings.station.workspace_id
 
     def _on_priority(self, msg: Message) -> None:
         data = msg.data if isinstance(msg.data, dict) else {}
@@ -490,7 +497,7 @@ class Media(Capability):
         self.priority[gateway] = flight_id
         st = self.station
         self._say("info", f"{gateway} now uploads the media of task {flight_id} first", gateway)
-        st.bus.publish(MediaPriority(st.now_ms(), gateway, flight_id))
+        st.bus.publish(MediaPriority(st.now_ms(), gateway, flight_id, self._workspace_of(gateway)))
 
     def _on_progress(self, msg: Message) -> None:
         data = msg.data if isinstance(msg.data, dict) else {}

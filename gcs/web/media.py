@@ -260,11 +260,9 @@ class MediaFeed:
         self.hub.publish(event.item.workspace_id, "file_upload_callback", media_json(event.item))
 
     def on_priority(self, event: MediaPriority) -> None:
-        view = self.station.registry.view(event.gateway_sn)
-        ws = view.workspace_id if view is not None and view.bound else None
-        if self.hub.has_clients(ws):
+        if self.hub.has_clients(event.workspace_id):
             self.hub.publish(
-                ws,
+                event.workspace_id,
                 "highest_priority_upload_flighttask_media",
                 {"sn": event.gateway_sn, "job_id": event.flight_id},
             )

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import boto3
 import pytest
 from botocore.config import Config
@@ -26,6 +27,7 @@ from station_harness import SHARED_DATA
 from gcs.runtime import ThreadedRuntime
 from gcs.sim.media import Shot
 from gcs.sim.pilot_web import PilotWeb
+from gcs.station import media as station_media
 from gcs.station.bus import LogEntry
 from gcs.station.media import Media, MediaRow
 from gcs.station.uploads import Uploads
@@ -438,3 +440,66 @@ def test_simulated_pilot_uploads_dji_like_photos(runtime: ThreadedRuntime) -> No
     assert row.source == "pilot" and row.device_sn == "AC1" and row.lens == "wide"
     assert (row.lat, row.lng) == (pytest.approx(22.5431234, abs=1e-6), pytest.approx(113.9512345))
     assert row.gimbal_pitch == -45.0 and row.aircraft_yaw == -88.3 and row.thumbnail_key
+
+
+def test_websocket_pushes_and_per_task_counts(
+    runtime: ThreadedRuntime, dock: RawDock, s3: Any
+) -> None:
+    token, _ = _login(runtime)
+    key = f"media/{DOCK}/task-ws/DJI_0002_Z.JPG"
+    s3.put_object(Bucket=s3.bucket, Key=key, Body=(PHOTOS / "H20T.JPG").read_bytes())
+    # the task's last progress says two files are coming
+    dock.event(
+        "flighttask_progress",
+        "task-ws",
+        {
+            "result": 0,
+            "output": {
+                "status": "ok",
+                "progress": {"current_step": 25, "percent": 100},
+                "ext": {"flight_id": "task-ws", "media_count": 2, "wayline_mission_state": 9},
+            },
+        },
+    )
+
+    async def watch() -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        url = _http(runtime).replace("http", "ws", 1) + f"/api/v1/ws?x-auth-token={token}"
+        async with aiohttp.ClientSession() as http, http.ws_connect(url) as ws:
+            callback(dock, key, {}, flight_id="task-ws")
+            dock.event(
+                "highest_priority_upload_flighttask_media",
+                str(uuid.uuid4()),
+                {"flight_id": "task-ws"},
+            )
+            async with asyncio.timeout(10):
+                while len(seen) < 2:
+                    doc = json.loads((await ws.receive()).data)
+                    if doc["biz_code"] in (
+                        "file_upload_callback",
+                        "highest_priority_upload_flighttask_media",
+                    ):
+                        seen[doc["biz_code"]] = doc["data"]
+        return seen
+
+    seen = asyncio.run(watch())
+    assert seen["file_upload_callback"]["object_key"] == key
+    assert seen["file_upload_callback"]["job_id"] == "task-ws"
+    assert seen["highest_priority_upload_flighttask_media"] == {"sn": DOCK, "job_id": "task-ws"}
+    catalogued(runtime, key)
+    got, expected = runtime.submit(media(runtime).flight_counts("task-ws")).result(5)
+    assert (got, expected) == (1, 2)
+
+
+def test_too_large_to_read_is_catalogued_unread(
+    runtime: ThreadedRuntime, dock: RawDock, s3: Any, logs: Logs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # stands for a 4 GB video or photo: catalogued at once, never read into memory
+    monkeypatch.setattr(station_media, "MAX_READ_BYTES", 1000)
+    key = f"media/{DOCK}/big/DJI_0003.JPG"
+    s3.put_object(Bucket=s3.bucket, Key=key, Body=(PHOTOS / "DJI_XT2.jpg").read_bytes())
+    callback(dock, key, {"shoot_position": {"lat": 9.9, "lng": 76.3}})
+    row = catalogued(runtime, key)
+    assert row.status == "ok" and row.size == (PHOTOS / "DJI_XT2.jpg").stat().st_size
+    assert "too large" in row.note and not row.thumbnail_key and row.lat == 9.9
+    assert logs.find(key, "too large")
