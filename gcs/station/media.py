@@ -27,6 +27,7 @@ import logging
 import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -346,6 +347,46 @@ class Media(Capability):
         self._say("info", f"media deleted by {actor}: {row.object_key}", row.device_sn)
         self._publish("deleted", row)
         return row
+
+    async def thumbnail(self, row: MediaRow) -> bytes | None:
+        """The item's thumbnail JPEG (None if it has none or the store cannot give it)."""
+        if not row.thumbnail_key:
+            return None
+        try:
+            return await self._get(row.thumbnail_key, MAX_READ_BYTES)
+        except OSError as exc:
+            log.warning("thumbnail of %s: %s", row.object_key, exc)
+            return None
+
+    async def export(self, row: MediaRow, target: Path) -> int:
+        """Copy the file to `target` (streamed: a 4 GB video never sits in memory); returns
+        its size. A partial file is removed on failure.
+
+        Raises:
+            OSError: the store cannot give it or the target cannot be written.
+        """
+        loop = asyncio.get_running_loop()
+        tmp = target.with_name(target.name + ".part")
+        size = 0
+        try:
+            f = await loop.run_in_executor(None, tmp.open, "wb")
+            try:
+                async with self._http().get(self._url("GET", row.object_key)) as r:
+                    if r.status != 200:
+                        raise OSError(f"the store answered HTTP {r.status} for {row.object_key}")
+                    async for chunk in r.content.iter_chunked(1024 * 1024):
+                        await loop.run_in_executor(None, f.write, chunk)
+                        size += len(chunk)
+            finally:
+                await loop.run_in_executor(None, f.close)
+            await loop.run_in_executor(None, tmp.replace, target)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            tmp.unlink(missing_ok=True)
+            raise OSError(f"{row.object_key}: {exc}") from exc
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return size
 
     async def wait_idle(self) -> None:
         """Until every queued callback and file has been handled (for tests and tools)."""

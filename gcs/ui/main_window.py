@@ -29,6 +29,7 @@ from gcs.ui.dock_panel import DockPanel
 from gcs.ui.events_panel import EventsPanel
 from gcs.ui.fleet_panel import FleetPanel
 from gcs.ui.i18n import LANGUAGES, i18n, set_language, system_language, tr
+from gcs.ui.media_panel import MediaPanel
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +145,7 @@ class MainWindow(QMainWindow):
         self.events = EventsPanel(bridge, self.selection)
         self.commands = CommandsPanel(bridge, self.selection)
         self.alarms = AlarmsPanel(bridge, self.selection, ui_settings=self.ui_settings)
+        self.media = MediaPanel(bridge)
         map_cls = optional_panel("map_panel", "MapPanel") if optional_panels else None
         plots_cls = optional_panel("plots_panel", "PlotsPanel") if optional_panels else None
         self.map: QWidget | None = None
@@ -172,6 +174,7 @@ class MainWindow(QMainWindow):
         self._add("events", "Events", self.events, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._add("commands", "Commands", self.commands, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._add("alarms", "Alarms", self.alarms, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self._add("media", "Media", self.media, Qt.DockWidgetArea.BottomDockWidgetArea)
         if self.plots is not None:
             self._add("plots", "Plots", self.plots, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._default_layout()
