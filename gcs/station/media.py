@@ -52,6 +52,10 @@ VIDEO_EXT = {".mp4", ".mov", ".m4v"}
 #: A photo larger than this is catalogued but not read (no metadata, no thumbnail).
 MAX_READ_BYTES = 64 * 1024 * 1024
 MAX_SRT_BYTES = 16 * 1024 * 1024
+CALLBACK_WORKERS = 4
+FILE_WORKERS = 2
+#: A photo larger than this is first read only this far (EXIF, XMP and the embedded preview).
+HEAD_BYTES = 256 * 1024
 THUMB_PREFIX = "thumbnails/"
 #: How far the file's value may be from the callback's before the difference is logged.
 TOLERANCE = {"lat": 1e-5, "lng": 1e-5}
@@ -231,8 +235,12 @@ class FileFacts:
     problem: str = ""
 
 
-def read_file_facts(kind: str, data: bytes) -> FileFacts:
-    """Parse a downloaded file (blocking: run in an executor)."""
+def read_file_facts(kind: str, data: bytes, head_only: bool = False) -> FileFacts | None:
+    """Parse a downloaded file (blocking: run in an executor).
+
+    `head_only`: `data` is the file's first `HEAD_BYTES`; returns None when that is not enough
+    (no embedded preview, or the image header lies further in) and the whole file is needed.
+    """
     if kind == "srt":
         points = mediafile.parse_srt(data.decode("utf-8", errors="replace"))
         if not points:
@@ -241,7 +249,10 @@ def read_file_facts(kind: str, data: bytes) -> FileFacts:
     try:
         meta = mediafile.read_photo(data)
     except MediaFileError as exc:
-        return FileFacts(problem=str(exc))
+        return None if head_only else FileFacts(problem=str(exc))
+    if head_only:
+        preview = mediafile.preview_thumbnail(data)
+        return None if preview is None else FileFacts(meta, preview, "embedded")
     try:
         thumb, how = mediafile.thumbnail(data)
     except MediaFileError as exc:
@@ -290,9 +301,14 @@ class Media(Capability):
         return (PRIORITIZE,)
 
     async def start(self) -> None:
+        # Callbacks wait on the store (HEAD) and the database, not the CPU: a few at once keep
+        # a burst from five docks from queueing. Files are parsed on the executor, two at once.
         self._workers = [
-            spawn(self._callback_worker(), name="media-callbacks"),
-            spawn(self._enrich_worker(), name="media-files"),
+            *(
+                spawn(self._callback_worker(), name="media-callbacks")
+                for _ in range(CALLBACK_WORKERS)
+            ),
+            *(spawn(self._enrich_worker(), name="media-files") for _ in range(FILE_WORKERS)),
         ]
 
     async def stop(self) -> None:
@@ -570,12 +586,17 @@ class Media(Capability):
         limit = MAX_SRT_BYTES if row.kind == "srt" else MAX_READ_BYTES
         if row.size is not None and row.size > limit:
             return await self._note(row, f"{row.size} bytes: too large to read metadata from")
+        loop = asyncio.get_running_loop()
+        head_only = row.kind == "photo" and row.size is not None and row.size > HEAD_BYTES
         try:
-            data = await self._get(row.object_key, limit)
+            data = await self._get(row.object_key, limit, HEAD_BYTES if head_only else None)
+            facts = await loop.run_in_executor(None, read_file_facts, row.kind, data, head_only)
+            if facts is None:  # the head was not enough: the whole file
+                data = await self._get(row.object_key, limit)
+                facts = await loop.run_in_executor(None, read_file_facts, row.kind, data)
         except OSError as exc:
             return await self._note(row, f"cannot read the file: {exc}")
-        loop = asyncio.get_running_loop()
-        facts = await loop.run_in_executor(None, read_file_facts, row.kind, data)
+        assert facts is not None
         changes: dict[str, Any] = {}
         if facts.meta is not None:
             changes.update(self._compare(row, facts.meta))
@@ -689,10 +710,16 @@ class Media(Capability):
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             return None, "missing", f"the store cannot be reached: {exc}"
 
-    async def _get(self, key: str, limit: int) -> bytes:
+    async def _get(self, key: str, limit: int, head: int | None = None) -> bytes:
+        """The object's bytes (its first `head` bytes only, if given).
+
+        Raises:
+            OSError: the store refused or the object is larger than `limit`.
+        """
+        headers = {"Range": f"bytes=0-{head - 1}"} if head else None
         try:
-            async with self._http().get(self._url("GET", key)) as r:
-                if r.status != 200:
+            async with self._http().get(self._url("GET", key), headers=headers) as r:
+                if r.status not in (200, 206):
                     raise OSError(f"the store answered HTTP {r.status}")
                 buffer = bytearray()
                 async for chunk in r.content.iter_chunked(256 * 1024):

@@ -14,6 +14,7 @@ from gcs.protocol.mediafile import (
     number,
     parse_srt,
     parse_time,
+    preview_thumbnail,
     read_photo,
     read_xmp,
     thumbnail,
@@ -114,3 +115,15 @@ def test_srt_tracks(name: str, points: int, first: tuple[float, float, float]) -
     assert (track[0].lat, track[0].lng, track[0].abs_alt) == pytest.approx(first)
     assert [p.t_ms for p in track] == sorted(p.t_ms for p in track)
     assert parse_srt("garbage\n\n1\nno cue") == []
+
+
+def test_the_head_of_a_large_photo_is_enough() -> None:
+    """EXIF, XMP and the embedded preview of a 4 MB, 12 MP photo are in its first 256 KB."""
+    whole = (PHOTOS / "DJI_0060.JPG").read_bytes()
+    head = whole[: 256 * 1024]
+    assert read_photo(head) == read_photo(whole)
+    preview = preview_thumbnail(head)
+    assert preview is not None
+    with Image.open(io.BytesIO(preview)) as im:
+        assert im.format == "JPEG" and 100 <= max(im.size) <= 320
+    assert preview_thumbnail(b"\xff\xd8 no exif") is None
