@@ -53,7 +53,7 @@ VIDEO_EXT = {".mp4", ".mov", ".m4v"}
 MAX_READ_BYTES = 64 * 1024 * 1024
 MAX_SRT_BYTES = 16 * 1024 * 1024
 CALLBACK_WORKERS = 4
-FILE_WORKERS = 2
+FILE_WORKERS = 4
 #: A photo larger than this is first read only this far (EXIF, XMP and the embedded preview).
 HEAD_BYTES = 256 * 1024
 THUMB_PREFIX = "thumbnails/"
@@ -302,7 +302,8 @@ class Media(Capability):
 
     async def start(self) -> None:
         # Callbacks wait on the store (HEAD) and the database, not the CPU: a few at once keep
-        # a burst from five docks from queueing. Files are parsed on the executor, two at once.
+        # a burst from five docks from queueing. Files likewise (a ranged read, a parse on the
+        # executor, a thumbnail PUT), four at once.
         self._workers = [
             *(
                 spawn(self._callback_worker(), name="media-callbacks")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import shutil
 import socket
 import sys
 import tempfile
@@ -191,6 +192,7 @@ def main() -> None:
         )
     )
     rt.stop()
+    shutil.rmtree(data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":
