@@ -503,3 +503,21 @@ def test_too_large_to_read_is_catalogued_unread(
     assert row.status == "ok" and row.size == (PHOTOS / "DJI_XT2.jpg").stat().st_size
     assert "too large" in row.note and not row.thumbnail_key and row.lat == 9.9
     assert logs.find(key, "too large")
+
+
+def test_advertised_provider_per_client_kind(runtime: ThreadedRuntime) -> None:
+    station = runtime.runtime.station
+    storage = station.settings.storage
+    uploads = station.capability(Uploads)
+    token, ws = _login(runtime)
+    try:
+        assert storage.dock_provider == storage.pilot_provider == "minio"  # the defaults
+        storage.pilot_provider = "aws"
+        pilot = _call(runtime, "POST", f"/storage/api/v1/workspaces/{ws}/sts", token)["data"]
+        assert pilot["provider"] == "aws"
+        dock = runtime.submit(uploads.sts_for(f"media/{DOCK}/")).result(10)
+        assert dock["provider"] == "minio"
+        storage.dock_provider = "s3-ish"  # not a DJI provider: told minio, and logged
+        assert runtime.submit(uploads.sts_for(f"media/{DOCK}/")).result(10)["provider"] == "minio"
+    finally:
+        storage.dock_provider = storage.pilot_provider = "minio"
