@@ -256,6 +256,30 @@ def photo_name(shot: Shot, index: int) -> str:
     return f"DJI_{shot.taken_at.strftime('%Y%m%d%H%M%S')}_{index:04d}_V.JPG"
 
 
+def short_mp4(shot: Shot, seconds: float = 1.0, size: tuple[int, int] = (320, 240)) -> bytes:
+    """A real H.264 MP4 (a moving gradient) whose container says when it was shot."""
+    import av  # the sim needs FFmpeg only to make videos
+    from av.video.stream import VideoStream
+
+    out = io.BytesIO()
+    container = av.open(out, "w", format="mp4")
+    codec = "libx264" if "libx264" in av.codecs_available else "mpeg4"
+    stream = container.add_stream(codec, rate=30)
+    assert isinstance(stream, VideoStream)
+    stream.width, stream.height = size
+    stream.pix_fmt = "yuv420p"
+    container.metadata["creation_time"] = shot.taken_at.strftime("%Y-%m-%dT%H:%M:%S.000000Z")
+    base = Image.linear_gradient("L").resize(size).convert("RGB")
+    for i in range(max(1, int(seconds * 30))):
+        frame = av.VideoFrame.from_image(base.rotate(i * 3))  # type: ignore[no-untyped-call]
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    for packet in stream.encode():
+        container.mux(packet)
+    container.close()
+    return out.getvalue()
+
+
 def upload_callback_data(
     shot: Shot,
     *,

@@ -22,6 +22,7 @@ Changes to the catalogue are announced as `MediaChanged`.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
 import posixpath
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import av
 
 from gcs.aio import spawn
 from gcs.protocol import mediafile
@@ -258,6 +260,53 @@ def read_file_facts(kind: str, data: bytes, head_only: bool = False) -> FileFact
     except MediaFileError as exc:
         return FileFacts(meta=meta, problem=str(exc))
     return FileFacts(meta=meta, thumbnail=thumb, thumb_how=how)
+
+
+@dataclass(frozen=True, slots=True)
+class VideoFacts:
+    width: int | None = None
+    height: int | None = None
+    duration_ms: int | None = None
+    codec: str = ""
+    create_time_ms: int | None = None
+    thumbnail: bytes | None = None
+    problem: str = ""
+
+
+def read_video(source: str, timeout_s: float = 20.0) -> VideoFacts:
+    """Container metadata and the first key frame of a video (blocking: run in an executor).
+
+    `source` is a URL (a presigned GET): FFmpeg reads only what it needs with ranged requests
+    (the `moov` box, wherever it is, and the first frames), so a 4 GB video is never fetched.
+    PyAV (FFmpeg's libraries, in wheels for every platform) reads every container and codec
+    DJI aircraft record (MP4/MOV, H.264/H.265).
+    """
+    try:
+        with av.open(source, timeout=(timeout_s, timeout_s)) as container:
+            if not container.streams.video:
+                return VideoFacts(problem="the file has no video stream")
+            stream = container.streams.video[0]
+            duration = container.duration
+            if duration is None and stream.duration is not None and stream.time_base:
+                duration = int(stream.duration * stream.time_base * 1_000_000)
+            facts = VideoFacts(
+                width=stream.codec_context.width or None,
+                height=stream.codec_context.height or None,
+                duration_ms=None if duration is None else int(duration // 1000),
+                codec=stream.codec_context.name or "",
+                create_time_ms=parse_time(container.metadata.get("creation_time")),
+            )
+            thumb = None
+            for frame in container.decode(video=0):
+                image = frame.to_image()  # type: ignore[no-untyped-call]
+                image.thumbnail((mediafile.THUMB_SIZE, mediafile.THUMB_SIZE))
+                out = io.BytesIO()
+                image.convert("RGB").save(out, "JPEG", quality=80)
+                thumb = out.getvalue()
+                break
+            return replace(facts, thumbnail=thumb)
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        return VideoFacts(problem=f"not a readable video: {exc}")
 
 
 class Media(Capability):
@@ -583,7 +632,7 @@ class Media(Capability):
         if row is None:
             return None
         if row.kind == "video":
-            return await self._attach_track(row)
+            return await self._read_video(row)
         limit = MAX_SRT_BYTES if row.kind == "srt" else MAX_READ_BYTES
         if row.size is not None and row.size > limit:
             return await self._note(row, f"{row.size} bytes: too large to read metadata from")
@@ -649,6 +698,29 @@ class Media(Capability):
             log.info("%s", text)
             self._say("info", text, row.device_sn)
         return changes
+
+    async def _read_video(self, row: MediaRow) -> MediaRow:
+        loop = asyncio.get_running_loop()
+        facts = await loop.run_in_executor(None, read_video, self._url("GET", row.object_key))
+        changes: dict[str, Any] = {}
+        if facts.problem:
+            changes["note"] = facts.problem
+            text = f"media {row.object_key} from {row.device_sn}: {facts.problem}"
+            log.warning("%s", text)
+            self._say("warning", text, row.device_sn)
+        for column in ("width", "height", "duration_ms"):
+            if getattr(facts, column) is not None:
+                changes[column] = getattr(facts, column)
+        if facts.codec:
+            changes["codec"] = facts.codec
+        if facts.create_time_ms is not None and row.create_time is None:
+            changes["create_time"] = facts.create_time_ms
+        if facts.thumbnail is not None:
+            thumb_key = f"{THUMB_PREFIX}{row.object_key}.jpg"
+            if await self._s3("PUT", thumb_key, facts.thumbnail) == 200:
+                changes["thumbnail_key"] = thumb_key
+        row = await self._update(row, changes)
+        return await self._attach_track(row)
 
     async def _attach_track(self, video: MediaRow) -> MediaRow:
         stem = posixpath.splitext(video.object_key)[0]

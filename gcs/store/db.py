@@ -230,6 +230,8 @@ def _m0008(db: Database) -> None:
             camera_model TEXT NOT NULL DEFAULT '',
             width INTEGER,
             height INTEGER,
+            duration_ms INTEGER,
+            codec TEXT NOT NULL DEFAULT '',
             thumbnail_key TEXT NOT NULL DEFAULT '',
             track TEXT NOT NULL DEFAULT '',
             status TEXT NOT NULL DEFAULT 'ok',

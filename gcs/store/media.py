@@ -42,6 +42,8 @@ class MediaRow:
     camera_model: str = ""
     width: int | None = None
     height: int | None = None
+    duration_ms: int | None = None  # videos
+    codec: str = ""  # videos: h264, hevc, ...
     thumbnail_key: str = ""
     track: str = ""  # JSON [[t_ms, lat, lng, abs_alt], ...] from a .SRT beside a video
     status: str = "ok"  # ok | missing | bad

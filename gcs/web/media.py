@@ -74,6 +74,8 @@ def media_json(r: MediaRow) -> dict[str, Any]:
             "camera_model": r.camera_model,
             "width": r.width,
             "height": r.height,
+            "duration_ms": r.duration_ms,
+            "codec": r.codec,
         },
         "has_thumbnail": bool(r.thumbnail_key),
         "has_track": bool(r.track),

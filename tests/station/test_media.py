@@ -25,7 +25,7 @@ from command_peers import DOCK, RawDock, runtime, wait_for
 from station_harness import SHARED_DATA
 
 from gcs.runtime import ThreadedRuntime
-from gcs.sim.media import Shot
+from gcs.sim.media import Shot, short_mp4
 from gcs.sim.pilot_web import PilotWeb
 from gcs.station import media as station_media
 from gcs.station.bus import LogEntry
@@ -521,3 +521,27 @@ def test_advertised_provider_per_client_kind(runtime: ThreadedRuntime) -> None:
         assert runtime.submit(uploads.sts_for(f"media/{DOCK}/")).result(10)["provider"] == "minio"
     finally:
         storage.dock_provider = storage.pilot_provider = "minio"
+
+
+def test_video_metadata_and_first_frame(runtime: ThreadedRuntime, dock: RawDock, s3: Any) -> None:
+    shot = Shot(datetime.datetime(2024, 5, 20, 15, 6, 7), 49.1257, 14.6348, 535.4, 54.8, -75.6)
+    key = f"media/{DOCK}/v2/DJI_20240520150607_0001_W.MP4"
+    s3.put_object(Bucket=s3.bucket, Key=key, Body=short_mp4(shot, seconds=2.0))
+    callback(dock, key, {})
+    row = catalogued(runtime, key)
+    assert row.kind == "video" and row.codec in ("h264", "mpeg4")
+    assert (row.width, row.height) == (320, 240)
+    assert row.duration_ms == pytest.approx(2000, abs=100)
+    assert row.create_time == int(shot.taken_at.replace(tzinfo=datetime.UTC).timestamp() * 1000)
+    assert row.thumbnail_key and not row.note
+
+
+def test_a_file_named_like_a_video_that_is_not_one(
+    runtime: ThreadedRuntime, dock: RawDock, s3: Any, logs: Logs
+) -> None:
+    key = f"media/{DOCK}/v2/DJI_0009.MP4"
+    s3.put_object(Bucket=s3.bucket, Key=key, Body=b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 100)
+    callback(dock, key, {})
+    row = catalogued(runtime, key)
+    assert row.status == "ok" and "not a readable video" in row.note
+    assert logs.find(key, "not a readable video")
