@@ -315,13 +315,14 @@ def upload_callback_data(
 
 
 async def upload_photos(dock: SimDock, flight_id: str, shots: list[Shot]) -> None:
-    """After landing: STS credentials, one PUT and one file_upload_callback per photo.
+    """After landing: STS credentials, one PUT and one file_upload_callback per photo, then
+    the same for a short video.
 
     Progress shows in the dock's OSD (`media_file_detail.remain_upload`), what was stored in
     `dock.uploaded`, and why an upload stopped in `dock.media_error`.
     """
     detail = dock.dock_props["media_file_detail"]
-    detail["remain_upload"] = len(shots)
+    detail["remain_upload"] = len(shots) + 1  # the photos and one video
     reply = None
     for _ in range(10):
         if dock.online:
@@ -356,7 +357,7 @@ async def upload_photos(dock: SimDock, flight_id: str, shots: list[Shot]) -> Non
             log.warning("%s: media upload failed: %s", dock.sn, exc)
             return
         dock.uploaded.append(key)
-        detail["remain_upload"] = len(shots) - i
+        detail["remain_upload"] = len(shots) + 1 - i
         data = upload_callback_data(
             shot,
             name=name,
@@ -366,3 +367,25 @@ async def upload_photos(dock: SimDock, flight_id: str, shots: list[Shot]) -> Non
             payload_model_key=payload_key,
         )
         dock.messages.send_event("file_upload_callback", data, need_reply=True)
+    # and a short video of the last waypoint, as a dock uploads the flight's recordings
+    shot = shots[-1]
+    name = f"DJI_{shot.taken_at.strftime('%Y%m%d%H%M%S')}_{len(shots) + 1:04d}_V.MP4"
+    key = grant.object_key(flight_id, name)
+    try:
+        body = await loop.run_in_executor(None, short_mp4, shot)
+        await loop.run_in_executor(None, put_object, grant, key, body, "video/mp4")
+    except UploadError as exc:
+        dock.media_error = str(exc)
+        log.warning("%s: media upload failed: %s", dock.sn, exc)
+        return
+    dock.uploaded.append(key)
+    detail["remain_upload"] = 0
+    data = upload_callback_data(
+        shot,
+        name=name,
+        object_key=key,
+        flight_id=flight_id,
+        drone_model_key=dock.aircraft_model_key,
+        payload_model_key=payload_key,
+    )
+    dock.messages.send_event("file_upload_callback", data, need_reply=True)

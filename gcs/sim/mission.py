@@ -211,7 +211,7 @@ def _progress_data(dock: SimDock, m: Mission, result: int = 0) -> dict[str, Any]
         "track_id": m.track_id,
         "wayline_id": 0,
         "wayline_mission_state": m.wayline_state,
-        "media_count": len(m.shots),
+        "media_count": len(m.shots) + (1 if m.shots else 0),  # the photos and one video
     }
     if m.status == "failed" and m.rth:
         lat, lon = dock.aircraft.position

@@ -7,12 +7,14 @@ simulator's hand-written signing meets an independent implementation.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import av
 import boto3
 import pytest
 from botocore.config import Config
@@ -117,7 +119,7 @@ async def test_photos_uploaded_and_reported(
             what="flight done",
         )  # fmt: skip
         media_count = done[0].data["output"]["ext"]["media_count"]
-        assert media_count == 4
+        assert media_count == 5  # 4 photos and a video
         await cloud.wait(lambda: len(callbacks()) >= media_count, within=10, what="callbacks")
         requests = cloud.on(f"thing/product/{gw}/requests", "storage_config_get")
         assert requests[0].data == {"module": 0}
@@ -137,6 +139,10 @@ async def test_photos_uploaded_and_reported(
         keys = [data["file"]["object_key"] for data in callbacks()[:media_count]]
         bodies = await asyncio.to_thread(store.read_all, keys)
         for data, body in zip(callbacks()[:media_count], bodies, strict=True):
+            if data["file"]["name"].endswith(".MP4"):
+                with av.open(io.BytesIO(body)) as video:
+                    assert video.streams.video[0].codec_context.width == 320
+                continue
             # a real JPEG whose EXIF/XMP say what the callback says (issue 11)
             meta, shot = read_photo(body), data["file"]["metadata"]
             assert meta.lat == pytest.approx(shot["shoot_position"]["lat"], abs=1e-6)
