@@ -118,6 +118,25 @@ class MediaAccess(QObject):
 
         self.bridge.run(run(), on_done)
 
+    def flight_counts(
+        self, flight_id: str, on_done: Callable[[tuple[int, int | None] | None, Any], None]
+    ) -> None:
+        async def run() -> tuple[int, int | None]:
+            return await self._media().flight_counts(flight_id)
+
+        self.bridge.run(run(), on_done)
+
+    def prioritize(
+        self, gateway_sn: str, flight_id: str, on_done: Callable[[Any, Any], None]
+    ) -> None:
+        """`upload_flighttask_media_prioritize` through the station's command path."""
+        self.bridge.run_command(
+            gateway_sn,
+            "upload_flighttask_media_prioritize",
+            {"flight_id": flight_id},
+            on_done=on_done,
+        )
+
     def export(
         self, row: MediaRow, target: Path, on_done: Callable[[int | None, Any], None]
     ) -> None:
@@ -367,6 +386,12 @@ class MediaPanel(QWidget):
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.export_button = QPushButton(tr("Export…"))
         self.delete_button = QPushButton(tr("Delete…"))
+        self.priority_button = QPushButton(tr("Upload this task first"))
+        self.priority_button.setToolTip(
+            tr("Ask the dock to upload this flight task's media before any other")
+        )
+        self.priority_button.clicked.connect(self.prioritize_selected)
+        self.task_counts = QLabel()
         self.export_button.clicked.connect(self.export_selected)
         self.delete_button.clicked.connect(self.delete_selected)
 
@@ -383,6 +408,8 @@ class MediaPanel(QWidget):
             filters.addWidget(widget)
         actions = QHBoxLayout()
         actions.addWidget(self.count, 1)
+        actions.addWidget(self.task_counts)
+        actions.addWidget(self.priority_button)
         actions.addWidget(self.export_button)
         actions.addWidget(self.delete_button)
         layout = QVBoxLayout(self)
@@ -435,6 +462,42 @@ class MediaPanel(QWidget):
         self.export_button.setEnabled(bool(rows))
         self.delete_button.setEnabled(bool(rows))
         self.details.setText(describe(rows[0]) if len(rows) == 1 else "")
+        task = (
+            rows[0] if len(rows) == 1 and rows[0].flight_id and rows[0].source == "dock" else None
+        )
+        self.priority_button.setEnabled(task is not None)
+        self.task_counts.setText("")
+        if task is not None:
+            flight_id = task.flight_id
+
+            def done(result: tuple[int, int | None] | None, _error: Any) -> None:
+                current = self.selected()
+                if result is None or not current or current[0].flight_id != flight_id:
+                    return
+                got, expected = result
+                self.task_counts.setText(
+                    tr("Task {task}: {got} of {expected} files").format(
+                        task=flight_id, got=got, expected="?" if expected is None else expected
+                    )
+                )
+
+            self.access.flight_counts(flight_id, done)
+
+    prioritized = Signal(object)  # the outcome or the error
+
+    @Slot()
+    def prioritize_selected(self) -> None:
+        rows = self.selected()
+        if len(rows) != 1 or not rows[0].flight_id:
+            return
+        row = rows[0]
+
+        def done(outcome: Any, error: Any) -> None:
+            self.prioritized.emit(error if error is not None else outcome)
+            if error is not None:
+                QMessageBox.warning(self, tr("Upload this task first"), str(error))
+
+        self.access.prioritize(row.device_sn, row.flight_id, done)
 
     @Slot()
     def export_selected(self, folder: str | None = None) -> None:

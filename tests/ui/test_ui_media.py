@@ -125,11 +125,21 @@ def test_media_browser(
     assert done[0] == (4, [])
     for r in panel.model.rows:
         assert (out / r.name).read_bytes() == (PHOTOS / r.name).read_bytes()
-    # delete one (confirmed): gone from the grid, the library and the store
+    # one item of the dock's task: its counts, and "upload this task first" sent to the dock
     panel.view.clearSelection()
     panel.view.setCurrentIndex(panel.model.index(0))
     victim = panel.selected()[0]
     assert "Position" in panel.details.text()
+    qtbot.waitUntil(lambda: "Task ui-task: 5 of ? files" in panel.task_counts.text())
+    dock.script = lambda d, cmd: d.reply(cmd, {"result": 0})
+    outcomes: list[Any] = []
+    panel.prioritized.connect(outcomes.append)
+    panel.priority_button.click()
+    qtbot.waitUntil(lambda: bool(outcomes), timeout=10_000)
+    assert getattr(outcomes[0], "ok", False), outcomes[0]
+    sent = dock.sent("upload_flighttask_media_prioritize")
+    assert sent and sent[0]["data"] == {"flight_id": "ui-task"}
+    # delete one (confirmed): gone from the grid, the library and the store
     panel.delete_selected(confirmed=True)
     qtbot.waitUntil(lambda: all(r.id != victim.id for r in panel.model.rows), timeout=10_000)
     assert store.call_sync(q.get, victim.id) is None
