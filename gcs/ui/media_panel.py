@@ -8,6 +8,7 @@ results come back on the Qt thread): it imports neither the store nor the link.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import logging
 from collections import OrderedDict
@@ -55,6 +56,18 @@ KINDS = ["", "photo", "video", "srt"]
 LENSES = ["", "wide", "zoom", "thermal", "visible", "ir"]
 
 ModelIndex = QModelIndex | QPersistentModelIndex
+
+
+def _grid_image(data: bytes) -> QImage | None:
+    image = QImage.fromData(data)
+    if image.isNull():
+        return None
+    return image.scaled(
+        THUMB,
+        THUMB_H,
+        Qt.AspectRatioMode.KeepAspectRatio,
+        Qt.TransformationMode.SmoothTransformation,
+    )
 
 
 class MediaAccess(QObject):
@@ -106,9 +119,15 @@ class MediaAccess(QObject):
 
         self.bridge.run(run(), on_done)
 
-    def thumbnail(self, row: MediaRow, on_done: Callable[[bytes | None, Any], None]) -> None:
-        async def run() -> bytes | None:
-            return await self._media().thumbnail(row)
+    def thumbnail(self, row: MediaRow, on_done: Callable[[QImage | None, Any], None]) -> None:
+        """The item's thumbnail, decoded and scaled to the grid off the GUI thread (a QImage
+        may be made on any thread; the panel only turns it into a pixmap)."""
+
+        async def run() -> QImage | None:
+            data = await self._media().thumbnail(row)
+            if not data:
+                return None
+            return await asyncio.get_running_loop().run_in_executor(None, _grid_image, data)
 
         self.bridge.run(run(), on_done)
 
@@ -162,6 +181,7 @@ class MediaModel(QAbstractListModel):
         self._loading = False
         self._thumbs: OrderedDict[int, QPixmap] = OrderedDict()
         self._asked: set[int] = set()
+        self._positions: dict[int, int] | None = None  # id → row, rebuilt after rows move
         self._placeholder = QPixmap(THUMB, THUMB_H)
         self._placeholder.fill(QColor("#3a3a3a"))
         self.thumbnails_loaded = 0
@@ -203,6 +223,7 @@ class MediaModel(QAbstractListModel):
         """Show what `query` selects (from its first page)."""
         self.beginResetModel()
         self.rows = []
+        self._positions = None
         self.total = 0
         self.query = query
         self._generation += 1
@@ -251,18 +272,10 @@ class MediaModel(QAbstractListModel):
             return
         self._asked.add(row.id)
 
-        def done(data: bytes | None, _error: Any) -> None:
-            if not data:
+        def done(image: QImage | None, _error: Any) -> None:
+            if image is None:
                 return
-            image = QImage.fromData(data)
-            if image.isNull():
-                return
-            self._thumbs[row.id] = QPixmap.fromImage(image).scaled(
-                THUMB,
-                THUMB_H,
-                Qt.AspectRatioMode.KeepAspectRatio,
-                Qt.TransformationMode.SmoothTransformation,
-            )
+            self._thumbs[row.id] = QPixmap.fromImage(image)
             self.thumbnails_loaded += 1
             while len(self._thumbs) > MAX_CACHED:
                 old, _ = self._thumbs.popitem(last=False)
@@ -272,11 +285,15 @@ class MediaModel(QAbstractListModel):
         self.access.thumbnail(row, done)
 
     def _changed(self, media_id: int) -> None:
-        for i, r in enumerate(self.rows):
-            if r.id == media_id:
-                ix = self.index(i)
-                self.dataChanged.emit(ix, ix)
-                return
+        if self._positions is None or len(self._positions) != len(self.rows):
+            self._positions = {r.id: i for i, r in enumerate(self.rows)}
+        i = self._positions.get(media_id)
+        if i is not None and i < len(self.rows) and self.rows[i].id == media_id:
+            ix = self.index(i)
+            self.dataChanged.emit(ix, ix)
+        elif i is not None:  # the rows moved since the map was made
+            self._positions = None
+            self._changed(media_id)
 
     def apply(self, event: MediaChanged) -> None:
         """Keep the shown rows current: a new item on top (if the filter admits it), updates
@@ -287,6 +304,7 @@ class MediaModel(QAbstractListModel):
             if at is not None:
                 self.beginRemoveRows(QModelIndex(), at, at)
                 del self.rows[at]
+                self._positions = None
                 self.total = max(0, self.total - 1)
                 self.endRemoveRows()
             self._thumbs.pop(item.id, None)
@@ -299,6 +317,7 @@ class MediaModel(QAbstractListModel):
         elif event.change == "added" and self._admits(item):
             self.beginInsertRows(QModelIndex(), 0, 0)
             self.rows.insert(0, item)
+            self._positions = None
             self.total += 1
             self.endInsertRows()
 
