@@ -72,7 +72,13 @@ def test_simulated_flight_media_lands_in_the_library(
     def task_media() -> list[object] | None:
         rows, _ = runtime.submit(media.query(MediaQuery(flight_id="sim-f1"))).result(5)
         got, expected = runtime.submit(media.flight_counts("sim-f1")).result(5)
-        done = expected and got == expected and all(r.thumbnail_key for r in rows)
+        # the video comes last; media_count is final once the task has ended
+        done = (
+            expected
+            and got == expected
+            and any(r.kind == "video" for r in rows)
+            and all(r.thumbnail_key for r in rows)
+        )
         return rows if done else None
 
     rows = wait_for(task_media, 60, "the task's photos and video catalogued")
