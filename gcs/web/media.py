@@ -12,7 +12,8 @@ Integrators:
 * `GET /media/api/v1/files/{ws}/files` — paging (`page`, `page_size`) and filters (`device_sn`,
   `flight_id`, `begin_time`/`end_time` ms, `type` photo/video, `lens`, `name`).
 * `GET /media/api/v1/files/{ws}/file/{file_id}/url` — 302 to a presigned GET valid 5 minutes.
-* `DELETE /media/api/v1/files/{ws}/file/{file_id}` — the object, its thumbnail and its row.
+* `DELETE /media/api/v1/files/{ws}/file/{file_id}` — the object, its thumbnail and its row
+  (administrators only).
 
 WebSocket: `file_upload_callback` (a catalogued file) and
 `highest_priority_upload_flighttask_media` to the workspace (`MediaFeed`).
@@ -233,6 +234,9 @@ async def file_url(request: web.Request) -> web.StreamResponse:
 
 @routes.delete("/media/api/v1/files/{workspace_id}/file/{file_id}")
 async def delete_file(request: web.Request) -> web.Response:
+    who = await caller(request)
+    if who.user.role != "admin":
+        raise ApiError(403, "only an administrator may delete media / 只有管理员可以删除媒体文件")
     media, row = await _file(request)
     try:
         await media.delete(row.id, actor="api")

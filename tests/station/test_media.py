@@ -8,6 +8,8 @@ import asyncio
 import datetime
 import hashlib
 import json
+import subprocess
+import sys
 import threading
 import urllib.error
 import urllib.request
@@ -545,3 +547,30 @@ def test_a_file_named_like_a_video_that_is_not_one(
     row = catalogued(runtime, key)
     assert row.status == "ok" and "not a readable video" in row.note
     assert logs.find(key, "not a readable video")
+
+
+def test_only_an_administrator_deletes(runtime: ThreadedRuntime, dock: RawDock, s3: Any) -> None:
+    d = str(runtime.runtime.station.data_dir)
+    add = subprocess.run(
+        [sys.executable, "-m", "gcs", "user", "add", "dave", "--password", "dave-pass-1",
+         "--data-dir", d],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert add.returncode == 0, add.stderr
+    doc = _call(
+        runtime,
+        "POST",
+        "/manage/api/v1/login",
+        "",
+        {"username": "dave", "password": "dave-pass-1", "flag": 2},
+    )
+    token, ws = doc["data"]["access_token"], doc["data"]["workspace_id"]
+    key = f"media/{DOCK}/keep/DJI_0100.JPG"
+    s3.put_object(Bucket=s3.bucket, Key=key, Body=(PHOTOS / "DJI_XT2.jpg").read_bytes())
+    callback(dock, key, {})
+    row = catalogued(runtime, key)
+    refused = _call(runtime, "DELETE", f"/media/api/v1/files/{ws}/file/{row.id}", token)
+    assert refused["code"] == 403 and "administrator" in refused["message"]
+    assert by_key(runtime, key) is not None
+    listing = _call(runtime, "GET", f"/media/api/v1/files/{ws}/files?name=DJI_0100", token)
+    assert listing["data"]["pagination"]["total"] == 1  # a pilot may still list and download

@@ -76,6 +76,7 @@ def upload_and_report(rt: ThreadedRuntime, dock: RawDock, names: list[str]) -> l
     return keys
 
 
+@pytest.mark.slow
 def test_media_browser(
     qtbot: Any, ui_runtime: ThreadedRuntime, dock: RawDock, tmp_path: Path
 ) -> None:
