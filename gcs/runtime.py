@@ -33,6 +33,7 @@ from gcs.station.health import Health
 from gcs.station.live import Live
 from gcs.station.maintenance import Maintenance
 from gcs.station.maps import Maps
+from gcs.station.media import Media
 from gcs.station.missions import Missions
 from gcs.station.onboarding import Onboarding
 from gcs.station.properties_in import PropertiesIn
@@ -76,6 +77,7 @@ CAPABILITIES: list[CapabilityFactory] = [
     Missions,  # dock flight tasks and their schedules (§4.2, §5, §6)
     Maps,  # shared map elements, custom flight areas (§8.2, flight_areas_*)
     Live,  # live video: capacity/status, live_* commands, ingest secrets (§7)
+    Media,  # media library: file_upload_callback, Pilot's media API (issue 11)
 ]
 
 COMPONENTS = [

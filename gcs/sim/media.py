@@ -10,10 +10,10 @@ only (the simulator needs no S3 client).
 from __future__ import annotations
 
 import asyncio
-import base64
 import datetime
 import hashlib
 import hmac
+import io
 import logging
 import ssl
 import urllib.error
@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
+from PIL import Image
+
 from gcs.sim.link import LinkError
 from gcs.sim.messages import result_of
 
@@ -29,24 +31,6 @@ if TYPE_CHECKING:
     from gcs.sim.dock import SimDock
 
 log = logging.getLogger(__name__)
-
-_JPEG_B64 = (
-    "/9j/4AAQSkZJRgABAQEAZABkAAD/2wBDAA0JCgsKCA0LCgsODg0PEyAVExISEyccHhcgLikxMC4pLSwzOko+MzZG"
-    "NywtQFdBRkxOUlNSMj5aYVpQYEpRUk//2wBDAQ4ODhMREyYVFSZPNS01T09PT09PT09PT09PT09PT09PT09PT09P"
-    "T09PT09PT09PT09PT09PT09PT09PT09PT0//wAARCAAwAEADASIAAhEBAxEB/8QAHwAAAQUBAQEBAQEAAAAAAAAA"
-    "AAECAwQFBgcICQoL/8QAtRAAAgEDAwIEAwUFBAQAAAF9AQIDAAQRBRIhMUEGE1FhByJxFDKBkaEII0KxwRVS0fAk"
-    "M2JyggkKFhcYGRolJicoKSo0NTY3ODk6Q0RFRkdISUpTVFVWV1hZWmNkZWZnaGlqc3R1dnd4eXqDhIWGh4iJipKT"
-    "lJWWl5iZmqKjpKWmp6ipqrKztLW2t7i5usLDxMXGx8jJytLT1NXW19jZ2uHi4+Tl5ufo6erx8vP09fb3+Pn6/8QA"
-    "HwEAAwEBAQEBAQEBAQAAAAAAAAECAwQFBgcICQoL/8QAtREAAgECBAQDBAcFBAQAAQJ3AAECAxEEBSExBhJBUQdh"
-    "cRMiMoEIFEKRobHBCSMzUvAVYnLRChYkNOEl8RcYGRomJygpKjU2Nzg5OkNERUZHSElKU1RVVldYWVpjZGVmZ2hp"
-    "anN0dXZ3eHl6goOEhYaHiImKkpOUlZaXmJmaoqOkpaanqKmqsrO0tba3uLm6wsPExcbHyMnK0tPU1dbX2Nna4uPk"
-    "5ebn6Onq8vP09fb3+Pn6/9oADAMBAAIRAxEAPwDPAp4FAFPArjOUAKeBSAU8CgYoFPApAKeBQMUCngUgFPAoGZoF"
-    "PApAKeBQSKBTwKQCngUDFAp4FIBTwKBgBTwKAKeBQUZgFPApAKeBQQKBTwKQCngUDFAp4FIBTwKBigU8CkAp4FAz"
-    "/9k="
-)
-
-PHOTO_JPEG = base64.b64decode("".join(_JPEG_B64))
-"""A small real JPEG (64 x 48) standing in for a camera photo."""
 
 
 class UploadError(Exception):
@@ -184,7 +168,7 @@ def put_object(grant: StorageGrant, key: str, body: bytes, content_type: str) ->
 
 @dataclass(frozen=True, slots=True)
 class Shot:
-    """Where and when a photo was taken."""
+    """Where and when a photo was taken, and where the camera pointed."""
 
     taken_at: datetime.datetime
     latitude: float
@@ -192,11 +176,108 @@ class Shot:
     height: float  # ellipsoidal
     elevation: float  # above take-off
     gimbal_yaw: float
+    gimbal_pitch: float = -90.0
+    aircraft_yaw: float | None = None  # None: the gimbal's
+    aircraft_pitch: float = 0.0
+
+
+def _dms(value: float) -> tuple[float, float, float]:
+    value = abs(value)
+    degrees = int(value)
+    minutes = int((value - degrees) * 60)
+    seconds = round(((value - degrees) * 60 - minutes) * 60, 4)
+    return (float(degrees), float(minutes), seconds)
+
+
+#: XMP ImageSource of each DJI file-name lens suffix (DJI_..._0001_W.JPG).
+IMAGE_SOURCES = {"W": "WideCamera", "Z": "ZoomCamera", "T": "InfraredCamera", "V": "VisibleCamera"}
+
+
+def image_source(name: str) -> str:
+    stem = name.rsplit(".", 1)[0]
+    return IMAGE_SOURCES.get(stem.rsplit("_", 1)[-1].upper(), "VisibleCamera")
+
+
+def dji_photo(
+    shot: Shot,
+    camera_model: str = "M3TD",
+    size: tuple[int, int] = (640, 480),
+    source: str = "VisibleCamera",
+) -> bytes:
+    """A real JPEG carrying what a DJI camera writes: EXIF (make, model, capture time, GPS
+    position and altitude) and DJI XMP (`drone-dji`: position, altitudes, gimbal and flight
+    angles), all matching `shot`. The picture is a plain gradient (cheap to encode)."""
+    image = Image.linear_gradient("L").resize(size).convert("RGB")
+    exif = Image.Exif()
+    exif[0x010F] = "DJI"  # Make
+    exif[0x0110] = camera_model  # Model
+    stamp = shot.taken_at.strftime("%Y:%m:%d %H:%M:%S")
+    exif[0x0132] = stamp  # DateTime
+    sub = exif.get_ifd(0x8769)
+    sub[0x9003] = stamp  # DateTimeOriginal
+    gps = exif.get_ifd(0x8825)
+    gps[0] = b"\x02\x03\x00\x00"
+    gps[1] = "N" if shot.latitude >= 0 else "S"
+    gps[2] = _dms(shot.latitude)
+    gps[3] = "E" if shot.longitude >= 0 else "W"
+    gps[4] = _dms(shot.longitude)
+    gps[5] = b"\x00" if shot.height >= 0 else b"\x01"
+    gps[6] = round(abs(shot.height), 3)
+    flight_yaw = shot.gimbal_yaw if shot.aircraft_yaw is None else shot.aircraft_yaw
+    xmp = (
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+        'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        '<rdf:Description rdf:about="DJI Meta Data" '
+        'xmlns:tiff="http://ns.adobe.com/tiff/1.0/" xmlns:xmp="http://ns.adobe.com/xap/1.0/" '
+        'xmlns:drone-dji="http://www.dji.com/drone-dji/1.0/" '
+        f'xmp:CreateDate="{shot.taken_at.strftime("%Y-%m-%dT%H:%M:%S")}" '
+        f'tiff:Make="DJI" tiff:Model="{camera_model}" '
+        f'drone-dji:Version="1.5" drone-dji:ImageSource="{source}" '
+        'drone-dji:GpsStatus="RTK" drone-dji:AltitudeType="RtkAlt" '
+        f'drone-dji:GpsLatitude="{shot.latitude:+.7f}" '
+        f'drone-dji:GpsLongitude="{shot.longitude:+.7f}" '
+        f'drone-dji:AbsoluteAltitude="{shot.height:+.3f}" '
+        f'drone-dji:RelativeAltitude="{shot.elevation:+.3f}" '
+        'drone-dji:GimbalRollDegree="+0.00" '
+        f'drone-dji:GimbalYawDegree="{shot.gimbal_yaw:+.2f}" '
+        f'drone-dji:GimbalPitchDegree="{shot.gimbal_pitch:+.2f}" '
+        'drone-dji:FlightRollDegree="+0.00" '
+        f'drone-dji:FlightYawDegree="{flight_yaw:+.2f}" '
+        f'drone-dji:FlightPitchDegree="{shot.aircraft_pitch:+.2f}"/>'
+        "</rdf:RDF></x:xmpmeta>"
+    )
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=85, exif=exif, xmp=xmp.encode())
+    return out.getvalue()
 
 
 def photo_name(shot: Shot, index: int) -> str:
-    """DJI's file name pattern: DJI_<yyyymmddHHMMSS>_<nnnn>_V.jpeg (V = visible)."""
-    return f"DJI_{shot.taken_at.strftime('%Y%m%d%H%M%S')}_{index:04d}_V.jpeg"
+    """DJI's file name pattern: DJI_<yyyymmddHHMMSS>_<nnnn>_V.JPG (V = visible)."""
+    return f"DJI_{shot.taken_at.strftime('%Y%m%d%H%M%S')}_{index:04d}_V.JPG"
+
+
+def short_mp4(shot: Shot, seconds: float = 1.0, size: tuple[int, int] = (320, 240)) -> bytes:
+    """A real H.264 MP4 (a moving gradient) whose container says when it was shot."""
+    import av  # the sim needs FFmpeg only to make videos
+    from av.video.stream import VideoStream
+
+    out = io.BytesIO()
+    container = av.open(out, "w", format="mp4")
+    codec = "libx264" if "libx264" in av.codecs_available else "mpeg4"
+    stream = container.add_stream(codec, rate=30)
+    assert isinstance(stream, VideoStream)
+    stream.width, stream.height = size
+    stream.pix_fmt = "yuv420p"
+    container.metadata["creation_time"] = shot.taken_at.strftime("%Y-%m-%dT%H:%M:%S.000000Z")
+    base = Image.linear_gradient("L").resize(size).convert("RGB")
+    for i in range(max(1, int(seconds * 30))):
+        frame = av.VideoFrame.from_image(base.rotate(i * 3))  # type: ignore[no-untyped-call]
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    for packet in stream.encode():
+        container.mux(packet)
+    container.close()
+    return out.getvalue()
 
 
 def upload_callback_data(
@@ -234,13 +315,14 @@ def upload_callback_data(
 
 
 async def upload_photos(dock: SimDock, flight_id: str, shots: list[Shot]) -> None:
-    """After landing: STS credentials, one PUT and one file_upload_callback per photo.
+    """After landing: STS credentials, one PUT and one file_upload_callback per photo, then
+    the same for a short video.
 
     Progress shows in the dock's OSD (`media_file_detail.remain_upload`), what was stored in
     `dock.uploaded`, and why an upload stopped in `dock.media_error`.
     """
     detail = dock.dock_props["media_file_detail"]
-    detail["remain_upload"] = len(shots)
+    detail["remain_upload"] = len(shots) + 1  # the photos and one video
     reply = None
     for _ in range(10):
         if dock.online:
@@ -268,13 +350,14 @@ async def upload_photos(dock: SimDock, flight_id: str, shots: list[Shot]) -> Non
         name = photo_name(shot, i)
         key = grant.object_key(flight_id, name)
         try:
-            await loop.run_in_executor(None, put_object, grant, key, PHOTO_JPEG, "image/jpeg")
+            body = await loop.run_in_executor(None, dji_photo, shot, dock.product.aircraft_name)
+            await loop.run_in_executor(None, put_object, grant, key, body, "image/jpeg")
         except UploadError as exc:
             dock.media_error = str(exc)
             log.warning("%s: media upload failed: %s", dock.sn, exc)
             return
         dock.uploaded.append(key)
-        detail["remain_upload"] = len(shots) - i
+        detail["remain_upload"] = len(shots) + 1 - i
         data = upload_callback_data(
             shot,
             name=name,
@@ -284,3 +367,25 @@ async def upload_photos(dock: SimDock, flight_id: str, shots: list[Shot]) -> Non
             payload_model_key=payload_key,
         )
         dock.messages.send_event("file_upload_callback", data, need_reply=True)
+    # and a short video of the last waypoint, as a dock uploads the flight's recordings
+    shot = shots[-1]
+    name = f"DJI_{shot.taken_at.strftime('%Y%m%d%H%M%S')}_{len(shots) + 1:04d}_V.MP4"
+    key = grant.object_key(flight_id, name)
+    try:
+        body = await loop.run_in_executor(None, short_mp4, shot)
+        await loop.run_in_executor(None, put_object, grant, key, body, "video/mp4")
+    except UploadError as exc:
+        dock.media_error = str(exc)
+        log.warning("%s: media upload failed: %s", dock.sn, exc)
+        return
+    dock.uploaded.append(key)
+    detail["remain_upload"] = 0
+    data = upload_callback_data(
+        shot,
+        name=name,
+        object_key=key,
+        flight_id=flight_id,
+        drone_model_key=dock.aircraft_model_key,
+        payload_model_key=payload_key,
+    )
+    dock.messages.send_event("file_upload_callback", data, need_reply=True)

@@ -205,6 +205,9 @@ def _shot(dock: SimDock) -> Shot:
         height=ac.height,
         elevation=ac.elevation,
         gimbal_yaw=ac.heading,
+        gimbal_pitch=-45.0,
+        aircraft_yaw=ac.heading,
+        aircraft_pitch=ac.pitch,
     )
 
 
@@ -215,7 +218,7 @@ def _progress_data(dock: SimDock, m: Mission, result: int = 0) -> dict[str, Any]
         "track_id": m.track_id,
         "wayline_id": 0,
         "wayline_mission_state": m.wayline_state,
-        "media_count": len(m.shots),
+        "media_count": len(m.shots) + (1 if m.shots else 0),  # the photos and one video
     }
     if m.status == "failed" and m.rth:
         lat, lon = dock.aircraft.position

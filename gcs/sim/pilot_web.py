@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 import ssl
@@ -37,6 +38,7 @@ from urllib.parse import quote, urlsplit
 import aiohttp
 
 from gcs.aio import spawn
+from gcs.sim.media import Shot, StorageGrant, dji_photo, image_source, put_object
 
 log = logging.getLogger(__name__)
 
@@ -180,6 +182,73 @@ class PilotWeb:
             raise PilotWebError(200, f"login answer lacks {exc}") from exc
         self.stats.logins += 1
         return self.credentials
+
+    async def upload_photo(
+        self,
+        shot: Shot,
+        name: str,
+        *,
+        aircraft_sn: str = "",
+        drone_model_key: str = "0-91-0",
+        payload_model_key: str = "1-81-0",
+        camera_model: str = "M3TD",
+    ) -> tuple[str, bool]:
+        """What Pilot 2's media module does for one photo (§8.2 #6, #7, #9): ask whether the
+        library already has it (fast-upload), else get STS credentials, PUT the file and report
+        it (upload-callback). Returns (object key, whether it was uploaded).
+
+        Raises:
+            PilotWebError: an HTTP call failed; UploadError: the store refused the PUT.
+        """
+        assert self.credentials is not None, "login() first"
+        ws = quote(self.credentials.workspace_id)
+        loop = asyncio.get_running_loop()
+        body = await loop.run_in_executor(
+            None, dji_photo, shot, camera_model, (640, 480), image_source(name)
+        )
+        md5 = hashlib.md5(body).hexdigest()
+        t = shot.taken_at
+        tiny = f"{md5}_{t.year}_{t.month}_{t.day}_{t.hour}_{t.minute}_{t.second}"
+        ext = {
+            "drone_model_key": drone_model_key,
+            "payload_model_key": payload_model_key,
+            "is_original": True,
+            "tinny_fingerprint": tiny,
+            "sn": aircraft_sn,
+        }
+        ask = {"fingerprint": md5, "name": name, "path": "DJI_001", "ext": ext}
+        try:
+            await self.call("POST", f"media/api/v1/workspaces/{ws}/fast-upload", ask)
+        except PilotWebError as exc:
+            if exc.status >= 300 or exc.status == 0:
+                raise
+        else:
+            return "", False  # the library already has it: Pilot skips the upload
+        sts = await self.call("POST", f"storage/api/v1/workspaces/{ws}/sts")
+        try:
+            grant = StorageGrant.from_output(sts)
+        except ValueError as exc:
+            raise PilotWebError(200, f"sts: {exc}") from exc
+        key = grant.object_key(name)
+        await loop.run_in_executor(None, put_object, grant, key, body, "image/jpeg")
+        report = {
+            "result": 0,
+            "name": name,
+            "path": "DJI_001",
+            "object_key": key,
+            "fingerprint": md5,
+            "sub_file_type": 0,
+            "ext": {**ext, "file_group_id": ""},
+            "metadata": {
+                "absolute_altitude": round(shot.height, 3),
+                "relative_altitude": round(shot.elevation, 3),
+                "gimbal_yaw_degree": round(shot.gimbal_yaw, 2),
+                "created_time": shot.taken_at.isoformat(),
+                "shoot_position": {"lat": shot.latitude, "lng": shot.longitude},
+            },
+        }
+        await self.call("POST", f"media/api/v1/workspaces/{ws}/upload-callback", report)
+        return key, True
 
     async def fetch_topology(self) -> list[dict[str, Any]]:
         """GET the workspace's topology (what Pilot's map shows). Raises PilotWebError."""

@@ -6,6 +6,7 @@ uploads; Pilot users get their workspace's folder.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,6 +15,11 @@ from gcs.protocol.errors import StationCode
 from gcs.station.capability import Capability, RequestHandler
 from gcs.station.devices import RequestRefused
 from gcs.station.storage import ExternalStoreError, ScopeError, sts_grant
+
+log = logging.getLogger(__name__)
+
+#: What DJI clients accept as an STS `provider` (protocol §6).
+PROVIDERS = ("minio", "aws", "ali")
 
 #: storage_config_get `module` → key folder (0 media, 1 PSDK UI resources).
 MODULE_FOLDERS = {0: "media", 1: "psdk"}
@@ -35,8 +41,11 @@ class Uploads(Capability):
             )
         return await self.sts_for(f"{folder}/{msg.sn}/")
 
-    async def sts_for(self, prefix: str, *, read_only: bool = False) -> dict[str, Any]:
-        """The DJI STS object for uploads under `prefix`.
+    async def sts_for(
+        self, prefix: str, *, read_only: bool = False, client: str | None = None
+    ) -> dict[str, Any]:
+        """The DJI STS object for uploads under `prefix`, naming the provider set for the
+        client kind (`client` "dock" or "pilot"; by default Pilot for its `pilot/` folder).
 
         Raises:
             RequestRefused: the store cannot issue credentials.
@@ -55,4 +64,22 @@ class Uploads(Capability):
             raise RequestRefused(
                 StationCode.INTERNAL_ERROR, f"no storage credentials: {exc}"
             ) from exc
-        return grant.to_dji()
+        doc = grant.to_dji()
+        kind = client or ("pilot" if prefix.startswith("pilot/") else "dock")
+        doc["provider"] = self.provider_for(kind)
+        return doc
+
+    def provider_for(self, kind: str) -> str:
+        """`storage.dock_provider` / `storage.pilot_provider`, or "minio" when it is not one
+        DJI clients know (logged)."""
+        storage = self.station.settings.storage
+        value = storage.pilot_provider if kind == "pilot" else storage.dock_provider
+        if value in PROVIDERS:
+            return value
+        log.warning(
+            "storage.%s_provider = %r is not one of %s; devices are told 'minio'",
+            kind,
+            value,
+            ", ".join(PROVIDERS),
+        )
+        return "minio"

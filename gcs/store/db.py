@@ -395,6 +395,62 @@ def _m0013(db: Database) -> None:
     )
 
 
+@migrations(name="0014_media")
+def _m0014(db: Database) -> None:
+    # The media library (issue 11): one row per file a dock or Pilot reported, keyed by its
+    # object key. `status` ok / missing (reported but not in the store) / bad (not readable);
+    # `note` says why. Where and how it was shot comes from the callback, then from the file.
+    db.execute(
+        """CREATE TABLE media_files (
+            id INTEGER PRIMARY KEY,
+            workspace_id TEXT NOT NULL DEFAULT '',
+            object_key TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL,
+            path TEXT NOT NULL DEFAULT '',
+            size INTEGER,
+            fingerprint TEXT NOT NULL DEFAULT '',
+            tiny_fingerprint TEXT NOT NULL DEFAULT '',
+            source TEXT NOT NULL,
+            device_sn TEXT NOT NULL DEFAULT '',
+            drone_model_key TEXT NOT NULL DEFAULT '',
+            payload_model_key TEXT NOT NULL DEFAULT '',
+            lens TEXT NOT NULL DEFAULT '',
+            kind TEXT NOT NULL DEFAULT 'other',
+            flight_id TEXT NOT NULL DEFAULT '',
+            file_group_id TEXT NOT NULL DEFAULT '',
+            is_original INTEGER NOT NULL DEFAULT 1,
+            sub_file_type INTEGER NOT NULL DEFAULT 0,
+            create_time INTEGER,
+            lat REAL,
+            lng REAL,
+            absolute_altitude REAL,
+            relative_altitude REAL,
+            gimbal_yaw REAL,
+            gimbal_pitch REAL,
+            aircraft_yaw REAL,
+            aircraft_pitch REAL,
+            camera_model TEXT NOT NULL DEFAULT '',
+            width INTEGER,
+            height INTEGER,
+            duration_ms INTEGER,
+            codec TEXT NOT NULL DEFAULT '',
+            thumbnail_key TEXT NOT NULL DEFAULT '',
+            track TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'ok',
+            note TEXT NOT NULL DEFAULT '',
+            tid TEXT NOT NULL DEFAULT '',
+            bid TEXT NOT NULL DEFAULT '',
+            received_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX media_ws_time ON media_files(workspace_id, create_time)")
+    db.execute("CREATE INDEX media_fingerprint ON media_files(fingerprint)")
+    db.execute("CREATE INDEX media_tiny ON media_files(tiny_fingerprint)")
+    db.execute("CREATE INDEX media_flight ON media_files(flight_id)")
+    db.execute("CREATE INDEX media_callback ON media_files(device_sn, tid, bid)")
+
+
 def open_database(path: Path | str) -> Database:
     """Open (creating if needed) a station database and bring its schema up to date.
 

@@ -124,6 +124,11 @@ class StorageSettings:
     # long-lived external keys themselves are handed to devices (only for stores without STS).
     external_assume_role: bool = True
     external_role_arn: str = ""  # AWS needs one; MinIO ignores it
+    # The `provider` the STS object names, per client kind: "minio" or "aws" ("ali" only for
+    # an Aliyun OSS endpoint). DJI said in 2022 that Pilot 2 refused "minio" (Cloud-API-Doc
+    # issue 5); later Pilot versions list it. Both make the client's S3 SDK talk to `endpoint`.
+    dock_provider: str = "minio"
+    pilot_provider: str = "minio"
     # Key from which the embedded store derives temporary secrets (never stored per credential).
     credential_key: str = field(default_factory=lambda: secrets.token_hex(32))
     # A put whose size is known is refused when it would leave less free disk than this.

@@ -40,6 +40,7 @@ from gcs.ui.firmware_panel import FirmwarePanel
 from gcs.ui.fleet_panel import FleetPanel
 from gcs.ui.i18n import LANGUAGES, i18n, set_language, system_language, tr
 from gcs.ui.logs_panel import LogsPanel
+from gcs.ui.media_panel import MediaPanel
 from gcs.ui.missions_panel import MissionsPanel
 from gcs.version import version
 
@@ -161,6 +162,7 @@ class MainWindow(QMainWindow):
         self.firmware = FirmwarePanel(bridge, self.selection)
         self.logs = LogsPanel(bridge, self.selection)
         self.missions = MissionsPanel(bridge, self.selection)
+        self.media = MediaPanel(bridge)
         map_cls = optional_panel("map_panel", "MapPanel") if optional_panels else None
         plots_cls = optional_panel("plots_panel", "PlotsPanel") if optional_panels else None
         self.map: QWidget | None = None
@@ -198,6 +200,7 @@ class MainWindow(QMainWindow):
         show_return_path = getattr(self.map, "show_return_path", None)
         if show_return_path is not None:  # missions: the path home of an aircraft returning
             self.missions.return_path.connect(show_return_path)
+        self._add("media", "Media", self.media, Qt.DockWidgetArea.BottomDockWidgetArea)
         if self.plots is not None:
             self._add("plots", "Plots", self.plots, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._default_layout()
@@ -247,6 +250,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(d["events"], d["firmware"])
         self.tabifyDockWidget(d["dock"], d["logs"])
         self.tabifyDockWidget(d["events"], d["missions"])
+        self.tabifyDockWidget(d["events"], d["media"])
         if "plots" in d:
             self.tabifyDockWidget(d["events"], d["plots"])
             d["events"].raise_()

@@ -16,7 +16,19 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from gcs.station.core import Station
-from gcs.web import control, devices, firmware, h5, health, live, logs, manage, maps, waylines
+from gcs.web import (
+    control,
+    devices,
+    firmware,
+    h5,
+    health,
+    live,
+    logs,
+    manage,
+    maps,
+    media,
+    waylines,
+)
 from gcs.web.auth import check_token
 from gcs.web.envelope import ApiError, failure
 from gcs.web.feed import PilotFeed, TopologyCache
@@ -147,6 +159,7 @@ def init_app(
     app.add_routes(firmware.routes)
     app.add_routes(logs.routes)
     maps.setup(app)  # the map module (§8.2 #2-#5, §8.4 map) and its pushes
+    app.add_routes(media.routes)
     app.add_routes(manage.routes)
     app.add_routes(control.routes)
     waylines.setup(app)
@@ -171,7 +184,9 @@ async def _feed_ctx(app: web.Application) -> AsyncIterator[None]:
     device_feed = devices.DeviceFeed(app[STATION], app[HUB])
     ota = firmware.OtaFeed(app[STATION], app[HUB])
     uploads = logs.LogsFeed(app[STATION], app[HUB])
+    media_feed = media.MediaFeed(app[STATION], app[HUB])
     yield
+    media_feed.close()
     uploads.close()
     ota.close()
     device_feed.close()

@@ -7,19 +7,21 @@ simulator's hand-written signing meets an independent implementation.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import av
 import boto3
 import pytest
 from botocore.config import Config
 from sim_cloud import Cloud, Mosquitto
 
+from gcs.protocol.mediafile import read_photo
 from gcs.sim import Fleet, FleetOptions, SimDock
-from gcs.sim.media import PHOTO_JPEG
 from gcs.station.storage import TemporaryCredentials
 from gcs.store.settings import Settings, load_settings
 from gcs.web.s3 import S3Server, start_s3_server
@@ -117,7 +119,7 @@ async def test_photos_uploaded_and_reported(
             what="flight done",
         )  # fmt: skip
         media_count = done[0].data["output"]["ext"]["media_count"]
-        assert media_count == 4
+        assert media_count == 5  # 4 photos and a video
         await cloud.wait(lambda: len(callbacks()) >= media_count, within=10, what="callbacks")
         requests = cloud.on(f"thing/product/{gw}/requests", "storage_config_get")
         assert requests[0].data == {"module": 0}
@@ -135,7 +137,20 @@ async def test_photos_uploaded_and_reported(
             names.add(file["name"])
         assert len(names) == media_count
         keys = [data["file"]["object_key"] for data in callbacks()[:media_count]]
-        assert await asyncio.to_thread(store.read_all, keys) == [PHOTO_JPEG] * media_count
+        bodies = await asyncio.to_thread(store.read_all, keys)
+        for data, body in zip(callbacks()[:media_count], bodies, strict=True):
+            if data["file"]["name"].endswith(".MP4"):
+                with av.open(io.BytesIO(body)) as video:
+                    assert video.streams.video[0].codec_context.width == 320
+                continue
+            # a real JPEG whose EXIF/XMP say what the callback says (issue 11)
+            meta, shot = read_photo(body), data["file"]["metadata"]
+            assert meta.lat == pytest.approx(shot["shoot_position"]["lat"], abs=1e-6)
+            assert meta.lng == pytest.approx(shot["shoot_position"]["lng"], abs=1e-6)
+            assert meta.absolute_altitude == pytest.approx(shot["absolute_altitude"], abs=1e-2)
+            assert meta.relative_altitude == pytest.approx(shot["relative_altitude"], abs=1e-2)
+            assert meta.gimbal_yaw == pytest.approx(float(shot["gimbal_yaw_degree"]), abs=1e-2)
+            assert meta.gimbal_pitch == -45.0 and meta.camera_model
         assert sorted(dock.uploaded) == sorted(keys)
         assert not dock.media_error
     finally:
