@@ -363,12 +363,8 @@ MISSION_COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec("return_home", "Return to home", "一键返航", preconditions=_FLYING),
     CommandSpec("return_home_cancel", "Cancel return to home", "取消返航", preconditions=_FLYING),
-    CommandSpec(
-        "upload_flighttask_media_prioritize",
-        "Upload this flight's media first",
-        "优先上传该任务的媒体",
-    ),
 )
+# `upload_flighttask_media_prioritize` is declared by the media library (`gcs.station.media`).
 
 
 # -- progress -----------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -627,7 +628,12 @@ async def test_continuous_flight_repeats_while_its_window_lasts(
 
     [again] = wait_for(next_prepare, what="the next flight prepared")
     second = again["bid"]
-    assert (await job(session, ws, second))["status"] == "prepared"
+    # The dock has the prepare; the station records it as prepared once the dock's answer is
+    # back (a moment later).
+    deadline = time.monotonic() + 10
+    while (await job(session, ws, second))["status"] != "prepared":
+        assert time.monotonic() < deadline, "the second flight was never recorded as prepared"
+        await asyncio.sleep(0.02)
     # Stopping it: cancel the waiting one; nothing is prepared after that.
     async with session.delete(f"{ws}/jobs", params={"job_id": second}) as r:
         assert r.status == 200
