@@ -80,6 +80,9 @@ class MqttSettings:
 class HttpSettings:
     port: int = 8080
     https_port: int = 8443
+    # Browser origins other than the station's own pages that may call the API, e.g. a web
+    # console such as DJI's demo front end served elsewhere ("http://10.0.0.5:8081").
+    allowed_origins: list[str] = field(default_factory=list)
 
 
 @dataclass

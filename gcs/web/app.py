@@ -71,13 +71,19 @@ class OriginPolicy:
     one of the machine's names or addresses. `ports` is filled once the listeners are bound.
     """
 
-    def __init__(self, hosts: Iterable[str] = (), ports: Iterable[int] = ()) -> None:
+    def __init__(
+        self, hosts: Iterable[str] = (), ports: Iterable[int] = (), extra: Iterable[str] = ()
+    ) -> None:
         self.hosts = {h.lower().strip("[]") for h in hosts}
         self.ports = set(ports)
+        #: origins the operator allowed in `[http] allowed_origins` (a web console elsewhere)
+        self.extra = {o.lower().rstrip("/") for o in extra}
 
     def allows(self, origin: str, request: web.BaseRequest) -> bool:
         """Whether a request carrying `origin` comes from one of the station's pages."""
         if origin.lower() == f"{request.scheme}://{request.host}".lower():
+            return True
+        if origin.lower().rstrip("/") in self.extra:
             return True
         try:
             url = urlsplit(origin)

@@ -15,6 +15,7 @@ web-console WebSocket codes for devices (§9: `device_online`, `device_offline`,
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +28,7 @@ from gcs.station.bus import (
 )
 from gcs.station.core import Station
 from gcs.station.devices import DeviceView
+from gcs.station.firmware import Firmware
 from gcs.station.onboarding import Onboarding
 from gcs.station.users import UserError
 from gcs.web.auth import Caller, caller
@@ -56,8 +58,27 @@ def _page(request: web.Request) -> tuple[int, int]:
     return page, size
 
 
-def device_json(station: Station, view: DeviceView, *, children: bool = True) -> dict[str, Any]:
-    """A device the way the Demo's web console reads it (DeviceDTO)."""
+def _local_time(ms: int | None) -> str | None:
+    """A time the way the Demo's web console shows and sorts it ("2024-05-01 14:03:09")."""
+    if not ms:
+        return None
+    return datetime.datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
+
+
+#: `firmware_status` of the Demo's DeviceDTO: 1 up to date, 2 normal upgrade, 3 consistency
+#: upgrade, 4 upgrading.
+FIRMWARE_STATUS = {"": 1, "normal": 2, "consistency": 3}
+
+
+def device_json(
+    station: Station,
+    view: DeviceView,
+    *,
+    children: bool = True,
+    needs: dict[str, tuple[str, bool]] | None = None,
+) -> dict[str, Any]:
+    """A device the way the Demo's web console reads it (DeviceDTO): `children` is the
+    gateway's aircraft as one object (or null), times are local-time strings."""
     domain, type_, sub = [*view.model_key.split("-"), "", "", ""][:3]
     user = station.capability(Onboarding).user_of_rc(view.sn)
     out: dict[str, Any] = {
@@ -74,18 +95,34 @@ def device_json(station: Station, view: DeviceView, *, children: bool = True) ->
         "bound_status": view.bound,
         "firmware_version": view.firmware_version,
         "thing_version": view.thing_version,
-        "login_time": view.last_seen,
-        "bound_time": view.first_seen if view.bound else None,
+        "login_time": _local_time(view.last_seen),
+        "bound_time": _local_time(view.first_seen) if view.bound else None,
+        "workspace_name": station.settings.station.workspace_name if view.bound else "",
+        "payloads_list": [],
         "child_device_sn": view.sub_devices[0] if view.sub_devices else "",
         "parent_sn": view.gateway_sn if view.gateway_sn != view.sn else "",
         "user_id": user[0] if user else "",
         "username": user[1] if user else "",
         "icon_url": {"normal_icon_url": view.icon_normal, "selected_icon_url": view.icon_selected},
     }
+    need, upgrading = (needs or {}).get(view.sn, ("", False))
+    out["firmware_status"] = 4 if upgrading else FIRMWARE_STATUS.get(need, 1)
     if children and view.is_gateway:
         kids = [station.registry.view(sn) for sn in view.sub_devices]
-        out["children"] = [device_json(station, k, children=False) for k in kids if k is not None]
+        first = next((k for k in kids if k is not None), None)
+        out["children"] = (
+            device_json(station, first, children=False, needs=needs) if first else None
+        )
     return out
+
+
+async def firmware_needs(station: Station, workspace_id: str) -> dict[str, tuple[str, bool]]:
+    """Each device's (upgrade it needs, upgrading now), from the firmware library."""
+    try:
+        fw = station.capability(Firmware)
+    except LookupError:
+        return {}
+    return {d.sn: (d.need, d.upgrading) for d in await fw.devices(workspace_id)}
 
 
 @routes.get("/manage/api/v1/devices/{workspace_id}/devices")
@@ -95,7 +132,8 @@ async def list_devices(request: web.Request) -> web.Response:
     ws = _workspace(request, who)
     gateways = [v for v in station.registry.gateways() if v.bound and v.workspace_id == ws]
     gateways.sort(key=lambda v: (not v.online, v.callsign or v.model_name, v.sn))
-    return ok([device_json(station, g) for g in gateways])
+    needs = await firmware_needs(station, ws)
+    return ok([device_json(station, g, needs=needs) for g in gateways])
 
 
 @routes.get("/manage/api/v1/devices/{workspace_id}/devices/bound")
@@ -117,9 +155,10 @@ async def bound_devices(request: web.Request) -> web.Response:
     ]
     views.sort(key=lambda v: (not v.online, v.callsign or v.model_name, v.sn))
     chunk = views[(page - 1) * size : page * size]
+    needs = await firmware_needs(station, ws)
     return ok(
         {
-            "list": [device_json(station, v) for v in chunk],
+            "list": [device_json(station, v, needs=needs) for v in chunk],
             "pagination": {"page": page, "page_size": size, "total": len(views)},
         }
     )

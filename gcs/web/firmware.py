@@ -157,7 +157,8 @@ async def list_firmwares(request: web.Request) -> web.Response:
     if version:
         rows = [r for r in rows if version in r.version]
     status = request.query.get("status", "")
-    if status:
+    # DJI's web console sends its filter's enum keys: All (or nothing), TRUE, FALSE, NONE.
+    if status and status.lower() not in ("all", "none"):
         rows = [r for r in rows if r.enabled == _bool(status)]
     rows.sort(key=lambda r: (version_key(r.version), r.imported_at), reverse=True)
     page = max(1, _int(request, "page", 1))

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +30,12 @@ routes = web.RouteTableDef()
 MAX_PAGE_SIZE = 500
 
 
+def _local_time(ms: int | None) -> str | None:
+    if not ms:
+        return None
+    return datetime.datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def alarm_json(a: AlarmRow) -> dict[str, Any]:
     return {
         "hms_id": str(a.id),
@@ -44,9 +51,12 @@ def alarm_json(a: AlarmRow) -> dict[str, Any]:
         "imminent": int(a.imminent),
         "message_en": a.text_en,
         "message_zh": a.text_zh,
-        "create_time": a.raised_at,
-        "update_time": a.read_at or 0,
-        "clear_time": a.cleared_at,
+        # The Demo's web console shows these as text and an active alarm's end as null.
+        "create_time": _local_time(a.raised_at),
+        "update_time": _local_time(a.cleared_at),
+        "read_time": _local_time(a.read_at),
+        "create_time_ms": a.raised_at,
+        "clear_time_ms": a.cleared_at,
     }
 
 

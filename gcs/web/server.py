@@ -70,7 +70,7 @@ class WebServer:
         self.tls = await loop.run_in_executor(
             None, ensure_certificates, self.station.data_dir, names, s.station.platform_name
         )
-        origins = OriginPolicy(names)
+        origins = OriginPolicy(names, extra=s.http.allowed_origins)
         self.app = init_app(
             self.station, tls=self.tls, origins=origins, login_guard=self.login_guard
         )

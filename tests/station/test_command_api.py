@@ -186,6 +186,7 @@ async def test_hms_over_http_and_websocket(
     pushed = frame["data"]
     assert pushed["sn"] == DOCK and pushed["code"] == "0x19111800" and pushed["level"] == 2
     assert "emergency stop" in pushed["message_en"].lower() and pushed["message_zh"]
+    assert pushed["update_time"] is None and len(pushed["create_time"]) == 19  # still active
 
     hms = f"{base}/manage/api/v1/devices/{ws_id}/devices/hms"
     async with session.get(hms, params={"device_sn": DOCK, "update_time": "0"}) as r:
@@ -217,7 +218,10 @@ async def test_devices_and_users_for_web_front_ends(
         gateways = (await r.json())["data"]
     dock = next(g for g in gateways if g["device_sn"] == DOCK)
     assert dock["domain"] == 3 and dock["type"] == 2 and dock["status"] is True
-    assert [c["device_sn"] for c in dock["children"]] == [AIRCRAFT]
+    # DJI's web console reads `children` as one object and times as local-time strings
+    assert dock["children"]["device_sn"] == AIRCRAFT
+    assert dock["firmware_status"] == 1 and dock["payloads_list"] == []
+    assert len(dock["bound_time"]) == 19 and dock["workspace_name"]
     async with session.get(
         f"{base}/manage/api/v1/devices/{ws_id}/devices/bound", params={"domain": "0"}
     ) as r:

@@ -313,3 +313,20 @@ async def test_only_the_stations_own_pages_may_call_across_origins(running: Runn
             running.base + "/pilot/", headers={"Origin": "http://evil.example"}
         ) as r:
             assert r.status == 200 and "Access-Control-Allow-Origin" not in r.headers
+
+
+def test_an_operator_allowed_origin_may_call_the_api() -> None:
+    """A web console served elsewhere (DJI's demo front end) works once the operator lists its
+    origin in `[http] allowed_origins`; other sites stay refused."""
+    from aiohttp.test_utils import make_mocked_request
+
+    from gcs.web.app import OriginPolicy
+
+    policy = OriginPolicy(["127.0.0.1"], [18080], extra=["http://127.0.0.1:18090/"])
+    request = make_mocked_request(
+        "GET", "/manage/api/v1/login", headers={"Host": "127.0.0.1:18080"}
+    )
+    assert policy.allows("http://127.0.0.1:18090", request)
+    assert not policy.allows("http://127.0.0.1:18091", request)
+    assert not policy.allows("http://evil.example", request)
+    assert OriginPolicy(["127.0.0.1"], [18080]).allows("http://127.0.0.1:18080", request)
