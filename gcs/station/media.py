@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import av
 
 from gcs.aio import spawn
 from gcs.protocol import mediafile
@@ -281,6 +280,12 @@ def read_video(source: str, timeout_s: float = 20.0) -> VideoFacts:
     PyAV (FFmpeg's libraries, in wheels for every platform) reads every container and codec
     DJI aircraft record (MP4/MOV, H.264/H.265).
     """
+    try:
+        import av  # optional: the installers leave PyAV out (its wheels carry GPL codecs)
+    except ImportError:
+        return VideoFacts(
+            problem="video metadata needs PyAV, which this build of the station does not include"
+        )
     try:
         with av.open(source, timeout=(timeout_s, timeout_s)) as container:
             if not container.streams.video:

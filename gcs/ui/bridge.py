@@ -578,7 +578,7 @@ class StationBridge(QObject):
         except RuntimeError as exc:
             # The widget that asked was closed and deleted while the station worked: its
             # answer has nobody to go to. Anything else is a real error.
-            if "already deleted" not in str(exc):
+            if "already deleted" not in str(exc) and "has been deleted" not in str(exc):
                 raise
             log.debug("a result arrived for a closed widget: %s", exc)
 
