@@ -15,7 +15,6 @@ web-console WebSocket codes for devices (§9: `device_online`, `device_offline`,
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Callable
 from typing import Any
 
@@ -32,7 +31,7 @@ from gcs.station.firmware import Firmware
 from gcs.station.onboarding import Onboarding
 from gcs.station.users import UserError
 from gcs.web.auth import Caller, caller
-from gcs.web.envelope import ApiError, json_body, ok
+from gcs.web.envelope import ApiError, json_body, local_time, ok
 from gcs.web.keys import STATION
 from gcs.web.ws import WsHub
 
@@ -56,13 +55,6 @@ def _page(request: web.Request) -> tuple[int, int]:
     except ValueError as exc:
         raise ApiError(400, "'page' and 'page_size' must be whole numbers") from exc
     return page, size
-
-
-def _local_time(ms: int | None) -> str | None:
-    """A time the way the Demo's web console shows and sorts it ("2024-05-01 14:03:09")."""
-    if not ms:
-        return None
-    return datetime.datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
 
 
 #: `firmware_status` of the Demo's DeviceDTO: 1 up to date, 2 normal upgrade, 3 consistency
@@ -95,8 +87,8 @@ def device_json(
         "bound_status": view.bound,
         "firmware_version": view.firmware_version,
         "thing_version": view.thing_version,
-        "login_time": _local_time(view.last_seen),
-        "bound_time": _local_time(view.first_seen) if view.bound else None,
+        "login_time": local_time(view.last_seen),
+        "bound_time": local_time(view.first_seen) if view.bound else None,
         "workspace_name": station.settings.station.workspace_name if view.bound else "",
         "payloads_list": [],
         "child_device_sn": view.sub_devices[0] if view.sub_devices else "",

@@ -9,6 +9,7 @@ or expired access token, because Pilot logs out of the platform on a 401.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import json
 from typing import Any
 
@@ -40,6 +41,14 @@ class ApiError(Exception):
         self.message = message
         self.code = code
         self.headers = headers or {}
+
+
+def local_time(ms: int | None) -> str | None:
+    """A time the way DJI's demo web console shows and sorts it ("2024-05-01 14:03:09", the
+    station's local time); None for no time."""
+    if not ms:
+        return None
+    return datetime.datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _dumps(doc: Any) -> str:

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Callable
 from typing import Any
 
@@ -21,19 +20,13 @@ from gcs.station.core import Station
 from gcs.station.health import Health
 from gcs.station.records import AlarmQuery, AlarmRow
 from gcs.web.auth import Caller, caller
-from gcs.web.envelope import ApiError, ok
+from gcs.web.envelope import ApiError, local_time, ok
 from gcs.web.keys import STATION
 from gcs.web.ws import WsHub
 
 routes = web.RouteTableDef()
 
 MAX_PAGE_SIZE = 500
-
-
-def _local_time(ms: int | None) -> str | None:
-    if not ms:
-        return None
-    return datetime.datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def alarm_json(a: AlarmRow) -> dict[str, Any]:
@@ -52,9 +45,9 @@ def alarm_json(a: AlarmRow) -> dict[str, Any]:
         "message_en": a.text_en,
         "message_zh": a.text_zh,
         # The Demo's web console shows these as text and an active alarm's end as null.
-        "create_time": _local_time(a.raised_at),
-        "update_time": _local_time(a.cleared_at),
-        "read_time": _local_time(a.read_at),
+        "create_time": local_time(a.raised_at),
+        "update_time": local_time(a.cleared_at),
+        "read_time": local_time(a.read_at),
         "create_time_ms": a.raised_at,
         "clear_time_ms": a.cleared_at,
     }

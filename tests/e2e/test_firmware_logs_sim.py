@@ -17,6 +17,7 @@ from typing import Any
 import aiohttp
 import pytest
 from command_peers import runtime
+from waits import async_wait_until as until
 
 from gcs.runtime import ThreadedRuntime
 from gcs.sim import Fleet, FleetOptions, SimDock
@@ -26,17 +27,6 @@ from gcs.sim import ota as sim_ota
 __all__ = ["runtime"]
 
 pytestmark = pytest.mark.slow
-
-
-async def until[T](probe: Callable[[], T], within: float, what: str) -> T:
-    deadline = time.monotonic() + within
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from typing import Any
 import aiohttp
 import pytest
 from station_harness import free_port
+from waits import async_wait_until as until
 
 from gcs.runtime import Runtime, ThreadedRuntime
 from gcs.sim import Fleet, FleetOptions
@@ -38,17 +39,6 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedRuntim
     rt.start()
     yield rt
     rt.stop()
-
-
-async def until[T](probe: Any, within: float, what: str) -> T:
-    deadline = time.monotonic() + within
-    while True:
-        value = probe()
-        if value:
-            return value  # type: ignore[no-any-return]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture

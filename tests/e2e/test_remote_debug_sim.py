@@ -5,15 +5,14 @@ simulated dock raises reaching the HTTP API."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
 from command_peers import runtime
+from waits import async_wait_until as until
 
 from gcs.runtime import ThreadedRuntime
 from gcs.sim import Fleet, FleetOptions
@@ -21,17 +20,6 @@ from gcs.sim import Fleet, FleetOptions
 __all__ = ["runtime"]
 
 pytestmark = pytest.mark.slow
-
-
-async def until[T](probe: Callable[[], T], within: float, what: str) -> T:
-    deadline = time.monotonic() + within
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture
