@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from gcs.aio import spawn
+from gcs.station.basemap import BaseMaps
 from gcs.station.capability import CapabilityFactory
 from gcs.station.core import Endpoint, Station
 from gcs.station.demo_missions import plan_demo_mission
@@ -78,6 +79,7 @@ CAPABILITIES: list[CapabilityFactory] = [
     Maps,  # shared map elements, custom flight areas (§8.2, flight_areas_*)
     Live,  # live video: capacity/status, live_* commands, ingest secrets (§7)
     Media,  # media library: file_upload_callback, Pilot's media API (issue 11)
+    BaseMaps,  # base map choice, tile server, offline-area downloads (issue 14)
 ]
 
 COMPONENTS = [
