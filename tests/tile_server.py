@@ -128,11 +128,8 @@ class FakeTileServer:
                 return web.Response(status=429, headers={"Retry-After": "1"})
             if status != 200:
                 return web.Response(status=status)
-            body = (
-                png((40 + z * 30, 120 + x % 100, 160 + y % 90), 256)
-                if self.big
-                else tile_png(z, x, y)
-            )
+            big = png(((40 + z * 30) % 256, 120 + x % 100, 160 + y % 90), 256)
+            body = big if self.big else tile_png(z, x, y)
             return web.Response(body=body, content_type="image/png")
         finally:
             with self._lock:
