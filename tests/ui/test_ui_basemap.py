@@ -252,13 +252,3 @@ def test_offline_area_download_serves_the_map_and_is_remembered(qtbot: Any, tmp_
         r.close()
         rt.stop()
         server.stop()
-
-    # A restart shows the remembered base map.
-    rt = start(data_dir)
-    r = Rig(qtbot, rt)
-    try:
-        assert r.panel.base_layer == "offline"
-        assert js(qtbot, r.panel, "GcsMap.state().base") == "offline"
-    finally:
-        r.close()
-        rt.stop()

@@ -235,7 +235,7 @@ def test_imported_mbtiles_become_the_base_map(
         panel.import_mbtiles(site_tiles(tmp_path / "Shenzhen park.mbtiles"))
     assert imported.args == ["Shenzhen_park"]
     layer = "mbtiles:Shenzhen_park"
-    assert panel.base_layers() == ["grid", layer, "osm", "satellite"]
+    assert panel.base_layers() == ["grid", "offline", layer, "osm", "satellite"]
     assert panel.base_layer == layer
     qtbot.waitUntil(lambda: page_state(qtbot, panel)["base"] == layer, timeout=5000)
 
@@ -264,7 +264,7 @@ def test_imported_mbtiles_become_the_base_map(
     box = panel.error_box
     assert box is not None and box.isVisible() and "vector tiles" in box.text()
     box.close()
-    assert panel.base_layers() == ["grid", layer, "osm", "satellite"]
+    assert panel.base_layers() == ["grid", "offline", layer, "osm", "satellite"]
 
 
 def test_unreachable_online_layer_falls_back(qtbot: Any, tiles_rig: tuple[MapRig, str]) -> None:
@@ -359,6 +359,7 @@ def test_marker_info_reads_positions_headings_and_homes() -> None:
         "sn": "A1",
         "kind": "aircraft",
         "label": "Eagle",
+        "name": "Eagle",
         "model": "M30",
         "online": True,
         "lat": 22.5,
@@ -408,7 +409,7 @@ def test_page_reports_missing_leaflet(
     try:
         set_language("zh")
         assert button.text() == "导入 MBTiles…"
-        assert combo.itemText(0) == "网格（无地图）"
+        assert combo.itemText(0) == "世界概览（离线）"
     finally:
         set_language("en")
     assert button.text() == "Import MBTiles…"
