@@ -46,6 +46,48 @@
     xhr.send();
   }
 
+  // Natural Earth cuts nothing at the antimeridian (Fiji, Chukotka): a ring going from 179.9°
+  // to -179.9° would be drawn as a line across the whole world. Keep each line continuous
+  // instead (179.9° → 180.1°); Leaflet draws longitudes beyond ±180 where they belong.
+  function unwrap(coords) {
+    if (typeof coords[0] === "number") { return coords; }
+    if (typeof coords[0][0] !== "number") { return coords.map(unwrap); }
+    var out = [], shift = 0;
+    for (var i = 0; i < coords.length; i++) {
+      if (i > 0) {
+        var d = coords[i][0] - coords[i - 1][0];
+        if (d > 180) { shift -= 360; } else if (d < -180) { shift += 360; }
+      }
+      out.push([coords[i][0] + shift, coords[i][1]]);
+    }
+    return out;
+  }
+
+  function unwrapAll(geo) {
+    if (geo.type === "FeatureCollection") { geo.features.forEach(unwrapAll); return geo; }
+    if (geo.type === "Feature") { unwrapAll(geo.geometry); return geo; }
+    if (geo.type === "GeometryCollection") { geo.geometries.forEach(unwrapAll); return geo; }
+    geo.coordinates = unwrap(geo.coordinates);
+    return geo;
+  }
+
+  function shifted(coords, dx) {
+    if (typeof coords[0] === "number") { return [coords[0] + dx, coords[1]]; }
+    return coords.map(function (c) { return shifted(c, dx); });
+  }
+
+  // The world and its copies east and west, so a view across ±180° is never half blank.
+  function copies(geo) {
+    var out = [];
+    (geo.type === "FeatureCollection" ? geo.features.map(function (f) { return f.geometry; }) : [geo])
+      .forEach(function (g) {
+        [0, -360, 360].forEach(function (dx) {
+          out.push({ type: "Feature", properties: {}, geometry: { type: g.type, coordinates: shifted(g.coordinates, dx) } });
+        });
+      });
+    return { type: "FeatureCollection", features: out };
+  }
+
   function placePane() {
     if (!B.pane) { return; }
     var entry = G.layers[G.baseId];
@@ -66,26 +108,27 @@
         console.error("world overview not shown: " + B.worldError);
         return;
       }
+      var t0 = performance.now();
       var renderer = L.canvas({ pane: "gcsWorld", padding: 0.5 });
-      var land = topojson.feature(topo, topo.objects.land);
-      var borders = topojson.mesh(topo, topo.objects.countries, function (a, b) { return a !== b; });
-      var group = L.featureGroup([
-        L.rectangle([[-89.9, -540], [89.9, 540]], {
-          renderer: renderer, stroke: false, fillColor: "#b9d3e6", fillOpacity: 0.55, interactive: false
-        }),
-        L.geoJSON(land, {
-          renderer: renderer, interactive: false,
-          style: { color: "#5b7d99", weight: 1, fillColor: "#f2efe6", fillOpacity: 0.9 }
-        }),
-        L.geoJSON(borders, {
-          renderer: renderer, interactive: false,
-          style: { color: "#9a8aa8", weight: 0.8, dashArray: "4 3", fill: false }
-        })
-      ]);
-      group.addTo(map);
+      var land = unwrapAll(topojson.feature(topo, topo.objects.land));
+      var borders = unwrapAll(topojson.mesh(topo, topo.objects.countries, function (a, b) { return a !== b; }));
+      // Added one by one, sea first: the canvas draws in the order layers are added.
+      var group = L.featureGroup().addTo(map);
+      group.addLayer(L.rectangle([[-85.05, -540], [85.05, 540]], {
+        renderer: renderer, stroke: false, fillColor: "#b9d3e6", fillOpacity: 0.55, interactive: false
+      }));
+      group.addLayer(L.geoJSON(copies(land), {
+        renderer: renderer, interactive: false,
+        style: { color: "#5b7d99", weight: 1, fillColor: "#f2efe6", fillOpacity: 0.9, fillRule: "nonzero" }
+      }));
+      group.addLayer(L.geoJSON(copies(borders), {
+        renderer: renderer, interactive: false,
+        style: { color: "#9a8aa8", weight: 0.8, dashArray: "4 3", fill: false }
+      }));
       B.worldLayer = group;
       B.worldFeatures = (land.features ? land.features.length : 1) +
         (borders.coordinates ? borders.coordinates.length : 0);
+      B.worldMs = Math.round(performance.now() - t0);
       B.worldLoaded = true;
     });
   };
@@ -183,6 +226,7 @@
   B.state = function () {
     return {
       worldLoaded: B.worldLoaded, worldError: B.worldError, worldFeatures: B.worldFeatures,
+      worldMs: B.worldMs,
       paneZ: B.pane ? Number(B.pane.style.zIndex) : null,
       labels: Array.prototype.map.call(document.querySelectorAll(".gcs-label"), function (e) { return e.textContent; }).sort(),
       follow: B.follow, follows: B.follows, picking: B.picking, picked: B.picked
