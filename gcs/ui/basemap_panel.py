@@ -176,9 +176,12 @@ class BasemapControls(QObject):
                     "kind": "mbtiles",
                     "title": tr("Offline maps (all downloaded)"),
                     "url": tiles_url.rstrip("/") + "/_all/{z}/{x}/{y}.png",
-                    "minZoom": min(t.min_zoom for t in tilesets),
+                    # Native zooms from 0: below an area's lowest zoom the layered route
+                    # answers 404 and the world overview shows, instead of Leaflet scaling
+                    # thousands of high-zoom tiles down into a low-zoom view.
+                    "minZoom": 0,
                     "maxZoom": max(t.max_zoom for t in tilesets),
-                    "bounds": None,
+                    "bounds": _union([t.bounds for t in tilesets]),
                     "attribution": "; ".join(sorted({t.attribution for t in tilesets} - {""})),
                 }
             )
@@ -472,6 +475,21 @@ class OfflineAreaDialog(QDialog):
             maps.start(req, started)
 
         maps.configure(configured, **self.server_values())
+
+
+def _union(
+    boxes: list[tuple[float, float, float, float] | None],
+) -> list[float] | None:
+    """The box around every box (None when one of them is unknown: the whole world)."""
+    if not boxes or any(b is None for b in boxes):
+        return None
+    known = [b for b in boxes if b is not None]
+    return [
+        min(b[0] for b in known),
+        min(b[1] for b in known),
+        max(b[2] for b in known),
+        max(b[3] for b in known),
+    ]
 
 
 def _basemap_bridge(panel: MapPanel) -> BasemapBridge | None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mbtiles_files import make_mbtiles, png
 from station_harness import free_port
 from test_ui_map import Recorder
 from tile_server import FakeTileServer
@@ -252,3 +253,34 @@ def test_offline_area_download_serves_the_map_and_is_remembered(qtbot: Any, tmp_
         r.close()
         rt.stop()
         server.stop()
+
+
+def test_base_map_choice_survives_a_restart(qtbot: Any, tmp_path: Path) -> None:
+    data_dir = tmp_path / "station"
+    (data_dir / "tiles").mkdir(parents=True)
+    make_mbtiles(data_dir / "tiles" / "bay.mbtiles", {(10, 835, 446): png((10, 20, 30))})
+    rt = start(data_dir)
+    try:
+        first = Rig(qtbot, rt)
+        assert first.panel.base_layer != "osm"
+        combo = first.panel._base_combo
+        index = combo.findData("osm")
+        combo.setCurrentIndex(index)
+        combo.activated.emit(index)  # what a click on the list does
+        maps = rt.runtime.station.capability(BaseMaps)
+        qtbot.waitUntil(lambda: maps.base_layer == "osm", timeout=5000)
+        index = combo.findData("offline")
+        combo.setCurrentIndex(index)
+        combo.activated.emit(index)
+        qtbot.waitUntil(lambda: maps.base_layer == "offline", timeout=5000)
+        first.close()
+    finally:
+        rt.stop()
+    rt = start(data_dir)
+    try:
+        again = Rig(qtbot, rt)
+        assert again.panel.base_layer == "offline"
+        assert js(qtbot, again.panel, "GcsMap.state().base") == "offline"
+        again.close()
+    finally:
+        rt.stop()
