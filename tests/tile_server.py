@@ -31,6 +31,21 @@ def png(rgb: tuple[int, int, int], size: int = 8) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
 
 
+def framed_png(rgb: tuple[int, int, int], size: int = 256) -> bytes:
+    """A solid-colour PNG with a dark one-pixel frame (tile edges visible in screenshots)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    dark = bytes((60, 70, 80))
+    edge = b"\x00" + dark * size
+    inner = b"\x00" + dark + bytes(rgb) * (size - 2) + dark
+    raw = zlib.compress(edge + inner * (size - 2) + edge, 9)
+    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
+
+
 def tile_png(z: int, x: int, y: int) -> bytes:
     """The PNG the server answers for tile z/x/y (distinct per tile)."""
     return png((z * 10 % 256, x % 256, y % 256), size=8 + (x + y) % 4)
@@ -128,7 +143,7 @@ class FakeTileServer:
                 return web.Response(status=429, headers={"Retry-After": "1"})
             if status != 200:
                 return web.Response(status=status)
-            big = png(((40 + z * 30) % 256, 120 + x % 100, 160 + y % 90), 256)
+            big = framed_png((200 + x % 3 * 15, 215 + y % 3 * 12, 190 + z % 4 * 10))
             body = big if self.big else tile_png(z, x, y)
             return web.Response(body=body, content_type="image/png")
         finally:
