@@ -280,6 +280,7 @@ class BaseMaps(Capability):
             log.exception("offline area %s failed", name)
             report = fetcher.report
             report.status, report.message_en, report.message_zh = "failed", str(exc), str(exc)
+            self._progress(report)  # the fetcher ends with its own final progress otherwise
         finally:
             fmt = fetcher.format
             if fmt:
@@ -287,7 +288,6 @@ class BaseMaps(Capability):
                     loop.run_in_executor(None, writer.set_metadata, {"format": fmt})
                 )
             await asyncio.shield(loop.run_in_executor(None, writer.close))
-        self._progress(report)
         level = "info" if report.status == "done" and not report.failed else "warning"
         self._log(
             level,

@@ -67,6 +67,7 @@ register(
             "下载瓦片服务器上的一片区域，供无网络时使用"
         ),
         "Cancel download": "取消下载",
+        "Resume download": "继续下载",
         "Offline area": "离线区域",
         "Name:": "名称：",
         "Area:": "区域：",
@@ -130,7 +131,18 @@ class BasemapControls(QObject):
         self.cancel_button.setObjectName("map_download_cancel")
         self.cancel_button.clicked.connect(self.cancel)
         self.cancel_button.hide()
-        for w in (self.follow_button, self.area_button, self.progress, self.cancel_button):
+        self.resume_button = QToolButton()
+        self.resume_button.setObjectName("map_download_resume")
+        self.resume_button.clicked.connect(self.resume)
+        self.resume_button.hide()
+        self.resumable = ""  # the area a canceled or stopped download can go on with
+        for w in (
+            self.follow_button,
+            self.area_button,
+            self.progress,
+            self.cancel_button,
+            self.resume_button,
+        ):
             panel.toolbar.insertWidget(panel.toolbar.count() - 1, w)  # before the stretch
         if self.maps is not None:
             self.maps.progress.connect(self._on_progress)
@@ -145,6 +157,7 @@ class BasemapControls(QObject):
         self.area_button.setText(tr("Offline area…"))
         self.area_button.setToolTip(tr("Store an area of the tile server for use without internet"))
         self.cancel_button.setText(tr("Cancel download"))
+        self.resume_button.setText(tr("Resume download"))
 
     # -- the page ---------------------------------------------------------------------------
 
@@ -250,6 +263,21 @@ class BasemapControls(QObject):
         if self.maps is not None:
             self.maps.cancel()
 
+    @Slot()
+    def resume(self) -> None:
+        """Go on with the last canceled or stopped download (stored tiles are skipped)."""
+        if self.maps is None or not self.resumable:
+            return
+        self.resume_button.setEnabled(False)
+
+        def done(_name: Any, error: BaseException | None) -> None:
+            self.resume_button.setEnabled(True)
+            if error is not None:
+                message = error.text(language()) if isinstance(error, DownloadRefused) else error
+                self.panel.show_status(str(message))
+
+        self.maps.resume(self.resumable, done)
+
     @Slot(object)
     def _on_progress(self, p: dict[str, Any]) -> None:
         self.last_progress = p
@@ -264,6 +292,8 @@ class BasemapControls(QObject):
         running = not p["finished"]
         self.progress.setVisible(running)
         self.cancel_button.setVisible(running)
+        self.resumable = p["name"] if p["status"] in ("canceled", "stopped") else ""
+        self.resume_button.setVisible(bool(self.resumable))
         if p["finished"]:
             text = tr(
                 "Offline area {name}: {stored}/{total} tiles stored, {failed} failed ({status})."

@@ -190,6 +190,7 @@ def test_cancel_keeps_the_tiles_and_resume_skips_them(
     assert rt.submit(maps.cancel()).result(10) is True
     end = seen.final("slow")
     assert end is not None and end.status == "canceled"
+    assert len([e for e in seen.progress if e.name == "slow" and e.finished]) == 1
     _, stored = rows(maps.folder / "slow.mbtiles")
     assert 0 < len(stored) < req.count
     assert len(stored) == end.stored

@@ -284,3 +284,46 @@ def test_base_map_choice_survives_a_restart(qtbot: Any, tmp_path: Path) -> None:
         again.close()
     finally:
         rt.stop()
+
+
+def test_progress_bar_cancel_and_resume_from_the_desktop(
+    qtbot: Any, rig: tuple[Rig, ThreadedRuntime]
+) -> None:
+    r, rt = rig
+    server = FakeTileServer(delay_s=0.03).start()
+    try:
+        controls = r.panel.basemap
+        maps = rt.runtime.station.capability(BaseMaps)
+        rt.submit(maps.configure(url_template=server.url, max_zoom=18)).result(5)
+        dialog = controls.open_dialog()
+        assert dialog is not None
+        dialog.drawn_bounds = list(SITE)
+        dialog.drawn_radio.setChecked(True)
+        dialog.name_edit.setText("slow")
+        dialog.min_zoom.setValue(10)
+        dialog.max_zoom.setValue(15)  # 123 tiles
+        assert dialog.summary.text().startswith("123 tiles")
+        dialog.start_button.click()
+        qtbot.waitUntil(lambda: controls.progress.isVisible(), timeout=10_000)
+        qtbot.waitUntil(lambda: controls.progress.value() >= 5, timeout=10_000)
+        assert controls.progress.maximum() == 123 and controls.cancel_button.isVisible()
+        with qtbot.waitSignal(
+            controls.progress_changed, timeout=10_000, check_params_cb=lambda p: p["finished"]
+        ) as ended:
+            controls.cancel_button.click()
+        assert ended.args[0]["status"] == "canceled"
+        stored = ended.args[0]["stored"]
+        assert 0 < stored < 123
+        assert not controls.progress.isVisible() and controls.resume_button.isVisible()
+        assert "canceled" in r.panel._status.text()
+
+        server.delay_s = 0
+        with qtbot.waitSignal(
+            controls.progress_changed, timeout=30_000, check_params_cb=lambda p: p["finished"]
+        ) as done:
+            controls.resume_button.click()
+        assert done.args[0]["status"] == "done"
+        assert (done.args[0]["skipped"], done.args[0]["stored"]) == (stored, 123)
+        assert not controls.resume_button.isVisible()
+    finally:
+        server.stop()
