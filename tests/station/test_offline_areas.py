@@ -203,8 +203,10 @@ def test_cancel_keeps_the_tiles_and_resume_skips_them(
     done = wait_until(lambda: seen.final("slow"), within=30, what="resumed download end")
     assert done.status == "done" and done.skipped == len(stored)
     assert done.stored == req.count and done.failed == 0
-    # Every tile asked for once in all (at most the in-flight ones at cancel time twice).
-    assert len(server.hits) - asked == req.count - len(stored)
+    # Only the missing tiles were asked for again; the server may log the (at most two)
+    # requests that were in flight when the download was canceled after `asked` was read.
+    again = len(server.hits) - asked
+    assert req.count - len(stored) <= again <= req.count - len(stored) + 2
     assert len(rows(maps.folder / "slow.mbtiles")[1]) == req.count
 
 
