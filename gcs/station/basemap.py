@@ -276,11 +276,11 @@ class BaseMaps(Capability):
             report = await fetcher.run()
         except asyncio.CancelledError:
             report = fetcher.report
+            report.status = "canceled"
         except Exception as exc:  # never lose a download silently
             log.exception("offline area %s failed", name)
             report = fetcher.report
             report.status, report.message_en, report.message_zh = "failed", str(exc), str(exc)
-            self._progress(report)  # the fetcher ends with its own final progress otherwise
         finally:
             fmt = fetcher.format
             if fmt:
@@ -288,6 +288,9 @@ class BaseMaps(Capability):
                     loop.run_in_executor(None, writer.set_metadata, {"format": fmt})
                 )
             await asyncio.shield(loop.run_in_executor(None, writer.close))
+        # The final event goes out last, with nothing awaited after it: whoever reacts to it
+        # (a Resume button) finds the download finished.
+        self._progress(report)
         level = "info" if report.status == "done" and not report.failed else "warning"
         self._log(
             level,

@@ -18,7 +18,8 @@ User-Agent naming the product, at most `MAX_PARALLEL` (2) requests at a time, 42
 pause every worker for the server's `Retry-After` and the tile is asked again (a few times),
 403 stops the whole download (the server refuses us: continuing would be abuse), and any other
 failure (404, 500, a bad body, a network error) is counted and skipped. Progress goes to a
-callback at most a few times a second, and once at the end.
+callback at most a few times a second; the final report is the caller's to announce (once
+its own cleanup is done, so "finished" really means nothing runs any more).
 """
 
 from __future__ import annotations
@@ -419,14 +420,12 @@ class TileFetcher:
         except asyncio.CancelledError:
             self.report.status = "canceled"
             await asyncio.shield(self._flush(loop))
-            self._progress(force=True)
             raise
         except (OSError, sqlite3.Error) as exc:
             self.report.status = "failed"
             self.report.message_en = f"the offline map file cannot be written: {exc}"
             self.report.message_zh = f"无法写入离线地图文件：{exc}"
         await self._flush(loop)
-        self._progress(force=True)
         return self.report
 
     def _missing(self) -> list[tuple[int, int, int]]:
