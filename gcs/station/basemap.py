@@ -150,9 +150,10 @@ class BaseMaps(Capability):
             DownloadRefused: the URL template is not usable (nothing changed).
         """
         if url_template.strip():
-            TileServer(
-                url_template, parse_subdomains(subdomains), attribution, max_zoom, "x"
-            )  # validates
+            try:
+                TileServer(url_template, parse_subdomains(subdomains), attribution, max_zoom)
+            except DownloadRefused as exc:
+                raise self._refuse(exc) from None
         if not (0 <= max_zoom <= 22):
             raise self._refuse(
                 DownloadRefused(

@@ -254,6 +254,7 @@ def test_refusals_reach_the_operator(
     warned = [e.message for e in seen.logs if e.kind == "basemap" and e.level == "warning"]
     assert any("No usable tile server" in m for m in warned)
     assert any("up to zoom 18" in m for m in warned)
+    assert any("must be an http" in m for m in warned)
     assert not server.hits
 
 

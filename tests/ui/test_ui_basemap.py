@@ -224,6 +224,7 @@ def test_offline_area_download_serves_the_map_and_is_remembered(qtbot: Any, tmp_
             dialog.start_button.click()
         assert done.args[0]["status"] == "done" and done.args[0]["stored"] == 17
         assert "offline" in panel.base_layers() and "mbtiles:bay" in panel.base_layers()
+        assert panel.base_layers()[-1] == "online"  # the operator's tile server, to view online
         assert all(h.user_agent.startswith("gcs/") for h in server.hits)
 
         # The operator picks the downloaded areas: the page shows the station's layered tiles.

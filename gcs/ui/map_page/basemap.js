@@ -235,7 +235,19 @@
 
   // ---- hooks into GcsMap ------------------------------------------------------------------------
 
-  var init = G.init, apply = G.apply, select = G.select, setBase = G.setBase;
+  var init = G.init, apply = G.apply, select = G.select, setBase = G.setBase, setLayers = G.setLayers;
+  // The operator's tile server may name its own subdomains ("1234", "a,b"); Leaflet's
+  // default is "abc".
+  G.setLayers = function (specs, fallbackId) {
+    var out = setLayers(specs, fallbackId);
+    specs.forEach(function (spec) {
+      var entry = G.layers[spec.id];
+      if (spec.subdomains && entry && entry.layer.options) {
+        entry.layer.options.subdomains = spec.subdomains.indexOf(",") >= 0 ? spec.subdomains.split(",") : spec.subdomains;
+      }
+    });
+    return out;
+  };
   G.init = function (map, options) {
     var out = init(map, options);
     B.init((options && options.basemap) || {});
