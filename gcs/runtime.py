@@ -31,6 +31,7 @@ from gcs.station.demo_missions import plan_demo_mission
 from gcs.station.firmware import Firmware
 from gcs.station.health import Health
 from gcs.station.live import Live
+from gcs.station.live_record import LiveRecording
 from gcs.station.maintenance import Maintenance
 from gcs.station.maps import Maps
 from gcs.station.media import Media
@@ -78,6 +79,7 @@ CAPABILITIES: list[CapabilityFactory] = [
     Maps,  # shared map elements, custom flight areas (§8.2, flight_areas_*)
     Live,  # live video: capacity/status, live_* commands, ingest secrets (§7)
     Media,  # media library: file_upload_callback, Pilot's media API (issue 11)
+    LiveRecording,  # live video recorded to MP4 / snapshots, into the media library (issue 12)
 ]
 
 COMPONENTS = [
