@@ -39,6 +39,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from gcs.video import stamp
+
 log = logging.getLogger("gcs.video.server")
 
 #: The name FFmpeg is told to expect; a device never publishes it.
@@ -314,11 +316,16 @@ class MediaServer:
         out = av.open(fan, "w", format="mpegts", options={"flush_packets": "1"})
         try:
             ostream = out.add_stream_from_template(vs)
+            # issue 12: each H.264 packet carries its arrival time, for the latency shown
+            nal_size = stamp.nal_length_size(vs.codec_context.extradata)
+            stamping = vs.codec_context.name == "h264"
             for packet in container.demux(vs):
                 if slot.closed.is_set():
                     break
                 if packet.dts is None:
                     continue
+                if stamping:
+                    packet = stamp.stamp_packet(packet, nal_size, time.time())
                 fan.key = bool(packet.is_keyframe)
                 packet.stream = ostream
                 out.mux(packet)
