@@ -134,6 +134,7 @@ class LiveRecording(Capability):
     def __init__(self, station: Any) -> None:
         super().__init__(station)
         self.recordings: dict[str, ActiveRecording] = {}  # by stream key
+        self.first_picture_wait_s = FIRST_PICTURE_WAIT_S
         self._session: aiohttp.ClientSession | None = None
 
     async def stop(self) -> None:
@@ -161,7 +162,7 @@ class LiveRecording(Capability):
 
     async def start_recording(self, video_id: str, *, actor: str = "operator") -> ActiveRecording:
         """Start recording the camera of `video_id` (its stream is started or reused); answers
-        once the first key frame is in the file, or after `FIRST_PICTURE_WAIT_S` with
+        once the first key frame is in the file, or after `first_picture_wait_s` with
         `first_picture_ms` None (the device has not started pushing yet). A camera already
         being recorded gives its running recording.
 
@@ -187,7 +188,7 @@ class LiveRecording(Capability):
         name = file_name(stream.video_id, stream.video_type, now, "mp4")
         path = self.station.data_dir / "recordings" / name
         loop = asyncio.get_running_loop()
-        recorder = Recorder(live.playback_url(stream), path)
+        recorder = Recorder(live.playback_url(stream), path, publishing=lambda: stream.publishing)
         rec = ActiveRecording(
             video_id=stream.video_id,
             device_sn=sn,
@@ -206,7 +207,7 @@ class LiveRecording(Capability):
         self.recordings[stream_key(video_id)] = rec
         recorder.start()
         self._say("info", f"recording {video_id} ({actor})", sn)
-        if await loop.run_in_executor(None, recorder.wait_started, FIRST_PICTURE_WAIT_S):
+        if await loop.run_in_executor(None, recorder.wait_started, self.first_picture_wait_s):
             rec.first_picture_ms = self.station.now_ms()
         self.station.bus.publish(RecordingChanged(self.station.now_ms(), video_id, sn, "started"))
         return rec

@@ -46,12 +46,14 @@ from gcs.ui.bridge import StationBridge
 from gcs.ui.i18n import register, tr
 from gcs.ui.live_bridge import LiveAccess
 from gcs.video.decoder import Decoder, FrameInfo
+from gcs.video.recorder import have_engine
 
 LENSES = ["wide", "zoom", "ir"]
 QUALITIES = ["auto", "smooth 540p", "standard 720p", "high 720p", "ultra 1080p"]
 #: Pictures the latency figure is the median of.
 LATENCY_WINDOW = 30
 DOCK_DOMAIN = 3
+NO_ENGINE = "This build has no video engine (PyAV): no picture, recording or snapshot."
 OVERLAY_STYLE = (
     "QLabel { background: rgba(20, 20, 20, 160); color: #f0f0f0; border-radius: 4px;"
     " border: 1px solid rgba(255, 255, 255, 70); padding: 4px 6px;"
@@ -80,6 +82,7 @@ register(
         "recording…": "录像中…",
         "saved in the media library": "已存入媒体库",
         "nothing to save yet: no picture shown": "尚无画面，无法截图",
+        NO_ENGINE: "本版本没有视频引擎（PyAV）：无法显示画面、录像或截图。",
     }
 )
 
@@ -199,6 +202,11 @@ class VideoWindow(QWidget):
         self._record_timer.setInterval(500)
         self._record_timer.timeout.connect(self._show_record_state)
         self._refresh_overlay()
+        if not have_engine():  # the installers leave PyAV out: say so instead of failing
+            for button in (self.record, self.snap):
+                button.setEnabled(False)
+                button.setToolTip(tr(NO_ENGINE))
+            self.status.setText(tr(NO_ENGINE))
         if self.access.is_recording(video_id):
             self._set_recording(True)
 

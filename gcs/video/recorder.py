@@ -65,11 +65,21 @@ OnDone = Callable[[Recording], None]
 class Recorder(threading.Thread):
     """Copy the stream at `url` into the MP4 file `path` until `stop()` or the stream ends."""
 
-    def __init__(self, url: str, path: Path, on_done: OnDone | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        path: Path,
+        on_done: OnDone | None = None,
+        *,
+        publishing: Callable[[], bool] | None = None,
+    ) -> None:
+        """`publishing()` says whether the device pushes the stream now: the URL is not read
+        before it does (so a recording of a device that never pushes stops at once)."""
         super().__init__(name="video-recorder", daemon=True)
         self.url = url
         self.path = path
         self.on_done = on_done
+        self.publishing = publishing
         self.frames = 0
         self.result: Recording | None = None
         self._halt = threading.Event()
@@ -122,14 +132,24 @@ class Recorder(threading.Thread):
         except ImportError:
             msg = "recording needs the video engine (PyAV), which this build does not include"
             return self._result(0.0, 0, 0, "", "error", msg, 0, 0.0)
-        try:
-            src: Any = av.open(
-                self.url,
-                options={"fflags": "nobuffer", "analyzeduration": "500000"},
-                timeout=(OPEN_TIMEOUT_S, READ_TIMEOUT_S),
-            )
-        except Exception as exc:
-            return self._result(0.0, 0, 0, "", "error", f"cannot read the stream: {exc}", 0, 0.0)
+        src: Any = None
+        while src is None:  # the device may not push yet: wait for it until stopped
+            if self.publishing is not None and not self.publishing():
+                if self._halt.wait(0.1):
+                    why = "no picture arrived before the recording was stopped"
+                    return self._result(0.0, 0, 0, "", "stop", why, 0, 0.0)
+                continue
+            try:
+                src = av.open(
+                    self.url,
+                    options={"fflags": "nobuffer", "analyzeduration": "500000"},
+                    timeout=(OPEN_TIMEOUT_S, READ_TIMEOUT_S),
+                )
+            except Exception as exc:
+                log.info("recording %s: no stream yet: %s", self.path.name, exc)
+                if self._halt.wait(1.0):
+                    why = f"no picture arrived before the recording was stopped ({exc})"
+                    return self._result(0.0, 0, 0, "", "stop", why, 0, 0.0)
         try:
             if not src.streams.video:
                 return self._result(0.0, 0, 0, "", "error", "the stream has no video", 0, 0.0)

@@ -313,3 +313,37 @@ async def test_record_refusals_are_clear_and_shown(
         assert len(dock.sent("live_start_push")) == sent_before  # nothing asked of the device
     finally:
         off()
+
+
+async def test_a_device_that_never_pushes_ends_in_a_clear_state(
+    runtime: ThreadedRuntime, dock: RawDock, api: tuple[Any, str]
+) -> None:
+    session, base = api
+    station = runtime.runtime.station
+    recordings = station.capability(LiveRecording)
+    dock.script = lambda d, cmd: d.reply(cmd, {"result": 0})  # accepts, never pushes
+    changes: list[RecordingChanged] = []
+    seen: list[LogEntry] = []
+    offs = [
+        station.bus.subscribe(RecordingChanged, changes.append),
+        station.bus.subscribe(LogEntry, seen.append),
+    ]
+    recordings.first_picture_wait_s = 0.5
+    try:
+        status, body = await _record(session, base, {"video_id": DOCK_CAM, "action": "start"})
+        assert status == 200 and body["data"]["recording"] is True, body
+        assert body["data"]["first_picture_ms"] is None  # still waiting for the device
+        status, body = await _record(session, base, {"video_id": DOCK_CAM, "action": "stop"})
+        assert status == 200 and body["data"]["media"] is None, body
+        assert [c.what for c in changes] == ["started", "failed"]
+        assert "no picture" in changes[-1].message
+        wait_for(lambda: any("no picture" in e.message and e.level == "warning" for e in seen))
+        assert recordings.recording(DOCK_CAM) is None
+        live = station.capability(Live)
+        stream = live.stream(DOCK_CAM)
+        assert stream is not None and stream.viewers == 0  # the lease is given back
+    finally:
+        recordings.first_picture_wait_s = 8.0
+        for off in offs:
+            off()
+        await session.post(f"{base}/manage/api/v1/live/streams/stop", json={"video_id": DOCK_CAM})

@@ -148,6 +148,24 @@ def test_overlay_follows_the_osd_and_can_be_hidden(
         bridge.close()
 
 
+def test_without_the_video_engine_the_tools_say_why(
+    qtbot: Any, ui_runtime: ThreadedRuntime, monkeypatch: Any
+) -> None:
+    import gcs.ui.video_window as video_window
+    from gcs.ui.bridge import StationBridge
+
+    monkeypatch.setattr(video_window, "have_engine", lambda: False)
+    bridge = StationBridge(ui_runtime)
+    win = video_window.VideoWindow(bridge, AIR_CAM)
+    qtbot.addWidget(win)
+    try:
+        assert not win.record.isEnabled() and not win.snap.isEnabled()
+        assert "PyAV" in win.record.toolTip() and "PyAV" in win.status.text()
+    finally:
+        win.close()
+        bridge.close()
+
+
 @pytest.mark.slow
 def test_snapshot_and_recording_from_the_window_into_the_media_library(
     qtbot: Any, ui_runtime: ThreadedRuntime, live_dock: RawDock, tmp_path: Path
