@@ -102,22 +102,28 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
-def position_metadata(osd: Mapping[str, Any], taken_ms: int) -> dict[str, Any]:
+def position_metadata(osd: Mapping[str, Any], taken_ms: int, camera: str = "") -> dict[str, Any]:
     """The callback `metadata` (protocol §5 shape) from a device's OSD: position, heights
-    (ellipsoidal `height` as absolute, `elevation` as relative to take-off), heading."""
+    (ellipsoidal `height` as absolute, `elevation` as relative to take-off) and the yaw of the
+    camera's gimbal (the OSD's payload object named by the camera index, protocol §3)."""
     md: dict[str, Any] = {"create_time": taken_ms}
     lat, lng = _number(osd.get("latitude")), _number(osd.get("longitude"))
     if lat is not None and lng is not None:
         md["shoot_position"] = {"lat": lat, "lng": lng}
-    for field_name, key in (
-        ("absolute_altitude", "height"),
-        ("relative_altitude", "elevation"),
-        ("gimbal_yaw_degree", "attitude_head"),
-    ):
+    for field_name, key in (("absolute_altitude", "height"), ("relative_altitude", "elevation")):
         value = _number(osd.get(key))
         if value is not None:
             md[field_name] = value
+    payload = osd.get(camera) if camera else None
+    yaw = _number(payload.get("gimbal_yaw")) if isinstance(payload, Mapping) else None
+    if yaw is not None:
+        md["gimbal_yaw_degree"] = yaw
     return md
+
+
+def _camera_of(video_id: str) -> str:
+    parsed = parse_video_id(video_id)
+    return parsed[1] if parsed else ""
 
 
 def file_name(video_id: str, video_type: str, at_ms: int, ext: str) -> str:
@@ -261,7 +267,7 @@ class LiveRecording(Capability):
             rec.gateway_sn,
             result.path,
             "video/mp4",
-            position_metadata(rec.osd, taken),
+            position_metadata(rec.osd, taken, _camera_of(rec.video_id)),
         )
         if row is None:
             self._failed(rec, f"recording of {rec.video_id} kept in {result.path}")
@@ -330,7 +336,13 @@ class LiveRecording(Capability):
         name = file_name(video_id, lens, taken, "jpg")
         osd = self.station.telemetry.current(sn)
         row = await self._catalogue(
-            video_id, sn, gateway, jpeg, "image/jpeg", position_metadata(osd, taken), name=name
+            video_id,
+            sn,
+            gateway,
+            jpeg,
+            "image/jpeg",
+            position_metadata(osd, taken, _camera_of(video_id)),
+            name=name,
         )
         if row is None:
             raise self._refuse(

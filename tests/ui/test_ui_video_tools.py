@@ -191,6 +191,7 @@ def test_snapshot_and_recording_from_the_window_into_the_media_library(
         horizontal_speed=5.24,
         attitude_head=-35,
         battery={"capacity_percent": 76},
+        **{"39-0-7": {"payload_index": "39-0-7", "gimbal_yaw": 12.5, "gimbal_pitch": -30}},
     )
     wait_for(lambda: station.telemetry.current(AIRCRAFT).get("height") == 132.5, what="OSD")
     bridge = StationBridge(ui_runtime)
@@ -218,6 +219,7 @@ def test_snapshot_and_recording_from_the_window_into_the_media_library(
         assert photo.lat == pytest.approx(22.5431) and photo.lng == pytest.approx(113.9593)
         assert photo.absolute_altitude == pytest.approx(132.5)
         assert photo.relative_altitude == pytest.approx(80.4)
+        assert photo.gimbal_yaw == pytest.approx(12.5)  # this camera's gimbal
         assert photo.create_time is not None and abs(photo.create_time - now_ms()) < 30_000
         media = station.capability(Media)
         ui_runtime.submit(media.wait_idle()).result(30)
@@ -282,6 +284,7 @@ def test_wall_plays_two_streams_and_unseen_windows_cost_nothing(
         assert set(wall.cameras()) == {AIR_CAM, DOCK_CAM}
         dock_win = wall.open(DOCK_CAM)
         assert dock_win is not None and wall.cell_of(dock_win) == 0
+        assert dock_win.access is loose.access  # one relay of recording events per bridge
         # a window of its own, docked into the wall with its button
         loose.show()
         qtbot.waitUntil(lambda: loose.frames_shown >= 5, timeout=20000)
