@@ -67,3 +67,59 @@ def test_a_decoder_gives_the_same_pictures_with_the_stamp() -> None:
     plain, stamped = decode(False), decode(True)
     assert len(plain) == len(stamped) == 12
     assert all((a == b).all() for a, b in zip(plain, stamped, strict=True))
+
+
+@pytest.mark.slow
+def test_playback_carries_the_stamp_and_video_pes_lengths(tmp_path: Any) -> None:
+    """The media server's MPEG-TS: each picture stamped with its arrival, and each video PES
+    with its length, so a player's demuxer hands a picture on at its last byte instead of
+    holding it until the next picture starts (one frame of latency)."""
+    pytest.importorskip("av")
+    import secrets
+    import time
+    import urllib.request
+
+    from live_push import Pusher
+
+    from gcs.video.process import MediaProcess
+
+    media = MediaProcess(
+        host="127.0.0.1", rtmp_port=0, http_port=0, log_path=tmp_path / "media.log"
+    )
+    media.start()
+    secret, token = secrets.token_urlsafe(16), secrets.token_urlsafe(8)
+    media.add("cam", secret, token)
+    pusher = Pusher(f"rtmp://127.0.0.1:{media.rtmp_port}/live/cam?secret={secret}", seconds=30)
+    pusher.start()
+    try:
+        url = f"http://127.0.0.1:{media.http_port}/live/cam.ts?token={token}"
+        data = b""
+        deadline = time.monotonic() + 20
+        while not data and time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(url, timeout=10) as r:
+                    while len(data) < 188 * 400:
+                        chunk = r.read(188 * 50)
+                        if not chunk:
+                            break
+                        data += chunk
+            except OSError:
+                time.sleep(0.2)  # not publishing yet
+        assert len(data) >= 188 * 400, "no playback"
+        before = time.time()
+        stamped = stamp.arrival_time(data[data.find(stamp.UUID) - 8 :])
+        assert stamped is not None and before - 30 < stamped <= before
+        lengths = []
+        for i in range(0, len(data) - 188 + 1, 188):
+            ts = data[i : i + 188]
+            if ts[0] != 0x47 or not ts[1] & 0x40:  # sync byte, payload unit start
+                continue
+            start = 4 + (1 + ts[4] if ts[3] & 0x20 else 0)  # after an adaptation field
+            if ts[start : start + 3] == b"\x00\x00\x01" and 0xE0 <= ts[start + 3] <= 0xEF:
+                lengths.append(int.from_bytes(ts[start + 4 : start + 6], "big"))
+        assert len(lengths) >= 10, "no video PES"
+        assert all(n > 0 for n in lengths), lengths  # small pictures: length written
+    finally:
+        pusher.stop.set()
+        pusher.join(10)
+        media.stop()
