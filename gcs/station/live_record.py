@@ -44,6 +44,8 @@ __all__ = ["ActiveRecording", "LiveRecording", "RecordingChanged", "encode_jpeg"
 
 #: How long `start_recording` waits for the first key frame before answering "waiting".
 FIRST_PICTURE_WAIT_S = 8.0
+#: How long to wait at start for the object store before leftover recordings are saved.
+STORE_WAIT_S = 60
 #: Lens suffix of the file name, as DJI names its files (`lens_of` reads it back).
 LENS_SUFFIX = {"wide": "_W", "zoom": "_Z", "ir": "_T", "thermal": "_T"}
 NO_ENGINE_EN = (
@@ -143,6 +145,65 @@ class LiveRecording(Capability):
         self.first_picture_wait_s = FIRST_PICTURE_WAIT_S
         self._session: aiohttp.ClientSession | None = None
 
+    async def start(self) -> None:
+        spawn(self._leftovers_once_stored(), name="live-record-leftovers")
+
+    async def _leftovers_once_stored(self) -> None:
+        """At start: the object store (a component) starts after the capabilities; wait for
+        it to answer, then save what a previous run left."""
+        folder = self.station.data_dir / "recordings"
+        if not await asyncio.get_running_loop().run_in_executor(None, _leftovers, folder):
+            return
+        for _ in range(STORE_WAIT_S):
+            if await self._store_answers():
+                await self.save_leftovers()
+                return
+            await asyncio.sleep(1.0)
+        self._say("warning", f"recordings left in {folder}: the object store did not answer")
+
+    async def _store_answers(self) -> bool:
+        storage = self.station.storage
+        if storage is None:
+            return False
+        try:
+            async with self._http().head(storage.presign_get("live/.probe", 60, method="HEAD")):
+                return True  # any answer, 404 included
+        except (aiohttp.ClientError, TimeoutError, OSError):
+            return False
+
+    async def save_leftovers(self) -> list[MediaRow]:
+        """Recordings a previous run finished but could not store (the station was stopping:
+        the object store goes first) go into the media library now; a `.part` file (the station
+        died while recording; MP4 keeps its index at the end) is said, and kept for a person
+        to look at. Returns the rows added."""
+        folder = self.station.data_dir / "recordings"
+        loop = asyncio.get_running_loop()
+        found = await loop.run_in_executor(None, _leftovers, folder)
+        rows: list[MediaRow] = []
+        for path in found:
+            sn = path.parent.name
+            if path.suffix == ".part":
+                kept = path.with_name(path.name[: -len(".part")] + ".unfinished")
+                await loop.run_in_executor(None, path.replace, kept)
+                self._say(
+                    "warning",
+                    f"a recording the station could not finish (it stopped while recording) "
+                    f"is kept in {kept}",
+                    sn,
+                )
+                continue
+            parts = path.stem.split("_")
+            camera = parts[2] if len(parts) > 2 else "camera"
+            metadata = {"create_time": _time_of(parts[1])} if len(parts) > 1 else {}
+            row = await self._catalogue(
+                f"{sn}/{camera}", sn, sn, path, "video/mp4", metadata, name=path.name
+            )
+            if row is not None:
+                await loop.run_in_executor(None, path.unlink)
+                self._say("info", f"recording {path.name} of a previous run saved", sn)
+                rows.append(row)
+        return rows
+
     async def stop(self) -> None:
         for rec in list(self.recordings.values()):
             rec.recorder.stop()
@@ -192,7 +253,7 @@ class LiveRecording(Capability):
         unwatch = live.watch(video_id)
         now = self.station.now_ms()
         name = file_name(stream.video_id, stream.video_type, now, "mp4")
-        path = self.station.data_dir / "recordings" / name
+        path = self.station.data_dir / "recordings" / sn / name
         loop = asyncio.get_running_loop()
         recorder = Recorder(live.playback_url(stream), path, publishing=lambda: stream.publishing)
         rec = ActiveRecording(
@@ -399,8 +460,7 @@ class LiveRecording(Capability):
             self._say("warning", f"{key} not stored: object storage is not available", sn)
             return False
         url = storage.presign_get(key, 600, method="PUT")
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600))
+        session = self._http()
         loop = asyncio.get_running_loop()
         f: Any = None
         try:
@@ -411,7 +471,7 @@ class LiveRecording(Capability):
             else:
                 data, size = body, len(body)
             headers = {"Content-Type": content_type, "Content-Length": str(size)}
-            async with self._session.put(url, data=data, headers=headers) as r:
+            async with session.put(url, data=data, headers=headers) as r:
                 await r.read()
                 if r.status != 200:
                     self._say("warning", f"the store refused {key} (HTTP {r.status})", sn)
@@ -424,6 +484,28 @@ class LiveRecording(Capability):
                 await loop.run_in_executor(None, f.close)
         return True
 
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600))
+        return self._session
+
     def _say(self, level: str, text: str, sn: str = "") -> None:
         log.log(logging.WARNING if level == "warning" else logging.INFO, "%s", text)
         self.station.bus.publish(LogEntry(self.station.now_ms(), "live", level, text, sn))
+
+
+def _leftovers(folder: Path) -> list[Path]:
+    """`recordings/<sn>/*.mp4` and `*.mp4.part`, oldest first (blocking)."""
+    if not folder.is_dir():
+        return []
+    files = [f for f in folder.glob("*/*") if f.name.endswith((".mp4", ".mp4.part"))]
+    return sorted(files, key=lambda f: f.stat().st_mtime)
+
+
+def _time_of(stamp: str) -> int | None:
+    """Epoch ms of the `YYYYmmddHHMMSSmmm` (UTC) in a recording's file name."""
+    try:
+        t = datetime.strptime(stamp[:14], "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+        return int(t.timestamp() * 1000) + int(stamp[14:17] or 0)
+    except ValueError:
+        return None

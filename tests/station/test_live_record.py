@@ -347,3 +347,62 @@ async def test_a_device_that_never_pushes_ends_in_a_clear_state(
         for off in offs:
             off()
         await session.post(f"{base}/manage/api/v1/live/streams/stop", json={"video_id": DOCK_CAM})
+
+
+def test_recordings_a_previous_run_could_not_store_are_saved_at_start(tmp_path: Path) -> None:
+    """Stopping the station while recording: the object store stops first, the MP4 stays in
+    recordings/; the next start puts it into the media library. A crash leaves a `.part`,
+    which is said and kept."""
+    import fractions
+
+    import numpy as np
+
+    data_dir = tmp_path / "station"
+    folder = data_dir / "recordings" / AIRCRAFT
+    folder.mkdir(parents=True)
+    mp4 = folder / "LIVE_20261203101500250_39-0-7_W.mp4"
+    out: Any = av.open(str(mp4), "w", format="mp4")
+    s: Any = out.add_stream("libx264", rate=30)
+    s.width, s.height, s.pix_fmt = 320, 180, "yuv420p"
+    for n in range(15):
+        frame = av.VideoFrame.from_ndarray(np.zeros((180, 320, 3), np.uint8), format="rgb24")
+        frame.pts, frame.time_base = n, fractions.Fraction(1, 30)
+        for p in s.encode(frame):
+            out.mux(p)
+    for p in s.encode(None):
+        out.mux(p)
+    out.close()
+    part = folder / "LIVE_20261203102000000_39-0-7.mp4.part"
+    part.write_bytes(b"\x00\x00\x00\x18ftypisom")
+    settings = load_settings(data_dir)
+    settings.station.host = settings.station.public_host = "127.0.0.1"
+    settings.mqtt.port = settings.http.port = settings.http.https_port = 0
+    settings.storage.port = settings.ntp.port = settings.ntp.fallback_port = 0
+    settings.live.rtmp_port = settings.live.http_port = 0
+    rt = ThreadedRuntime(Runtime(settings, data_dir))
+    rt.start()
+    try:
+        station = rt.runtime.station
+        media = station.capability(Media)
+
+        def saved() -> Any:
+            rows, _ = rt.submit(media.query(MediaQuery(device_sns=(AIRCRAFT,)))).result(10)
+            return rows
+
+        [row] = wait_for(saved, 30, "the leftover recording in the media library")
+        assert row.device_sn == AIRCRAFT and row.kind == "video" and row.lens == "wide"
+        assert row.path == f"{AIRCRAFT}/39-0-7" and row.name == mp4.name
+        assert row.create_time == 1796292900250  # 2026-12-03 10:15:00.250 UTC, from the name
+        wait_for(lambda: not mp4.exists(), 10, "the local copy removed")
+        assert not part.exists()
+        assert (folder / "LIVE_20261203102000000_39-0-7.mp4.unfinished").exists()
+        wait_for(  # said to the operator (the events panel's history)
+            lambda: any(
+                "could not finish" in e.message and e.level == "warning"
+                for e in rt.submit(station.recent_events()).result(10)
+            ),
+            10,
+            "the unfinished recording in the events",
+        )
+    finally:
+        rt.stop()
