@@ -329,10 +329,52 @@ def test_wall_plays_two_streams_and_unseen_windows_cost_nothing(
         n = loose.frames_shown
         qtbot.waitUntil(lambda: loose.frames_shown >= n + 5, timeout=20000)
         assert loose.wall_button.text() == "To video wall"
-        # a hidden window costs nothing either
+        # a hidden window costs nothing either, and the station stops the stream nobody sees
+        live.idle_stop_s = 0.3
         loose.hide()
         qtbot.waitUntil(lambda: air.viewers == 0 and loose.decoder is None, timeout=5000)
+        qtbot.waitUntil(  # the station's reaper pass, run now rather than on its period
+            lambda: AIR_CAM in ui_runtime.submit(live.reap()).result(10), timeout=10000
+        )
+        assert live.stream(AIR_CAM) is None
+        assert live_dock.sent("live_stop_push")[-1]["data"] == {"video_id": AIR_CAM}
+        assert live.stream(DOCK_CAM) is not None  # the wall's other cell is still watched
     finally:
         loose.close()
         wall.close()
+        bridge.close()
+
+
+@pytest.mark.slow
+def test_the_live_button_brings_up_the_wall_of_a_docked_window(
+    qtbot: Any, ui_runtime: ThreadedRuntime, live_dock: RawDock
+) -> None:
+    pytest.importorskip("av")
+    from gcs.ui.bridge import Selection, StationBridge
+    from gcs.ui.dock_panel import DockPanel
+    from gcs.ui.video_wall import VideoWall
+
+    bridge = StationBridge(ui_runtime)
+    selection = Selection()
+    panel = DockPanel(bridge, selection)
+    qtbot.addWidget(panel)
+    wall = VideoWall.of(bridge)
+    try:
+        qtbot.waitUntil(lambda: bridge.device(live_dock.sn) is not None, timeout=5000)
+        selection.select(live_dock.sn)
+        panel.show()
+        qtbot.waitUntil(lambda: panel.live_button.isVisible(), timeout=5000)
+        panel.open_live()
+        [win] = panel.video_windows.values()
+        assert win.isWindow() and win.isVisible() and win.video_id == DOCK_CAM
+        win.wall_button.click()
+        assert wall.cell_of(win) == 0 and wall.isVisible()
+        wall.hide()
+        assert not win.isVisible()
+        panel.open_live()  # the same camera again: its window is in the wall, so the wall
+        assert wall.isVisible() and win.isVisible() and list(panel.video_windows.values()) == [win]
+        qtbot.waitUntil(lambda: win.decoder is not None, timeout=10000)
+    finally:
+        wall.close()
+        panel.close()
         bridge.close()
