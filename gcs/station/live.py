@@ -205,6 +205,9 @@ class Stream:
     publishing: bool = False
     token: str = ""
     idle_since: float = field(default_factory=time.monotonic)
+    #: Pilot's own live share (H5 `liveshare`, `gcs.station.liveshare`): the pilot starts and
+    #: stops it on the RC, so the station neither reaps it nor sends `live_stop_push` for it.
+    share: bool = False
 
     @property
     def key(self) -> str:
@@ -640,6 +643,9 @@ class Live(Capability):
         stream = self.streams.pop(stream_key(video_id), None)
         if stream is not None:
             self._forget(stream)
+        if stream is not None and stream.share:  # the pilot's share: no service to send
+            self.station.bus.publish(LiveChanged(_now_ms(), gw, video_id, "stopped"))
+            return
         sent_id = stream.video_id if stream is not None else video_id
         try:
             await self.station.commands.run(
@@ -704,7 +710,10 @@ class Live(Capability):
         idle = [
             s
             for s in list(self.streams.values())
-            if s.viewers == 0 and s.remote_viewers == 0 and now - s.idle_since >= self.idle_stop_s
+            if not s.share
+            and s.viewers == 0
+            and s.remote_viewers == 0
+            and now - s.idle_since >= self.idle_stop_s
         ]
         stopped: list[str] = []
         for s in idle:
