@@ -1,13 +1,18 @@
-"""Live video benchmark: prints JSON.
+"""Live video benchmark, glass to glass: prints JSON.
 
-The station's media server (`gcs media`, FFmpeg through PyAV, in its child process) receives an
-RTMP push of 1280x720 at 30 fps (PyAV + libx264, zerolatency, the sender's frame number drawn
-into the picture) and a reader in this process decodes the station's playback URL (MPEG-TS over
-HTTP) on its own thread. Latency = time a frame is decoded − time it was encoded (same clock),
-so it covers encode, RTMP, the media server, HTTP and decode (no display). Also: CPU of the
-media server child and of the decoding thread, RSS of the child, for 1 and for 4 streams.
+For RTMP (url_type 1) and for WHIP (url_type 4): the simulator's camera (`gcs.sim.video`
+`CameraPush` over RTMP, `gcs.sim.whip.WhipPush` over WebRTC with aiortc) encodes a 1280x720
+30 fps picture with the sending wall-clock time drawn into it and pushes it to the station's
+media server (`gcs media`, its own child process); the desktop's decoder (`gcs.video.decoder.
+Decoder`, the one the video windows use, on its own thread) reads the station's playback URL
+(MPEG-TS over HTTP). Latency = the clock when a decoded picture reaches the decoder's output −
+the time drawn in it (same clock), so it covers encode, transport (RTMP, or RTP/SRTP with its
+jitter buffer), the media server, HTTP and decode; painting on screen is not included. Also:
+CPU of each decoder thread (per 720p30 stream watched), CPU and RSS of the media server child,
+for 1 and for 4 streams at once.
 
 Run: PYTHONPATH=. .venv/bin/python tests/bench/live_latency.py [--seconds 10] [--streams 1 4]
+     [--protocols rtmp whip]
 """
 
 from __future__ import annotations
@@ -27,8 +32,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import psutil
-from live_push import Pusher, read_number
 
+from gcs.sim.video import CameraPush, read_time_ms
+from gcs.video.decoder import Decoder, FrameInfo
 from gcs.video.process import MediaProcess
 
 
@@ -38,35 +44,29 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class Reader(threading.Thread):
-    def __init__(self, url: str, pusher: Pusher, until: float) -> None:
-        super().__init__(daemon=True)
-        self.url, self.pusher, self.until = url, pusher, until
+class Watch:
+    """One stream watched through the desktop's decoder: the latency of every picture."""
+
+    def __init__(self, url: str) -> None:
         self.latencies: list[float] = []
-        self.cpu = 0.0
         self.frames = 0
+        self.recording = False
+        self.decoder = Decoder(url, self.on_frame, lambda state, message: None)
 
-    def run(self) -> None:
-        import av
+    def on_frame(self, img: Any, info: FrameInfo) -> None:
+        now = int(time.time() * 1000) & 0xFFFFFFFF
+        self.frames += 1
+        if self.recording:
+            lat = (now - read_time_ms(img)) & 0xFFFFFFFF
+            if lat < 10_000:
+                self.latencies.append(float(lat))
 
-        c: Any = av.open(
-            self.url, options={"fflags": "nobuffer", "analyzeduration": "0", "probesize": "32768"}
-        )
-        vs = c.streams.video[0]
-        vs.thread_type = "SLICE"
-        t0 = time.thread_time()
-        for frame in c.decode(vs):
-            now = time.monotonic()
-            img = frame.to_ndarray(format="gray")
-            n = read_number(img)
-            sent = self.pusher.sent_at.get(n)
-            if sent is not None and now - sent < 5:
-                self.latencies.append((now - sent) * 1000)
-            self.frames += 1
-            if now > self.until:
-                break
-        self.cpu = time.thread_time() - t0
-        c.close()
+    def cpu_s(self) -> float:
+        native = self.decoder.native_id
+        for t in psutil.Process().threads():
+            if t.id == native:
+                return float(t.user_time + t.system_time)
+        return 0.0
 
 
 def pct(xs: list[float], p: float) -> float:
@@ -74,64 +74,92 @@ def pct(xs: list[float], p: float) -> float:
     return round(xs[min(len(xs) - 1, int(len(xs) * p))], 1) if xs else float("nan")
 
 
-def run(streams: int, seconds: float) -> dict[str, Any]:
-    rtmp, http = free_port(), free_port()
+def _pusher(protocol: str, host: str, media: MediaProcess, name: str, secret: str) -> Any:
+    if protocol == "rtmp":
+        return CameraPush(f"rtmp://{host}:{media.rtmp_port}/live/{name}?secret={secret}", 2, "wide")
+    from gcs.sim.whip import WhipPush
+
+    url = f"http://{host}:{media.http_port}/rtc/v1/whip/?app=live&stream={name}&secret={secret}"
+    return WhipPush(url, 2, "wide")
+
+
+def run(protocol: str, streams: int, seconds: float) -> dict[str, Any]:
+    host = "127.0.0.1"
     with tempfile.TemporaryDirectory() as d:
         media = MediaProcess(
-            host="127.0.0.1", rtmp_port=rtmp, http_port=http, log_path=Path(d) / "media.log"
+            host=host, rtmp_port=free_port(), http_port=free_port(), log_path=Path(d) / "m.log"
         )
-        media.start()
         events: list[dict[str, Any]] = []
-        media.on_event = events.append
+        lock = threading.Lock()
+
+        def on_event(ev: dict[str, Any]) -> None:
+            with lock:
+                events.append(ev)
+
+        media.on_event = on_event
+        media.start()
         proc = psutil.Process(media.pid)
-        pushers, readers = [], []
+        pushers: list[Any] = []
+        watches: list[Watch] = []
         try:
             for i in range(streams):
                 name, secret, token = f"cam{i}", secrets.token_urlsafe(16), secrets.token_urlsafe(8)
                 media.add(name, secret, token)
-                p = Pusher(
-                    f"rtmp://127.0.0.1:{rtmp}/live/{name}?secret={secret}",
-                    seconds=seconds + 10,
-                    size=(1280, 720),
-                )
+                p = _pusher(protocol, host, media, name, secret)
                 p.start()
-                pushers.append((p, name, token))
-            deadline = time.monotonic() + 15
-            while sum(e.get("event") == "publishing" for e in events) < streams:
+                pushers.append(p)
+                w = Watch(f"http://{host}:{media.http_port}/live/{name}.ts?token={token}")
+                watches.append(w)
+            deadline = time.monotonic() + 30
+            while sum(e.get("event") == "publishing" for e in list(events)) < streams:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"pushes did not arrive: {events}")
                 time.sleep(0.05)
-            time.sleep(1.0)  # past the start-up burst
-            cpu0, t0 = proc.cpu_times(), time.monotonic()
-            until = t0 + seconds
-            for p, name, token in pushers:
-                r = Reader(f"http://127.0.0.1:{http}/live/{name}.ts?token={token}", p, until)
-                r.start()
-                readers.append(r)
-            for r in readers:
-                r.join(seconds + 15)
-            cpu1, t1 = proc.cpu_times(), time.monotonic()
+            for w in watches:
+                w.decoder.start()
+            deadline = time.monotonic() + 20
+            while not all(w.frames > 30 for w in watches):  # past the start-up burst
+                if time.monotonic() > deadline:
+                    raise RuntimeError("no pictures decoded")
+                time.sleep(0.05)
+            cpu0 = [w.cpu_s() for w in watches]
+            pcpu0, t0 = proc.cpu_times(), time.monotonic()
+            for w in watches:
+                w.recording = True
+            time.sleep(seconds)
+            for w in watches:
+                w.recording = False
+            t1 = time.monotonic()
+            cpu1 = [w.cpu_s() for w in watches]
+            pcpu1 = proc.cpu_times()
             rss = proc.memory_info().rss
         finally:
-            for p, _, _ in pushers:
-                p.stop.set()
+            for w in watches:
+                w.decoder.stop()
+            for p in pushers:
+                p.stop()
             media.stop()
-        lat = [x for r in readers for x in r.latencies]
+        span = t1 - t0
+        lat = [x for w in watches for x in w.latencies]
         return {
+            "protocol": protocol,
             "streams": streams,
             "size": "1280x720@30",
-            "seconds": round(t1 - t0, 1),
-            "frames_decoded": sum(r.frames for r in readers),
-            "latency_ms_p50": pct(lat, 0.50),
-            "latency_ms_p99": pct(lat, 0.99),
-            "latency_ms_mean": round(statistics.fmean(lat), 1) if lat else None,
-            "media_server_cpu_pct": round(
-                100 * ((cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)) / (t1 - t0), 1
-            ),
+            "seconds": round(span, 1),
+            "frames_decoded": len(lat),
+            "fps_per_stream": round(len(lat) / span / streams, 1),
+            "glass_to_glass_ms_p50": pct(lat, 0.50),
+            "glass_to_glass_ms_p99": pct(lat, 0.99),
+            "glass_to_glass_ms_mean": round(statistics.fmean(lat), 1) if lat else None,
             "decode_cpu_pct_per_stream": round(
-                100 * statistics.fmean(r.cpu for r in readers) / (t1 - t0), 1
+                100 * statistics.fmean(b - a for a, b in zip(cpu0, cpu1, strict=True)) / span, 1
+            ),
+            "media_server_cpu_pct": round(
+                100 * ((pcpu1.user + pcpu1.system) - (pcpu0.user + pcpu0.system)) / span,
+                1,
             ),
             "media_server_rss_mib": round(rss / 2**20, 1),
+            "bench_process_rss_mib": round(psutil.Process().memory_info().rss / 2**20, 1),
         }
 
 
@@ -139,9 +167,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--streams", type=int, nargs="+", default=[1, 4])
+    ap.add_argument("--protocols", nargs="+", default=["rtmp", "whip"])
     a = ap.parse_args()
-    out = {"cpus": psutil.cpu_count(), "runs": [run(n, a.seconds) for n in a.streams]}
-    print(json.dumps(out, indent=2))
+    runs = [run(p, n, a.seconds) for p in a.protocols for n in a.streams]
+    print(json.dumps({"cpus": psutil.cpu_count(), "runs": runs}, indent=2))
 
 
 if __name__ == "__main__":
