@@ -10,6 +10,10 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import threading
+import time
+import urllib.request
+import uuid
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -162,7 +166,96 @@ async def test_pilot_shares_live_video_to_the_station(station: PilotStation) -> 
                 return not any(s["publishing"] for s in await _streams(base, token) if s["share"])
 
             await _until(page, "the share ended", ended, 15)
+
+            # the station starting a stream on the RC by MQTT (video-on-demand) still works
+            await asyncio.get_running_loop().run_in_executor(
+                None, _rc_streams_on_demand, rc, base, token
+            )
         finally:
             if pusher is not None:
                 pusher.stop.set()
             rc.close()
+
+
+CAPACITY = {
+    "available_video_number": 1,
+    "coexist_video_number_max": 1,
+    "device_list": [
+        {
+            "sn": AIRCRAFT_SN,
+            "available_video_number": 1,
+            "coexist_video_number_max": 1,
+            "camera_list": [
+                {
+                    "camera_index": "39-0-7",
+                    "available_video_number": 1,
+                    "coexist_video_number_max": 1,
+                    "video_list": [{"video_index": "normal-0", "video_type": "normal"}],
+                }
+            ],
+        }
+    ],
+}
+
+
+def _http(method: str, url: str, token: str, body: Any = None) -> Any:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method)
+    req.add_header("x-auth-token", token)
+    req.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return json.loads(r.read())
+
+
+def _rc_streams_on_demand(rc: RawGateway, base: str, token: str) -> None:
+    """The RC reports what it can stream, the API starts its camera (url_type 1), the RC gets
+    `live_start_push` with an RTMP URL of its own and answers; both streams are listed."""
+    assert rc.subscribe(f"thing/product/{RC_SN}/services") < 128
+    rc.publish(
+        f"thing/product/{RC_SN}/state",
+        {
+            "tid": str(uuid.uuid4()),
+            "bid": str(uuid.uuid4()),
+            "timestamp": int(time.time() * 1000),
+            "gateway": RC_SN,
+            "data": {"live_capacity": CAPACITY, "live_status": []},
+        },
+    )
+    vid = f"{AIRCRAFT_SN}/39-0-7/normal-0"
+    deadline = time.monotonic() + 15
+    while True:
+        cap = _http("GET", base + "/manage/api/v1/live/capacity", token)
+        if any(d["sn"] == AIRCRAFT_SN for d in cap["data"]):
+            break
+        assert time.monotonic() < deadline, cap
+        time.sleep(0.1)
+    answer: dict[str, Any] = {}
+
+    def serve() -> None:
+        while True:
+            topic, msg = rc.inbox.get(timeout=15)
+            if topic.endswith("/services") and msg.get("method") == "live_start_push":
+                answer.update(msg)
+                reply = {k: msg[k] for k in ("tid", "bid", "method")}
+                reply.update(timestamp=int(time.time() * 1000), data={"result": 0})
+                rc.publish(f"thing/product/{RC_SN}/services_reply", reply)
+                return
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    body = _http(
+        "POST",
+        base + "/manage/api/v1/live/streams/start",
+        token,
+        {"url_type": 1, "video_id": vid, "video_quality": 0},
+    )
+    assert body["code"] == 0, body
+    server.join(15)
+    sent = answer["data"]
+    assert sent["url_type"] == 1 and sent["video_id"] == vid
+    assert re.fullmatch(
+        rf"rtmp://127\.0\.0\.1:\d+/live/{AIRCRAFT_SN}-39-0-7\?secret=[\w-]{{16,}}", sent["url"]
+    ), sent
+    listed = _http("GET", base + "/manage/api/v1/live/streams", token)
+    kinds = {(s["video_id"], s["share"]) for s in listed["data"]}
+    assert {(vid, False), (f"{RC_SN}/0-0-0/share-0", True)} <= kinds, kinds
