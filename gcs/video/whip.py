@@ -13,6 +13,8 @@ No re-encoding: aiortc normally decodes what it receives; here its decoder facto
 H.264 access unit (Annex B, as the RTP depayloader rebuilt it) with its RTP timestamp. Those
 go into the same MPEG-TS output as an RTMP push (`server._Fanout`): the muxer's stream is made
 from the first keyframe's parameter sets, and packets are copied with their 90 kHz timestamps.
+Its jitter buffer is replaced too, by one that finishes a frame at its marker bit instead of at
+the next frame's first packet (one frame interval less latency: `marker_jitter_buffer`).
 Audio, if a device sends some, is dropped unread.
 
 aiortc is optional at run time (like PyAV): without it `unavailable()` says why and every WHIP
@@ -109,6 +111,40 @@ class _Drop:
         return []
 
 
+def marker_jitter_buffer() -> type:
+    """aiortc's jitter buffer, finishing a video frame at its last RTP packet (marker bit set,
+    RFC 6184 §5.1) when every packet from the first one is there. aiortc's own waits for the
+    first packet of the next frame, which holds every picture back one frame interval (33 ms
+    at 30 fps); a frame with a gap still waits for that (or for the retransmission)."""
+    from aiortc.jitterbuffer import JitterBuffer, JitterFrame
+
+    class MarkerJitterBuffer(JitterBuffer):
+        def add(self, packet: Any) -> tuple[bool, JitterFrame | None]:
+            pli, frame = super().add(packet)
+            if frame is None and self._is_video:
+                frame = self._complete()
+            return pli, frame
+
+        def _complete(self) -> JitterFrame | None:
+            """The oldest frame, if all its packets up to the marked last one are here."""
+            if self._origin is None:
+                return None
+            parts: list[bytes] = []
+            timestamp = None
+            for count in range(self.capacity):
+                packet = self._packets[(self._origin + count) % self.capacity]
+                if packet is None or timestamp not in (None, packet.timestamp):
+                    return None  # a gap, or the frame's end was lost: aiortc's rule applies
+                timestamp = packet.timestamp
+                parts.append(getattr(packet, "_data", b""))
+                if packet.marker:
+                    self.remove(count + 1)
+                    return JitterFrame(data=b"".join(parts), timestamp=packet.timestamp)
+            return None
+
+    return MarkerJitterBuffer
+
+
 _patched = False
 
 
@@ -128,6 +164,7 @@ def _install_pass_through() -> None:
         return original(codec)
 
     setattr(rtcrtpreceiver, "get_decoder", get_decoder)  # noqa: B010
+    setattr(rtcrtpreceiver, "JitterBuffer", marker_jitter_buffer())  # noqa: B010
     _patched = True
 
 
