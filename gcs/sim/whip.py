@@ -36,6 +36,23 @@ def available() -> bool:
     return video.available()
 
 
+def _loopback_when_alone() -> None:
+    """As the station's media server does (gcs.video.whip, which the simulator may not import):
+    ICE on 127.0.0.1 when the machine has no other address, where aioice would offer none."""
+    from aioice import ice
+
+    if getattr(ice.get_host_addresses, "gcs_loopback", False):
+        return
+    original = ice.get_host_addresses
+
+    def get_host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+        found = original(use_ipv4, use_ipv6)
+        return found or (["127.0.0.1"] if use_ipv4 else [])
+
+    get_host_addresses.gcs_loopback = True  # type: ignore[attr-defined]
+    setattr(ice, "get_host_addresses", get_host_addresses)  # noqa: B010
+
+
 class WhipPush(threading.Thread):
     """Push the test picture to a WHIP endpoint until `stop()`; `lens` may change meanwhile."""
 
@@ -86,6 +103,7 @@ class WhipPush(threading.Thread):
         from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 
         assert self._wake is not None
+        _loopback_when_alone()
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         track = _camera_track(self)
         transceiver = pc.addTransceiver(track, direction="sendonly")

@@ -6,7 +6,8 @@ the secret may also come as `Authorization: Bearer S`). The HTTP thread of the m
 hands the offer to `WhipIngest`, which runs aiortc on an asyncio loop of its own thread: one
 `RTCPeerConnection` per session, receive-only, H.264 only, ICE with host candidates only (no
 STUN: the site is offline). The answer (all candidates gathered, no trickle) goes back as
-`201 Created` with a `Location` the device DELETEs to end the session.
+`201 Created` with a `Location` the device DELETEs to end the session. On a machine with no
+address but loopback, ICE uses 127.0.0.1 (`loopback_when_alone`).
 
 No re-encoding: aiortc normally decodes what it receives; here its decoder factory is replaced
 (`_install_pass_through`, this child process only ingests) by one that hands on each complete
@@ -145,6 +146,24 @@ def marker_jitter_buffer() -> type:
     return MarkerJitterBuffer
 
 
+def loopback_when_alone() -> None:
+    """Let ICE use 127.0.0.1 on a machine with no other address (a laptop with no network at
+    all, device simulator on the same machine): aioice leaves loopback out of its host
+    candidates, and then nothing could connect. With a LAN address nothing changes."""
+    from aioice import ice
+
+    if getattr(ice.get_host_addresses, "gcs_loopback", False):
+        return
+    original = ice.get_host_addresses
+
+    def get_host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+        found = original(use_ipv4, use_ipv6)
+        return found or (["127.0.0.1"] if use_ipv4 else [])
+
+    get_host_addresses.gcs_loopback = True  # type: ignore[attr-defined]
+    setattr(ice, "get_host_addresses", get_host_addresses)  # noqa: B010
+
+
 _patched = False
 
 
@@ -165,6 +184,7 @@ def _install_pass_through() -> None:
 
     setattr(rtcrtpreceiver, "get_decoder", get_decoder)  # noqa: B010
     setattr(rtcrtpreceiver, "JitterBuffer", marker_jitter_buffer())  # noqa: B010
+    loopback_when_alone()
     _patched = True
 
 
@@ -218,7 +238,10 @@ class WhipIngest:
         if session is None or self._loop is None:
             return False
         future = asyncio.run_coroutine_threadsafe(self._close(session), self._loop)
-        future.result(ANSWER_TIMEOUT_S)
+        try:
+            future.result(ANSWER_TIMEOUT_S)
+        except Exception as exc:  # closing went wrong: the session is gone all the same
+            log.warning("whip: ending session %s: %s", session_id, exc)
         return True
 
     def end_stream(self, name: str) -> None:

@@ -67,3 +67,22 @@ def test_a_frame_with_a_gap_waits_until_the_gap_is_filled() -> None:
     assert buf.add(_packet(23, 3000, b"y1", False))[1] is None
     late = buf.add(_packet(25, 6000, b"z1", True))
     assert late[1] is None  # 24 (y's end) missing
+
+
+def test_ice_falls_back_to_loopback_only_on_a_machine_without_a_network(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pytest.importorskip("aiortc")
+    import ifaddr
+    from aioice import ice
+
+    from gcs.video.whip import loopback_when_alone
+
+    monkeypatch.setattr(ice, "get_host_addresses", ice.get_host_addresses)  # undone after
+    loopback_when_alone()
+    lo = ifaddr.Adapter("lo", "lo", [ifaddr.IP("127.0.0.1", 8, "lo")])
+    lan = ifaddr.Adapter("eth0", "eth0", [ifaddr.IP("192.0.2.7", 24, "eth0")])
+    monkeypatch.setattr(ifaddr, "get_adapters", lambda: [lo])
+    assert ice.get_host_addresses(True, False) == ["127.0.0.1"]
+    monkeypatch.setattr(ifaddr, "get_adapters", lambda: [lo, lan])
+    assert ice.get_host_addresses(True, False) == ["192.0.2.7"]  # a LAN: loopback stays out
