@@ -51,6 +51,7 @@ _UNEXPECTED = re.compile(r"Unexpected stream (\S*), expecting")
 #: Chunks a slow viewer may lag behind before it is dropped.
 VIEWER_QUEUE = 600
 _STOP = None
+_SECRETS = re.compile(r"\b(secret|token)=[^&\s\"]+")
 
 
 def _pump(src: socket.socket, dst: socket.socket) -> None:
@@ -359,7 +360,8 @@ class MediaServer:
             protocol_version = "HTTP/1.0"
 
             def log_message(self, fmt: str, *args: Any) -> None:
-                log.info("http: " + fmt, *args)
+                # stream secrets and playback tokens stay out of the log
+                log.info("http: %s", _SECRETS.sub(r"\1=***", fmt % args))
 
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)

@@ -142,6 +142,9 @@ def test_whip_push_is_received_probed_refused_and_ended(
         wait_for(lambda: not stream.publishing, 10, "DELETE ends the push")
         assert _request("DELETE", location) == 404  # gone already
         assert urlsplit(location).path.startswith("/rtc/v1/whip/session/")
+        # the media server's log says what was refused, never with the stream's secret
+        media_log = (station.data_dir / "logs" / "media.log").read_text(encoding="utf-8")
+        assert "wrong secret" in media_log and m.group(3) not in media_log
     finally:
         if push is not None:
             push.stop()
