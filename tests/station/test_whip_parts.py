@@ -86,3 +86,26 @@ def test_ice_falls_back_to_loopback_only_on_a_machine_without_a_network(
     assert ice.get_host_addresses(True, False) == ["127.0.0.1"]
     monkeypatch.setattr(ifaddr, "get_adapters", lambda: [lo, lan])
     assert ice.get_host_addresses(True, False) == ["192.0.2.7"]  # a LAN: loopback stays out
+
+
+def test_media_server_log_keeps_secrets_and_tokens_out(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+    import urllib.error
+    import urllib.request
+
+    from gcs.video.server import MediaServer
+
+    server = MediaServer("127.0.0.1", 0, 0)
+    httpd = server.start_http()
+    base = f"http://127.0.0.1:{server.http_port}"
+    try:
+        with caplog.at_level(logging.INFO, logger="gcs.video.server"):
+            for url in (f"{base}/live/cam.ts?token=TOKEN123", f"{base}/nothing?secret=SECRET456"):
+                with pytest.raises(urllib.error.HTTPError):
+                    urllib.request.urlopen(url, timeout=5)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    text = caplog.text
+    assert "token=***" in text and "secret=***" in text
+    assert "TOKEN123" not in text and "SECRET456" not in text
