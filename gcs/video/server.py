@@ -432,7 +432,7 @@ class MediaServer:
             status = exc.status if isinstance(exc, WhipError) else 400
             message = exc.message if isinstance(exc, WhipError) else f"bad WHIP request: {exc}"
             log.warning("whip: %s", message)
-            if status in (401, 404, 409, 503) and name:
+            if name:  # every refusal is an event the operator sees
                 emit("refused", name=name, message=message)
             _plain(request, status, message)
             return

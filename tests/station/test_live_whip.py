@@ -116,6 +116,7 @@ def test_whip_push_is_received_probed_refused_and_ended(
             lambda: (
                 any("wrong secret" in e.message for e in seen)
                 and any("unknown stream" in e.message for e in seen)
+                and any("application/sdp" in e.message for e in seen)
             ),
             10,
             "refusal events",
