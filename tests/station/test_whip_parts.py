@@ -109,3 +109,35 @@ def test_media_server_log_keeps_secrets_and_tokens_out(caplog: pytest.LogCapture
     text = caplog.text
     assert "token=***" in text and "secret=***" in text
     assert "TOKEN123" not in text and "SECRET456" not in text
+
+
+def test_whip_without_aiortc_answers_503_in_words(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A media server whose build has no aiortc refuses every offer with the reason, as an
+    event line for the station (which shows it to the operator)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    from gcs.video import whip
+    from gcs.video.server import MediaServer
+
+    monkeypatch.setattr(whip, "unavailable", lambda: "this build has no WebRTC stack (aiortc)")
+    server = MediaServer("127.0.0.1", 0, 0)
+    server.add("cam", "s3cret", "tok")
+    httpd = server.start_http()
+    url = f"http://127.0.0.1:{server.http_port}/rtc/v1/whip/?app=live&stream=cam&secret=s3cret"
+    req = urllib.request.Request(url, data=b"v=0\r\n", method="POST")
+    req.add_header("Content-Type", "application/sdp")
+    try:
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(req, timeout=5)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert info.value.code == 503
+    assert "aiortc" in info.value.read().decode()
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
+    assert {"event": "refused", "name": "cam"}.items() <= events[-1].items()
+    assert "aiortc" in events[-1]["message"]
