@@ -25,6 +25,7 @@ from pilot_peers import PilotStation, RawGateway, start_pilot_station
 from station_harness import free_port
 from test_pilot_h5 import SCREENS, calls, click, ensure_chromium, loads, log_in, pilot_page
 
+pytestmark = pytest.mark.slow
 RC_SN = "5YSZL260021SHR"
 AIRCRAFT_SN = "1581F5BKD225DSHR"
 
