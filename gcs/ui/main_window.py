@@ -256,6 +256,12 @@ class MainWindow(QMainWindow):
             self.tabifyDockWidget(d["events"], d["plots"])
             d["events"].raise_()
         d["aircraft"].raise_()
+        # Docks added side by side before they were tabbed made the window grow to the sum of
+        # their minimum widths (about 2,000 px); tabbed now, the window takes its own size again.
+        layout = self.layout()
+        if layout is not None:
+            layout.activate()  # drops the minimum size the side-by-side docks had set
+        self.resize(1500, 900)
         self._size_docks()
 
     def _size_docks(self) -> None:
