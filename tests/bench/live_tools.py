@@ -11,6 +11,12 @@ stream to MP4 for the same time: its CPU (thread time) and the file's frames and
 Also the cost of stamping one packet (a copy with the SEI in front) in the media server.
 
 Run: PYTHONPATH=. .venv/bin/python tests/bench/live_tools.py [--seconds 10]
+
+Measured on the 2-core build machine (2026-12-03, 10 s, 1280x720@30): receive-side latency
+p50/p99 36/82 ms, glass-to-glass 48/100 ms (before the media server wrote video PES lengths:
+69/110 and 80/131); recorder 0.5 % of a core; stamping 6 us (5 KB) / 22 us (60 KB) a packet.
+`tests/bench/live_latency.py` (glass to glass through the decoder, 1 stream) on the same day:
+RTMP p50/p99 78/111 -> 46/93 ms, WHIP 82/136 -> 46/83 ms with the PES lengths.
 """
 
 from __future__ import annotations
