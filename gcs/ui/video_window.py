@@ -138,6 +138,9 @@ class VideoWindow(QWidget):
         self.source_sn = parsed[0] if parsed else ""
         self.access = LiveAccess.of(bridge)
         self.setWindowTitle(f"{tr('Live video')} — {video_id}")
+        self.caption = QLabel(self._caption_text())  # the camera, when docked in the wall
+        self.caption.setStyleSheet("QLabel { font-weight: bold; }")
+        self.caption.setVisible(False)
         self.picture = QLabel("connecting…")
         self.picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.picture.setMinimumSize(320, 180)
@@ -170,6 +173,7 @@ class VideoWindow(QWidget):
         tools.addWidget(self.wall_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.caption)
         layout.addWidget(self.picture, 1)
         layout.addLayout(controls)
         layout.addLayout(tools)
@@ -265,7 +269,15 @@ class VideoWindow(QWidget):
         finally:
             self._moving = False
         self.wall_button.setText(tr("Detach") if cell is not None else tr("To video wall"))
+        self.caption.setText(self._caption_text())
+        self.caption.setVisible(cell is not None)
         self.update_activity()
+
+    def _caption_text(self) -> str:
+        """The camera's device (callsign, else model) and the video id."""
+        view = self.bridge.device(self.source_sn)
+        name = (view.callsign or view.model_name) if view is not None else ""
+        return f"{name} — {self.video_id}" if name else self.video_id
 
     def _on_wall(self) -> None:
         from gcs.ui.video_wall import VideoWall

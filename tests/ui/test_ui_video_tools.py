@@ -291,6 +291,7 @@ def test_wall_plays_two_streams_and_unseen_windows_cost_nothing(
         loose.wall_button.click()
         assert wall.cell_of(loose) == 1 and not loose.isWindow()
         assert loose.wall_button.text() == "Detach"
+        assert loose.caption.isVisibleTo(wall) and AIR_CAM in loose.caption.text()
         for w in (dock_win, loose):
             n = w.frames_shown
             qtbot.waitUntil(lambda w=w, n=n: w.frames_shown >= n + 10, timeout=20000)  # type: ignore[misc]
@@ -329,6 +330,7 @@ def test_wall_plays_two_streams_and_unseen_windows_cost_nothing(
         n = loose.frames_shown
         qtbot.waitUntil(lambda: loose.frames_shown >= n + 5, timeout=20000)
         assert loose.wall_button.text() == "To video wall"
+        assert not loose.caption.isVisibleTo(loose)  # the title bar says it
         # a hidden window costs nothing either, and the station stops the stream nobody sees
         live.idle_stop_s = 0.3
         loose.hide()
