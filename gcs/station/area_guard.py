@@ -48,10 +48,6 @@ log = logging.getLogger(__name__)
 __all__ = ["AreaGuard", "RouteCrossesAreas", "supports_flight_areas"]
 
 AUTO_ACTOR = "station (auto-sync)"
-RETRY_FIRST_S = 30.0
-RETRY_MAX_S = 600.0
-#: After a dock reconnects or turns idle, the earliest retry counted from the last attempt.
-RETRY_ON_COMEBACK_S = 5.0
 
 
 def supports_flight_areas(model_key: str) -> bool:
@@ -81,6 +77,7 @@ class _Dock:
 
     confirmed: str | None = None  # checksum the dock confirmed through a job that ended well
     job: CommandJob | None = None
+    busy: bool = False  # a sync is being started or runs (set before the first await)
     failures: int = 0
     last_try: float = 0.0  # monotonic
     next_try: float = 0.0
@@ -94,6 +91,11 @@ class AreaGuard(Capability):
     debounce_s = 2.0
     #: Off: areas change without syncing docks (the operator uses "Sync now").
     auto_sync = True
+    #: Back-off after a failed sync: first wait, doubled per failure up to the maximum.
+    retry_first_s = 30.0
+    retry_max_s = 600.0
+    #: After a dock reconnects or turns idle, the earliest retry counted from the last attempt.
+    retry_on_comeback_s = 5.0
 
     def __init__(self, station: Any) -> None:
         super().__init__(station)
@@ -176,7 +178,7 @@ class AreaGuard(Capability):
         if view is None or view.domain != 3 or not supports_flight_areas(view.model_key):
             return
         dock = self._dock(sn)
-        dock.next_try = min(dock.next_try, dock.last_try + RETRY_ON_COMEBACK_S)
+        dock.next_try = min(dock.next_try, dock.last_try + self.retry_on_comeback_s)
         self._fire(self._workspace_of(sn), sn, why)
 
     def _on_device_online(self, event: DeviceOnline) -> None:
@@ -220,7 +222,7 @@ class AreaGuard(Capability):
             if self._up_to_date(sn, checksum):
                 dock.pending = False
                 continue
-            if dock.job is not None:  # its running sync ends first; then it is checked again
+            if dock.busy:  # its running sync ends first; then it is checked again
                 dock.pending = True
                 continue
             if not view.online:
@@ -237,8 +239,11 @@ class AreaGuard(Capability):
                 dock.pending = True
                 self._retry_at(sn, workspace_id, dock.next_try - now)
                 continue
+            dock.busy = True
             if await self._start(sn, workspace_id, checksum, file.name if file else "", why):
                 started += 1
+            else:
+                dock.busy = False
         return started
 
     async def _start(self, sn: str, ws: str, checksum: str, file_name: str, why: str) -> bool:
@@ -260,6 +265,7 @@ class AreaGuard(Capability):
         outcome = await asyncio.shield(job.done)
         dock = self._dock(sn)
         dock.job = None
+        dock.busy = False
         if outcome.ok:
             dock.confirmed = checksum
             dock.failures = 0
@@ -271,7 +277,7 @@ class AreaGuard(Capability):
     def _failed(self, sn: str, ws: str, reason: str) -> None:
         dock = self._dock(sn)
         dock.failures += 1
-        delay = min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** (dock.failures - 1))
+        delay = min(self.retry_max_s, self.retry_first_s * 2 ** (dock.failures - 1))
         dock.next_try = dock.last_try + delay
         dock.pending = True
         self._log(
