@@ -45,6 +45,7 @@ from gcs.ui.i18n import i18n, language, register, tr
 __all__ = ["FlightAreasPanel", "distance_text", "sync_words"]
 
 ZH = {
+    "Flight areas": "飞行区",
     "Name:": "名称：",
     "Name of the next area you draw": "下一个绘制区域的名称",
     "No-fly area": "禁飞区",
@@ -136,7 +137,8 @@ def _when(ms: int) -> str:
 class FlightAreasPanel(QWidget):
     """The panel's widget. Usable until closed."""
 
-    draw_requested = Signal(str, str)  # area type ("nfz"/"dfence"), shape ("Polygon"/"Circle")
+    #: area type ("nfz"/"dfence"), shape ("Polygon"/"Circle"), a line telling what to draw
+    draw_requested = Signal(str, str, str)
     refreshed = Signal()  # the lists show a new snapshot
 
     def __init__(
@@ -152,6 +154,9 @@ class FlightAreasPanel(QWidget):
         self._drawn = 0
         self._pending_name = ""
         self._filling = False
+        self._draw_index = self.metaObject().indexOfSignal(
+            "draw_requested(QString,QString,QString)"
+        )
         self._build_ui()
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
@@ -510,11 +515,15 @@ class FlightAreasPanel(QWidget):
     def _on_draw_clicked(self) -> None:
         self._drawn += 1
         self._pending_name = self.name_edit.text().strip() or tr("Area {n}").format(n=self._drawn)
-        self.status.setText(
-            tr("Draw a polygon or a circle on the map for {name}.").format(name=self._pending_name)
+        hint = tr("Draw a polygon or a circle on the map for {name}.").format(
+            name=self._pending_name
         )
+        if not self.isSignalConnected(self.metaObject().method(self._draw_index)):
+            self.status.setText(tr("The map is not available: flight areas cannot be drawn."))
+            return
+        self.status.setText(hint)
         self.draw_requested.emit(
-            str(self.type_combo.currentData()), str(self.shape_combo.currentData())
+            str(self.type_combo.currentData()), str(self.shape_combo.currentData()), hint
         )
 
     @Slot(str, str)
