@@ -131,7 +131,10 @@ def distance_text(location: dict[str, Any]) -> str:
 def _when(ms: int) -> str:
     if not ms:
         return ""
-    return datetime.datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
+    when = datetime.datetime.fromtimestamp(ms / 1000)
+    if when.date() == datetime.date.today():
+        return when.strftime("%H:%M:%S")
+    return when.strftime("%Y-%m-%d %H:%M")
 
 
 class FlightAreasPanel(QWidget):
@@ -194,6 +197,7 @@ class FlightAreasPanel(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
+        self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(COL_NAME, QHeaderView.ResizeMode.Stretch)
@@ -217,7 +221,10 @@ class FlightAreasPanel(QWidget):
         self.docks_table.verticalHeader().setVisible(False)
         dheader = self.docks_table.horizontalHeader()
         dheader.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        dheader.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        dheader.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)  # the file name elides
+        dheader.setMinimumSectionSize(60)
+        self.docks_table.setWordWrap(False)
+        self.docks_table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.sync_button = QPushButton()
         self.sync_button.setObjectName("flight_area_sync")
         self.sync_button.clicked.connect(self.sync_now)
@@ -344,7 +351,8 @@ class FlightAreasPanel(QWidget):
         table = self.docks_table
         table.setRowCount(len(snapshot.docks))
         for row, d in enumerate(snapshot.docks):
-            label = QTableWidgetItem(f"{d.label} ({d.sn})")
+            label = QTableWidgetItem(d.label)
+            label.setToolTip(d.sn)
             label.setData(Qt.ItemDataRole.UserRole, d.sn)
             words = sync_words(
                 d.status,
@@ -362,8 +370,10 @@ class FlightAreasPanel(QWidget):
                 state.setForeground(FENCE_COLOR)
             table.setItem(row, 0, label)
             table.setItem(row, 1, state)
-            table.setItem(row, 2, QTableWidgetItem(d.file_name))
-            checksum = QTableWidgetItem(d.checksum[:16] + ("…" if d.checksum else ""))
+            file = QTableWidgetItem(d.file_name)
+            file.setToolTip(d.file_name)
+            table.setItem(row, 2, file)
+            checksum = QTableWidgetItem(d.checksum[:12] + ("…" if d.checksum else ""))
             checksum.setToolTip(d.checksum)
             table.setItem(row, 3, checksum)
             table.setItem(row, 4, QTableWidgetItem(_when(d.updated_at)))
