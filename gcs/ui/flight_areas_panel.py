@@ -91,6 +91,7 @@ ZH = {
     "New name:": "新名称：",
     "Draw a polygon or a circle on the map for {name}.": "请在地图上为 {name} 绘制多边形或圆形。",
     "Area {n}": "区域 {n}",
+    "Drawing cancelled.": "已取消绘制。",
     "Refused: {reason}": "被拒绝：{reason}",
     "{name} created.": "已创建 {name}。",
     "Sync sent to {docks}.": "已向 {docks} 发送同步。",
@@ -539,8 +540,12 @@ class FlightAreasPanel(QWidget):
     @Slot(str, str)
     def create_from_drawing(self, area_type: str, geometry_text: str) -> None:
         """The map drew a shape in flight-area mode: make it an area (GeoJSON geometry text:
-        a Polygon, or a Circle with `radius` in metres)."""
+        a Polygon, or a Circle with `radius` in metres; empty when the drawing was cancelled)."""
         if self.areas_bridge is None:
+            return
+        if not geometry_text:  # the operator cancelled the drawing (Esc)
+            self._pending_name = ""
+            self.status.setText(tr("Drawing cancelled."))
             return
         geometry = json.loads(geometry_text)
         name = self._pending_name or self.name_edit.text().strip()

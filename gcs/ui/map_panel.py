@@ -1001,7 +1001,6 @@ class MapPanel(QWidget):
         else:
             self.maps.restore(element, done)
 
-
     # -- issue 14: drawing custom flight areas (the Flight areas panel asks) ---------------
 
     def draw_flight_area(self, area_type: str, shape: str, text: str = "") -> None:

@@ -19,7 +19,7 @@ from command_peers import DOCK, RawDock, now_ms, runtime, wait_for
 from station_harness import SHARED_DATA
 
 from gcs.runtime import ThreadedRuntime
-from gcs.station.area_guard import AUTO_ACTOR, AreaGuard
+from gcs.station.area_guard import AUTO_ACTOR, AreaGuard, supports_flight_areas
 from gcs.station.bus import LogEntry
 from gcs.station.maps import Maps
 from gcs.station.waylines import Waylines
@@ -324,3 +324,9 @@ async def test_flight_task_over_a_no_fly_area_needs_confirmation(
         status, made = r.status, await r.json()
     assert status == 200, made
     assert made["data"]["area_warnings"] == []
+
+
+def test_only_dock_2_and_3_load_flight_areas() -> None:
+    assert supports_flight_areas("3-2-0") and supports_flight_areas("3-3-0")
+    assert not supports_flight_areas("3-1-0")  # Dock 1
+    assert not supports_flight_areas("0-91-0") and not supports_flight_areas("")

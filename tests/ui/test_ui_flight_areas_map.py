@@ -154,6 +154,8 @@ def test_draw_flight_areas_from_the_panel_and_see_them_styled(
     js(qtbot, view, "GcsMap.map.pm.disableDraw() || 0")
     qtbot.waitUntil(lambda: js(qtbot, view, "GcsFlightAreas.state().cancelled") == 1, timeout=5000)
     assert js(qtbot, view, "GcsFlightAreas.state().mode") is None
+    qtbot.waitUntil(lambda: areas.status.text() == "Drawing cancelled.", timeout=5000)
+    assert len(station_areas(ui_runtime)) == 5
 
     if shots := os.environ.get("GCS_SCREENSHOTS"):
         js(

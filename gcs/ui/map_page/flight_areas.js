@@ -8,7 +8,8 @@
  * {type: "Circle", coordinates: [lon, lat], radius: metres} (a circle stays a circle: docks load
  * circles natively), removes the drawn layer and leaves flight-area mode. The station's areas
  * then come back through GcsMap.setElements like every element (drawn red/green/grey there).
- * Esc (geoman's drawend without a shape) or GcsFlightAreas.stop() cancels.
+ * Esc (geoman's drawend without a shape) cancels and tells Qt with an empty geometry;
+ * GcsFlightAreas.stop() leaves the mode silently.
  */
 (function () {
   "use strict";
@@ -61,7 +62,12 @@
     if (!A.hooked) {
       A.hooked = true;
       G.map.on("pm:drawend", function () {
-        if (A.mode) { A.cancelled += 1; A.stop(); }
+        if (!A.mode) { return; }
+        var kind = A.mode;
+        A.cancelled += 1;
+        A.stop();
+        // an empty geometry tells Qt the drawing was cancelled
+        if (G.bridge && G.bridge.flightAreaDrawn) { G.bridge.flightAreaDrawn(kind, ""); }
       });
     }
     A.mode = kind;
