@@ -327,11 +327,15 @@ async def _body(request: web.Request) -> dict[str, Any]:
 @routes.post(BASE + "/flight-tasks")
 async def create_flight_task(request: web.Request) -> web.Response:
     station, who, ws = await member(request)
-    missions(station)
+    missions(station)  # 404 on a station without flight tasks
+    try:
+        guard = station.capability(AreaGuard)
+    except LookupError as exc:
+        raise ApiError(404, "this station does not check routes against flight areas") from exc
     try:
         body = await _body(request)
         req = task_from_json(body)
-        made, warnings = await station.capability(AreaGuard).plan_task(
+        made, warnings = await guard.plan_task(
             ws, req, confirmed=body.get("confirmed") is True, actor=f"api:{who.user.username}"
         )
     except RouteCrossesAreas as exc:  # issue 14: the route crosses enabled flight areas
