@@ -6,6 +6,7 @@ decides when to sync (debounced edits, a dock coming back, a failure retried lat
 
 from __future__ import annotations
 
+import asyncio
 import json
 import queue
 import threading
@@ -19,6 +20,7 @@ from command_peers import DOCK, RawDock, now_ms, runtime, wait_for
 from station_harness import SHARED_DATA
 
 from gcs.runtime import ThreadedRuntime
+from gcs.sim import Fleet, FleetOptions
 from gcs.station.area_guard import AUTO_ACTOR, AreaGuard, supports_flight_areas
 from gcs.station.bus import LogEntry
 from gcs.station.maps import Maps
@@ -330,3 +332,70 @@ def test_only_dock_2_and_3_load_flight_areas() -> None:
     assert supports_flight_areas("3-2-0") and supports_flight_areas("3-3-0")
     assert not supports_flight_areas("3-1-0")  # Dock 1
     assert not supports_flight_areas("0-91-0") and not supports_flight_areas("")
+
+
+async def test_simulated_docks_joining_get_the_areas_by_themselves(
+    runtime: ThreadedRuntime, guard: AreaGuard, dock: SyncingDock
+) -> None:
+    """`gcs sim` docks (a Dock 1 and a Dock 2) come online while areas exist: the Dock 2 is
+    synced without anyone asking and loads the file (its SHA-256 checked by the simulator);
+    the Dock 1, which has no custom flight areas, is left alone; a later edit reaches it too."""
+    maps, ws = maps_of(runtime)
+    s = runtime.runtime.settings
+    area_id = str(uuid.uuid4())
+    runtime.submit(
+        maps.create_flight_area(
+            ws,
+            area_id=area_id,
+            name="Pylon",
+            area_type="nfz",
+            content=circle(113.941, 22.581, 30.0),
+            user_name="test",
+        )
+    ).result(10)
+    broker = (
+        f"mqtt://{s.mqtt.device_username}:{s.mqtt.device_password}"
+        f"@127.0.0.1:{runtime.runtime.station.mqtt_port}"
+    )
+    options = FleetOptions(
+        broker,
+        docks=2,  # a Dock 1 and a Dock 2
+        binding_code=s.station.binding_code,
+        organization_id=s.station.workspace_id,
+        seed=23,
+        lat=22.58,
+        lon=113.94,
+    )
+    commands = runtime.runtime.station.commands
+
+    def current() -> str:
+        file = runtime.submit(maps.area_file(ws)).result(5)
+        return file.checksum if file is not None else ""
+
+    def synced(sn: str, checksum: str) -> bool:
+        rows = [r for r in maps.sync_status() if r.sn == sn]
+        return bool(rows) and rows[0].status == "synchronized" and rows[0].checksum == checksum
+
+    async with Fleet(options) as fleet:
+        dock1, dock2 = fleet.docks
+        await wait_async(lambda: synced(dock2.sn, current()), within=20)
+        assert area_id in [f["id"] for f in dock2.flight_areas]
+        runtime.submit(
+            maps.update_flight_area(ws, area_id, name="Pylon 7", enabled=False, actor="test")
+        ).result(10)
+        # the name is not in the file; disabling is: one more sync with the new checksum
+        await wait_async(lambda: synced(dock2.sn, current()), within=20)
+        assert [f["properties"]["enable"] for f in dock2.flight_areas if f["id"] == area_id] == [
+            False
+        ]
+        rows = runtime.submit(commands.history(dock2.sn)).result(5)
+        assert [r.method for r in rows].count("flight_areas_update") == 2
+        rows = runtime.submit(commands.history(dock1.sn)).result(5)
+        assert "flight_areas_update" not in [r.method for r in rows]
+
+
+async def wait_async(pred: Any, within: float = 15.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while not pred():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
