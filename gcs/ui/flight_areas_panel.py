@@ -223,6 +223,8 @@ class FlightAreasPanel(QWidget):
         dheader = self.docks_table.horizontalHeader()
         dheader.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         dheader.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)  # the file name elides
+        # the State column is sized by hand: a busy bar in it needs room for its words too
+        dheader.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
         dheader.setMinimumSectionSize(60)
         self.docks_table.setWordWrap(False)
         self.docks_table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
@@ -379,14 +381,17 @@ class FlightAreasPanel(QWidget):
             table.setItem(row, 3, checksum)
             table.setItem(row, 4, QTableWidgetItem(_when(d.updated_at)))
             if d.syncing or d.status in ("wait_sync", "synchronizing"):
-                bar = QProgressBar()
-                bar.setRange(0, 0)  # the dock reports no percentage: busy
-                bar.setTextVisible(True)
-                bar.setFormat(words)
-                bar.setMaximumHeight(18)
-                table.setCellWidget(row, 1, bar)
+                table.setCellWidget(row, 1, _busy_cell(words))
             else:
                 table.removeCellWidget(row, 1)
+        metrics = table.fontMetrics()
+        texts = [tr("State")] + [
+            item.text() for r in range(table.rowCount()) if (item := table.item(r, 1)) is not None
+        ]
+        width = max(metrics.horizontalAdvance(t) for t in texts) + 24
+        if any(table.cellWidget(r, 1) is not None for r in range(table.rowCount())):
+            width = max(width, 160)
+        table.horizontalHeader().resizeSection(1, width)
         if snapshot.checksum:
             self.file_label.setText(
                 tr("Current file: {name} · SHA-256 {checksum}").format(
@@ -444,9 +449,9 @@ class FlightAreasPanel(QWidget):
         for row in range(self.docks_table.rowCount()):
             item = self.docks_table.item(row, 0)
             if item is not None and item.data(Qt.ItemDataRole.UserRole) == sn:
-                bar = self.docks_table.cellWidget(row, 1)
-                if isinstance(bar, QProgressBar):
-                    return bar.format()
+                busy = self.docks_table.cellWidget(row, 1)
+                if busy is not None:
+                    return str(busy.property("words"))
                 state = self.docks_table.item(row, 1)
                 return state.text() if state is not None else ""
         return ""
@@ -588,6 +593,25 @@ class FlightAreasPanel(QWidget):
         if self.areas_bridge is not None:
             self.areas_bridge.close()
         super().closeEvent(event)
+
+
+def _busy_cell(words: str) -> QWidget:
+    """A State cell while a dock syncs: the words and a small busy bar (the dock reports
+    steps, not a percentage)."""
+    cell = QWidget()
+    cell.setAutoFillBackground(True)  # hides the item's own text underneath
+    cell.setProperty("words", words)
+    row = QHBoxLayout(cell)
+    row.setContentsMargins(4, 0, 4, 0)
+    label = QLabel(words)
+    bar = QProgressBar()
+    bar.setRange(0, 0)
+    bar.setTextVisible(False)
+    bar.setFixedSize(48, 10)
+    row.addWidget(label)
+    row.addWidget(bar)
+    row.addStretch(1)
+    return cell
 
 
 def _areas_bridge(bridge: StationBridge) -> Any:

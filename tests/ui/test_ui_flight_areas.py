@@ -158,9 +158,26 @@ def test_panel_toggles_syncs_and_shows_dock_state_and_distance(
     qtbot.waitUntil(
         lambda: panel.dock_state(DOCK) == "failed: the file's checksum did not match", timeout=5000
     )
+    shots = os.environ.get("GCS_SCREENSHOTS")
+    if shots:
+        panel.grab().save(str(Path(shots) / "flight-areas-panel-failed.png"))
     set_language("zh")
     qtbot.waitUntil(lambda: panel.dock_state(DOCK) == "失败：文件校验失败", timeout=5000)
     set_language("en")
+
+    # "Sync now": the operator sends it again at once (no dock selected: every online dock)
+    panel.sync_button.click()
+    qtbot.waitUntil(lambda: len(dock.sent("flight_areas_update")) == 3, timeout=5000)
+    qtbot.waitUntil(lambda: panel.status.text() == f"Sync sent to {DOCK}.", timeout=5000)
+    qtbot.waitUntil(lambda: panel.dock_state(DOCK) == "syncing…", timeout=5000)
+    if shots:
+        panel.grab().save(str(Path(shots) / "flight-areas-panel-syncing.png"))
+    bid = dock.sent("flight_areas_update")[2]["bid"]
+    file = dock.area_file()
+    dock.event(
+        "flight_areas_sync_progress", bid, {"status": "synchronized", "reason": 0, "file": file}
+    )
+    qtbot.waitUntil(lambda: panel.dock_state(DOCK) == "synced", timeout=5000)
 
     # the aircraft's distance to each area, from the dock's report
     dock.event(
@@ -171,7 +188,7 @@ def test_panel_toggles_syncs_and_shows_dock_state_and_distance(
     )
     qtbot.waitUntil(lambda: panel.area_rows()[0]["aircraft"].endswith(": 87 m"), timeout=5000)
     assert panel.area_rows()[0]["aircraft"].startswith(("Drone North", AIRCRAFT))
-    if shots := os.environ.get("GCS_SCREENSHOTS"):
+    if shots:
         panel.grab().save(str(Path(shots) / "flight-areas-panel.png"))
 
     # delete asks first: "No" keeps it, "Yes" removes it
