@@ -39,7 +39,7 @@ from gcs.station.bus import DeviceBound, DeviceOnline, LogEntry, TelemetryUpdate
 from gcs.station.capability import Capability
 from gcs.station.commands import CommandJob
 from gcs.station.flight_rules import MissionError, TaskRequest
-from gcs.station.maps import FlightAreasChanged, MapError, Maps
+from gcs.station.maps import SYNC_REASONS, FlightAreasChanged, MapError, Maps
 from gcs.station.missions import Missions, PlanRow, TaskRow
 from gcs.station.waylines import WaylineError, Waylines, inspect_bytes
 
@@ -146,6 +146,19 @@ class AreaGuard(Capability):
 
     def _dock(self, sn: str) -> _Dock:
         return self._docks.setdefault(sn, _Dock())
+
+    def scheduled(self) -> list[str]:
+        """Workspaces whose debounced sync has not fired yet."""
+        return sorted(self._timers)
+
+    async def flush(self, workspace_id: str) -> int:
+        """Run a workspace's waiting debounced sync now (no-op when none waits). Returns how
+        many syncs were started."""
+        handle = self._timers.pop(workspace_id, None)
+        if handle is None:
+            return 0
+        handle.cancel()
+        return await self.check(workspace_id, why="the flight areas changed")
 
     def pending(self) -> list[str]:
         """Docks waiting for a sync (offline, busy or after a failure)."""
@@ -271,8 +284,21 @@ class AreaGuard(Capability):
             dock.failures = 0
             dock.next_try = 0.0
         else:
-            self._failed(sn, ws, outcome.message_en or outcome.status)
+            self._failed(sn, ws, self._reason(sn, job, outcome.message_en or outcome.status))
         await self.check(ws, only=sn, why="the flight areas changed during the last sync")
+
+    def _reason(self, sn: str, job: CommandJob, fallback: str) -> str:
+        """Why a sync failed, in words: the dock's own reason when it reported one (its
+        `flight_areas_sync_progress` was handled in the same dispatch as the job's end)."""
+        row = next((r for r in self._maps.sync_status() if r.sn == sn), None)
+        if (
+            row is not None
+            and row.status in ("fail", "switch_fail")
+            and row.reason
+            and row.updated_at >= job.created_at
+        ):
+            return SYNC_REASONS.get(row.reason, (f"reason {row.reason}", ""))[0]
+        return fallback
 
     def _failed(self, sn: str, ws: str, reason: str) -> None:
         dock = self._dock(sn)
