@@ -32,6 +32,7 @@ from gcs.station.demo_missions import plan_demo_mission
 from gcs.station.firmware import Firmware
 from gcs.station.health import Health
 from gcs.station.live import Live
+from gcs.station.live_record import LiveRecording
 from gcs.station.liveshare import LiveShare
 from gcs.station.maintenance import Maintenance
 from gcs.station.maps import Maps
@@ -82,6 +83,7 @@ CAPABILITIES: list[CapabilityFactory] = [
     Live,  # live video: capacity/status, live_* commands, ingest secrets (§7)
     LiveShare,  # Pilot's live share: the RTMP URL the H5 page sets in liveshare (§10.2)
     Media,  # media library: file_upload_callback, Pilot's media API (issue 11)
+    LiveRecording,  # live video recorded to MP4 / snapshots, into the media library (issue 12)
 ]
 
 COMPONENTS = [

@@ -43,6 +43,7 @@ from gcs.ui.i18n import LANGUAGES, i18n, set_language, system_language, tr
 from gcs.ui.logs_panel import LogsPanel
 from gcs.ui.media_panel import MediaPanel
 from gcs.ui.missions_panel import MissionsPanel
+from gcs.ui.video_wall import VideoWall
 from gcs.version import version
 
 log = logging.getLogger(__name__)
@@ -371,6 +372,8 @@ class MainWindow(QMainWindow):
         self.act_reset.triggered.connect(self.reset_layout)
         self.act_about = QAction(self)
         self.act_about.triggered.connect(self._about)
+        self.act_wall = QAction(self)  # issue 12: the 2×2 grid of live video
+        self.act_wall.triggered.connect(self.open_video_wall)
         self.lang_group = QActionGroup(self)
         self.lang_actions: dict[str, QAction] = {}
         for code in ("system", *LANGUAGES):
@@ -409,6 +412,7 @@ class MainWindow(QMainWindow):
             self.menu_language.addAction(act)
         self.menu_view.addMenu(self.menu_language)
         self.menu_view.addSeparator()
+        self.menu_view.addAction(self.act_wall)
         self.menu_view.addAction(self.act_reset)
         self.menu_help = bar.addMenu("")
         self.menu_help.addAction(self.act_about)
@@ -423,6 +427,7 @@ class MainWindow(QMainWindow):
         self.act_quit.setText(tr("Quit"))
         self.act_reset.setText(tr("Reset layout"))
         self.act_about.setText(tr("About"))
+        self.act_wall.setText(tr("Video wall"))
         self.lang_actions["system"].setText(tr("Follow system"))
         for code, name in LANGUAGES.items():
             self.lang_actions[code].setText(name)
@@ -434,6 +439,12 @@ class MainWindow(QMainWindow):
         self.menu_language.setTitle(tr("Language"))
         self.toolbar.setWindowTitle(tr("Main toolbar"))
         self.status.refresh()
+
+    def open_video_wall(self) -> VideoWall:
+        wall = VideoWall.of(self.bridge)
+        wall.show()
+        wall.raise_()
+        return wall
 
     @Slot(str)
     def _on_language(self, _lang: str) -> None:

@@ -43,11 +43,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from gcs.video import stamp
+
 log = logging.getLogger("gcs.video.server")
 
 #: The name FFmpeg is told to expect; a device never publishes it.
 SENTINEL = "gcs-expects-a-registered-stream"
 _UNEXPECTED = re.compile(r"Unexpected stream (\S*), expecting")
+#: The MPEG-TS muxer: every packet written at once, and each video PES with its length (issue 12),
+#: so a player's demuxer hands a picture on when its last byte arrives instead of holding it until
+#: the next picture starts (one frame of latency; pictures over 64 KB still wait).
+TS_OPTIONS = {"flush_packets": "1", "omit_video_pes_length": "0"}
 #: Chunks a slow viewer may lag behind before it is dropped.
 VIEWER_QUEUE = 600
 _STOP = None
@@ -327,14 +333,19 @@ class MediaServer:
         log.info("%s: %s publishing", how, name)
         vs = container.streams.video[0]
         fan = _Fanout(slot)
-        out = av.open(fan, "w", format="mpegts", options={"flush_packets": "1"})
+        out = av.open(fan, "w", format="mpegts", options=TS_OPTIONS)
         try:
             ostream = out.add_stream_from_template(vs)
+            # issue 12: each H.264 packet carries its arrival time, for the latency shown
+            nal_size = stamp.nal_length_size(vs.codec_context.extradata)
+            stamping = vs.codec_context.name == "h264"
             for packet in container.demux(vs):
                 if slot.closed.is_set():
                     break
                 if packet.dts is None:
                     continue
+                if stamping:
+                    packet = stamp.stamp_packet(packet, nal_size, time.time())
                 fan.key = bool(packet.is_keyframe)
                 packet.stream = ostream
                 out.mux(packet)

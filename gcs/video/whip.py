@@ -30,12 +30,14 @@ import io
 import logging
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from gcs.aio import spawn
-from gcs.video.server import MediaServer, Slot, _Fanout, emit
+from gcs.video import stamp
+from gcs.video.server import TS_OPTIONS, MediaServer, Slot, _Fanout, emit
 
 log = logging.getLogger("gcs.video.whip")
 
@@ -333,7 +335,7 @@ class WhipIngest:
                     if 7 not in nal_types(data):
                         continue  # wait for the parameter sets
                     template: Any = av.open(io.BytesIO(data), format="h264")
-                    out = av.open(fan, "w", format="mpegts", options={"flush_packets": "1"})
+                    out = av.open(fan, "w", format="mpegts", options=TS_OPTIONS)
                     ostream = out.add_stream_from_template(template.streams.video[0])
                     template.close()
                     slot.publishing = True
@@ -342,7 +344,8 @@ class WhipIngest:
                 if packet.dts is None or packet.dts <= last_dts:
                     continue
                 last_dts = packet.dts
-                copy = av.Packet(data)
+                # issue 12: its arrival time (the frame complete here), for the latency shown
+                copy = av.Packet(stamp.framed(time.time(), 0) + data)
                 copy.stream = ostream
                 copy.time_base = _TIME_BASE
                 copy.pts = copy.dts = packet.dts

@@ -23,6 +23,7 @@ from gcs.web import (
     h5,
     health,
     live,
+    live_record,
     logs,
     manage,
     maps,
@@ -169,6 +170,7 @@ def init_app(
     app.add_routes(manage.routes)
     app.add_routes(control.routes)
     waylines.setup(app)
+    app.add_routes(live_record.routes)  # before live: `streams/record` is not `{action}`
     app.add_routes(live.routes)
     app.router.add_get(WS_PATH, websocket)
     h5.add_routes(app, h5_folder)

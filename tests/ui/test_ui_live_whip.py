@@ -91,6 +91,9 @@ def test_video_window_plays_a_whip_push(
         assert win.state == "playing" and "640×360" in win.status.text()
         stream = live.stream(VIDEO)
         assert stream is not None and stream.url_type == 4 and stream.viewers == 1
+        # WHIP pictures carry their arrival too: the measured latency is shown (issue 12)
+        qtbot.waitUntil(lambda: win.latency_ms is not None, timeout=5000)
+        assert win.latency_ms is not None and 0 <= win.latency_ms < 2000
     finally:
         win.close()
         bridge.close()
