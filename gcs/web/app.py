@@ -30,6 +30,7 @@ from gcs.web import (
     waylines,
 )
 from gcs.web.auth import check_token
+from gcs.web.console import http_status
 from gcs.web.envelope import ApiError, failure
 from gcs.web.feed import PilotFeed, TopologyCache
 from gcs.web.keys import HUB, LOGIN_GUARD, ORIGINS, SIGNER, STATION, TLS, TOPOLOGY_CACHE
@@ -108,18 +109,28 @@ async def cors_and_errors(request: web.Request, handler: Handler) -> web.StreamR
     if request.method == "OPTIONS":
         response: web.StreamResponse = web.Response(status=200, headers=PREFLIGHT)
     else:
+        # errors: HTTP 200 + code on web-console endpoints, the status on Pilot's (console.py)
         try:
             response = await handler(request)
         except ApiError as exc:
-            response = failure(exc.status, exc.message, exc.code)
+            http = http_status(request, exc.status)
+            response = failure(exc.status, exc.message, exc.code, http_status=http)
             response.headers.update(exc.headers)
         except web.HTTPException as exc:
             if not _is_api(request.path) or exc.status < 400:
                 raise
-            response = failure(exc.status, f"{exc.reason}: {request.method} {request.path}")
+            response = failure(
+                exc.status,
+                f"{exc.reason}: {request.method} {request.path}",
+                http_status=http_status(request, exc.status),
+            )
         except Exception:
             log.exception("%s %s failed", request.method, request.path)
-            response = failure(500, "the station failed to answer this request; see its log")
+            response = failure(
+                500,
+                "the station failed to answer this request; see its log",
+                http_status=http_status(request, 500),
+            )
     if origin is not None and allowed and not response.prepared:
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Vary"] = "Origin"

@@ -312,9 +312,9 @@ async def create_ota(request: web.Request) -> web.Response:
     failed = [r for r in results if r.job_id is None or r.code]
     if failed:
         first = failed[0]
+        # a web-console endpoint: HTTP 200 with the code, as DJI's backend answers (console.py)
         return web.json_response(
-            {"code": first.code or 1, "message": first.message_en, "data": data},
-            status=400 if first.status == "refused" else 200,
+            {"code": first.code or 1, "message": first.message_en, "data": data}
         )
     return ok(data)
 

@@ -44,6 +44,7 @@ from gcs.station.waylines import (
     to_pilot,
 )
 from gcs.web.auth import Caller, caller
+from gcs.web.console import http_status
 from gcs.web.envelope import ApiError, ok
 from gcs.web.keys import HUB, STATION
 from gcs.web.ws import WsHub
@@ -56,8 +57,9 @@ REDIRECT_TTL_S = 600
 MAX_PAGE_SIZE = 1000
 
 
-def refused(exc: WaylineError) -> web.Response:
-    """The DJI envelope for a refused library operation, findings included."""
+def refused(request: web.Request, exc: WaylineError) -> web.Response:
+    """The DJI envelope for a refused library operation, findings included (HTTP status as
+    `gcs.web.console.http_status` says for this endpoint)."""
     body = {
         "code": exc.code,
         "message": exc.en,
@@ -66,7 +68,8 @@ def refused(exc: WaylineError) -> web.Response:
             "findings": [f.to_dict() for f in exc.findings],
         },
     }
-    return web.json_response(body, status=exc.status, dumps=lambda d: orjson.dumps(d).decode())
+    status = http_status(request, exc.status)
+    return web.json_response(body, status=status, dumps=lambda d: orjson.dumps(d).decode())
 
 
 async def member(request: web.Request) -> tuple[Station, Caller, str]:
@@ -173,7 +176,7 @@ async def wayline_url(request: web.Request) -> web.StreamResponse:
     try:
         row = await lib.get(ws, request.match_info["wayline_id"])
     except WaylineError as exc:
-        return refused(exc)
+        return refused(request, exc)
     raise web.HTTPFound(lib.url(row, REDIRECT_TTL_S))
 
 
@@ -183,7 +186,7 @@ async def delete_wayline(request: web.Request) -> web.Response:
     try:
         await library(station).delete(ws, request.match_info["wayline_id"])
     except WaylineError as exc:
-        return refused(exc)
+        return refused(request, exc)
     return ok()
 
 
@@ -201,7 +204,7 @@ async def rename_wayline(request: web.Request) -> web.Response:
     try:
         row = await library(station).rename(ws, request.match_info["wayline_id"], name)
     except WaylineError as exc:
-        return refused(exc)
+        return refused(request, exc)
     return ok(to_pilot(row))
 
 
@@ -227,7 +230,7 @@ async def upload_callback(request: web.Request) -> web.Response:
             object_key, workspace_id=ws, name=name, author=who.user.username
         )
     except WaylineError as exc:
-        return refused(exc)
+        return refused(request, exc)
     return ok({})
 
 
@@ -286,7 +289,7 @@ async def upload_file(request: web.Request) -> web.Response:
             data, filename=filename, workspace_id=ws, author=who.user.username
         )
     except WaylineError as exc:
-        return refused(exc)
+        return refused(request, exc)
     return ok(
         {
             **to_pilot(imported.row),
@@ -298,9 +301,10 @@ async def upload_file(request: web.Request) -> web.Response:
 # -- flight tasks ---------------------------------------------------------------------------
 
 
-def mission_refused(exc: MissionError) -> web.Response:
+def mission_refused(request: web.Request, exc: MissionError) -> web.Response:
     body = {"code": exc.code, "message": exc.en, "data": {"message_zh": exc.zh}}
-    return web.json_response(body, status=exc.status, dumps=lambda d: orjson.dumps(d).decode())
+    status = http_status(request, exc.status)
+    return web.json_response(body, status=status, dumps=lambda d: orjson.dumps(d).decode())
 
 
 def missions(station: Station) -> Missions:
@@ -327,7 +331,7 @@ async def create_flight_task(request: web.Request) -> web.Response:
         req = task_from_json(await _body(request))
         made = await missions(station).plan(ws, req, actor=f"api:{who.user.username}")
     except MissionError as exc:
-        return mission_refused(exc)
+        return mission_refused(request, exc)
     if isinstance(made, PlanRow):
         return ok(plan_to_json(made))
     return ok(task_to_json(made))
@@ -365,7 +369,7 @@ async def cancel_jobs(request: web.Request) -> web.Response:
     try:
         done = await missions(station).cancel(ws, ids, actor=f"api:{who.user.username}")
     except MissionError as exc:
-        return mission_refused(exc)
+        return mission_refused(request, exc)
     return ok({"canceled": done})
 
 
@@ -387,7 +391,7 @@ async def pause_or_resume(request: web.Request) -> web.Response:
         else:
             raise ApiError(400, "'status' must be 0 (pause) or 1 (resume)")
     except MissionError as exc:
-        return mission_refused(exc)
+        return mission_refused(request, exc)
     return ok({})
 
 
@@ -400,7 +404,7 @@ async def breakpoint_resume(request: web.Request) -> web.Response:
             ws, request.match_info["job_id"], actor=f"api:{who.user.username}"
         )
     except MissionError as exc:
-        return mission_refused(exc)
+        return mission_refused(request, exc)
     return ok(task_to_json(task))
 
 
@@ -413,7 +417,7 @@ async def media_highest(request: web.Request) -> web.Response:
             ws, request.match_info["job_id"], actor=f"api:{who.user.username}"
         )
     except MissionError as exc:
-        return mission_refused(exc)
+        return mission_refused(request, exc)
     return ok({})
 
 
