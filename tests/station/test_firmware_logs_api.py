@@ -321,3 +321,38 @@ async def test_remote_logs_over_http_with_fileupload_progress(
     async with session.post(logs_url, json={"files": []}) as r:
         answer = await r.json()
     assert r.status == 200 and answer["code"] == 400 and "files" in answer["message"]
+
+
+async def test_web_console_endpoints_answer_errors_like_djis_backend(
+    runtime: ThreadedRuntime, dock: RawDock, api: tuple[aiohttp.ClientSession, str]
+) -> None:
+    """DJI's demo web console shows `message` only for HTTP 200 + code ≠ 0 (else just
+    "ERROR_CODE: <status>"), and goes back to its login page on 401; Pilot acts on statuses."""
+    session, base = api
+    ws_id = runtime.runtime.settings.station.workspace_id
+    uploaded = f"/manage/api/v1/workspaces/{ws_id}/devices/{DOCK}/logs-uploaded"
+    other = f"/manage/api/v1/workspaces/{uuid.uuid4()}/devices/{DOCK}/logs-uploaded"
+    async with session.get(base + other) as r:
+        answer = await r.json()
+    assert r.status == 200 and answer["code"] == 403 and "not a member" in answer["message"]
+    async with session.get(base + uploaded, params={"page": "x"}) as r:
+        answer = await r.json()
+    assert r.status == 200 and answer["code"] == 400 and "page" in answer["message"]
+    # no token, or a bad one: 401 everywhere (the console's interceptor goes to its login page)
+    async with aiohttp.ClientSession() as anonymous:
+        async with anonymous.get(base + uploaded) as r:
+            assert r.status == 401 and (await r.json())["code"] == 401
+        async with anonymous.get(base + uploaded, headers={"x-auth-token": "nonsense"}) as r:
+            assert r.status == 401
+    # Pilot's own endpoints (§8.2) keep the HTTP statuses Pilot acts on
+    async with session.get(
+        f"{base}/manage/api/v1/workspaces/{uuid.uuid4()}/devices/topologies"
+    ) as r:
+        assert r.status == 403 and (await r.json())["code"] == 403
+    async with session.get(
+        f"{base}/wayline/api/v1/workspaces/{ws_id}/waylines", params={"order_by": "size desc"}
+    ) as r:
+        assert r.status == 400 and (await r.json())["code"] == 400
+    # an unrouted path is a plain 404, as DJI's backend answers it
+    async with session.get(f"{base}/manage/api/v1/nowhere") as r:
+        assert r.status == 404
