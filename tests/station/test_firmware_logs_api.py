@@ -17,6 +17,7 @@ from botocore.config import Config
 from command_peers import AIRCRAFT, DOCK, RawDock, now_ms, runtime, wait_for
 
 from gcs.runtime import ThreadedRuntime
+from gcs.station.bus import LogEntry
 from gcs.web.envelope import local_time
 
 __all__ = ["runtime"]
@@ -356,3 +357,65 @@ async def test_web_console_endpoints_answer_errors_like_djis_backend(
     # an unrouted path is a plain 404, as DJI's backend answers it
     async with session.get(f"{base}/manage/api/v1/nowhere") as r:
         assert r.status == 404
+
+
+RC = "5YSZL260021E9T"
+RC_AIRCRAFT = "1581F5BKD225D00A"
+
+
+async def test_ota_is_refused_for_a_remote_controller_and_its_aircraft(
+    runtime: ThreadedRuntime, dock: RawDock, api: tuple[aiohttp.ClientSession, str]
+) -> None:
+    """DJI's cloud firmware upgrade is for docks only: an RC (DJI RC Plus + M350) bound to the
+    workspace is not offered, and an upgrade asked for it is refused in words, nothing sent."""
+    session, base = api
+    s = runtime.runtime.settings
+    ws_id = s.station.workspace_id
+    rc = RawDock(runtime.runtime.station.mqtt_port, s.mqtt.device_username,
+                 s.mqtt.device_password, sn=RC)  # fmt: skip
+    try:
+        topo = {"domain": "2", "type": 119, "sub_type": 0, "device_secret": "s", "nonce": "n",
+                "thing_version": "1.1.2",
+                "sub_devices": [{"sn": RC_AIRCRAFT, "domain": "0", "type": 89, "sub_type": 0,
+                                 "index": "A", "device_secret": "s", "nonce": "n",
+                                 "thing_version": "1.1.2"}]}  # fmt: skip
+        rc.publish(
+            "status",
+            {"tid": str(uuid.uuid4()), "bid": str(uuid.uuid4()), "timestamp": now_ms(),
+             "method": "update_topo", "data": topo},
+            prefix="sys",
+        )  # fmt: skip
+        registry = runtime.runtime.station.registry
+        wait_for(lambda: (v := registry.view(RC)) is not None and v.online, what="RC online")
+        async with session.post(f"{base}/manage/api/v1/devices/{RC}/binding", json={}) as r:
+            assert (await r.json())["code"] == 0
+        wait_for(lambda: (v := registry.view(RC)) is not None and v.bound, what="RC bound")
+
+        seen: list[LogEntry] = []
+        unsubscribe = runtime.submit(_subscribe(runtime, seen)).result(5)
+        ota_url = f"{base}/manage/api/v1/devices/{ws_id}/devices/ota"
+        try:
+            for sn in (RC, RC_AIRCRAFT):
+                async with session.post(ota_url, json=[{"sn": sn}]) as r:
+                    answer = await r.json()
+                assert r.status == 200 and answer["code"] == 210005, answer
+                assert f"{RC} is not a dock" in answer["message"]
+                [row] = answer["data"]
+                assert row["status"] == "refused" and "遥控器" in row["message_zh"]
+            wait_for(lambda: sum("is not a dock" in e.message for e in seen) >= 2, what="events")
+        finally:
+            runtime.submit(_unsubscribe(unsubscribe)).result(5)
+        assert rc.sent("ota_create") == []
+        async with session.get(f"{base}/manage/api/v1/workspaces/{ws_id}/firmwares/devices") as r:
+            offered = {d["sn"] for d in (await r.json())["data"]["list"]}
+        assert DOCK in offered and not offered & {RC, RC_AIRCRAFT}
+    finally:
+        rc.close()
+
+
+async def _subscribe(runtime: ThreadedRuntime, seen: list[LogEntry]) -> Any:
+    return runtime.runtime.station.bus.subscribe(LogEntry, seen.append)
+
+
+async def _unsubscribe(unsubscribe: Any) -> None:
+    unsubscribe()
