@@ -38,7 +38,7 @@ from gcs.web.login_guard import LoginGuard
 from gcs.web.tiles import add_tile_routes
 from gcs.web.tls import TlsFiles
 from gcs.web.tokens import TokenSigner
-from gcs.web.ws import WsHub
+from gcs.web.ws import PILOT, WEB, WsHub
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,8 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     """GET /api/v1/ws?x-auth-token=...: the token is checked before the handshake."""
     token = request.query.get("x-auth-token") or request.headers.get("x-auth-token")
     who = await check_token(request.app[STATION], request.app[SIGNER], token)
-    return await request.app[HUB].serve(request, who.claims.workspace_id, who.user.id)
+    audience = WEB if who.claims.user_type == 1 else PILOT  # the login's flag (§8.3)
+    return await request.app[HUB].serve(request, who.claims.workspace_id, who.user.id, audience)
 
 
 def init_app(
