@@ -1,7 +1,7 @@
 """Devices and users for web front ends (§8.4 `manage`, the Demo web console's API), and the
-web-console WebSocket codes for devices (§9: `device_online`, `device_offline`, and to web-console
-logins `gateway_osd`, `dock_osd` and an aircraft's whole `device_osd`; Pilot logins get the map
-keys of `device_osd` from the Pilot feed).
+web-console WebSocket codes for devices (§9): to web-console logins `gateway_osd`, `dock_osd` and
+an aircraft's whole `device_osd` (Pilot logins get the map keys of `device_osd`, and everyone
+`device_online` / `device_offline`, from the Pilot feed, `gcs.web.feed`).
 
 * `GET /manage/api/v1/devices/{ws}/devices` — the workspace's gateways with their aircraft as
   `children` (online ones first).
@@ -23,11 +23,7 @@ from typing import Any
 from aiohttp import web
 
 from gcs.protocol.models import payload_name
-from gcs.station.bus import (
-    DeviceOffline,
-    DeviceOnline,
-    TelemetryUpdated,
-)
+from gcs.station.bus import TelemetryUpdated
 from gcs.station.core import Station
 from gcs.station.devices import DeviceView
 from gcs.station.firmware import Firmware
@@ -280,11 +276,10 @@ class DeviceFeed:
     def __init__(self, station: Station, hub: WsHub) -> None:
         self.station = station
         self.hub = hub
-        bus = station.bus
+        # `device_online` / `device_offline` go to every client from the Pilot feed (DJI's
+        # backend sends them once, in the topology shape, to Pilots and web consoles alike)
         self._unsubscribe: list[Callable[[], None]] = [
-            bus.subscribe(DeviceOnline, self.on_online),
-            bus.subscribe(DeviceOffline, self.on_offline),
-            bus.subscribe(TelemetryUpdated, self.on_telemetry),
+            station.bus.subscribe(TelemetryUpdated, self.on_telemetry),
         ]
 
     def close(self) -> None:
@@ -294,17 +289,6 @@ class DeviceFeed:
     def _ws(self, sn: str) -> str | None:
         view = self.station.registry.view(sn)
         return view.workspace_id if view is not None and view.bound else None
-
-    def on_online(self, event: DeviceOnline) -> None:
-        view = self.station.registry.view(event.sn)
-        ws = self._ws(event.sn)
-        if view is not None and self.hub.has_clients(ws):
-            self.hub.publish(ws, "device_online", device_json(self.station, view))
-
-    def on_offline(self, event: DeviceOffline) -> None:
-        ws = self._ws(event.sn)
-        if self.hub.has_clients(ws):
-            self.hub.publish(ws, "device_offline", {"sn": event.sn, "online_status": False})
 
     def on_telemetry(self, event: TelemetryUpdated) -> None:
         if event.topic_kind != "osd":

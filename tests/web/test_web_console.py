@@ -133,3 +133,26 @@ async def test_devices_list_the_aircrafts_payloads(
             "control_source": "A",
         }
     ]
+
+
+async def test_online_and_offline_reach_a_web_console_once_with_the_sn(
+    runtime: ThreadedRuntime, dock: RawDock, http: tuple[aiohttp.ClientSession, str]
+) -> None:
+    """The console's TSA page re-reads the devices on `device_online`/`device_offline` and reads
+    `data.sn` (DJI's backend: the topology entry, once)."""
+    session, base = http
+    token = await login(http, runtime, 1)
+    registry = runtime.runtime.station.registry
+    async with session.ws_connect(f"{base}/api/v1/ws?x-auth-token={token}") as console:
+        dock.online(aircraft="")  # the aircraft leaves the dock's topology
+        wait_for(lambda: not (v := registry.view(AIRCRAFT)) or not v.online, what="offline")
+        dock.online()
+        wait_for(lambda: (v := registry.view(AIRCRAFT)) is not None and v.online, what="online")
+        dock.osd(mode_code=0)  # a marker after both
+
+        seen = await frames(console, lambda d: d["biz_code"] == "dock_osd")
+        offline = [d["data"] for d in seen if d["biz_code"] == "device_offline"]
+        online = [d["data"] for d in seen if d["biz_code"] == "device_online"]
+    assert offline == [{"sn": AIRCRAFT, "online_status": False}]
+    assert [d["sn"] for d in online] == [AIRCRAFT]
+    assert online[0]["online_status"] is True and online[0]["gateway_sn"] == DOCK
