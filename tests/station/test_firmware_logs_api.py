@@ -151,6 +151,43 @@ async def test_firmware_over_http_with_ota_progress_on_the_websocket(
         assert r.status == 200 and (await r.json())["code"] == 400
 
 
+async def test_ota_progress_names_each_upgraded_device(
+    runtime: ThreadedRuntime, dock: RawDock, api: tuple[aiohttp.ClientSession, str]
+) -> None:
+    """DJI's backend pushes `ota_progress` per upgraded device (the web console marks the row
+    whose device_sn is `sn`): upgrading the dock's aircraft names the aircraft, not the dock."""
+    session, base = api
+    ws_id = runtime.runtime.settings.station.workspace_id
+    form = aiohttp.FormData()
+    form.add_field("file", b"aircraft package" * 1000, filename="m3d_10.01.2000.zip")
+    form.add_field("device_name", "Matrice 3D")
+    form.add_field("status", "true")
+    lib = f"{base}/manage/api/v1/workspaces/{ws_id}/firmwares"
+    async with session.post(f"{lib}/file/upload", data=form) as r:
+        assert (await r.json())["code"] == 0
+    dock.osd(mode_code=0, emergency_stop_state=0)
+    telemetry = runtime.runtime.station.telemetry
+    wait_for(lambda: telemetry.current(DOCK).get("emergency_stop_state") == 0)
+    dock.script = lambda d, cmd: d.reply(cmd, {"result": 0, "output": {"status": "in_progress"}})
+    token = session.headers["x-auth-token"]
+    ota_url = f"{base}/manage/api/v1/devices/{ws_id}/devices/ota"
+    async with session.ws_connect(f"{base}/api/v1/ws?x-auth-token={token}") as ws:
+        wanted = [{"sn": AIRCRAFT, "product_version": "10.01.2000", "firmware_upgrade_type": 3}]
+        async with session.post(ota_url, json=wanted) as r:
+            answer = await r.json()
+        assert answer["code"] == 0, answer
+        [job] = answer["data"]
+        assert job["sn"] == DOCK and job["devices"] == [AIRCRAFT]  # sent to the dock
+        out = {"status": "in_progress", "progress": {"percent": 30, "current_step": "download"}}
+        dock.event("ota_progress", job["bid"], {"result": 0, "output": out})
+        pushed = await next_frame(ws, "ota_progress", lambda d: d["output"]["progress"]["percent"])
+        assert pushed["sn"] == AIRCRAFT and pushed["bid"] == job["bid"]
+        out = {"status": "ok", "progress": {"percent": 100, "current_step": "upgrade_firmware"}}
+        dock.event("ota_progress", job["bid"], {"result": 0, "output": out})
+        done = await next_frame(ws, "ota_progress", lambda d: d["output"]["status"] == "ok")
+        assert done["sn"] == AIRCRAFT
+
+
 def _s3(grant: dict[str, Any]) -> Any:
     c = grant["credentials"]
     return boto3.client(
