@@ -133,10 +133,8 @@ async def test_pilot_connects_through_every_module(station: PilotStation, page: 
     await page.wait_for("!!document.querySelector('#licence.ok')")
     await page.wait_for("!document.getElementById('submit').disabled")
     # The footer shows the product's one version number.
-    footer = await page.wait_for(
-        "!document.getElementById('version').hidden && "
-        "document.getElementById('version').textContent"
-    )
+    footer = await page.wait_for("!document.getElementById('version').hidden && "
+                                 "document.getElementById('version').textContent")
     assert footer == f"GCS {version()}"
     await page.screenshot(SCREENS / "02-login.png")
     await page.evaluate(
@@ -145,10 +143,8 @@ async def test_pilot_connects_through_every_module(station: PilotStation, page: 
         "document.getElementById('submit').click()"
     )
     await page.wait_for("location.pathname.endsWith('/home.html')")
-    home_footer = await page.wait_for(
-        "!document.getElementById('version').hidden && "
-        "document.getElementById('version').textContent"
-    )
+    home_footer = await page.wait_for("!document.getElementById('version').hidden && "
+                                      "document.getElementById('version').textContent")
     assert home_footer == f"GCS {version()}"
 
     # Pilot's thing module would now connect to the broker: do it with what the page gave it.
