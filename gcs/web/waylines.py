@@ -9,7 +9,10 @@ Flight-task body (`POST .../flight-tasks`): `name`, `dock_sn`, `file_id` (or `wa
 `recurrence` `{days: [0 Mon..6 Sun], times: ["HH:MM"], begin_time, end_time}` (recurring),
 and the `flighttask_prepare` fields of §4.2 (`rth_altitude`, `rth_mode`, `out_of_control_action`,
 `exit_wayline_when_rc_lost`, `wayline_precision_type`, `ready_conditions`,
-`executable_conditions`, `break_point`, `simulate_mission`). `PUT .../jobs/{job_id}` takes
+`executable_conditions`, `break_point`, `simulate_mission`), and `confirmed` (true: plan it even
+though its route crosses an enabled no-fly area or leaves an enabled geofence; without it such a
+task is refused with 409, code 212017 and `data.area_warnings`; the created task carries
+`area_warnings` too). `PUT .../jobs/{job_id}` takes
 `{"status": 0}` to pause and `{"status": 1}` to resume (the Demo's values; "pause"/"resume" too).
 
 Handlers parse the request, call the station's wayline library (`gcs.station.waylines`) and
@@ -25,6 +28,7 @@ from typing import Any
 import orjson
 from aiohttp import BodyPartReader, web
 
+from gcs.station.area_guard import AreaGuard, RouteCrossesAreas
 from gcs.station.bus import FlightTaskChanged
 from gcs.station.core import Station
 from gcs.station.missions import (
@@ -301,8 +305,8 @@ async def upload_file(request: web.Request) -> web.Response:
 # -- flight tasks ---------------------------------------------------------------------------
 
 
-def mission_refused(request: web.Request, exc: MissionError) -> web.Response:
-    body = {"code": exc.code, "message": exc.en, "data": {"message_zh": exc.zh}}
+def mission_refused(request: web.Request, exc: MissionError, **data: Any) -> web.Response:
+    body = {"code": exc.code, "message": exc.en, "data": {"message_zh": exc.zh, **data}}
     status = http_status(request, exc.status)
     return web.json_response(body, status=status, dumps=lambda d: orjson.dumps(d).decode())
 
@@ -327,14 +331,25 @@ async def _body(request: web.Request) -> dict[str, Any]:
 @routes.post(BASE + "/flight-tasks")
 async def create_flight_task(request: web.Request) -> web.Response:
     station, who, ws = await member(request)
+    missions(station)  # 404 on a station without flight tasks
     try:
-        req = task_from_json(await _body(request))
-        made = await missions(station).plan(ws, req, actor=f"api:{who.user.username}")
+        guard = station.capability(AreaGuard)
+    except LookupError as exc:
+        raise ApiError(404, "this station does not check routes against flight areas") from exc
+    try:
+        body = await _body(request)
+        req = task_from_json(body)
+        made, warnings = await guard.plan_task(
+            ws, req, confirmed=body.get("confirmed") is True, actor=f"api:{who.user.username}"
+        )
+    except RouteCrossesAreas as exc:  # issue 14: the route crosses enabled flight areas
+        return mission_refused(request, exc, area_warnings=[w.to_json() for w in exc.warnings])
     except MissionError as exc:
         return mission_refused(request, exc)
+    area_warnings = {"area_warnings": [w.to_json() for w in warnings]}
     if isinstance(made, PlanRow):
-        return ok(plan_to_json(made))
-    return ok(task_to_json(made))
+        return ok(plan_to_json(made) | area_warnings)
+    return ok(task_to_json(made) | area_warnings)
 
 
 @routes.get(BASE + "/jobs")

@@ -22,6 +22,7 @@ from command_peers import AIRCRAFT, DOCK, RawDock, now_ms, runtime, wait_for
 
 from gcs.runtime import ThreadedRuntime
 from gcs.sim import Fleet, FleetOptions
+from gcs.station.area_guard import AreaGuard
 from gcs.station.maps import AreaRow, ElementRow, Maps, build_area_file
 
 __all__ = ["runtime"]
@@ -57,6 +58,12 @@ class DockRequests:
             reply = self.q.get(timeout=10)
             if reply["tid"] == tid:
                 return reply
+
+
+@pytest.fixture(scope="module", autouse=True)
+def manual_sync_only(runtime: ThreadedRuntime) -> None:
+    """These tests sync by hand; the automatic sync has its own tests (test_area_guard.py)."""
+    runtime.runtime.station.capability(AreaGuard).auto_sync = False
 
 
 @pytest.fixture(scope="module")

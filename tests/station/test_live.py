@@ -283,7 +283,7 @@ async def test_already_live_513003_is_reused_and_refusals_explained(
         ) as r:
             body = await r.json()
         assert r.status == 200 and body["code"] != 0 and "video_quality" in body["message"]
-        for url_type, name in ((3, "GB28181"), (4, "WHIP"), (0, "Agora")):
+        for url_type, name in ((3, "GB28181"), (0, "Agora")):
             async with session.post(
                 f"{base}/manage/api/v1/live/streams/start",
                 json={"url_type": url_type, "video_id": DOCK_CAM},
