@@ -48,6 +48,7 @@ from gcs.station.waylines import (
     to_pilot,
 )
 from gcs.web.auth import Caller, caller
+from gcs.web.console import http_status
 from gcs.web.envelope import ApiError, ok
 from gcs.web.keys import HUB, STATION
 from gcs.web.ws import WsHub
@@ -60,8 +61,9 @@ REDIRECT_TTL_S = 600
 MAX_PAGE_SIZE = 1000
 
 
-def refused(exc: WaylineError) -> web.Response:
-    """The DJI envelope for a refused library operation, findings included."""
+def refused(request: web.Request, exc: WaylineError) -> web.Response:
+    """The DJI envelope for a refused library operation, findings included (HTTP status as
+    `gcs.web.console.http_status` says for this endpoint)."""
     body = {
         "code": exc.code,
         "message": exc.en,
@@ -70,7 +72,8 @@ def refused(exc: WaylineError) -> web.Response:
             "findings": [f.to_dict() for f in exc.findings],
         },
     }
-    return web.json_response(body, status=exc.status, dumps=lambda d: orjson.dumps(d).decode())
+    status = http_status(request, exc.status)
+    return web.json_response(body, status=status, dumps=lambda d: orjson.dumps(d).decode())
 
 
 async def member(request: web.Request) -> tuple[Station, Caller, str]:
@@ -177,7 +180,7 @@ async def wayline_url(request: web.Request) -> web.StreamResponse:
     try:
         row = await lib.get(ws, request.match_info["wayline_id"])
     except WaylineError as exc:
-        return refused(exc)
+        return refused(request, exc)
     raise web.HTTPFound(lib.url(row, REDIRECT_TTL_S))
 
 
@@ -187,7 +190,7 @@ async def delete_wayline(request: web.Request) -> web.Response:
     try:
         await library(station).delete(ws, request.match_info["wayline_id"])
     except WaylineError as exc:
-        return refused(exc)
+        return refused(request, exc)
     return ok()
 
 
@@ -205,7 +208,7 @@ async def rename_wayline(request: web.Request) -> web.Response:
     try:
         row = await library(station).rename(ws, request.match_info["wayline_id"], name)
     except WaylineError as exc:
-        return refused(exc)
+        return refused(request, exc)
     return ok(to_pilot(row))
 
 
@@ -231,7 +234,7 @@ async def upload_callback(request: web.Request) -> web.Response:
             object_key, workspace_id=ws, name=name, author=who.user.username
         )
     except WaylineError as exc:
-        return refused(exc)
+        return refused(request, exc)
     return ok({})
 
 
@@ -290,7 +293,7 @@ async def upload_file(request: web.Request) -> web.Response:
             data, filename=filename, workspace_id=ws, author=who.user.username
         )
     except WaylineError as exc:
-        return refused(exc)
+        return refused(request, exc)
     return ok(
         {
             **to_pilot(imported.row),
@@ -302,9 +305,10 @@ async def upload_file(request: web.Request) -> web.Response:
 # -- flight tasks ---------------------------------------------------------------------------
 
 
-def mission_refused(exc: MissionError, **data: Any) -> web.Response:
+def mission_refused(request: web.Request, exc: MissionError, **data: Any) -> web.Response:
     body = {"code": exc.code, "message": exc.en, "data": {"message_zh": exc.zh, **data}}
-    return web.json_response(body, status=exc.status, dumps=lambda d: orjson.dumps(d).decode())
+    status = http_status(request, exc.status)
+    return web.json_response(body, status=status, dumps=lambda d: orjson.dumps(d).decode())
 
 
 def missions(station: Station) -> Missions:
@@ -339,9 +343,9 @@ async def create_flight_task(request: web.Request) -> web.Response:
             ws, req, confirmed=body.get("confirmed") is True, actor=f"api:{who.user.username}"
         )
     except RouteCrossesAreas as exc:  # issue 14: the route crosses enabled flight areas
-        return mission_refused(exc, area_warnings=[w.to_json() for w in exc.warnings])
+        return mission_refused(request, exc, area_warnings=[w.to_json() for w in exc.warnings])
     except MissionError as exc:
-        return mission_refused(exc)
+        return mission_refused(request, exc)
     area_warnings = {"area_warnings": [w.to_json() for w in warnings]}
     if isinstance(made, PlanRow):
         return ok(plan_to_json(made) | area_warnings)
@@ -380,7 +384,7 @@ async def cancel_jobs(request: web.Request) -> web.Response:
     try:
         done = await missions(station).cancel(ws, ids, actor=f"api:{who.user.username}")
     except MissionError as exc:
-        return mission_refused(exc)
+        return mission_refused(request, exc)
     return ok({"canceled": done})
 
 
@@ -402,7 +406,7 @@ async def pause_or_resume(request: web.Request) -> web.Response:
         else:
             raise ApiError(400, "'status' must be 0 (pause) or 1 (resume)")
     except MissionError as exc:
-        return mission_refused(exc)
+        return mission_refused(request, exc)
     return ok({})
 
 
@@ -415,7 +419,7 @@ async def breakpoint_resume(request: web.Request) -> web.Response:
             ws, request.match_info["job_id"], actor=f"api:{who.user.username}"
         )
     except MissionError as exc:
-        return mission_refused(exc)
+        return mission_refused(request, exc)
     return ok(task_to_json(task))
 
 
@@ -428,7 +432,7 @@ async def media_highest(request: web.Request) -> web.Response:
             ws, request.match_info["job_id"], actor=f"api:{who.user.username}"
         )
     except MissionError as exc:
-        return mission_refused(exc)
+        return mission_refused(request, exc)
     return ok({})
 
 
