@@ -38,6 +38,8 @@ PILOT_ROUTES = frozenset(
         ("POST", "/map/api/v1/workspaces/{workspace_id}/element-groups/{group_id}/elements"),
         ("PUT", "/map/api/v1/workspaces/{workspace_id}/elements/{element_id}"),
         ("DELETE", "/map/api/v1/workspaces/{workspace_id}/elements/{element_id}"),
+        # the station's own H5 page asks for Pilot's live-share URL (§10.2 liveshare)
+        ("POST", "/manage/api/v1/live/share"),
         # §8.2 #6 storage
         ("POST", "/storage/api/v1/workspaces/{workspace_id}/sts"),
         # §8.2 #7-#10 media
