@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from gcs.aio import spawn
+from gcs.station.area_guard import AreaGuard  # issue 14: flight-area sync and route checks
 from gcs.station.basemap import BaseMaps
 from gcs.station.capability import CapabilityFactory
 from gcs.station.core import Endpoint, Station
@@ -32,6 +33,8 @@ from gcs.station.demo_missions import plan_demo_mission
 from gcs.station.firmware import Firmware
 from gcs.station.health import Health
 from gcs.station.live import Live
+from gcs.station.live_record import LiveRecording
+from gcs.station.liveshare import LiveShare
 from gcs.station.maintenance import Maintenance
 from gcs.station.maps import Maps
 from gcs.station.media import Media
@@ -77,8 +80,11 @@ CAPABILITIES: list[CapabilityFactory] = [
     Waylines,  # the wayline library (§8.2 #11-16, §13)
     Missions,  # dock flight tasks and their schedules (§4.2, §5, §6)
     Maps,  # shared map elements, custom flight areas (§8.2, flight_areas_*)
+    AreaGuard,  # flight areas: automatic dock sync, route warnings for flight tasks (issue 14)
     Live,  # live video: capacity/status, live_* commands, ingest secrets (§7)
+    LiveShare,  # Pilot's live share: the RTMP URL the H5 page sets in liveshare (§10.2)
     Media,  # media library: file_upload_callback, Pilot's media API (issue 11)
+    LiveRecording,  # live video recorded to MP4 / snapshots, into the media library (issue 12)
     BaseMaps,  # base map choice, tile server, offline-area downloads (issue 14)
 ]
 

@@ -26,7 +26,10 @@ HERE = Path(__file__).resolve().parent
 # the spec (kept here so the licence list and the bundle agree).
 # PyAV ("av"): PyPI's wheels carry a GPL build of FFmpeg (libx264, libx265); the spec leaves it
 # out of the bundle (THIRD-PARTY.md, "Left out").
-NOT_BUNDLED = frozenset({"setuptools", "pip", "wheel", "av"})
+# aiortc and the packages only it needs (WHIP ingest): aiortc imports PyAV, so they stay out
+# with it (THIRD-PARTY.md, "Left out").
+WEBRTC = ("aiortc", "aioice", "pylibsrtp", "pyopenssl", "google-crc32c", "pyee", "dnspython")
+NOT_BUNDLED = frozenset({"setuptools", "pip", "wheel", "av", *WEBRTC, "ifaddr"})
 
 # Qt and PySide6 wheels carry no licence files; their licence is LGPL-3.0 (chosen among
 # LGPL-3.0 / GPL-2.0 / GPL-3.0), whose text refers to the GPL-3.0 text.

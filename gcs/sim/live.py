@@ -2,7 +2,8 @@
 
 A started stream appears in `live_status` (what a station shows), with the result codes a real
 dock answers when a request does not fit (513xxx); an RTMP stream also pushes a real H.264
-picture to the URL it was given (`gcs.sim.video`, when PyAV is installed).
+picture to the URL it was given (`gcs.sim.video`, when PyAV is installed), and a WHIP stream
+(url_type 4, Dock 3 / Matrice 4) pushes it over WebRTC (`gcs.sim.whip`, when aiortc is too).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from gcs.sim import codes, video
+from gcs.sim import codes, video, whip
 
 Sources = Callable[[], dict[str, list[tuple[str, list[str]]]]]
 """{source SN: [(camera_index, switchable video types)]}, as in `live_capacity`."""
@@ -66,9 +67,10 @@ class LiveStreams:
         self.url_types = url_types
         self._source_online = source_online
         self.streams: dict[str, LiveStream] = {}
-        #: Real pictures pushed for RTMP streams (when PyAV is there), by stream key.
-        self.pushes: dict[str, video.CameraPush] = {}
+        #: Real pictures pushed for RTMP and WHIP streams (when PyAV/aiortc are there), by key.
+        self.pushes: dict[str, video.CameraPush | whip.WhipPush] = {}
         self.push_video = video.available()
+        self.push_whip = whip.available()
 
     def status(self) -> list[dict[str, Any]]:
         """The `live_status` state value."""
@@ -98,10 +100,14 @@ class LiveStreams:
 
     def _begin_push(self, key: str) -> None:
         stream = self.streams[key]
-        if not self.push_video or stream.url_type != 1:
+        push: video.CameraPush | whip.WhipPush
+        if self.push_video and stream.url_type == 1:
+            push = video.CameraPush(stream.url, stream.video_quality, stream.video_type)
+        elif self.push_whip and stream.url_type == 4:
+            push = whip.WhipPush(stream.url, stream.video_quality, stream.video_type)
+        else:
             return
         self._end_push(key)
-        push = video.CameraPush(stream.url, stream.video_quality, stream.video_type)
         self.pushes[key] = push
         push.start()
 

@@ -56,6 +56,31 @@ def read_time_ms(img: Any) -> int:
     return ms
 
 
+def picture(n: int, size: tuple[int, int], lens: str) -> Any:
+    """Picture `n` of the test stream (RGB): the lens colour, a moving bar, the time now."""
+    import numpy as np
+
+    w, h = size
+    img = np.empty((h, w, 3), np.uint8)
+    img[:] = LENS_COLOURS.get(lens, (20, 20, 20))
+    x = (n * 6) % max(1, w - 24)
+    img[BAND:, x : x + 24] = 255
+    draw_time_ms(img, int(time.time() * 1000) & 0xFFFFFFFF)
+    return img
+
+
+def h264_encoder(size: tuple[int, int]) -> Any:
+    """A libx264 encoder for the test picture: zerolatency, a keyframe every half second."""
+    import av
+
+    enc: Any = av.CodecContext.create("libx264", "w")
+    enc.width, enc.height, enc.pix_fmt = size[0], size[1], "yuv420p"
+    enc.time_base = fractions.Fraction(1, FPS)
+    enc.framerate = fractions.Fraction(FPS, 1)
+    enc.options = {"tune": "zerolatency", "preset": "ultrafast", "g": str(FPS // 2)}
+    return enc
+
+
 class CameraPush(threading.Thread):
     """Push until `stop()`; a refused or broken connection is retried every 2 s (as devices
     do). `lens` may change while it runs; a new quality needs a new push."""
@@ -84,7 +109,6 @@ class CameraPush(threading.Thread):
 
     def _push(self) -> None:
         import av
-        import numpy as np
 
         w, h = self.size
         out: Any = av.open(self.url, "w", format="flv", timeout=(5.0, 5.0))
@@ -96,12 +120,7 @@ class CameraPush(threading.Thread):
             t0 = time.monotonic()
             n = 0
             while not self._stop.is_set():
-                img = np.empty((h, w, 3), np.uint8)
-                img[:] = LENS_COLOURS.get(self.lens, (20, 20, 20))
-                x = (n * 6) % max(1, w - 24)
-                img[BAND:, x : x + 24] = 255
-                draw_time_ms(img, int(time.time() * 1000) & 0xFFFFFFFF)
-                frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+                frame = av.VideoFrame.from_ndarray(picture(n, self.size, self.lens), format="rgb24")
                 frame.pts, frame.time_base = n, fractions.Fraction(1, FPS)
                 for packet in s.encode(frame):
                     out.mux(packet)

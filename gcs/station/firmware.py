@@ -16,8 +16,9 @@ consistency — the Demo's Java names are swapped, the values are what count.
 
 `upgrade()` sends one `ota_create` per gateway, carrying the dock and/or its aircraft with a
 presigned download URL of each package, through the station's command path: preconditions
-(online, dock idle, emergency stop released, not already upgrading) are checked first and a
-refusal is explained; `ota_progress` events (same bid) drive the job to its end, and the
+(a dock, online, dock idle, emergency stop released, not already upgrading) are checked first
+and a refusal is explained — an RC and its aircraft are refused (DJI offers cloud OTA for docks
+only, see `NOT_A_DOCK_EN`); `ota_progress` events (same bid) drive the job to its end, and the
 `CommandChanged` events on the bus are the progress bars.
 """
 
@@ -276,6 +277,33 @@ def latest_for(rows: Iterable[FirmwareRow], model_key: str) -> FirmwareRow | Non
 
 # -- preconditions --------------------------------------------------------------------------
 
+#: Why only docks: DJI's Cloud API offers firmware upgrades (`ota_create`, §14) in its Dock
+#: feature set only — Pilot 2 on an RC upgrades itself and its aircraft through DJI's own
+#: servers — and DJI's backend sends `ota_create` only after reading the gateway's dock OSD
+#: (idle, emergency stop released), refusing any other gateway. The station says so plainly.
+NOT_A_DOCK_EN = (
+    "{sn} is not a dock: DJI's cloud firmware upgrade (ota_create) is for docks and their "
+    "aircraft only; upgrade a remote controller and its aircraft in DJI Pilot 2 "
+    "(or DJI Assistant 2)"
+)
+NOT_A_DOCK_ZH = (
+    "{sn} 不是机场：大疆上云固件升级（ota_create）仅适用于机场及其飞行器；"
+    "遥控器及其飞行器请在 DJI Pilot 2（或 DJI Assistant 2）中升级"
+)
+
+
+def is_dock_model(model_key: str) -> bool:
+    return model_key.startswith("3-")
+
+
+def _on_dock(t: Target) -> Refusal | None:
+    if is_dock_model(t.gateway.model_key):
+        return None
+    sn = t.gateway.sn
+    return Refusal(
+        StationCode.NOT_SUPPORTED, NOT_A_DOCK_EN.format(sn=sn), NOT_A_DOCK_ZH.format(sn=sn)
+    )
+
 
 def _emergency_released(t: Target) -> Refusal | None:
     if t.gateway_state.get("emergency_stop_state") != 1:
@@ -300,6 +328,7 @@ def _not_upgrading(t: Target) -> Refusal | None:
     )
 
 
+ON_DOCK = Precondition("on_dock", _on_dock)
 EMERGENCY_RELEASED = Precondition("emergency_released", _emergency_released)
 NOT_UPGRADING = Precondition("not_upgrading", _not_upgrading)
 
@@ -311,7 +340,7 @@ OTA_CREATE = CommandSpec(
     reply_timeout_s=10.0,
     retries=1,
     progress_timeout_s=OTA_PROGRESS_TIMEOUT_S,
-    preconditions=(ONLINE, DOCK_IDLE, EMERGENCY_RELEASED, NOT_UPGRADING),
+    preconditions=(ON_DOCK, ONLINE, DOCK_IDLE, EMERGENCY_RELEASED, NOT_UPGRADING),
 )
 
 
@@ -562,6 +591,16 @@ class Firmware(Capability):
                 zh = f"地面站不认识设备 {target.sn}"
                 results.append(
                     self._refused(target.sn, (target.sn,), StationCode.UNKNOWN_DEVICE, en, zh)
+                )
+                continue
+            gateway = self.station.registry.view(device.gateway_sn)
+            if gateway is None or not is_dock_model(gateway.model_key):
+                en = NOT_A_DOCK_EN.format(sn=device.gateway_sn)
+                zh = NOT_A_DOCK_ZH.format(sn=device.gateway_sn)
+                results.append(
+                    self._refused(
+                        device.gateway_sn, (device.sn,), StationCode.NOT_SUPPORTED, en, zh
+                    )
                 )
                 continue
             try:

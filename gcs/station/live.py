@@ -56,10 +56,10 @@ ALREADY_LIVE = 13003
 IDLE_STOP_S = 120.0
 
 URL_TYPES = {0: "Agora", 1: "RTMP", 2: "RTSP", 3: "GB28181", 4: "WHIP"}
-#: url_types the station's own media server receives: RTMP push, and RTSP pulled from an RC.
-#: Agora and GB28181 need external services; WHIP (4) needs a WebRTC server the bundled media
-#: server (FFmpeg through PyAV) does not have.
-OWN_URL_TYPES = (1, 2)
+#: url_types the station's own media server receives: RTMP push, RTSP pulled from an RC, and
+#: WHIP (WebRTC, aiortc in the media server: Dock 3 / Matrice 4). Agora and GB28181 need
+#: external services.
+OWN_URL_TYPES = (1, 2, 4)
 LENSES = ("normal", "wide", "zoom", "ir", "thermal")
 
 _VIDEO_ID = re.compile(r"^([A-Za-z0-9]{1,64})/(\d{1,3}-\d{1,3}-\d{1,3})/([a-z]{1,16}-\d{1,3})$")
@@ -205,6 +205,9 @@ class Stream:
     publishing: bool = False
     token: str = ""
     idle_since: float = field(default_factory=time.monotonic)
+    #: Pilot's own live share (H5 `liveshare`, `gcs.station.liveshare`): the pilot starts and
+    #: stops it on the RC, so the station neither reaps it nor sends `live_stop_push` for it.
+    share: bool = False
 
     @property
     def key(self) -> str:
@@ -236,6 +239,11 @@ class Ingest:
             return f"rtmp://{self.host}:{self.rtmp_port}/live/{name}?secret={secret}"
         if url_type == 2:  # the RC serves RTSP itself; it gets the credentials to protect it
             return f"userName=gcs&password={quote(secret, safe='')}&port={self.rtsp_port}"
+        if url_type == 4:  # WHIP on the media server's HTTP port, SRS-style as in §7.3
+            return (
+                f"http://{self.host}:{self.http_port}/rtc/v1/whip/"
+                f"?app=live&stream={name}&secret={secret}"
+            )
         raise ValueError(f"url_type {url_type} is not served by the station")
 
     def playback(self, name: str, token: str) -> str:
@@ -558,9 +566,9 @@ class Live(Capability):
             exc = CommandRefused(
                 StationCode.NOT_SUPPORTED,
                 f"url_type {url_type!r} ({name}) is not served by the station's media "
-                "server; use 1 (RTMP) or 2 (RTSP)",
+                "server; use 1 (RTMP), 2 (RTSP) or 4 (WHIP)",
                 f"url_type {url_type!r}（{name}）不受地面站媒体服务器支持；"
-                "请使用 1（RTMP）或 2（RTSP）",
+                "请使用 1（RTMP）、2（RTSP）或 4（WHIP）",
                 method="live_start_push",
                 sn=gw,
             )
@@ -577,6 +585,8 @@ class Live(Capability):
             except ValueError:
                 name = "invalid"
             media = await self.ensure_media()  # first: its ports go into the URL
+            if url_type == 4:
+                self._whip_served(media, gw)
             secret = secrets.token_urlsafe(16)
             url = self.ingest.url(url_type, name, secret) if name != "invalid" else ""
             data = {
@@ -587,7 +597,7 @@ class Live(Capability):
             }
             stream = Stream(video_id, gw, name, secret, url_type, video_quality, url)
             stream.token = secrets.token_urlsafe(16)
-            if media is not None and url_type == 1:
+            if media is not None and url_type in (1, 4):
                 media.add(name, secret, stream.token)
             reused = False
             try:
@@ -612,12 +622,30 @@ class Live(Capability):
         self.station.bus.publish(LiveChanged(_now_ms(), gw, video_id, "started"))
         return stream
 
+    def _whip_served(self, media: MediaProcess | None, gw: str) -> None:
+        """Refuse url_type 4 when the media server has no WebRTC stack (aiortc) or is down."""
+        if media is not None and media.whip:
+            return
+        why = media.whip_message if media is not None else "the media server is not running"
+        exc = CommandRefused(
+            StationCode.NOT_SUPPORTED,
+            f"url_type 4 (WHIP) cannot be received: {why}; use 1 (RTMP)",
+            f"无法接收 url_type 4（WHIP）：{why}；请使用 1（RTMP）",
+            method="live_start_push",
+            sn=gw,
+        )
+        self._say(gw, "warning", f"live_start_push refused: {exc.en}")
+        raise exc
+
     async def stop_stream(self, video_id: str, *, actor: str = "operator") -> None:
         """Stop the stream: `live_stop_push`, and its ingest secret is forgotten either way."""
         gw = self._gateway(video_id, actor, "live_stop_push")
         stream = self.streams.pop(stream_key(video_id), None)
         if stream is not None:
             self._forget(stream)
+        if stream is not None and stream.share:  # the pilot's share: no service to send
+            self.station.bus.publish(LiveChanged(_now_ms(), gw, video_id, "stopped"))
+            return
         sent_id = stream.video_id if stream is not None else video_id
         try:
             await self.station.commands.run(
@@ -682,7 +710,10 @@ class Live(Capability):
         idle = [
             s
             for s in list(self.streams.values())
-            if s.viewers == 0 and s.remote_viewers == 0 and now - s.idle_since >= self.idle_stop_s
+            if not s.share
+            and s.viewers == 0
+            and s.remote_viewers == 0
+            and now - s.idle_since >= self.idle_stop_s
         ]
         stopped: list[str] = []
         for s in idle:

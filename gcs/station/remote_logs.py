@@ -103,10 +103,12 @@ class DeviceLogs:
 
 @dataclass(frozen=True, slots=True)
 class LogSelection:
-    """Which boots of one module to upload."""
+    """Which boots of one module to upload; `boots` optionally carries what the caller knows of
+    them (times, size: a web console sends the rows it picked), else the last listing is used."""
 
     module: str
     boot_indexes: tuple[int, ...]
+    boots: tuple[BootLog, ...] = ()
 
 
 def _int(value: Any, default: int = 0) -> int:
@@ -216,6 +218,8 @@ class RemoteLogs(Capability):
         super().__init__(station)
         self._by_bid: dict[str, LogUploadRow] = {}
         self._written: dict[str, float] = {}
+        #: the boots each (gateway, module) listed last, to describe an upload's files
+        self._listed: dict[tuple[str, str], dict[int, BootLog]] = {}
 
     def commands(self) -> Sequence[CommandSpec]:
         return (FILEUPLOAD_LIST, FILEUPLOAD_START, FILEUPLOAD_UPDATE)
@@ -250,7 +254,31 @@ class RemoteLogs(Capability):
         outcome = await self.station.commands.run(
             gateway_sn, "fileupload_list", {"module_list": wanted}, actor=actor
         )
-        return parse_file_list(outcome.output)
+        found = parse_file_list(outcome.output)
+        for d in found:
+            self._listed[(gateway_sn, d.module)] = {b.boot_index: b for b in d.boots}
+        return found
+
+    def _boot_rows(
+        self, gateway_sn: str, module: str, sel: LogSelection, indexes: list[int]
+    ) -> list[dict[str, int]]:
+        """Each chosen boot as `{boot_index, start_time, end_time, size}` (what is known)."""
+        known = dict(self._listed.get((gateway_sn, module), {}))
+        known.update({b.boot_index: b for b in sel.boots})
+        rows: list[dict[str, int]] = []
+        for i in indexes:
+            b = known.get(i)
+            rows.append(
+                {"boot_index": i}
+                if b is None
+                else {
+                    "boot_index": i,
+                    "start_time": b.start_time,
+                    "end_time": b.end_time,
+                    "size": b.size,
+                }
+            )
+        return rows
 
     @staticmethod
     def _module(value: Any) -> str:
@@ -360,6 +388,7 @@ class RemoteLogs(Capability):
                     "module": module,
                     "object_key": key,
                     "boot_indexes": indexes,
+                    "boots": self._boot_rows(gateway_sn, module, sel, indexes),
                     "size": 0,
                     "fingerprint": "",
                     "percent": 0.0,

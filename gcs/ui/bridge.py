@@ -738,7 +738,12 @@ class StationBridge(QObject):
         except LookupError:
             return []
         gateways = list(live.gateways.values())  # replaced whole by the station: a snapshot
-        return [src.video_id for g in gateways for src in g.sources if src.sn == sn]
+        videos = [src.video_id for g in gateways for src in g.sources if src.sn == sn]
+        # Pilot's live share of an RC (gcs.station.liveshare), on the RC and on its aircraft
+        view = self._rt.runtime.station.registry.view(sn)
+        rc = {sn, view.gateway_sn} if view is not None and view.gateway_sn else {sn}
+        shares = [s for s in list(live.streams.values()) if s.share and s.gateway_sn in rc]
+        return videos + [s.video_id for s in shares]
 
     def live_unwatch(self, unwatch: Callable[[], None]) -> None:
         """Stop watching (the station stops a stream nobody watches after a while)."""

@@ -12,23 +12,19 @@ from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
     QPersistentModelIndex,
-    QSortFilterProxyModel,
     Qt,
     Slot,
 )
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QApplication,
     QCheckBox,
     QHBoxLayout,
-    QHeaderView,
     QLineEdit,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionProgressBar,
     QStyleOptionViewItem,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -37,6 +33,7 @@ from gcs.station.bus import CommandChanged
 from gcs.station.records import CommandRow
 from gcs.ui.bridge import Selection, StationBridge
 from gcs.ui.i18n import i18n, language, tr
+from gcs.ui.log_table import LogFilter, device_label, log_view
 
 MAX_ROWS = 5000
 COLUMNS = ["Time", "Device", "Command", "By", "Status", "Progress", "Result"]
@@ -154,8 +151,7 @@ class CommandsModel(QAbstractTableModel):
         if col == 0:
             return datetime.datetime.fromtimestamp(r.ts / 1000).strftime("%m-%d %H:%M:%S")
         if col == 1:
-            view = self.bridge.device(r.sn)
-            return f"{view.callsign} ({r.sn})" if view is not None and view.callsign else r.sn
+            return device_label(self.bridge, r.sn)
         if col == 2:
             return self.bridge.command_title(r.method)
         if col == 3:
@@ -229,35 +225,16 @@ class ProgressDelegate(QStyledItemDelegate):
         style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter)
 
 
-class CommandsFilter(QSortFilterProxyModel):
+class CommandsFilter(LogFilter):
     def __init__(self, selection: Selection) -> None:
-        super().__init__()
-        self.selection = selection
-        self.text = ""
-        self.only_selected = False
+        super().__init__(selection)
         self.only_failed = False
 
-    def filterAcceptsRow(self, row: int, parent: Index) -> bool:
-        model = self.sourceModel()
-        r = model.data(model.index(row, 0, parent), Qt.ItemDataRole.UserRole)
-        if not isinstance(r, Row):
-            return False
-        if self.only_selected and r.sn != self.selection.current:
-            return False
-        if self.only_failed and r.status not in FAILED:
-            return False
-        if self.text:
-            hay = " ".join(
-                str(model.data(model.index(row, c, parent))) for c in range(len(COLUMNS))
-            )
-            needle = self.text.lower()
-            if needle not in hay.lower() and needle not in r.method:
-                return False
-        return True
+    def accepts(self, entry: Any) -> bool:
+        return isinstance(entry, Row) and (not self.only_failed or entry.status in FAILED)
 
-    def refilter(self) -> None:
-        self.beginFilterChange()
-        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+    def extra_text(self, entry: Any) -> str:
+        return str(entry.method)
 
 
 class CommandsPanel(QWidget):
@@ -272,20 +249,8 @@ class CommandsPanel(QWidget):
         self.model = CommandsModel(bridge)
         self.proxy = CommandsFilter(selection)
         self.proxy.setSourceModel(self.model)
-        self.view = QTableView()
-        self.view.setObjectName("commands_table")
-        self.view.setModel(self.proxy)
+        self.view = log_view(self.proxy, "commands_table", 22, (100, 150, 140, 80, 90, 100))
         self.view.setItemDelegateForColumn(PROGRESS_COLUMN, ProgressDelegate(self.view))
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.view.verticalHeader().setVisible(False)
-        self.view.verticalHeader().setDefaultSectionSize(22)
-        self.view.setWordWrap(False)
-        header = self.view.horizontalHeader()
-        header.setStretchLastSection(True)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for col, width in enumerate((100, 150, 140, 80, 90, 100)):
-            self.view.setColumnWidth(col, width)
         self.text = QLineEdit()
         self.text.setObjectName("commands_filter")
         self.text.setClearButtonEnabled(True)
@@ -344,9 +309,4 @@ class CommandsPanel(QWidget):
 
     def shown_rows(self) -> list[Row]:
         """The rows shown after filtering, top to bottom (tests read this)."""
-        out = []
-        for i in range(self.proxy.rowCount()):
-            r = self.proxy.data(self.proxy.index(i, 0), Qt.ItemDataRole.UserRole)
-            if isinstance(r, Row):
-                out.append(r)
-        return out
+        return self.proxy.shown(Row)

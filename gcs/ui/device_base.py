@@ -128,7 +128,8 @@ class DevicePanel(QWidget):
             win.destroyed.connect(lambda *_: self.video_windows.pop(video_id, None))
             self.video_windows[video_id] = win
         win.show()
-        win.raise_()
+        win.window().show()  # the video wall, when the window is docked in it
+        win.window().raise_()
 
     def retranslate(self) -> None:
         self.live_button.setText(tr("Live video"))

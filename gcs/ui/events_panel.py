@@ -11,21 +11,17 @@ from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
     QPersistentModelIndex,
-    QSortFilterProxyModel,
     Qt,
     QTimer,
     Slot,
 )
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLineEdit,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -33,6 +29,7 @@ from PySide6.QtWidgets import (
 from gcs.station.bus import LogEntry
 from gcs.ui.bridge import Selection, StationBridge
 from gcs.ui.i18n import i18n, tr
+from gcs.ui.log_table import LogFilter, device_label, log_view
 
 MAX_ROWS = 20_000
 COLUMNS = ["Time", "Device", "Kind", "Level", "Message"]
@@ -92,7 +89,7 @@ class EventsModel(QAbstractTableModel):
             if col == 0:
                 return datetime.datetime.fromtimestamp(e.ts / 1000).strftime("%Y-%m-%d %H:%M:%S")
             if col == 1:
-                return self._device_name(e.sn)
+                return device_label(self.bridge, e.sn)
             if col == 2:
                 return tr(e.kind)
             if col == 3:
@@ -105,14 +102,6 @@ class EventsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole and col == 4:
             return e.message
         return None
-
-    def _device_name(self, sn: str) -> str:
-        if not sn:
-            return ""
-        view = self.bridge.device(sn)
-        if view is None or not view.callsign:
-            return sn
-        return f"{view.callsign} ({sn})"
 
     def add(self, entries: list[Entry]) -> None:
         if not entries:
@@ -138,35 +127,16 @@ class EventsModel(QAbstractTableModel):
             self.dataChanged.emit(self.index(0, 0), self.index(len(self.rows) - 1, 3))
 
 
-class EventsFilter(QSortFilterProxyModel):
+class EventsFilter(LogFilter):
     def __init__(self, selection: Selection) -> None:
-        super().__init__()
-        self.selection = selection
-        self.text = ""
+        super().__init__(selection)
         self.kind = ""
-        self.only_selected = False
 
-    def filterAcceptsRow(self, row: int, parent: Index) -> bool:
-        model = self.sourceModel()
-        entry = model.data(model.index(row, 0, parent), Qt.ItemDataRole.UserRole)
-        if not isinstance(entry, Entry):
-            return False
-        if self.kind and entry.kind != self.kind:
-            return False
-        if self.only_selected and entry.sn != self.selection.current:
-            return False
-        if self.text:
-            needle = self.text.lower()
-            hay = " ".join(
-                str(model.data(model.index(row, c, parent))) for c in range(len(COLUMNS))
-            )
-            if needle not in hay.lower() and needle not in entry.sn.lower():
-                return False
-        return True
+    def accepts(self, entry: Any) -> bool:
+        return isinstance(entry, Entry) and (not self.kind or entry.kind == self.kind)
 
-    def refilter(self) -> None:
-        self.beginFilterChange()
-        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+    def extra_text(self, entry: Any) -> str:
+        return str(entry.sn)
 
 
 class EventsPanel(QWidget):
@@ -181,21 +151,7 @@ class EventsPanel(QWidget):
         self.model = EventsModel(bridge)
         self.proxy = EventsFilter(selection)
         self.proxy.setSourceModel(self.model)
-        self.view = QTableView()
-        self.view.setObjectName("events_table")
-        self.view.setModel(self.proxy)
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.view.verticalHeader().setVisible(False)
-        self.view.verticalHeader().setDefaultSectionSize(20)
-        self.view.setWordWrap(False)
-        header = self.view.horizontalHeader()
-        header.setStretchLastSection(True)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        self.view.setColumnWidth(0, 140)
-        self.view.setColumnWidth(1, 180)
-        self.view.setColumnWidth(2, 80)
-        self.view.setColumnWidth(3, 70)
+        self.view = log_view(self.proxy, "events_table", 20, (140, 180, 80, 70))
         self.text = QLineEdit()
         self.text.setObjectName("events_filter")
         self.text.setClearButtonEnabled(True)
@@ -257,12 +213,7 @@ class EventsPanel(QWidget):
 
     def entries(self) -> list[Entry]:
         """The entries shown after filtering (tests read this)."""
-        out = []
-        for row in range(self.proxy.rowCount()):
-            e = self.proxy.data(self.proxy.index(row, 0), Qt.ItemDataRole.UserRole)
-            if isinstance(e, Entry):
-                out.append(e)
-        return out
+        return self.proxy.shown(Entry)
 
     def retranslate(self) -> None:
         self.text.setPlaceholderText(tr("Filter text…"))

@@ -38,10 +38,12 @@ from gcs.ui.dock_panel import DockPanel
 from gcs.ui.events_panel import EventsPanel
 from gcs.ui.firmware_panel import FirmwarePanel
 from gcs.ui.fleet_panel import FleetPanel
+from gcs.ui.flight_areas_panel import FlightAreasPanel  # issue 14
 from gcs.ui.i18n import LANGUAGES, i18n, set_language, system_language, tr
 from gcs.ui.logs_panel import LogsPanel
 from gcs.ui.media_panel import MediaPanel
 from gcs.ui.missions_panel import MissionsPanel
+from gcs.ui.video_wall import VideoWall
 from gcs.version import version
 
 log = logging.getLogger(__name__)
@@ -163,6 +165,7 @@ class MainWindow(QMainWindow):
         self.logs = LogsPanel(bridge, self.selection)
         self.missions = MissionsPanel(bridge, self.selection)
         self.media = MediaPanel(bridge)
+        self.flight_areas = FlightAreasPanel(bridge, self.selection)  # issue 14
         map_cls = optional_panel("map_panel", "MapPanel") if optional_panels else None
         plots_cls = optional_panel("plots_panel", "PlotsPanel") if optional_panels else None
         self.map: QWidget | None = None
@@ -201,6 +204,12 @@ class MainWindow(QMainWindow):
         if show_return_path is not None:  # missions: the path home of an aircraft returning
             self.missions.return_path.connect(show_return_path)
         self._add("media", "Media", self.media, Qt.DockWidgetArea.BottomDockWidgetArea)
+        # issue 14: custom flight areas, drawn on the map
+        self._add("areas", "Flight areas", self.flight_areas, Qt.DockWidgetArea.RightDockWidgetArea)
+        draw_area = getattr(self.map, "draw_flight_area", None)
+        if draw_area is not None:
+            self.flight_areas.draw_requested.connect(draw_area)
+            self.map.flight_area_drawn.connect(self.flight_areas.create_from_drawing)  # type: ignore[union-attr]
         if self.plots is not None:
             self._add("plots", "Plots", self.plots, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._default_layout()
@@ -251,10 +260,17 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(d["dock"], d["logs"])
         self.tabifyDockWidget(d["events"], d["missions"])
         self.tabifyDockWidget(d["events"], d["media"])
+        self.tabifyDockWidget(d["dock"], d["areas"])  # issue 14
         if "plots" in d:
             self.tabifyDockWidget(d["events"], d["plots"])
             d["events"].raise_()
         d["aircraft"].raise_()
+        # Docks added side by side before they were tabbed made the window grow to the sum of
+        # their minimum widths (about 2,000 px); tabbed now, the window takes its own size again.
+        layout = self.layout()
+        if layout is not None:
+            layout.activate()  # drops the minimum size the side-by-side docks had set
+        self.resize(1500, 900)
         self._size_docks()
 
     def _size_docks(self) -> None:
@@ -356,6 +372,8 @@ class MainWindow(QMainWindow):
         self.act_reset.triggered.connect(self.reset_layout)
         self.act_about = QAction(self)
         self.act_about.triggered.connect(self._about)
+        self.act_wall = QAction(self)  # issue 12: the 2×2 grid of live video
+        self.act_wall.triggered.connect(self.open_video_wall)
         self.lang_group = QActionGroup(self)
         self.lang_actions: dict[str, QAction] = {}
         for code in ("system", *LANGUAGES):
@@ -394,6 +412,7 @@ class MainWindow(QMainWindow):
             self.menu_language.addAction(act)
         self.menu_view.addMenu(self.menu_language)
         self.menu_view.addSeparator()
+        self.menu_view.addAction(self.act_wall)
         self.menu_view.addAction(self.act_reset)
         self.menu_help = bar.addMenu("")
         self.menu_help.addAction(self.act_about)
@@ -408,6 +427,7 @@ class MainWindow(QMainWindow):
         self.act_quit.setText(tr("Quit"))
         self.act_reset.setText(tr("Reset layout"))
         self.act_about.setText(tr("About"))
+        self.act_wall.setText(tr("Video wall"))
         self.lang_actions["system"].setText(tr("Follow system"))
         for code, name in LANGUAGES.items():
             self.lang_actions[code].setText(name)
@@ -419,6 +439,12 @@ class MainWindow(QMainWindow):
         self.menu_language.setTitle(tr("Language"))
         self.toolbar.setWindowTitle(tr("Main toolbar"))
         self.status.refresh()
+
+    def open_video_wall(self) -> VideoWall:
+        wall = VideoWall.of(self.bridge)
+        wall.show()
+        wall.raise_()
+        return wall
 
     @Slot(str)
     def _on_language(self, _lang: str) -> None:

@@ -284,6 +284,7 @@ def build_page(
             *drawing_js,
             ("qwebchannel", QWEBCHANNEL_URL),
             ("gcs_map", url(PAGE_DIR / "station_map.js")),
+            ("gcs_flight_areas", url(PAGE_DIR / "flight_areas.js")),  # issue 14: area drawing
             *[(name, url(path)) for name, path in extra_js or []],
         ]
         default_css = [  # noqa: RUF012
@@ -330,6 +331,13 @@ class _PageBridge(QObject):
     @Slot(str)
     def elementCreated(self, geometry: str) -> None:
         self.element_created.emit(geometry)
+
+    # -- issue 14: a shape drawn in flight-area mode (flight_areas.js) --
+    flight_area_drawn = Signal(str, str)  # area type, geometry (GeoJSON text)
+
+    @Slot(str, str)
+    def flightAreaDrawn(self, area_type: str, geometry: str) -> None:
+        self.flight_area_drawn.emit(area_type, geometry)
 
     @Slot(str, str)
     def elementEdited(self, element_id: str, geometry: str) -> None:
@@ -392,6 +400,7 @@ class MapPanel(QWidget):
     tiles_imported = Signal(str)  # tileset name
     tiles_import_failed = Signal(str)  # message (current language)
     base_layer_failed = Signal(str, str)  # failed layer id, the layer shown instead
+    flight_area_drawn = Signal(str, str)  # issue 14: area type, geometry (flight_areas.js)
     base_layer_chosen = Signal(str)  # the operator picked a base layer (basemap remembers it)
     _call_on_qt = Signal(object)
 
@@ -537,6 +546,7 @@ class MapPanel(QWidget):
         self._page_bridge.element_created.connect(self._on_element_created)
         self._page_bridge.element_edited.connect(self._on_element_edited)
         self._page_bridge.element_removed.connect(self._on_element_removed)
+        self._page_bridge.flight_area_drawn.connect(self.flight_area_drawn)  # issue 14
         self._channel = QWebChannel(page)
         self._channel.registerObject("gcs", self._page_bridge)
         page.setWebChannel(self._channel)
@@ -1029,6 +1039,15 @@ class MapPanel(QWidget):
             )
         else:
             self.maps.restore(element, done)
+
+    # -- issue 14: drawing custom flight areas (the Flight areas panel asks) ---------------
+
+    def draw_flight_area(self, area_type: str, shape: str, text: str = "") -> None:
+        """Let the operator draw the next polygon or circle ("Polygon"/"Circle") as a flight
+        area of `area_type` ("nfz"/"dfence"); it comes back as `flight_area_drawn`."""
+        self.show()
+        self.raise_()
+        self.run_js(f"GcsFlightAreas.start({_js(area_type)}, {_js(shape)}, {_js(text)})")
 
 
 def _map_bridge(bridge: StationBridge) -> MapBridge | None:

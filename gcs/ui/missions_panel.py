@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QSpinBox,
@@ -52,11 +53,15 @@ from gcs.station.missions import (
     Recurrence,
     TaskRequest,
 )
+from gcs.ui.areas_bridge import AreasBridge
 from gcs.ui.bridge import MissionsBridge, Selection, StationBridge
 from gcs.ui.i18n import language, register, tr
 
 register(
     {
+        "The route crosses flight areas": "航线经过飞行区",  # issue 14
+        "{lines}\n\nPlan this flight anyway?": "{lines}\n\n仍然创建此飞行任务？",
+        "{name}: not planned": "{name}：未创建",
         "Wayline library": "航线库",
         "Import KMZ…": "导入 KMZ…",
         "Plan a flight…": "计划飞行…",
@@ -257,6 +262,7 @@ class MissionsPanel(QWidget):
         self.bridge = bridge
         self.selection = selection
         self.missions = MissionsBridge(bridge, self)
+        self.areas = AreasBridge(bridge, self)  # issue 14: routes checked against flight areas
         self.routes: list[Any] = []  # WaylineRow, table order
         self.task_rows: dict[str, int] = {}  # task id → table row
         self.tasks: dict[str, Any] = {}  # task id → last TaskRow / FlightTaskChanged
@@ -338,6 +344,7 @@ class MissionsPanel(QWidget):
 
     def closeEvent(self, event: Any) -> None:
         self.missions.close()
+        self.areas.close()
         super().closeEvent(event)
 
     # -- library -----------------------------------------------------------------------------
@@ -465,8 +472,34 @@ class MissionsPanel(QWidget):
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self.plan(dialog.request())
 
-    def plan(self, request: TaskRequest) -> None:
-        self.missions.plan(request, self._planned)
+    def plan(self, request: TaskRequest, *, confirmed: bool = False) -> None:
+        """Plan a task; a route over an enabled no-fly area (or out of a geofence) is planned
+        only after the operator confirmed the warnings (`confirm_route_warnings`)."""
+
+        def done(result: Any, error: BaseException | None) -> None:
+            warnings = getattr(error, "warnings", None)
+            if warnings and not confirmed:
+                if self.confirm_route_warnings(warnings):
+                    self.plan(request, confirmed=True)
+                else:
+                    self.message.setText(tr("{name}: not planned").format(name=request.name))
+                return
+            self._planned(result[0] if result is not None else None, error)
+
+        self.areas.plan_task(request, confirmed=confirmed, on_done=done)
+
+    def confirm_route_warnings(self, warnings: Any) -> bool:
+        """Ask the operator whether to plan a route that violates flight areas (No by default)."""
+        zh = language() == "zh"
+        lines = "\n".join(f"• {w.message_zh if zh else w.message_en}" for w in warnings)
+        answer = QMessageBox.warning(
+            self,
+            tr("The route crosses flight areas"),
+            tr("{lines}\n\nPlan this flight anyway?").format(lines=lines),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
 
     def _planned(self, made: Any, error: BaseException | None) -> None:
         if error is not None:

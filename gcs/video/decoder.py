@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from gcs.video import stamp
+
 log = logging.getLogger(__name__)
 
 
@@ -23,6 +25,9 @@ class FrameInfo:
     fps: float
     kbps: float
     frames: int
+    #: time.time() when the picture's packet reached the media server (stamped into the
+    #: stream by it, `gcs.video.stamp`); None for a stream without the stamp.
+    arrival_s: float | None = None
 
 
 OnFrame = Callable[[Any, FrameInfo], None]
@@ -68,9 +73,14 @@ class Decoder(threading.Thread):
             self.on_state("playing", "")
             frames, t0 = 0, time.monotonic()
             window: list[tuple[float, int]] = []
+            arrivals: dict[int | None, float | None] = {}
             for packet in container.demux(stream):
                 if self._stop.is_set():
                     break
+                if packet.size:
+                    arrivals[packet.pts] = stamp.arrival_time(memoryview(packet))
+                    if len(arrivals) > 64:  # frames the decoder never gave back
+                        arrivals.pop(next(iter(arrivals)))
                 for frame in packet.decode():
                     now = time.monotonic()
                     frames += 1
@@ -84,6 +94,7 @@ class Decoder(threading.Thread):
                         round((len(window) - 1) / span, 1),
                         round(sum(s for _, s in window) * 8 / 1000 / span, 1),
                         frames,
+                        arrivals.pop(frame.pts, None),
                     )
                     self.on_frame(frame.to_ndarray(format="rgb24"), info)
             if not self._stop.is_set():

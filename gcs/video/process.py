@@ -66,6 +66,9 @@ class MediaProcess:
         self.streams: dict[str, tuple[str, str]] = {}  # name → (secret, playback token)
         self.pulls: dict[str, tuple[str, str]] = {}  # name → (source URL, playback token)
         self.restarts = 0
+        #: Whether the child serves WHIP (url_type 4), and if not why (from its `ready` line).
+        self.whip = False
+        self.whip_message = "the media server has not started"
         self._process: subprocess.Popen[str] | None = None
         self._lock = threading.Lock()
         self._stopping = False
@@ -126,6 +129,8 @@ class MediaProcess:
                 # ports asked as 0 are now fixed: a restart listens on the same ones
                 self.rtmp_port = int(event.get("rtmp_port") or self.rtmp_port)
                 self.http_port = int(event.get("http_port") or self.http_port)
+                self.whip = bool(event.get("whip"))
+                self.whip_message = str(event.get("whip_message") or "")
                 ready.set()
             elif event.get("event") == "failed":
                 failure.append(str(event.get("message")))

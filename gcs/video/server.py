@@ -18,6 +18,10 @@ to expect a name no device can know, so it logs the name the device actually pub
 record (matched by thread) and accepts the push only if NAME is an added stream and S its
 secret; anything else is closed and reported as `refused`.
 
+WHIP (url_type 4): `POST /rtc/v1/whip/?app=live&stream=NAME&secret=S` on the HTTP port, an SDP
+offer in, `201 Created` with the answer and a session `Location` out (`gcs.video.whip`, aiortc);
+the received H.264 goes into the same MPEG-TS output as an RTMP push.
+
 Playback: `GET /live/NAME.ts?token=T` streams MPEG-TS from the next keyframe on (the muxer
 writes PAT/PMT and the H.264 parameter sets at every keyframe, so a player can join any time).
 """
@@ -39,14 +43,21 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from gcs.video import stamp
+
 log = logging.getLogger("gcs.video.server")
 
 #: The name FFmpeg is told to expect; a device never publishes it.
 SENTINEL = "gcs-expects-a-registered-stream"
 _UNEXPECTED = re.compile(r"Unexpected stream (\S*), expecting")
+#: The MPEG-TS muxer: every packet written at once, and each video PES with its length (issue 12),
+#: so a player's demuxer hands a picture on when its last byte arrives instead of holding it until
+#: the next picture starts (one frame of latency; pictures over 64 KB still wait).
+TS_OPTIONS = {"flush_packets": "1", "omit_video_pes_length": "0"}
 #: Chunks a slow viewer may lag behind before it is dropped.
 VIEWER_QUEUE = 600
 _STOP = None
+_SECRETS = re.compile(r"\b(secret|token)=[^&\s\"]+")
 
 
 def _pump(src: socket.socket, dst: socket.socket) -> None:
@@ -154,6 +165,15 @@ class MediaServer:
         self.slots: dict[str, Slot] = {}
         self._lock = threading.Lock()
         self._names: dict[int, str] = {}  # ingest thread id → published name
+        self._whip: Any = None  # gcs.video.whip.WhipIngest, made on the first WHIP request
+
+    @property
+    def whip(self) -> Any:
+        if self._whip is None:
+            from gcs.video.whip import WhipIngest
+
+            self._whip = WhipIngest(self)
+        return self._whip
 
     # -- control -----------------------------------------------------------------------------
 
@@ -201,6 +221,8 @@ class MediaServer:
             slot = self.slots.pop(name, None)
         if slot is not None:
             self._close(slot)
+            if self._whip is not None:
+                self._whip.end_stream(name)
 
     def _close(self, slot: Slot) -> None:
         slot.closed.set()
@@ -311,14 +333,19 @@ class MediaServer:
         log.info("%s: %s publishing", how, name)
         vs = container.streams.video[0]
         fan = _Fanout(slot)
-        out = av.open(fan, "w", format="mpegts", options={"flush_packets": "1"})
+        out = av.open(fan, "w", format="mpegts", options=TS_OPTIONS)
         try:
             ostream = out.add_stream_from_template(vs)
+            # issue 12: each H.264 packet carries its arrival time, for the latency shown
+            nal_size = stamp.nal_length_size(vs.codec_context.extradata)
+            stamping = vs.codec_context.name == "h264"
             for packet in container.demux(vs):
                 if slot.closed.is_set():
                     break
                 if packet.dts is None:
                     continue
+                if stamping:
+                    packet = stamp.stamp_packet(packet, nal_size, time.time())
                 fan.key = bool(packet.is_keyframe)
                 packet.stream = ostream
                 out.mux(packet)
@@ -344,7 +371,8 @@ class MediaServer:
             protocol_version = "HTTP/1.0"
 
             def log_message(self, fmt: str, *args: Any) -> None:
-                log.info("http: " + fmt, *args)
+                # stream secrets and playback tokens stay out of the log
+                log.info("http: %s", _SECRETS.sub(r"\1=***", fmt % args))
 
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
@@ -375,11 +403,77 @@ class MediaServer:
                 finally:
                     slot.drop(viewer)
 
+            def do_POST(self) -> None:
+                server.whip_offer(self)
+
+            def do_DELETE(self) -> None:
+                server.whip_delete(self)
+
         httpd = ThreadingHTTPServer((self.host, self.http_port), Handler)
         httpd.daemon_threads = True
         self.http_port = int(httpd.server_address[1])
         threading.Thread(target=httpd.serve_forever, name="http", daemon=True).start()
         return httpd
+
+    # -- WHIP (gcs.video.whip) -----------------------------------------------------------------
+
+    def whip_offer(self, request: BaseHTTPRequestHandler) -> None:
+        """`POST /rtc/v1/whip/?app=live&stream=NAME&secret=S` (or `Authorization: Bearer S`)."""
+        from gcs.video.whip import MAX_OFFER, SESSION_PATH, WHIP_PATH, WhipError
+
+        parts = urlsplit(request.path)
+        query = parse_qs(parts.query)
+        name = query.get("stream", [""])[0]
+        secret = query.get("secret", [""])[0]
+        auth = request.headers.get("Authorization", "")
+        if auth.lower().startswith("bearer "):
+            secret = auth[7:].strip()
+        try:
+            if parts.path.rstrip("/") != WHIP_PATH.rstrip("/") or not name:
+                raise WhipError(404, f"no WHIP endpoint at {parts.path}")
+            ctype = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+            if ctype != "application/sdp":
+                raise WhipError(415, "a WHIP offer is sent as application/sdp")
+            length = int(request.headers.get("Content-Length") or 0)
+            if not 0 < length <= MAX_OFFER:
+                raise WhipError(400, f"a WHIP offer of {length} bytes is not accepted")
+            sdp = request.rfile.read(length).decode("utf-8", "replace")
+            answer, session = self.whip.offer(name, secret, sdp)
+        except (WhipError, ValueError) as exc:
+            status = exc.status if isinstance(exc, WhipError) else 400
+            message = exc.message if isinstance(exc, WhipError) else f"bad WHIP request: {exc}"
+            log.warning("whip: %s", message)
+            if name:  # every refusal is an event the operator sees
+                emit("refused", name=name, message=message)
+            _plain(request, status, message)
+            return
+        body = answer.encode()
+        request.send_response(201)
+        request.send_header("Content-Type", "application/sdp")
+        request.send_header("Location", SESSION_PATH + session)
+        request.send_header("Content-Length", str(len(body)))
+        request.end_headers()
+        request.wfile.write(body)
+
+    def whip_delete(self, request: BaseHTTPRequestHandler) -> None:
+        """`DELETE /rtc/v1/whip/session/ID`: the device ends its session."""
+        from gcs.video.whip import SESSION_PATH
+
+        path = urlsplit(request.path).path
+        sid = path[len(SESSION_PATH) :] if path.startswith(SESSION_PATH) else ""
+        if sid and self._whip is not None and self._whip.end(sid):
+            _plain(request, 200, "session ended")
+        else:
+            _plain(request, 404, "no such WHIP session")
+
+
+def _plain(request: BaseHTTPRequestHandler, status: int, text: str) -> None:
+    body = (text + "\n").encode()
+    request.send_response(status)
+    request.send_header("Content-Type", "text/plain; charset=utf-8")
+    request.send_header("Content-Length", str(len(body)))
+    request.end_headers()
+    request.wfile.write(body)
 
 
 def run(host: str, rtmp_port: int, http_port: int) -> int:
@@ -408,7 +502,16 @@ def run(host: str, rtmp_port: int, http_port: int) -> int:
     except OSError as exc:
         emit("failed", message=f"cannot listen on RTMP port {rtmp_port}: {exc.strerror or exc}")
         return 2
-    emit("ready", rtmp_port=server.rtmp_port, http_port=server.http_port)
+    from gcs.video.whip import unavailable
+
+    whip_missing = unavailable()
+    emit(
+        "ready",
+        rtmp_port=server.rtmp_port,
+        http_port=server.http_port,
+        whip=whip_missing is None,
+        whip_message=whip_missing or "",
+    )
     for line in sys.stdin:
         try:
             op = json.loads(line)

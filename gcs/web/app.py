@@ -23,6 +23,7 @@ from gcs.web import (
     h5,
     health,
     live,
+    live_record,
     logs,
     manage,
     maps,
@@ -30,6 +31,7 @@ from gcs.web import (
     waylines,
 )
 from gcs.web.auth import check_token
+from gcs.web.console import http_status
 from gcs.web.envelope import ApiError, failure
 from gcs.web.feed import PilotFeed, TopologyCache
 from gcs.web.keys import HUB, LOGIN_GUARD, ORIGINS, SIGNER, STATION, TLS, TOPOLOGY_CACHE
@@ -37,7 +39,7 @@ from gcs.web.login_guard import LoginGuard
 from gcs.web.tiles import add_tile_routes
 from gcs.web.tls import TlsFiles
 from gcs.web.tokens import TokenSigner
-from gcs.web.ws import WsHub
+from gcs.web.ws import PILOT, WEB, WsHub
 
 log = logging.getLogger(__name__)
 
@@ -108,18 +110,28 @@ async def cors_and_errors(request: web.Request, handler: Handler) -> web.StreamR
     if request.method == "OPTIONS":
         response: web.StreamResponse = web.Response(status=200, headers=PREFLIGHT)
     else:
+        # errors: HTTP 200 + code on web-console endpoints, the status on Pilot's (console.py)
         try:
             response = await handler(request)
         except ApiError as exc:
-            response = failure(exc.status, exc.message, exc.code)
+            http = http_status(request, exc.status)
+            response = failure(exc.status, exc.message, exc.code, http_status=http)
             response.headers.update(exc.headers)
         except web.HTTPException as exc:
             if not _is_api(request.path) or exc.status < 400:
                 raise
-            response = failure(exc.status, f"{exc.reason}: {request.method} {request.path}")
+            response = failure(
+                exc.status,
+                f"{exc.reason}: {request.method} {request.path}",
+                http_status=http_status(request, exc.status),
+            )
         except Exception:
             log.exception("%s %s failed", request.method, request.path)
-            response = failure(500, "the station failed to answer this request; see its log")
+            response = failure(
+                500,
+                "the station failed to answer this request; see its log",
+                http_status=http_status(request, 500),
+            )
     if origin is not None and allowed and not response.prepared:
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Vary"] = "Origin"
@@ -130,7 +142,8 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     """GET /api/v1/ws?x-auth-token=...: the token is checked before the handshake."""
     token = request.query.get("x-auth-token") or request.headers.get("x-auth-token")
     who = await check_token(request.app[STATION], request.app[SIGNER], token)
-    return await request.app[HUB].serve(request, who.claims.workspace_id, who.user.id)
+    audience = WEB if who.claims.user_type == 1 else PILOT  # the login's flag (§8.3)
+    return await request.app[HUB].serve(request, who.claims.workspace_id, who.user.id, audience)
 
 
 def init_app(
@@ -169,6 +182,7 @@ def init_app(
     app.add_routes(manage.routes)
     app.add_routes(control.routes)
     waylines.setup(app)
+    app.add_routes(live_record.routes)  # before live: `streams/record` is not `{action}`
     app.add_routes(live.routes)
     app.router.add_get(WS_PATH, websocket)
     h5.add_routes(app, h5_folder)

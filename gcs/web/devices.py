@@ -1,6 +1,7 @@
 """Devices and users for web front ends (§8.4 `manage`, the Demo web console's API), and the
-web-console WebSocket codes for devices (§9: `device_online`, `device_offline`, `gateway_osd`,
-`dock_osd`; aircraft positions go out as `device_osd` from the Pilot feed).
+web-console WebSocket codes for devices (§9): to web-console logins `gateway_osd`, `dock_osd` and
+an aircraft's whole `device_osd` (Pilot logins get the map keys of `device_osd`, and everyone
+`device_online` / `device_offline`, from the Pilot feed, `gcs.web.feed`).
 
 * `GET /manage/api/v1/devices/{ws}/devices` — the workspace's gateways with their aircraft as
   `children` (online ones first).
@@ -15,16 +16,14 @@ web-console WebSocket codes for devices (§9: `device_online`, `device_offline`,
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aiohttp import web
 
-from gcs.station.bus import (
-    DeviceOffline,
-    DeviceOnline,
-    TelemetryUpdated,
-)
+from gcs.protocol.models import payload_name
+from gcs.station.bus import TelemetryUpdated
 from gcs.station.core import Station
 from gcs.station.devices import DeviceView
 from gcs.station.firmware import Firmware
@@ -33,7 +32,7 @@ from gcs.station.users import UserError
 from gcs.web.auth import Caller, caller
 from gcs.web.envelope import ApiError, json_body, local_time, ok
 from gcs.web.keys import STATION
-from gcs.web.ws import WsHub
+from gcs.web.ws import WEB, WsHub
 
 routes = web.RouteTableDef()
 
@@ -60,6 +59,40 @@ def _page(request: web.Request) -> tuple[int, int]:
 #: `firmware_status` of the Demo's DeviceDTO: 1 up to date, 2 normal upgrade, 3 consistency
 #: upgrade, 4 upgrading.
 FIRMWARE_STATUS = {"": 1, "normal": 2, "consistency": 3}
+
+
+PAYLOAD_KEY = re.compile(r"^\d+-\d+-\d+$")
+
+
+def payloads_json(station: Station, aircraft_sn: str) -> list[dict[str, Any]]:
+    """The aircraft's payloads as the web console reads them (DJI backend: DevicePayloadDTO):
+    one per `{type}-{sub_type}-{position}` key of its OSD or entry of its `payloads` state, with
+    the controlling side (`control_source`) the aircraft reports."""
+    state = station.telemetry.current(aircraft_sn)
+    reported = state.get("payloads")
+    listed = {
+        str(p["payload_index"]): p
+        for p in (reported if isinstance(reported, list) else [])
+        if isinstance(p, Mapping) and p.get("payload_index")
+    }
+    found = {k for k, v in state.items() if PAYLOAD_KEY.match(k) and isinstance(v, Mapping)}
+    out = []
+    for index in sorted(found | {k for k in listed if PAYLOAD_KEY.match(k)}):
+        kind, sub, position = index.split("-")
+        entry = listed.get(index, {})
+        osd = state.get(index)
+        sn = entry.get("sn") or (osd.get("sn") if isinstance(osd, Mapping) else "") or ""
+        out.append(
+            {
+                "payload_sn": str(sn),
+                "payload_name": payload_name(index) or index,
+                "index": int(position),
+                "payload_index": index,
+                "model": f"1-{kind}-{sub}",
+                "control_source": str(entry.get("control_source", "")),
+            }
+        )
+    return out
 
 
 def device_json(
@@ -90,7 +123,7 @@ def device_json(
         "login_time": local_time(view.last_seen),
         "bound_time": local_time(view.first_seen) if view.bound else None,
         "workspace_name": station.settings.station.workspace_name if view.bound else "",
-        "payloads_list": [],
+        "payloads_list": payloads_json(station, view.sn) if view.domain == 0 else [],
         "child_device_sn": view.sub_devices[0] if view.sub_devices else "",
         "parent_sn": view.gateway_sn if view.gateway_sn != view.sn else "",
         "user_id": user[0] if user else "",
@@ -243,11 +276,10 @@ class DeviceFeed:
     def __init__(self, station: Station, hub: WsHub) -> None:
         self.station = station
         self.hub = hub
-        bus = station.bus
+        # `device_online` / `device_offline` go to every client from the Pilot feed (DJI's
+        # backend sends them once, in the topology shape, to Pilots and web consoles alike)
         self._unsubscribe: list[Callable[[], None]] = [
-            bus.subscribe(DeviceOnline, self.on_online),
-            bus.subscribe(DeviceOffline, self.on_offline),
-            bus.subscribe(TelemetryUpdated, self.on_telemetry),
+            station.bus.subscribe(TelemetryUpdated, self.on_telemetry),
         ]
 
     def close(self) -> None:
@@ -258,28 +290,23 @@ class DeviceFeed:
         view = self.station.registry.view(sn)
         return view.workspace_id if view is not None and view.bound else None
 
-    def on_online(self, event: DeviceOnline) -> None:
-        view = self.station.registry.view(event.sn)
-        ws = self._ws(event.sn)
-        if view is not None and self.hub.has_clients(ws):
-            self.hub.publish(ws, "device_online", device_json(self.station, view))
-
-    def on_offline(self, event: DeviceOffline) -> None:
-        ws = self._ws(event.sn)
-        if self.hub.has_clients(ws):
-            self.hub.publish(ws, "device_offline", {"sn": event.sn, "online_status": False})
-
     def on_telemetry(self, event: TelemetryUpdated) -> None:
         if event.topic_kind != "osd":
             return
         ws = self._ws(event.sn)
-        if not self.hub.has_clients(ws):
+        if not self.hub.has_clients(ws, WEB):
             return
         view = self.station.registry.view(event.sn)
         if view is None:
             return
-        # Aircraft positions already go out as `device_osd` (the Pilot feed's shape, which the
-        # web console reads too); docks and RCs get their raw OSD under their own codes.
+        # As DJI's backend: docks and RCs send their OSD as reported (a dock reports in three
+        # partial messages the console tells apart by their keys); an aircraft's `device_osd`
+        # carries its whole current state (the console reads battery, mode_code, ... from it),
+        # so a partial report never blanks its panel. Pilot logins get the map keys instead.
+        if view.domain == 0:
+            host: Mapping[str, Any] = dict(event.state)
+            self.hub.publish(ws, "device_osd", {"sn": event.sn, "host": host}, WEB)
+            return
         code = {3: "dock_osd", 2: "gateway_osd"}.get(view.domain)
         if code is not None:
-            self.hub.publish(ws, code, {"sn": event.sn, "host": event.changed})
+            self.hub.publish(ws, code, {"sn": event.sn, "host": event.changed}, WEB)

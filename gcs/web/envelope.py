@@ -2,8 +2,10 @@
 
 Every answer is ``{"code": int, "message": str, "data": ...}`` with ``code`` 0 on success. A
 refused request raises `ApiError(status, message)`; the middleware in `gcs.web.app` turns it
-into the same envelope with ``code`` = the HTTP status. 401 is reserved for a missing, invalid
-or expired access token, because Pilot logs out of the platform on a 401.
+into the same envelope with ``code`` = `status` (or the DJI code it carries). Pilot's endpoints
+answer with HTTP `status`; web-console endpoints with HTTP 200, as DJI's backend does
+(`gcs.web.console`). 401 is reserved for a missing, invalid or expired access token, because
+Pilot logs out of the platform on a 401 (and web consoles go back to their login page).
 """
 
 from __future__ import annotations
@@ -64,11 +66,14 @@ def ok(data: Any = None, *, status: int = 200) -> web.Response:
     )
 
 
-def failure(status: int, message: str, code: int | None = None) -> web.Response:
-    """An error envelope with ``code`` = `code`, else `status`."""
+def failure(
+    status: int, message: str, code: int | None = None, *, http_status: int | None = None
+) -> web.Response:
+    """An error envelope with ``code`` = `code`, else `status`, sent with HTTP `http_status`
+    (default `status`; web-console endpoints answer 200, see `gcs.web.console`)."""
     return web.json_response(
         {"code": status if code is None else code, "message": message, "data": {}},
-        status=status,
+        status=status if http_status is None else http_status,
         dumps=_dumps,
     )
 

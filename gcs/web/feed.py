@@ -3,7 +3,8 @@
 `device_online` carries the device's topology entry (Demo shape; docs send `{}`),
 `device_offline` `{sn, online_status: false}`, `device_update_topo` `{}` (Pilot re-fetches the
 topology on all three), and `device_osd` `{sn, host}` for every OSD of an RC, an RC's aircraft,
-a dock's aircraft and a dock, so the whole fleet moves on Pilot's map. Messages go only to the
+a dock's aircraft and a dock, so the whole fleet moves on Pilot's map (to Pilot logins only: web
+consoles get the whole OSD instead, `gcs.web.devices.DeviceFeed`). Messages go only to the
 clients of the device's workspace; devices bound to no workspace are not pushed.
 """
 
@@ -22,7 +23,7 @@ from gcs.station.bus import (
 from gcs.station.core import Station
 from gcs.station.onboarding import Onboarding
 from gcs.web import topology
-from gcs.web.ws import WsHub
+from gcs.web.ws import PILOT, WsHub
 
 
 class TopologyCache:
@@ -114,4 +115,4 @@ class PilotFeed:
             return
         host = topology.osd_host(event.state)  # the shared snapshot: no copy
         if host is not None:
-            self.hub.publish(ws, "device_osd", {"sn": event.sn, "host": host})
+            self.hub.publish(ws, "device_osd", {"sn": event.sn, "host": host}, PILOT)

@@ -312,20 +312,27 @@ async def create_ota(request: web.Request) -> web.Response:
     failed = [r for r in results if r.job_id is None or r.code]
     if failed:
         first = failed[0]
+        # a web-console endpoint: HTTP 200 with the code, as DJI's backend answers (console.py)
         return web.json_response(
-            {"code": first.code or 1, "message": first.message_en, "data": data},
-            status=400 if first.status == "refused" else 200,
+            {"code": first.code or 1, "message": first.message_en, "data": data}
         )
     return ok(data)
 
 
+#: How an upgrade job may end (CommandChanged statuses after which nothing follows).
+ENDED = frozenset({"ok", "failed", "canceled", "timeout", "rejected", "interrupted"})
+
+
 class OtaFeed:
-    """Pushes `ota_progress` (§9 web-console code) for every upgrade job while alive:
-    `{sn, bid, job_id, result, output{status, progress{percent, current_step}}}`."""
+    """Pushes `ota_progress` (§9 web-console code) for every upgrade job while alive, one per
+    device the job upgrades (DJI's backend does so: the web console marks the row whose
+    `device_sn` is `sn`, a dock's or its aircraft's): `{sn, bid, job_id, result, output{status,
+    progress{percent, current_step}}}`."""
 
     def __init__(self, station: Station, hub: WsHub) -> None:
         self.station = station
         self.hub = hub
+        self._devices: dict[str, tuple[str, ...]] = {}
         self._unsubscribe: Callable[[], None] = station.bus.subscribe(
             CommandChanged, self.on_command
         )
@@ -333,25 +340,42 @@ class OtaFeed:
     def close(self) -> None:
         self._unsubscribe()
 
+    def _devices_of(self, event: CommandChanged) -> tuple[str, ...]:
+        known = self._devices.get(event.job_id)
+        if known is not None:
+            return known
+        job = self.station.commands.job(event.job_id)
+        data = job.data if job is not None else None
+        items = data.get("devices") if isinstance(data, dict) else None
+        sns = tuple(str(d["sn"]) for d in items or () if isinstance(d, dict) and d.get("sn")) or (
+            event.gateway_sn,
+        )
+        self._devices[event.job_id] = sns
+        return sns
+
     def on_command(self, event: CommandChanged) -> None:
         if event.method != "ota_create" or event.status in ("refused", "sent"):
             return
+        sns = self._devices_of(event)
+        if event.status in ENDED:
+            self._devices.pop(event.job_id, None)
         view = self.station.registry.view(event.gateway_sn)
         ws = view.workspace_id if view is not None and view.bound else None
         if not self.hub.has_clients(ws):
             return
-        self.hub.publish(
-            ws,
-            "ota_progress",
-            {
-                "sn": event.gateway_sn,
-                "bid": event.bid,
-                "job_id": event.job_id,
-                "result": event.result or 0,
-                "message": event.message_en,
-                "output": {
-                    "status": event.status,
-                    "progress": {"percent": event.percent, "current_step": event.step},
+        for sn in sns:
+            self.hub.publish(
+                ws,
+                "ota_progress",
+                {
+                    "sn": sn,
+                    "bid": event.bid,
+                    "job_id": event.job_id,
+                    "result": event.result or 0,
+                    "message": event.message_en,
+                    "output": {
+                        "status": event.status,
+                        "progress": {"percent": event.percent, "current_step": event.step},
+                    },
                 },
-            },
-        )
+            )

@@ -11,6 +11,10 @@
 * `POST /manage/api/v1/live/streams/update` — `{video_id, video_quality}`.
 * `POST /manage/api/v1/live/streams/switch` — `{video_id, video_type}` (lens) or
   `{video_id, camera_position}` (dock camera inside 0 / outside 1).
+* `GET /manage/api/v1/live/streams` — the streams the station runs for the workspace's
+  gateways (Pilot's own shares included, `share: true`), with `publishing`.
+* `POST /manage/api/v1/live/share` — `{rc_sn}`: the RTMP URL (with its own secret) that the H5
+  page sets in Pilot's `liveshare` module for that RC (`gcs.station.liveshare`).
 
 Refusals by the station answer HTTP 400/404 with its 2xxxxx code; a device's refusal answers
 HTTP 200 with the device's code (513xxx) and its meaning, as the Demo's web console expects.
@@ -26,6 +30,7 @@ from gcs.protocol.errors import StationCode
 from gcs.station.commands import CommandFailed, CommandRefused
 from gcs.station.core import Station
 from gcs.station.live import Live, Stream, parse_video_id
+from gcs.station.liveshare import LIVESHARE_RTMP, LiveShare
 from gcs.web.auth import Caller, caller
 from gcs.web.control import failed_error, refused_error
 from gcs.web.envelope import ApiError, json_body, ok
@@ -79,7 +84,48 @@ def stream_json(live: Live, s: Stream) -> dict[str, Any]:
         "reused": s.reused,
         "device_output": s.device_output,
         "viewers": s.viewers,
+        "publishing": s.publishing,
+        "share": s.share,
     }
+
+
+@routes.get("/manage/api/v1/live/streams")
+async def list_streams(request: web.Request) -> web.Response:
+    who = await caller(request)
+    station = request.app[STATION]
+    live = station.capability(Live)
+    mine = _mine(station, who)
+    streams = sorted(live.streams.values(), key=lambda s: s.video_id)
+    return ok([stream_json(live, s) for s in streams if s.gateway_sn in mine])
+
+
+@routes.post("/manage/api/v1/live/share")
+async def share(request: web.Request) -> web.Response:
+    who = await caller(request)
+    station = request.app[STATION]
+    body = await json_body(request)
+    rc_sn = body.get("rc_sn")
+    if not isinstance(rc_sn, str) or rc_sn not in _mine(station, who):
+        raise ApiError(
+            404,
+            f"remote controller {rc_sn!r} is not bound to your workspace",
+            StationCode.NOT_FOUND,
+        )
+    try:
+        stream = await station.capability(LiveShare).issue(
+            rc_sn, actor=f"pilot:{who.user.username}"
+        )
+    except CommandRefused as exc:
+        raise refused_error(exc) from exc
+    return ok(
+        {
+            "rc_sn": rc_sn,
+            "video_id": stream.video_id,
+            "url": stream.ingest_url,
+            "liveshare_type": LIVESHARE_RTMP,
+            "publishing": stream.publishing,
+        }
+    )
 
 
 @routes.get("/manage/api/v1/live/capacity")

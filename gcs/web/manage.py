@@ -60,13 +60,15 @@ async def user_data(station: Station, user: UserRow, user_type: int) -> dict[str
     }
 
 
-def issue(signer: TokenSigner, user: UserRow) -> str:
+def issue(signer: TokenSigner, user: UserRow, user_type: int = 0) -> str:
+    """A token for `user`; `user_type` (the login's `flag`) picks the WebSocket pushes it gets."""
     return signer.issue(
         user_id=user.id,
         username=user.username,
         role=user.role,
         workspace_id=user.workspace_id,
         epoch=user.token_epoch,
+        user_type=user_type,
     )
 
 
@@ -94,7 +96,7 @@ async def login(request: web.Request) -> web.Response:
     if flag == FLAG_WEB and user.role != "admin":
         raise ApiError(403, f"user {username} is a pilot and may not log in as a web user")
     data = await user_data(station, user, flag)
-    data["access_token"] = issue(request.app[SIGNER], user)
+    data["access_token"] = issue(request.app[SIGNER], user, flag)
     _log_login(station, request, f"{username} logged in ({'web' if flag == FLAG_WEB else 'Pilot'})")
     return ok(data)
 
@@ -112,7 +114,7 @@ async def refresh(request: web.Request) -> web.Response:
     who = await check_token(station, request.app[SIGNER], token)
     await json_body(request)  # must still be well-formed if present
     data = await user_data(station, who.user, _user_type(who.user))
-    data["access_token"] = issue(request.app[SIGNER], who.user)
+    data["access_token"] = issue(request.app[SIGNER], who.user, who.claims.user_type)
     return ok(data)
 
 

@@ -1,7 +1,8 @@
 """Access tokens for Pilot: HMAC-SHA256 signed claims with an expiry.
 
 A token is ``gcs1.<claims>.<signature>``: the claims are base64url JSON (user id, user name,
-role, workspace, token epoch, issued-at and expiry in epoch seconds) and the signature is
+role, workspace, token epoch, issued-at and expiry in epoch seconds, and how the user logged in:
+web console or Pilot) and the signature is
 base64url HMAC-SHA256 over ``gcs1.<claims>`` with the station's `token_secret`. `verify` checks
 the signature in constant time before it looks at the claims, then the expiry; anything else
 wrong (shape, encoding, types) is "malformed". The epoch lets a password change end the user's
@@ -40,6 +41,8 @@ class Claims:
     epoch: int
     issued_at: int
     expires_at: int
+    #: how the user logged in (§8.3 `flag`): 1 a web console, 2 Pilot; 0 not said (older tokens)
+    user_type: int = 0
 
 
 def _b64(data: bytes) -> str:
@@ -71,11 +74,18 @@ class TokenSigner:
         return _b64(hmac.new(self._key, signed_part.encode("ascii"), hashlib.sha256).digest())
 
     def issue(
-        self, *, user_id: str, username: str, role: str, workspace_id: str, epoch: int
+        self,
+        *,
+        user_id: str,
+        username: str,
+        role: str,
+        workspace_id: str,
+        epoch: int,
+        user_type: int = 0,
     ) -> str:
-        """Return a new token valid for `ttl_s` seconds from now."""
+        """Return a new token valid for `ttl_s` seconds from now (`user_type` as in `Claims`)."""
         now = int(self._clock())
-        claims = {
+        claims: dict[str, object] = {
             "uid": user_id,
             "name": username,
             "role": role,
@@ -84,6 +94,8 @@ class TokenSigner:
             "iat": now,
             "exp": now + self.ttl_s,
         }
+        if user_type:
+            claims["ut"] = user_type
         body = _b64(json.dumps(claims, separators=(",", ":")).encode())
         signed = f"{PREFIX}.{body}"
         return f"{signed}.{self._sign(signed)}"
@@ -125,6 +137,7 @@ class TokenSigner:
                 epoch=_int(raw["ep"]),
                 issued_at=_int(raw["iat"]),
                 expires_at=_int(raw["exp"]),
+                user_type=_int(raw.get("ut", 0)),
             )
         except (ValueError, KeyError, TypeError, binascii.Error) as exc:
             raise TokenError("malformed", "the access token's claims are unreadable") from exc

@@ -9,7 +9,10 @@ Flight-task body (`POST .../flight-tasks`): `name`, `dock_sn`, `file_id` (or `wa
 `recurrence` `{days: [0 Mon..6 Sun], times: ["HH:MM"], begin_time, end_time}` (recurring),
 and the `flighttask_prepare` fields of §4.2 (`rth_altitude`, `rth_mode`, `out_of_control_action`,
 `exit_wayline_when_rc_lost`, `wayline_precision_type`, `ready_conditions`,
-`executable_conditions`, `break_point`, `simulate_mission`). `PUT .../jobs/{job_id}` takes
+`executable_conditions`, `break_point`, `simulate_mission`), and `confirmed` (true: plan it even
+though its route crosses an enabled no-fly area or leaves an enabled geofence; without it such a
+task is refused with 409, code 212017 and `data.area_warnings`; the created task carries
+`area_warnings` too). `PUT .../jobs/{job_id}` takes
 `{"status": 0}` to pause and `{"status": 1}` to resume (the Demo's values; "pause"/"resume" too).
 
 Handlers parse the request, call the station's wayline library (`gcs.station.waylines`) and
@@ -25,6 +28,7 @@ from typing import Any
 import orjson
 from aiohttp import BodyPartReader, web
 
+from gcs.station.area_guard import AreaGuard, RouteCrossesAreas
 from gcs.station.bus import FlightTaskChanged
 from gcs.station.core import Station
 from gcs.station.missions import (
@@ -44,6 +48,7 @@ from gcs.station.waylines import (
     to_pilot,
 )
 from gcs.web.auth import Caller, caller
+from gcs.web.console import http_status
 from gcs.web.envelope import ApiError, ok
 from gcs.web.keys import HUB, STATION
 from gcs.web.ws import WsHub
@@ -56,8 +61,9 @@ REDIRECT_TTL_S = 600
 MAX_PAGE_SIZE = 1000
 
 
-def refused(exc: WaylineError) -> web.Response:
-    """The DJI envelope for a refused library operation, findings included."""
+def refused(request: web.Request, exc: WaylineError) -> web.Response:
+    """The DJI envelope for a refused library operation, findings included (HTTP status as
+    `gcs.web.console.http_status` says for this endpoint)."""
     body = {
         "code": exc.code,
         "message": exc.en,
@@ -66,7 +72,8 @@ def refused(exc: WaylineError) -> web.Response:
             "findings": [f.to_dict() for f in exc.findings],
         },
     }
-    return web.json_response(body, status=exc.status, dumps=lambda d: orjson.dumps(d).decode())
+    status = http_status(request, exc.status)
+    return web.json_response(body, status=status, dumps=lambda d: orjson.dumps(d).decode())
 
 
 async def member(request: web.Request) -> tuple[Station, Caller, str]:
@@ -173,7 +180,7 @@ async def wayline_url(request: web.Request) -> web.StreamResponse:
     try:
         row = await lib.get(ws, request.match_info["wayline_id"])
     except WaylineError as exc:
-        return refused(exc)
+        return refused(request, exc)
     raise web.HTTPFound(lib.url(row, REDIRECT_TTL_S))
 
 
@@ -183,7 +190,7 @@ async def delete_wayline(request: web.Request) -> web.Response:
     try:
         await library(station).delete(ws, request.match_info["wayline_id"])
     except WaylineError as exc:
-        return refused(exc)
+        return refused(request, exc)
     return ok()
 
 
@@ -201,7 +208,7 @@ async def rename_wayline(request: web.Request) -> web.Response:
     try:
         row = await library(station).rename(ws, request.match_info["wayline_id"], name)
     except WaylineError as exc:
-        return refused(exc)
+        return refused(request, exc)
     return ok(to_pilot(row))
 
 
@@ -227,7 +234,7 @@ async def upload_callback(request: web.Request) -> web.Response:
             object_key, workspace_id=ws, name=name, author=who.user.username
         )
     except WaylineError as exc:
-        return refused(exc)
+        return refused(request, exc)
     return ok({})
 
 
@@ -286,7 +293,7 @@ async def upload_file(request: web.Request) -> web.Response:
             data, filename=filename, workspace_id=ws, author=who.user.username
         )
     except WaylineError as exc:
-        return refused(exc)
+        return refused(request, exc)
     return ok(
         {
             **to_pilot(imported.row),
@@ -298,9 +305,10 @@ async def upload_file(request: web.Request) -> web.Response:
 # -- flight tasks ---------------------------------------------------------------------------
 
 
-def mission_refused(exc: MissionError) -> web.Response:
-    body = {"code": exc.code, "message": exc.en, "data": {"message_zh": exc.zh}}
-    return web.json_response(body, status=exc.status, dumps=lambda d: orjson.dumps(d).decode())
+def mission_refused(request: web.Request, exc: MissionError, **data: Any) -> web.Response:
+    body = {"code": exc.code, "message": exc.en, "data": {"message_zh": exc.zh, **data}}
+    status = http_status(request, exc.status)
+    return web.json_response(body, status=status, dumps=lambda d: orjson.dumps(d).decode())
 
 
 def missions(station: Station) -> Missions:
@@ -323,14 +331,25 @@ async def _body(request: web.Request) -> dict[str, Any]:
 @routes.post(BASE + "/flight-tasks")
 async def create_flight_task(request: web.Request) -> web.Response:
     station, who, ws = await member(request)
+    missions(station)  # 404 on a station without flight tasks
     try:
-        req = task_from_json(await _body(request))
-        made = await missions(station).plan(ws, req, actor=f"api:{who.user.username}")
+        guard = station.capability(AreaGuard)
+    except LookupError as exc:
+        raise ApiError(404, "this station does not check routes against flight areas") from exc
+    try:
+        body = await _body(request)
+        req = task_from_json(body)
+        made, warnings = await guard.plan_task(
+            ws, req, confirmed=body.get("confirmed") is True, actor=f"api:{who.user.username}"
+        )
+    except RouteCrossesAreas as exc:  # issue 14: the route crosses enabled flight areas
+        return mission_refused(request, exc, area_warnings=[w.to_json() for w in exc.warnings])
     except MissionError as exc:
-        return mission_refused(exc)
+        return mission_refused(request, exc)
+    area_warnings = {"area_warnings": [w.to_json() for w in warnings]}
     if isinstance(made, PlanRow):
-        return ok(plan_to_json(made))
-    return ok(task_to_json(made))
+        return ok(plan_to_json(made) | area_warnings)
+    return ok(task_to_json(made) | area_warnings)
 
 
 @routes.get(BASE + "/jobs")
@@ -365,7 +384,7 @@ async def cancel_jobs(request: web.Request) -> web.Response:
     try:
         done = await missions(station).cancel(ws, ids, actor=f"api:{who.user.username}")
     except MissionError as exc:
-        return mission_refused(exc)
+        return mission_refused(request, exc)
     return ok({"canceled": done})
 
 
@@ -387,7 +406,7 @@ async def pause_or_resume(request: web.Request) -> web.Response:
         else:
             raise ApiError(400, "'status' must be 0 (pause) or 1 (resume)")
     except MissionError as exc:
-        return mission_refused(exc)
+        return mission_refused(request, exc)
     return ok({})
 
 
@@ -400,7 +419,7 @@ async def breakpoint_resume(request: web.Request) -> web.Response:
             ws, request.match_info["job_id"], actor=f"api:{who.user.username}"
         )
     except MissionError as exc:
-        return mission_refused(exc)
+        return mission_refused(request, exc)
     return ok(task_to_json(task))
 
 
@@ -413,7 +432,7 @@ async def media_highest(request: web.Request) -> web.Response:
             ws, request.match_info["job_id"], actor=f"api:{who.user.username}"
         )
     except MissionError as exc:
-        return mission_refused(exc)
+        return mission_refused(request, exc)
     return ok({})
 
 

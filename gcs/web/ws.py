@@ -60,12 +60,20 @@ def text_frame(payload: bytes) -> bytes:
     return header + payload
 
 
+#: Who a client is, as its login said (§8.3 `flag`): DJI Pilot 2 or a web console. DJI's
+#: backend pushes some codes to one kind only (`device_osd`: a few map keys to Pilot, the
+#: aircraft's whole OSD to web consoles).
+PILOT = "pilot"
+WEB = "web"
+
+
 @dataclass(eq=False)
 class WsClient:
     ws: web.WebSocketResponse
     request: web.Request
     workspace_id: str
     user_id: str
+    audience: str = PILOT
     dropped: bool = False
     sent: int = 0
 
@@ -76,7 +84,9 @@ class WsHub:
     def __init__(self, *, max_buffer: int = MAX_BUFFER) -> None:
         self.max_buffer = max_buffer
         self._clients: dict[str, set[WsClient]] = {}
-        self._pending: dict[str, list[bytes]] = {}
+        self._audiences: dict[tuple[str, str], int] = {}
+        #: frames of this loop turn per workspace, each with its audience (None: everyone)
+        self._pending: dict[str, list[tuple[str | None, bytes]]] = {}
         self._flush_scheduled = False
         self.dropped_clients = 0
 
@@ -85,37 +95,56 @@ class WsHub:
             return sum(len(c) for c in self._clients.values())
         return len(self._clients.get(workspace_id, ()))
 
-    def has_clients(self, workspace_id: str | None) -> bool:
-        return bool(workspace_id) and bool(self._clients.get(workspace_id or ""))
+    def has_clients(self, workspace_id: str | None, audience: str | None = None) -> bool:
+        """Whether the workspace has clients (of `audience`, PILOT or WEB, when given)."""
+        if not workspace_id:
+            return False
+        if audience is None:
+            return bool(self._clients.get(workspace_id))
+        return self._audiences.get((workspace_id, audience), 0) > 0
 
-    def publish(self, workspace_id: str | None, biz_code: str, data: Any) -> int:
-        """Queue one message for every client of the workspace; returns how many will get it.
+    def publish(
+        self, workspace_id: str | None, biz_code: str, data: Any, audience: str | None = None
+    ) -> int:
+        """Queue one message for every client of the workspace (of `audience` only, PILOT or
+        WEB, when given); returns how many will get it.
 
         Messages published during one turn of the event loop (a burst of MQTT messages is
-        handled in one turn) leave in one write per client at the end of the turn.
+        handled in one turn) leave in one write per client at the end of the turn, in order.
         """
         clients = self._clients.get(workspace_id or "")
         if not clients:
             return 0
         assert workspace_id is not None
+        count = len(clients) if audience is None else self._audiences.get((workspace_id, audience))
+        if not count:
+            return 0
         frame = text_frame(envelope(biz_code, data))
         pending = self._pending.get(workspace_id)
         if pending is None:
-            self._pending[workspace_id] = [frame]
+            self._pending[workspace_id] = [(audience, frame)]
         else:
-            pending.append(frame)
+            pending.append((audience, frame))
         if not self._flush_scheduled:
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self._flush)
-        return len(clients)
+        return count
 
     def _flush(self) -> None:
         self._flush_scheduled = False
         pending, self._pending = self._pending, {}
         for workspace_id, frames in pending.items():
-            data = frames[0] if len(frames) == 1 else b"".join(frames)
+            joined: dict[str, tuple[bytes, int]] = {}
             for client in list(self._clients.get(workspace_id, ())):
-                self._write(client, data, len(frames))
+                out = joined.get(client.audience)
+                if out is None:
+                    mine = [f for a, f in frames if a is None or a == client.audience]
+                    out = joined[client.audience] = (
+                        mine[0] if len(mine) == 1 else b"".join(mine),
+                        len(mine),
+                    )
+                if out[1]:
+                    self._write(client, out[0], out[1])
 
     def _write(self, client: WsClient, frame: bytes, count: int = 1) -> bool:
         transport = client.request.transport
@@ -131,11 +160,19 @@ class WsHub:
 
     def _add(self, client: WsClient) -> None:
         self._clients.setdefault(client.workspace_id, set()).add(client)
+        key = (client.workspace_id, client.audience)
+        self._audiences[key] = self._audiences.get(key, 0) + 1
 
     def _remove(self, client: WsClient) -> None:
         clients = self._clients.get(client.workspace_id)
-        if clients is not None:
+        if clients is not None and client in clients:
             clients.discard(client)
+            key = (client.workspace_id, client.audience)
+            left = self._audiences.get(key, 1) - 1
+            if left > 0:
+                self._audiences[key] = left
+            else:
+                self._audiences.pop(key, None)
             if not clients:
                 del self._clients[client.workspace_id]
 
@@ -151,13 +188,14 @@ class WsHub:
             transport.abort()
 
     async def serve(
-        self, request: web.Request, workspace_id: str, user_id: str
+        self, request: web.Request, workspace_id: str, user_id: str, audience: str = PILOT
     ) -> web.WebSocketResponse:
-        """Run one accepted connection until it closes (the token was checked by the caller)."""
+        """Run one accepted connection until it closes (the token was checked by the caller);
+        `audience` is PILOT or WEB."""
         # No per-message deflate: every client gets the same frame bytes.
         ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=64 * 1024, compress=False)
         await ws.prepare(request)
-        client = WsClient(ws, request, workspace_id, user_id)
+        client = WsClient(ws, request, workspace_id, user_id, audience)
         self._add(client)
         try:
             async for msg in ws:
@@ -175,6 +213,7 @@ class WsHub:
         """Close every connection with GOING_AWAY (shutdown); abort what does not close in time."""
         clients = [c for cs in self._clients.values() for c in cs]
         self._clients.clear()
+        self._audiences.clear()
 
         async def close(c: WsClient) -> None:
             await c.ws.close(code=1001, message=b"station shutting down")

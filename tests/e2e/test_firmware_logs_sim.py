@@ -187,8 +187,14 @@ async def test_ota_and_logs_with_the_simulator(
         first = tar.extractfile(names[0])
         assert first is not None and b"boot=" in first.read()
     assert names == sorted(f"{dock.sn}/boot_{i}.log" for i in dock_boots[:2])
-    final = seen[-1]["output"]["ext"]["files"]
-    assert {f["module"]: f["size"] for f in final}["3"] == len(archive)
+    final = seen[-1]["output"]["files"]  # the web console's per-file view
+    assert {f["device_model_domain"]: f["progress"] for f in final} == {"3": 100, "0": 100}
+    async with session.get(
+        f"{base}/manage/api/v1/workspaces/{ws_id}/devices/{dock.sn}/logs-uploaded"
+    ) as r:
+        [row] = [u for u in (await r.json())["data"]["list"] if u["logs_id"] == upload["logs_id"]]
+    assert {f["module"]: f["size"] for f in row["files"]}["3"] == len(archive)
+    assert {f["module"] for f in row["device_logs"]["files"] if f.get("object_key")} == {"3", "0"}
 
     # cancel: the dock is held before its first step, the cancel reaches it, the upload ends
     book = sim_logs.state_of(dock)
@@ -203,7 +209,10 @@ async def test_ota_and_logs_with_the_simulator(
         seen = await frames_until(
             ws, "fileupload_progress", lambda d: d["output"]["status"] in ("canceled", "ok")
         )
-    assert seen[-1]["logs_id"] == held["logs_id"] and seen[-1]["output"]["status"] == "canceled"
+    assert (
+        seen[-1]["output"]["logs_id"] == held["logs_id"]
+        and seen[-1]["output"]["status"] == "canceled"
+    )
 
     # an injected failure comes back with its code
     book.gate = asyncio.Event()

@@ -117,15 +117,15 @@ async def test_refusals_and_device_errors_over_http(
     wait_for(lambda: telemetry.current(DOCK).get("mode_code") == 0, what="idle")
     async with session.post(f"{base}/control/api/v1/devices/{DOCK}/jobs/cover_open") as r:
         body = await r.json()
-    assert r.status == 400 and body["code"] == 212016 and "debug" in body["message"]
+    assert r.status == 200 and body["code"] == 212016 and "debug" in body["message"]
     async with session.post(f"{base}/control/api/v1/devices/{DOCK}/jobs/nonsense") as r:
         assert (await r.json())["code"] == 210005
     async with session.post(f"{base}/control/api/v1/devices/OTHERDOCK9/jobs/cover_open") as r:
-        assert r.status == 404
+        assert r.status == 200 and (await r.json())["code"] == 404
     async with session.post(
         f"{base}/control/api/v1/devices/{DOCK}/jobs/cover_open", data=b"{not json"
     ) as r:
-        assert r.status == 400
+        assert r.status == 200 and (await r.json())["code"] == 400
 
     bound_dock.script = lambda d, cmd: d.reply(cmd, {"height_limit": {"result": 1}})
     ws_id = runtime.runtime.settings.station.workspace_id
@@ -201,9 +201,9 @@ async def test_hms_over_http_and_websocket(
     async with session.get(hms, params={"device_sn": DOCK, "update_time": "0"}) as r:
         assert (await r.json())["data"]["pagination"]["total"] == 0
     async with session.get(f"{hms}/NOTMINE001") as r:
-        assert r.status == 404
+        assert r.status == 200 and (await r.json())["code"] == 404
     async with session.get(hms, params={"page_size": "x"}) as r:
-        assert r.status == 400
+        assert r.status == 200 and (await r.json())["code"] == 400
 
 
 async def test_devices_and_users_for_web_front_ends(
@@ -231,7 +231,7 @@ async def test_devices_and_users_for_web_front_ends(
     async with session.get(
         f"{base}/manage/api/v1/devices/{ws_id}/devices/bound", params={"domain": "7"}
     ) as r:
-        assert r.status == 400
+        assert r.status == 200 and (await r.json())["code"] == 400
     async with session.put(
         f"{base}/manage/api/v1/devices/{ws_id}/devices/{DOCK}", json={"nickname": "North dock"}
     ) as r:
@@ -246,7 +246,7 @@ async def test_devices_and_users_for_web_front_ends(
     async with session.put(
         f"{base}/manage/api/v1/users/{ws_id}/users/{me['user_id']}", json={"password": "x"}
     ) as r:
-        assert r.status == 400  # too weak
+        assert r.status == 200 and (await r.json())["code"] == 400  # too weak
 
     async with session.delete(f"{base}/manage/api/v1/devices/{DOCK}/unbinding") as r:
         assert set((await r.json())["data"]["unbound"]) == {DOCK, AIRCRAFT}

@@ -22,6 +22,7 @@ from command_peers import AIRCRAFT, DOCK, RawDock, now_ms, runtime, wait_for
 
 from gcs.runtime import ThreadedRuntime
 from gcs.sim import Fleet, FleetOptions
+from gcs.station.area_guard import AreaGuard
 from gcs.station.maps import AreaRow, ElementRow, Maps, build_area_file
 
 __all__ = ["runtime"]
@@ -57,6 +58,12 @@ class DockRequests:
             reply = self.q.get(timeout=10)
             if reply["tid"] == tid:
                 return reply
+
+
+@pytest.fixture(scope="module", autouse=True)
+def manual_sync_only(runtime: ThreadedRuntime) -> None:
+    """These tests sync by hand; the automatic sync has its own tests (test_area_guard.py)."""
+    runtime.runtime.station.capability(AreaGuard).auto_sync = False
 
 
 @pytest.fixture(scope="module")
@@ -130,14 +137,14 @@ async def test_dock_fetches_the_flight_area_file_and_its_checksum_matches(
         f"{maps}/flight-area",
         {"id": nfz, "name": "Substation", "type": "nfz", "content": CIRCLE},
     )
-    assert status == 200, body
+    assert status == 200 and body["code"] == 0, body
     assert body["data"]["content"]["geometry"] == CIRCLE["geometry"]
     status, body = await post(
         session,
         f"{maps}/flight-area",
         {"id": fence, "name": "Site", "type": "dfence", "content": POLYGON},
     )
-    assert status == 200, body
+    assert status == 200 and body["code"] == 0, body
     status, body = await post(session, f"{maps}/flight-area/{nfz}", {"status": False}, "PUT")
     assert status == 200 and body["data"]["status"] is False, body
 
@@ -154,7 +161,7 @@ async def test_dock_fetches_the_flight_area_file_and_its_checksum_matches(
 
     raw.script = script
     status, body = await post(session, f"{maps}/flight-area/sync", {"device_sn": [DOCK]})
-    assert status == 200, body
+    assert status == 200 and body["code"] == 0, body
     [job] = body["data"]
     [update] = wait_for(lambda: raw.sent("flight_areas_update"), what="flight_areas_update")
     assert update["data"] == {} and update["bid"] == job["bid"]
@@ -244,7 +251,7 @@ async def test_bad_flight_areas_are_refused(
     status, body = await post(
         session, f"{maps}/flight-area", {"id": str(uuid.uuid4()), "name": "bad", **area}
     )
-    assert status == 400 and reason in body["message"], body
+    assert status == 200 and body["code"] == 400 and reason in body["message"], body
 
 
 def test_file_is_stable_for_the_same_areas() -> None:
@@ -267,7 +274,7 @@ async def test_simulated_dock_syncs_and_reports_where_its_aircraft_is(
         f"{maps}/flight-area",
         {"id": area, "name": "Sim site", "type": "dfence", "content": POLYGON},
     )
-    assert status == 200, body
+    assert status == 200 and body["code"] == 0, body
     broker = (
         f"mqtt://{s.mqtt.device_username}:{s.mqtt.device_password}"
         f"@127.0.0.1:{runtime.runtime.station.mqtt_port}"
@@ -286,7 +293,7 @@ async def test_simulated_dock_syncs_and_reports_where_its_aircraft_is(
         registry = runtime.runtime.station.registry
         await wait_async(lambda: (v := registry.view(dock.sn)) is not None and v.bound)
         status, body = await post(session, f"{maps}/flight-area/sync", {"device_sn": [dock.sn]})
-        assert status == 200, body
+        assert status == 200 and body["code"] == 0, body
         [job] = body["data"]
         maps_cap = runtime.runtime.station.capability(Maps)
 
@@ -377,7 +384,7 @@ async def test_flight_areas_import_whole_or_not_at_all(
         f"{maps}/flight-areas/import", params={"name": "bad.json"}, data=json.dumps(doc).encode()
     ) as r:
         body = await r.json()
-    assert r.status == 400 and "radius" in body["message"], body
+    assert r.status == 200 and body["code"] == 400 and "radius" in body["message"], body
     # polygons from a GeoJSON file become areas of the type asked for; lines are refused
     qgis = {"type": "FeatureCollection", "features": [{**POLYGON, "properties": {"name": "P"}}]}
     qgis["features"][0]["geometry"] = {

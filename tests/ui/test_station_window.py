@@ -130,6 +130,18 @@ def test_fleet_opens_wide_enough_and_the_device_tab_follows_the_selection(
     assert window.grab().save(str(SCREENS / "main-fleet-width.png"))
 
 
+def test_window_opens_at_its_default_size(qtbot: Any, main_window: MainWindow) -> None:
+    """The panels, tabbed, fit the default 1500 x 900 window: it no longer opens at the sum of
+    the bottom panels' minimum widths (about 2,000 px, wider than a laptop screen)."""
+    window = main_window
+    qtbot.waitExposed(window)
+    assert window.width() == 1500
+    assert window.height() == 900
+    widths = [window.docks[k].width() for k in ("fleet", "dock")]
+    assert all(w > 0 for w in widths)
+    assert sum(widths) < window.width()
+
+
 def _settle(qtbot: Any, window: MainWindow) -> None:
     bridge = window.bridge
     qtbot.waitUntil(lambda: bridge.counts() == (4, 4), timeout=20_000)

@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from gcs.ui import aircraft_panel, dock_panel, settings_dialog
+from gcs.ui import (
+    aircraft_panel,
+    dock_panel,
+    settings_dialog,
+    video_wall,  # noqa: F401  (registers the video windows' Chinese texts)
+)
 from gcs.ui.i18n import _catalogue, i18n, register, set_language, tr
 
 UI = Path(__file__).resolve().parents[2] / "gcs" / "ui"
@@ -21,6 +26,8 @@ MODULES = [
     "fmt.py",
     "main_window.py",
     "settings_dialog.py",
+    "video_wall.py",
+    "video_window.py",
     "wizard.py",
 ]
 

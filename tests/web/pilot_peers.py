@@ -58,7 +58,10 @@ class PilotStation:
 
 
 def start_pilot_station(
-    data_dir: Path, *extra: str, icons: dict[str, dict[str, str]] | None = None
+    data_dir: Path,
+    *extra: str,
+    icons: dict[str, dict[str, str]] | None = None,
+    toml: str = "",
 ) -> PilotStation:
     data_dir.mkdir(parents=True, exist_ok=True)
     lines = [
@@ -76,6 +79,7 @@ def start_pilot_station(
         lines.append(f"[pilot.device_icons.{sn}]")
         lines.extend(f'{k} = "{v}"' for k, v in urls.items())
         lines.append("")
+    lines.append(toml)  # more settings of the test's own
     (data_dir / "gcs.toml").write_text("\n".join(lines), encoding="utf-8")
     sp = start_serve(data_dir, *extra)
     endpoints = {}

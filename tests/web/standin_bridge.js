@@ -61,8 +61,29 @@
     apiSetToken: function (token) { put('token', token); return answer(''); },
     apiGetHost: function () { return answer((get('loaded', {}).api || {}).host || ''); },
     mediaSetDownloadOwner: function () { return answer(''); },
-    liveshareGetStatus: function () { return answer(JSON.stringify({ type: 2, status: 1 })); }
+    liveshareGetStatus: function () { return answer(JSON.stringify(get('liveStatus', { type: 2, status: 1 }))); },
+    /* liveshareSetConfig(type: int, paramsJson: string), as DJI documents it: anything else fails */
+    liveshareSetConfig: function (type, json) {
+      if (typeof type !== 'number' || typeof json !== 'string') return fail('liveshareSetConfig(int, string) expected');
+      var params;
+      try { params = JSON.parse(json); } catch (e) { return fail('params are not JSON'); }
+      put('liveConfig', { type: type, params: params });
+      return answer('');
+    },
+    liveshareGetConfig: function () { return answer(JSON.stringify(get('liveConfig', {}))); },
+    liveshareStartLive: function () {
+      var config = get('liveConfig', null);
+      if (!config || !config.params || !config.params.url) return fail('live share is not configured');
+      return liveStatus({ type: config.type, status: 2, fps: 30, videoBitRate: 1500, audioBitRate: 0, rtt: 8, quality: 2, jitter: 0, dropRate: 0 });
+    },
+    liveshareStopLive: function () { return liveStatus({ type: 2, status: 1 }); }
   };
+  function liveStatus(status) {
+    put('liveStatus', status);
+    var params = get('loaded', {}).liveshare || {};
+    setTimeout(function () { if (params.statusCallback) window[params.statusCallback](JSON.stringify(status)); }, 30);
+    return answer('');
+  }
   var bridge = {};
   Object.keys(impl).forEach(function (fn) {
     bridge[fn] = function () { record(fn, arguments); return impl[fn].apply(null, arguments); };

@@ -308,7 +308,7 @@ GEOJSON_FILE = json.dumps(
 async def test_import_export_and_nothing_half_imported(pilots: tuple[Pilot, Pilot]) -> None:
     a, b = pilots
     status, body = await a.call("POST", "/element-groups", {"name": "Imported poles"})
-    assert status == 200, body
+    assert status == 200 and body["code"] == 0, body
     group_id = body["data"]["id"]
     await b.wait(lambda m: m["biz_code"] == "map_group_refresh" and group_id in m["data"]["ids"])
     url = f"{a.maps}/element-groups/{group_id}/import"
@@ -322,7 +322,12 @@ async def test_import_export_and_nothing_half_imported(pilots: tuple[Pilot, Pilo
         url, params={"name": "bad.geojson"}, data=json.dumps(doc).encode()
     ) as r:
         body = await r.json()
-    assert r.status == 400 and "feature 5" in body["message"] and "longitude 200" in body["message"]
+    assert (
+        r.status == 200
+        and body["code"] == 400
+        and "feature 5" in body["message"]
+        and "longitude 200" in body["message"]
+    )
     status, body = await a.call("GET", f"/element-groups?group_id={group_id}")
     [group] = body["data"]
     assert len(group["elements"]) == 5

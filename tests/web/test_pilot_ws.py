@@ -25,9 +25,10 @@ from pilot_peers import (
     rc_osd,
     start_pilot_station,
 )
+from waits import async_wait_until
 
 from gcs.aio import spawn
-from gcs.web.ws import WsHub
+from gcs.web.ws import PILOT, WEB, WsHub
 
 RC_SN = "5YSZL260021WS1"
 DRONE_SN = "1581F5BKD225DWS1"
@@ -311,4 +312,47 @@ async def test_hub_drops_a_client_that_does_not_read() -> None:
             await good.close()
     finally:
         sock.close()
+        await runner.cleanup()
+
+
+async def test_hub_pushes_to_one_audience_in_order() -> None:
+    """A message for web consoles (or Pilots) reaches only those clients; messages for everyone
+    reach both; each client gets its frames of a loop turn in the order they were published."""
+    hub = WsHub()
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        who = request.query["who"]
+        return await hub.serve(request, "ws-1", who, WEB if who == "web" else PILOT)
+
+    app = web.Application()
+    app.router.add_get("/api/v1/ws", handler)
+    runner = web.AppRunner(app, shutdown_timeout=1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        async with aiohttp.ClientSession() as s:
+            pilot = await s.ws_connect(f"ws://127.0.0.1:{port}/api/v1/ws?who=pilot")
+            console = await s.ws_connect(f"ws://127.0.0.1:{port}/api/v1/ws?who=web")
+            await async_wait_until(lambda: hub.count("ws-1") == 2, 5, "both connected")
+            assert hub.has_clients("ws-1", WEB) and hub.has_clients("ws-1", PILOT)
+            assert not hub.has_clients("ws-2", WEB)
+            assert hub.publish("ws-1", "device_osd", {"n": 1}, PILOT) == 1
+            assert hub.publish("ws-1", "device_update_topo", {"n": 2}) == 2
+            assert hub.publish("ws-1", "device_osd", {"n": 3}, WEB) == 1
+            assert hub.publish("ws-1", "device_update_topo", {"n": 4}) == 2
+
+            async def frames(ws: aiohttp.ClientWebSocketResponse, n: int) -> list[int]:
+                return [json.loads((await ws.receive(timeout=5)).data)["data"]["n"]
+                        for _ in range(n)]  # fmt: skip
+
+            assert await frames(pilot, 3) == [1, 2, 4]
+            assert await frames(console, 3) == [2, 3, 4]
+            await console.close()
+            await async_wait_until(lambda: not hub.has_clients("ws-1", WEB), 5, "web gone")
+            assert hub.publish("ws-1", "device_osd", {"n": 5}, WEB) == 0
+            assert hub.has_clients("ws-1", PILOT)
+            await pilot.close()
+    finally:
         await runner.cleanup()

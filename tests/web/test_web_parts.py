@@ -56,6 +56,17 @@ def test_token_round_trip_and_every_refusal() -> None:
     assert err.value.reason == "expired"
 
 
+def test_token_says_how_the_user_logged_in() -> None:
+    """The login's flag (1 web console, 2 Pilot) rides in the token; older tokens say 0."""
+    signer = TokenSigner("s3cret", 3600)
+    assert signer.verify(issue(signer)).user_type == 0
+    for flag in (1, 2):
+        token = signer.issue(
+            user_id="u1", username="ann", role="admin", workspace_id="w1", epoch=3, user_type=flag
+        )
+        assert signer.verify(token).user_type == flag
+
+
 def test_certificates_follow_the_address_set(tmp_path: Path) -> None:
     first = ensure_certificates(tmp_path, ["127.0.0.1", "localhost", "192.168.7.20", "gcs-host"])
     ca_before = first.ca_cert.read_bytes()

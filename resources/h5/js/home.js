@@ -1,7 +1,8 @@
 /* The pilot's home page: one status line (connected to which station, bound or not, and what
    to do when not), the modules' health in one row, the user/RC/aircraft facts, Log out always
    in the header. Loads api, thing (MQTT), then ws, map, tsa, media, mission and liveshare once
-   the thing module reports it is connected, and binds the RC to the workspace. The support
+   the thing module reports it is connected, and binds the RC to the workspace; once bound, it
+   sets the station's RTMP URL for Pilot's live share and offers Start/Stop of the share. The support
    details (per-module Load/Unload, Pilot's log folder and log encryption key) sit behind the
    "Details for support" toggle. */
 (function () {
@@ -10,7 +11,7 @@
   var MODULES = ['thing', 'api', 'ws', 'map', 'tsa', 'media', 'mission', 'liveshare'];
   var state = {
     cfg: null, user: null, workspace: null, rcSn: '', aircraftSn: '',
-    params: {}, failed: {}, bound: false, bindTimer: null, binding: null, live: null,
+    params: {}, failed: {}, bound: false, bindTimer: null, binding: null, live: null, share: null,
     apiError: ''
   };
   var toastTimer = null;
@@ -228,10 +229,55 @@
     renderLive();
   };
 
+  /* The share's status (liveshare status object, §10.2: 0 not connected, 1 connected, 2 live)
+     and the one button that starts or stops it; the button waits for the station's URL. */
   function renderLive() {
-    if (!state.live) return;
-    var code = typeof state.live.status === 'number' ? state.live.status : -1;
-    setText('live', code >= 0 && code <= 2 ? t('live.' + code) : String(code));
+    var button = document.getElementById('share');
+    var live = state.live || {};
+    var code = typeof live.status === 'number' ? live.status : -1;
+    var word = code >= 0 && code <= 2 ? t('live.' + code) : (state.live ? String(code) : '');
+    if (code === 2 && typeof live.fps === 'number') {
+      word = t('live.detail', word, live.fps, typeof live.videoBitRate === 'number' ? live.videoBitRate : 0);
+    }
+    if (!state.share) word = word ? word + ' (' + t('live.unset') + ')' : t('live.unset');
+    setText('live', word);
+    var key = code === 2 ? 'home.share.stop' : 'home.share.start';
+    button.setAttribute('data-i18n', key);
+    button.textContent = t(key);
+    button.disabled = !state.share;
+  }
+
+  /* Pilot's live share: the station issues this RC's RTMP URL (its own secret), and Pilot gets
+     it with liveshareSetConfig(2 = RTMP in the JSBridge's numbering, '{"url": …}'). */
+  async function setupShare() {
+    if (!state.rcSn || !isLoaded('liveshare')) return;
+    var data;
+    try {
+      data = await Api.post('/manage/api/v1/live/share', { rc_sn: state.rcSn });
+    } catch (e) {
+      if (e instanceof Api.ApiError && e.status === 401) return expired();
+      return say(t('home.share.failed', e.message), 'error');
+    }
+    try {
+      Bridge.call('liveshareSetConfig', data.liveshare_type, JSON.stringify({ url: data.url }));
+      state.share = data;
+      try { window.liveStatusCallback(Bridge.callJson('liveshareGetStatus')); } catch (e) { /* status comes by callback */ }
+      say(t('home.share.ready'), 'ok');
+    } catch (e) {
+      say(e.message, 'error');
+    }
+    renderLive();
+  }
+
+  function toggleShare() {
+    var live = state.live && state.live.status === 2;
+    try {
+      Bridge.call(live ? 'liveshareStopLive' : 'liveshareStartLive');
+      say(t(live ? 'home.share.stopped' : 'home.share.starting'), 'ok');
+    } catch (e) {
+      say(e.message, 'error');
+    }
+    renderLive();
   }
 
   /* -- sequence ------------------------------------------------------------------------- */
@@ -264,6 +310,7 @@
         clearInterval(state.bindTimer);
         state.bindTimer = null;
         bindingIs('home.bind.ok');
+        setupShare();
       } catch (e) {
         if (e instanceof Api.ApiError && e.status === 401) return expired();
         if (e.status === 404) bindingIs('home.bind.wait'); else bindingIs('home.bind.failed', e.message);
@@ -367,6 +414,7 @@
 
   function wireButtons() {
     document.getElementById('third-party').addEventListener('click', openThirdParty);
+    document.getElementById('share').addEventListener('click', toggleShare);
     document.getElementById('details-toggle').addEventListener('click', function () { toggleDetails(); });
     document.getElementById('log-key-set').addEventListener('click', function () {
       var key = document.getElementById('log-key').value.trim();
