@@ -136,6 +136,10 @@ class BasemapControls(QObject):
         self.resume_button.clicked.connect(self.resume)
         self.resume_button.hide()
         self.resumable = ""  # the area a canceled or stopped download can go on with
+        # A row of their own above the map: on the base-map row they made the map's column
+        # (and so the main window) wider than a laptop screen.
+        row = QHBoxLayout()
+        row.setContentsMargins(4, 0, 4, 2)
         for w in (
             self.follow_button,
             self.area_button,
@@ -143,7 +147,11 @@ class BasemapControls(QObject):
             self.cancel_button,
             self.resume_button,
         ):
-            panel.toolbar.insertWidget(panel.toolbar.count() - 1, w)  # before the stretch
+            row.addWidget(w)
+        row.addStretch(1)
+        layout = panel.layout()
+        assert isinstance(layout, QVBoxLayout)
+        layout.insertLayout(layout.indexOf(panel.view), row)
         if self.maps is not None:
             self.maps.progress.connect(self._on_progress)
         panel.base_layer_chosen.connect(self._on_base_chosen)

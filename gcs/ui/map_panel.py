@@ -509,7 +509,6 @@ class MapPanel(QWidget):
         bar.addWidget(self._fit_button)
         bar.addWidget(self._clear_button)
         bar.addStretch(1)
-        self.toolbar = bar  # basemap adds its controls before the stretch
         # The drawing tools on a second row: one long row made the map's column (and so the
         # whole window) wider than a laptop screen.
         tools = QHBoxLayout()
