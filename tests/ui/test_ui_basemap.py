@@ -249,6 +249,9 @@ def test_offline_area_download_serves_the_map_and_is_remembered(qtbot: Any, tmp_
             ),
             timeout=10_000,
         )
+        qtbot.waitUntil(
+            lambda: not js(qtbot, panel, "GcsMap.layers.offline.layer.isLoading()"), timeout=10_000
+        )
         screenshot(qtbot, panel, tmp_path / "map-offline-tiles-labels.png")
     finally:
         r.close()
