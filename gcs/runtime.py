@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from gcs.aio import spawn
 from gcs.station.area_guard import AreaGuard  # issue 14: flight-area sync and route checks
+from gcs.station.basemap import BaseMaps
 from gcs.station.capability import CapabilityFactory
 from gcs.station.core import Endpoint, Station
 from gcs.station.demo_missions import plan_demo_mission
@@ -84,6 +85,7 @@ CAPABILITIES: list[CapabilityFactory] = [
     LiveShare,  # Pilot's live share: the RTMP URL the H5 page sets in liveshare (§10.2)
     Media,  # media library: file_upload_callback, Pilot's media API (issue 11)
     LiveRecording,  # live video recorded to MP4 / snapshots, into the media library (issue 12)
+    BaseMaps,  # base map choice, tile server, offline-area downloads (issue 14)
 ]
 
 COMPONENTS = [

@@ -47,7 +47,8 @@ qt_libs=(libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-
          libnss3 libasound2 fonts-noto-cjk)
 
 vendor_assets() {
-    # Leaflet for the offline map comes from the npm registry at install time (never committed).
+    # Leaflet, leaflet-geoman, topojson-client and world-atlas (the offline map and its world
+    # overview) come from the npm registry at install time (never committed).
     command -v npm >/dev/null 2>&1 || apt_install npm
     "$venv/bin/python" -m gcs.ui.assets >/dev/null
 }

@@ -103,7 +103,12 @@ def _licence_files(name: str) -> list[Path]:
     return [p for p in out if p.is_file()]
 
 
-def collect(dest: Path, *, leaflet: Path | None = None) -> list[tuple[str, str, str, int]]:
+def collect(
+    dest: Path,
+    *,
+    leaflet: Path | None = None,
+    web_assets: list[tuple[str, Path, str]] | None = None,
+) -> list[tuple[str, str, str, int]]:
     """Copy every bundled component's licence texts into `dest`.
 
     Returns:
@@ -159,6 +164,15 @@ def collect(dest: Path, *, leaflet: Path | None = None) -> list[tuple[str, str, 
             stamp = leaflet / ".gcs-version"
             version = stamp.read_text().strip() if stamp.is_file() else "?"
             rows.append(("leaflet", version, "BSD-2-Clause", 1))
+    for name, folder, spdx in web_assets or []:  # other npm packages: (name, folder, licence)
+        text = folder / "LICENSE"
+        if not text.is_file():
+            missing.append(f"{name} (no {text}: re-run `python -m gcs.ui.assets`)")
+            continue
+        (dest / name).mkdir()
+        shutil.copyfile(text, dest / name / "LICENSE")
+        stamp = folder / ".gcs-version"
+        rows.append((name, stamp.read_text().strip() if stamp.is_file() else "?", spdx, 1))
     if missing:
         raise FileNotFoundError("no licence text found for: " + ", ".join(missing))
     return rows

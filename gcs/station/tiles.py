@@ -397,6 +397,21 @@ class TileStore:
 
     # -- tiles ---------------------------------------------------------------------------
 
+    def layered_tile(self, z: int, x: int, y: int) -> tuple[bytes, str] | None:
+        """The tile at XYZ coordinates from the newest tileset that has it, with its content
+        type (several downloaded areas shown as one map), or None when none has it."""
+        sets = sorted(self.list(), key=_mtime, reverse=True)
+        for info in sets:
+            if not (info.min_zoom <= z <= info.max_zoom):
+                continue
+            try:
+                data = self.tile(info.name, z, x, y)
+            except TileError:
+                continue
+            if data is not None:
+                return data, info.content_type
+        return None
+
     def tile(self, name: str, z: int, x: int, y: int) -> bytes | None:
         """The tile at XYZ coordinates (y counted from the north), or None if absent.
 
@@ -424,3 +439,10 @@ class TileStore:
                     f"Tileset {name!r} cannot be read: {exc}.", f"无法读取瓦片集 {name!r}：{exc}。"
                 ) from exc
         return bytes(row[0]) if row is not None and row[0] is not None else None
+
+
+def _mtime(info: Tileset) -> int:
+    try:
+        return info.path.stat().st_mtime_ns
+    except OSError:
+        return 0

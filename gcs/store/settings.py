@@ -179,6 +179,23 @@ class LiveSettings:
 
 
 @dataclass
+class BasemapSettings:
+    """The desktop map's base map and the tile server offline areas are downloaded from
+    (gcs.station.basemap). Applied live; saved by the station when the operator changes them."""
+
+    # The base layer last chosen on the desktop map: "grid" (world overview), "offline" (every
+    # downloaded area), "online" (the tile server below), "mbtiles:NAME", "osm", "satellite".
+    base_layer: str = ""
+    # A tile server you are entitled to download from: {z} {x} {y}, {s} for a subdomain.
+    url_template: str = ""
+    subdomains: str = ""  # "abc" or "a,b,c"
+    attribution: str = ""
+    max_zoom: int = 19
+    # Sent with every tile request; empty = "gcs/<version> (offline ground station)".
+    user_agent: str = ""
+
+
+@dataclass
 class Settings:
     station: StationSettings = field(default_factory=StationSettings)
     mqtt: MqttSettings = field(default_factory=MqttSettings)
@@ -189,6 +206,7 @@ class Settings:
     storage: StorageSettings = field(default_factory=StorageSettings)
     pilot: PilotSettings = field(default_factory=PilotSettings)
     live: LiveSettings = field(default_factory=LiveSettings)
+    basemap: BasemapSettings = field(default_factory=BasemapSettings)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -387,6 +405,16 @@ def default_data_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_data_dir("gcs", appauthor=False))
+
+
+def save_section(data_dir: Path, name: str, section: Any) -> None:
+    """Write only section `name` (a settings dataclass) into gcs.toml, keeping the rest of the
+    file as it is (another writer's pending changes included)."""
+    path = data_dir / SETTINGS_FILE
+    doc = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    doc[name] = dataclasses.asdict(section)
+    _atomic_write(path, tomli_w.dumps(doc))
+    _write_backup(data_dir)
 
 
 def write_settings_keeping_extra(data_dir: Path, settings: Settings) -> None:

@@ -1,6 +1,8 @@
 """Third-party web assets the station map needs, fetched at install time (never committed).
 
-Leaflet, and leaflet-geoman (the free edition, MIT) for drawing map elements on the desktop.
+Leaflet, and leaflet-geoman (the free edition, MIT) for drawing map elements on the desktop;
+for the world overview that makes the map never blank offline, `topojson-client` (ISC) and the
+Natural Earth coastlines and borders (public domain) that `world-atlas` (ISC) packs as TopoJSON.
 
 The map page loads Leaflet from a local folder only (the station runs on LANs without
 internet, and the project commits no third-party code). `ensure_leaflet(dest)` installs the
@@ -26,13 +28,17 @@ from pathlib import Path
 __all__ = [
     "GEOMAN_VERSION",
     "LEAFLET_VERSION",
+    "TOPOJSON_VERSION",
+    "WORLD_ATLAS_VERSION",
     "AssetError",
     "default_vendor_dir",
     "ensure_geoman",
     "ensure_leaflet",
+    "ensure_world",
     "geoman_dir",
     "leaflet_dir",
     "main",
+    "world_dirs",
 ]
 
 LEAFLET_VERSION = "1.9.4"
@@ -46,6 +52,12 @@ ENV_VENDOR = "GCS_VENDOR_DIR"
 GEOMAN_PACKAGE = "@geoman-io/leaflet-geoman-free"
 GEOMAN_VERSION = "2.18.3"
 _GEOMAN_NEEDED = ("leaflet-geoman.js", "leaflet-geoman.css")
+#: topojson-client: turns the world atlas' TopoJSON into GeoJSON in the page.
+TOPOJSON_VERSION = "3.1.0"
+_TOPOJSON_NEEDED = ("topojson-client.min.js", LICENSE_FILE)
+#: world-atlas: Natural Earth 4.1.0 countries and land (1:110m and 1:50m) as TopoJSON.
+WORLD_ATLAS_VERSION = "2.0.2"
+_WORLD_NEEDED = ("countries-110m.json", "countries-50m.json", LICENSE_FILE)
 
 
 class AssetError(RuntimeError):
@@ -141,6 +153,65 @@ def ensure_geoman(dest: Path, *, version: str = GEOMAN_VERSION, npm: str = "npm"
     return folder
 
 
+def world_dirs(vendor: Path | None = None) -> tuple[Path, Path]:
+    """The folders of topojson-client (`topojson-client.min.js`) and world-atlas
+    (`countries-110m.json`, `countries-50m.json`).
+
+    Raises:
+        AssetError: one of them is not installed (the map then has no world overview).
+    """
+    root = vendor or default_vendor_dir()
+    found = []
+    for name, version, needed in (
+        ("topojson-client", TOPOJSON_VERSION, _TOPOJSON_NEEDED),
+        ("world-atlas", WORLD_ATLAS_VERSION, _WORLD_NEEDED),
+    ):
+        folder = root / name
+        if not _installed_files(folder, version, needed):
+            raise AssetError(
+                f"{name} {version} (the map's offline world overview) is not installed in "
+                f"{folder}. Run `python -m gcs.ui.assets {root}` (needs npm and the npm "
+                "registry once), or `bash packaging/dev.sh env`."
+            )
+        found.append(folder)
+    return found[0], found[1]
+
+
+def ensure_world(dest: Path, *, npm: str = "npm") -> tuple[Path, Path]:
+    """Install topojson-client and world-atlas into `dest/` unless already there.
+
+    topojson-client's `dist/` and licence are kept; of world-atlas, the 1:110m and 1:50m
+    countries files (each holds `countries` and `land`) and the licence.
+
+    Returns:
+        The two folders, as `world_dirs`.
+
+    Raises:
+        AssetError: as `ensure_leaflet`; `dest` is left as it was.
+    """
+    for package, version, needed, wanted in (
+        ("topojson-client", TOPOJSON_VERSION, _TOPOJSON_NEEDED, None),
+        ("world-atlas", WORLD_ATLAS_VERSION, _WORLD_NEEDED, _WORLD_NEEDED),
+    ):
+        folder = Path(dest) / package
+        if _installed_files(folder, version, needed):
+            continue
+        tarball = _npm_pack(f"{package}@{version}", npm)
+        staging = Path(tempfile.mkdtemp(prefix=f".{package}-", dir=_mkdir(Path(dest))))
+        try:
+            _extract_dist(tarball, staging, root_files=wanted or ())
+            missing = [n for n in needed if not (staging / n).is_file()]
+            if missing:
+                raise AssetError(f"{package}@{version} from npm lacks {', '.join(missing)}.")
+            (staging / _STAMP).write_text(version + "\n")
+            if folder.exists():
+                shutil.rmtree(folder)
+            staging.rename(folder)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return world_dirs(Path(dest))
+
+
 def ensure_leaflet(dest: Path, *, version: str = LEAFLET_VERSION, npm: str = "npm") -> Path:
     """Install Leaflet `version` into `dest/leaflet/` unless it is already there.
 
@@ -217,9 +288,9 @@ def _npm_pack(spec: str, npm: str) -> bytes:
         return (Path(tmp) / Path(filename).name).read_bytes()
 
 
-def _extract_dist(tarball: bytes, dest: Path) -> None:
-    """Unpack `package/dist/**` and `package/LICENSE` of an npm tarball into `dest` (regular
-    files only)."""
+def _extract_dist(tarball: bytes, dest: Path, *, root_files: tuple[str, ...] = ()) -> None:
+    """Unpack `package/dist/**`, `package/LICENSE` and the named `root_files` of an npm tarball
+    into `dest` (regular files only)."""
     prefix = "package/dist/"
     with tarfile.open(fileobj=io.BytesIO(tarball), mode="r:gz") as tar:
         for member in tar.getmembers():
@@ -227,6 +298,8 @@ def _extract_dist(tarball: bytes, dest: Path) -> None:
                 continue
             if member.name == f"package/{LICENSE_FILE}":
                 rel = Path(LICENSE_FILE)
+            elif member.name.removeprefix("package/") in root_files:
+                rel = Path(member.name.removeprefix("package/"))
             elif member.name.startswith(prefix):
                 rel = Path(member.name[len(prefix) :])
             else:
@@ -249,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         print(ensure_leaflet(dest))
         print(ensure_geoman(dest))
+        for folder in ensure_world(dest):
+            print(folder)
     except AssetError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -69,6 +69,7 @@ from gcs.protocol.properties import as_float
 from gcs.station.map_geometry import PALETTE
 from gcs.station.tiles import TileError, Tileset, TileStore
 from gcs.ui.assets import AssetError, default_vendor_dir, geoman_dir, leaflet_dir
+from gcs.ui.basemap_panel import BasemapControls  # basemap (issue 14)
 from gcs.ui.i18n import i18n, language, register, tr
 
 if TYPE_CHECKING:
@@ -115,6 +116,7 @@ ZH = {
     "Base map": "底图",
     "Base map:": "底图：",
     "Grid (no map)": "网格（无地图）",
+    "World overview (offline)": "世界概览（离线）",
     "OpenStreetMap (online)": "OpenStreetMap（在线）",
     "Satellite (online)": "卫星图（在线）",
     "Import MBTiles…": "导入 MBTiles…",
@@ -202,6 +204,7 @@ def marker_info(view: DeviceView, state: Mapping[str, Any]) -> dict[str, Any]:
         "sn": view.sn,
         "kind": kind,
         "label": view.callsign or view.model_name or view.sn,
+        "name": view.callsign or view.sn,  # basemap: the label drawn under the icon
         "model": view.model_name,
         "online": view.online,
         "lat": round(pos[0], 7) if pos else None,  # ~1 cm: no update for float noise
@@ -246,6 +249,9 @@ def build_page(
     zoom: int = 3,
     track_limit: int = TRACK_LIMIT,
     geoman: Path | None = None,
+    extra_js: list[tuple[str, Path]] | None = None,
+    extra_css: list[tuple[str, Path]] | None = None,
+    extra_options: dict[str, Any] | None = None,
 ) -> str:
     """The map page as HTML: folium's Leaflet map, every script and style from local files.
 
@@ -258,6 +264,9 @@ def build_page(
         zoom: Initial zoom.
         track_limit: Positions kept per aircraft track.
         geoman: The folder holding leaflet-geoman (drawing tools), or None for none.
+        extra_js: More (name, file) scripts, loaded after station_map.js in this order.
+        extra_css: More (name, file) styles.
+        extra_options: More keys for `GcsMap.init`'s options (e.g. `basemap`).
 
     Returns:
         The HTML document.
@@ -276,11 +285,13 @@ def build_page(
             ("qwebchannel", QWEBCHANNEL_URL),
             ("gcs_map", url(PAGE_DIR / "station_map.js")),
             ("gcs_flight_areas", url(PAGE_DIR / "flight_areas.js")),  # issue 14: area drawing
+            *[(name, url(path)) for name, path in extra_js or []],
         ]
         default_css = [  # noqa: RUF012
             ("leaflet_css", url(leaflet / "leaflet.css")),
             *drawing_css,
             ("gcs_map_css", url(PAGE_DIR / "station_map.css")),
+            *[(name, url(path)) for name, path in extra_css or []],
         ]
 
     fmap = StationMap(
@@ -293,9 +304,8 @@ def build_page(
         disable_3d=True,
     )
     fmap._id = "station"
-    _Init({"layers": layers, "base": base, "fallback": fallback, "trackLimit": track_limit}).add_to(
-        fmap
-    )
+    options = {"layers": layers, "base": base, "fallback": fallback, "trackLimit": track_limit}
+    _Init({**options, **(extra_options or {})}).add_to(fmap)
     html: str = fmap.get_root().render()
     return html
 
@@ -312,6 +322,11 @@ class _PageBridge(QObject):
     element_created = Signal(str)  # geometry (GeoJSON text)
     element_edited = Signal(str, str)  # element id, geometry
     element_removed = Signal(str)  # element id
+    basemap_event = Signal(str, str)  # basemap: kind, JSON value
+
+    @Slot(str, str)
+    def basemapEvent(self, kind: str, value: str) -> None:
+        self.basemap_event.emit(kind, value)
 
     @Slot(str)
     def elementCreated(self, geometry: str) -> None:
@@ -386,6 +401,7 @@ class MapPanel(QWidget):
     tiles_import_failed = Signal(str)  # message (current language)
     base_layer_failed = Signal(str, str)  # failed layer id, the layer shown instead
     flight_area_drawn = Signal(str, str)  # issue 14: area type, geometry (flight_areas.js)
+    base_layer_chosen = Signal(str)  # the operator picked a base layer (basemap remembers it)
     _call_on_qt = Signal(object)
 
     def __init__(
@@ -407,6 +423,7 @@ class MapPanel(QWidget):
         self.tile_store = tile_store if tile_store is not None else _station_tiles(bridge)
         self.tiles_url = tiles_url or _default_tiles_url(bridge)
         self._vendor_dir = vendor_dir or default_vendor_dir()
+        self.vendor_dir = self._vendor_dir
         self._ready = False
         self._dirty: set[str] = set()
         self._all_dirty = True
@@ -431,6 +448,8 @@ class MapPanel(QWidget):
 
         self._call_on_qt.connect(self._on_call, Qt.ConnectionType.QueuedConnection)
         self._build_ui(request_interceptor)
+        self.basemap = BasemapControls(self)  # world overview, labels, follow, offline areas
+        self._page_bridge.basemap_event.connect(self.basemap.on_page_event)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._base_interval_ms = flush_interval_ms
@@ -559,7 +578,7 @@ class MapPanel(QWidget):
 
     def _load_page(self) -> None:
         self._layers = self._layer_specs(self._tilesets())
-        self._base = self._fallback_id()
+        self._base = self.basemap.initial_base(self.base_layers()) or self._fallback_id()
         try:
             leaflet = leaflet_dir(self._vendor_dir)
         except AssetError as exc:
@@ -573,8 +592,16 @@ class MapPanel(QWidget):
         except AssetError as exc:
             geoman = None
             log.info("%s", exc)
+        scripts, styles, basemap = self.basemap.page_scripts()
         html = build_page(
-            leaflet, layers=self._layers, base=self._base, fallback=self._base, geoman=geoman
+            leaflet,
+            layers=self._layers,
+            base=self._base,
+            fallback=self._fallback_id(),
+            geoman=geoman,
+            extra_js=scripts,
+            extra_css=styles,
+            extra_options={"basemap": basemap},
         )
         self.view.setHtml(html, QUrl.fromLocalFile(str(PAGE_DIR) + "/"))
         self._fill_combo()
@@ -591,7 +618,9 @@ class MapPanel(QWidget):
             return []
 
     def _layer_specs(self, tilesets: list[Tileset]) -> list[dict[str, Any]]:
-        specs: list[dict[str, Any]] = [{"id": GRID_ID, "kind": "grid", "title": "Grid (no map)"}]
+        specs: list[dict[str, Any]] = [
+            {"id": GRID_ID, "kind": "grid", "title": "World overview (offline)"}
+        ]
         if self.tiles_url:
             base = self.tiles_url.rstrip("/")
             for t in tilesets:
@@ -607,7 +636,10 @@ class MapPanel(QWidget):
                         "attribution": t.attribution,
                     }
                 )
+        offline, online = self.basemap.layers(tilesets, self.tiles_url)
+        specs[1:1] = offline  # basemap: every downloaded area layered
         specs.extend(dict(spec) for spec in ONLINE_LAYERS)
+        specs.extend(online)  # basemap: the operator's tile server
         return specs
 
     def _fallback_id(self) -> str:
@@ -659,6 +691,7 @@ class MapPanel(QWidget):
     @Slot(int)
     def _on_base_chosen(self, index: int) -> None:
         self.set_base_layer(str(self._base_combo.itemData(index)))
+        self.base_layer_chosen.emit(self._base)
 
     @Slot(str, str)
     def _on_base_failed(self, layer_id: str, fallback_id: str) -> None:
@@ -830,12 +863,17 @@ class MapPanel(QWidget):
         if getattr(self, "_route", None) is not None:
             self.show_route(self._route)
         self.reload_elements()
+        self.basemap.page_ready()
         self.page_ready.emit()
 
     @property
     def ready(self) -> bool:
         """Whether the page has loaded and connected its channel."""
         return self._ready
+
+    def show_status(self, text: str) -> None:
+        """Show `text` in the map's status line."""
+        self._status.setText(text)
 
     def run_js(self, script: str, callback: Callable[[Any], None] | None = None) -> None:
         """Run `script` in the page (ignored before the page is ready); `callback(result)`."""

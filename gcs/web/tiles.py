@@ -3,6 +3,8 @@
     GET /tiles/                           JSON index: every tileset with its XYZ URL template
     GET /tiles/{name}.json                one tileset's TileJSON-like description
     GET /tiles/{name}/{z}/{x}/{y}.{ext}   one tile (XYZ scheme, y from the north)
+    GET /tiles/_all/{z}/{x}/{y}.png       every tileset layered: the newest that has the tile
+                                          (its own format, whatever the extension says)
 
 A missing tile answers 404 with an empty body (Leaflet then leaves the square blank); tiles are
 immutable for a given tileset file, so they carry a day of browser caching. Reads run in the
@@ -29,6 +31,7 @@ def add_tile_routes(app: web.Application, tiles: TileStore) -> None:
     app.router.add_get("/tiles", _index)
     app.router.add_get("/tiles/", _index)
     app.router.add_get("/tiles/{name}.json", _tileset)
+    app.router.add_get(r"/tiles/_all/{z:\d+}/{x:\d+}/{y:\d+}.{ext}", _layered_tile)
     app.router.add_get(r"/tiles/{name}/{z:\d+}/{x:\d+}/{y:\d+}.{ext}", _tile)
 
 
@@ -42,7 +45,31 @@ def make_tiles_app(tiles: TileStore) -> web.Application:
 async def _index(request: web.Request) -> web.Response:
     store = request.app[TILE_STORE]
     sets = await asyncio.get_running_loop().run_in_executor(None, store.list)
-    return web.json_response({"tilesets": [t.as_json() for t in sets]}, headers=_CORS)
+    doc: dict[str, object] = {"tilesets": [t.as_json() for t in sets]}
+    if sets:
+        doc["layered"] = {
+            "minzoom": min(t.min_zoom for t in sets),
+            "maxzoom": max(t.max_zoom for t in sets),
+            "scheme": "xyz",
+            "tiles": [LAYERED_URL],
+        }
+    return web.json_response(doc, headers=_CORS)
+
+
+LAYERED_URL = "/tiles/_all/{z}/{x}/{y}.png"
+
+
+async def _layered_tile(request: web.Request) -> web.Response:
+    store = request.app[TILE_STORE]
+    z, x, y = (int(request.match_info[k]) for k in ("z", "x", "y"))
+    found = await asyncio.get_running_loop().run_in_executor(None, store.layered_tile, z, x, y)
+    if found is None:
+        raise web.HTTPNotFound(headers=_CORS)
+    data, content_type = found
+    # Not cached for long: a download in progress adds tiles to the layered map.
+    return web.Response(
+        body=data, content_type=content_type, headers={**_CORS, "Cache-Control": "max-age=60"}
+    )
 
 
 async def _tileset(request: web.Request) -> web.Response:
