@@ -94,10 +94,16 @@ def test_bundle_is_named_after_the_version_and_prints_it(bundle: Path, tmp_path:
 def test_bundle_carries_its_pages_assets_and_licences_and_no_tests(bundle: Path) -> None:
     internal = bundle / "_internal"
     assert (internal / "resources" / "h5" / "index.html").is_file()
-    assert (internal / "resources" / "vendor" / "leaflet" / "leaflet.js").is_file()
+    vendor = internal / "resources" / "vendor"
+    assert (vendor / "leaflet" / "leaflet.js").is_file()
+    # the map's drawing tools and its offline world overview travel with the app
+    assert (vendor / "leaflet-geoman" / "leaflet-geoman.js").is_file()
+    assert any((vendor / "topojson-client").glob("topojson-client*.js"))
+    assert any((vendor / "world-atlas").glob("*.json"))
     assert (internal / "gcs" / "ui" / "map_page" / "station_map.js").is_file()
     licences = internal / "licenses"
-    for name in ("pyside6-essentials", "amqtt", "paho-mqtt", "aiohttp", "leaflet", "python"):
+    names = ("pyside6-essentials", "amqtt", "paho-mqtt", "aiohttp", "leaflet", "python")
+    for name in (*names, "leaflet-geoman", "topojson-client", "world-atlas"):
         assert any((licences / name).iterdir()), f"no licence text for {name}"
     qt_licence = (licences / "pyside6-essentials" / "LGPL-3.0.txt").read_text()
     assert "GNU LESSER GENERAL PUBLIC LICENSE" in qt_licence
