@@ -42,11 +42,20 @@ from gcs.station.capability import Capability, EventHandler
 from gcs.station.commands import CommandSpec
 from gcs.store import media as q
 from gcs.store.db import Store
-from gcs.store.media import MediaQuery, MediaRow
+from gcs.store.media import ORDER_COLUMNS, MediaQuery, MediaRow, order_clause
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Media", "MediaChanged", "MediaPriority", "MediaQuery", "MediaRefused", "MediaRow"]
+__all__ = [
+    "ORDER_COLUMNS",
+    "Media",
+    "MediaChanged",
+    "MediaPriority",
+    "MediaQuery",
+    "MediaRefused",
+    "MediaRow",
+    "order_clause",
+]
 
 PHOTO_EXT = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".dng"}
 VIDEO_EXT = {".mp4", ".mov", ".m4v"}
