@@ -1,6 +1,8 @@
 """The media library in the desktop: a grid of thumbnails loaded page by page and picture by
-picture as they scroll into view, filters, export to a folder with progress, delete with
-confirmation. New uploads appear as they are catalogued (`MediaChanged`).
+picture as they scroll into view, filters (device, task, name, type, lens, dates), sort, a
+viewer (double-click or Enter: `gcs.ui.media_viewer`), export to a folder with progress
+(original names, or renamed by task and date), delete with confirmation, and "show on map".
+New uploads appear as they are catalogued (`MediaChanged`).
 
 The panel reaches the station only through `MediaAccess` (calls run on the station's loop,
 results come back on the Qt thread): it imports neither the store nor the link.
@@ -8,26 +10,37 @@ results come back on the Qt thread): it imports neither the store nor the link.
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime
 import logging
+import re
 from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
     QAbstractListModel,
+    QDate,
+    QDateTime,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
     QSize,
     Qt,
+    QTime,
     Signal,
     Slot,
 )
 from PySide6.QtGui import QColor, QImage, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
+    QDateEdit,
+    QDialog,
+    QDialogButtonBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -36,14 +49,16 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressDialog,
     QPushButton,
+    QRadioButton,
     QVBoxLayout,
     QWidget,
 )
 
 from gcs.station.media import MediaChanged, MediaQuery, MediaRow
 from gcs.ui.bridge import StationBridge
-from gcs.ui.i18n import tr
+from gcs.ui.i18n import register, tr
 from gcs.ui.media_bridge import MediaAccess
+from gcs.ui.media_viewer import MediaViewer, local_time
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +68,35 @@ THUMB_H = THUMB * 3 // 4
 MAX_CACHED = 3000
 KINDS = ["", "photo", "video", "srt"]
 LENSES = ["", "wide", "zoom", "thermal", "visible", "ir"]
+#: The sort choices: label, DJI-style `order_by` (`gcs.store.media.order_clause`).
+SORTS = [
+    ("Newest first", "create_time desc"),
+    ("Oldest first", "create_time asc"),
+    ("Name", "name asc"),
+    ("Largest first", "size desc"),
+    ("Device", "device_sn asc, create_time desc"),
+]
+DEFAULT_ORDER = SORTS[0][1]
+
+register(
+    {
+        "Newest first": "最新优先",
+        "Oldest first": "最早优先",
+        "Largest first": "最大优先",
+        "Dates": "日期",
+        "Only media taken between these dates": "只显示在这两个日期之间拍摄的媒体",
+        "Show on map": "在地图上显示",
+        "Put the selected photos (or all shown) on the map, pointing where the camera looked": (
+            "把选中的照片（或当前列表的全部照片）按拍摄位置和相机朝向显示在地图上"
+        ),
+        "Export names": "导出文件名",
+        "Original names": "原始文件名",
+        "Renamed by task and date": "按任务和日期重命名",
+        "Export {n} file(s) to {folder}": "导出 {n} 个文件到 {folder}",
+        "No photo with a position to show on the map": "没有带位置信息的照片可显示在地图上",
+        "Exported {n} of {total}": "已导出 {n} / {total}",
+    }
+)
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 
@@ -138,18 +182,7 @@ class MediaModel(QAbstractListModel):
     def _load(self, offset: int) -> None:
         self._loading = True
         generation = self._generation
-        q = MediaQuery(
-            workspace_id=self.query.workspace_id,
-            device_sns=self.query.device_sns,
-            flight_id=self.query.flight_id,
-            since_ms=self.query.since_ms,
-            until_ms=self.query.until_ms,
-            kind=self.query.kind,
-            lens=self.query.lens,
-            name=self.query.name,
-            offset=offset,
-            limit=PAGE,
-        )
+        q = replace(self.query, offset=offset, limit=PAGE)
 
         def done(result: tuple[list[MediaRow], int] | None, error: Any) -> None:
             if generation != self._generation:
@@ -188,22 +221,27 @@ class MediaModel(QAbstractListModel):
 
         self.access.thumbnail(row, _grid_image, done)
 
-    def _changed(self, media_id: int) -> None:
+    def position(self, media_id: int) -> int | None:
+        """The row showing `media_id` (None if not loaded); a map kept until rows move."""
         if self._positions is None or len(self._positions) != len(self.rows):
             self._positions = {r.id: i for i, r in enumerate(self.rows)}
         i = self._positions.get(media_id)
-        if i is not None and i < len(self.rows) and self.rows[i].id == media_id:
+        if i is not None and (i >= len(self.rows) or self.rows[i].id != media_id):
+            self._positions = {r.id: i for i, r in enumerate(self.rows)}  # rows moved
+            i = self._positions.get(media_id)
+        return i
+
+    def _changed(self, media_id: int) -> None:
+        i = self.position(media_id)
+        if i is not None:
             ix = self.index(i)
             self.dataChanged.emit(ix, ix)
-        elif i is not None:  # the rows moved since the map was made
-            self._positions = None
-            self._changed(media_id)
 
     def apply(self, event: MediaChanged) -> None:
-        """Keep the shown rows current: a new item on top (if the filter admits it), updates
-        in place, deletions removed."""
+        """Keep the shown rows current: a new item where the sort puts it (if the filter
+        admits it), updates in place, deletions removed."""
         item = event.item
-        at = next((i for i, r in enumerate(self.rows) if r.id == item.id), None)
+        at = self.position(item.id)
         if event.change == "deleted":
             if at is not None:
                 self.beginRemoveRows(QModelIndex(), at, at)
@@ -219,21 +257,77 @@ class MediaModel(QAbstractListModel):
                 self._asked.discard(item.id)
             self._changed(item.id)
         elif event.change == "added" and self._admits(item):
-            self.beginInsertRows(QModelIndex(), 0, 0)
-            self.rows.insert(0, item)
-            self._positions = None
             self.total += 1
+            where = self._insertion_point(item)
+            if where is None:
+                return  # it sorts after the pages loaded so far: paged in later
+            self.beginInsertRows(QModelIndex(), where, where)
+            self.rows.insert(where, item)
+            self._positions = None
             self.endInsertRows()
+
+    def _insertion_point(self, item: MediaRow) -> int | None:
+        order = self.query.order_by or DEFAULT_ORDER
+        if order == DEFAULT_ORDER:
+            return 0  # new uploads are the newest
+        key = sort_key(order)
+        k = key(item)
+        for i, r in enumerate(self.rows):
+            if k < key(r):
+                return i
+        return len(self.rows) if len(self.rows) >= self.total - 1 else None
 
     def _admits(self, r: MediaRow) -> bool:
         q = self.query
+        when = r.create_time if r.create_time is not None else r.received_at
         return (
             (not q.device_sns or r.device_sn in q.device_sns)
             and (not q.flight_id or r.flight_id == q.flight_id)
             and (not q.kind or r.kind == q.kind)
             and (not q.lens or r.lens == q.lens)
             and (not q.name or q.name.lower() in r.name.lower())
+            and (q.since_ms is None or when >= q.since_ms)
+            and (q.until_ms is None or when <= q.until_ms)
         )
+
+
+class _Reverse:
+    """Inverts the order of a value inside a sort key (for "desc" terms)."""
+
+    __slots__ = ("v",)
+
+    def __init__(self, v: Any) -> None:
+        self.v = v
+
+    def __lt__(self, other: _Reverse) -> bool:
+        return bool(other.v < self.v)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Reverse) and bool(self.v == other.v)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def sort_key(order_by: str) -> Any:
+    """A Python key that orders rows as the station's `order_by` does (ascending key)."""
+    getters: dict[str, Callable[[MediaRow], Any]] = {
+        "create_time": lambda r: r.create_time if r.create_time is not None else r.received_at,
+        "name": lambda r: r.name.lower(),
+        "size": lambda r: -1 if r.size is None else r.size,
+        "device_sn": lambda r: r.device_sn,
+        "update_time": lambda r: r.updated_at,
+    }
+    terms: list[tuple[Callable[[MediaRow], Any], bool]] = []
+    for part in order_by.split(","):
+        words = part.split()
+        if words and words[0] in getters:
+            desc = len(words) > 1 and words[1].lower() == "desc"
+            terms.append((getters[words[0]], desc))
+
+    def key(r: MediaRow) -> tuple[Any, ...]:
+        return tuple(_Reverse(g(r)) if desc else g(r) for g, desc in terms)
+
+    return key
 
 
 def _num(value: float | None, unit: str = "", digits: int = 1) -> str:
@@ -262,8 +356,89 @@ def describe(r: MediaRow) -> str:
     return "\n".join(lines)
 
 
+_UNSAFE = re.compile(r'[\x00-\x1f<>:"/\\|?*]')
+
+
+def safe_name(text: str) -> str:
+    """`text` as one file or folder name on Windows, macOS and Linux."""
+    cleaned = _UNSAFE.sub("_", text).strip(" .")
+    return cleaned[:120] or "_"
+
+
+def export_name(row: MediaRow, renamed: bool, task_names: dict[str, str] | None = None) -> Path:
+    """Where an item goes inside the export folder (a relative path).
+
+    Original: the file's own name. Renamed: `{task name or flight_id}/{YYYYMMDD_HHMMSS}_{lens}_
+    {original name}`, the time being the capture time (reception time if none) in local time;
+    items without a task go to `no-task/`.
+    """
+    original = safe_name(Path(row.name).name or f"media-{row.id}")
+    if not renamed:
+        return Path(original)
+    task = (task_names or {}).get(row.flight_id) or row.flight_id or "no-task"
+    when = row.create_time if row.create_time is not None else row.received_at
+    stamp = datetime.datetime.fromtimestamp(when / 1000).strftime("%Y%m%d_%H%M%S")
+    lens = row.lens or row.kind or "file"
+    return Path(safe_name(task)) / f"{stamp}_{safe_name(lens)}_{original}"
+
+
+def unique_target(folder: Path, relative: Path, used: set[Path]) -> Path:
+    """`folder / relative`, or with " (2)", " (3)"... before the suffix when that file exists
+    or this export already wrote it: an export never overwrites."""
+    stem, suffix = relative.stem, relative.suffix
+    candidate = relative
+    n = 1
+    while candidate in used or (folder / candidate).exists():
+        n += 1
+        candidate = relative.with_name(f"{stem} ({n}){suffix}")
+    used.add(candidate)
+    return folder / candidate
+
+
+class ExportDialog(QDialog):
+    """Asks for the folder and how to name the files."""
+
+    def __init__(self, count: int, folder: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(tr("Export"))
+        self.folder = QLineEdit(folder)
+        browse = QPushButton(tr("Browse…"))
+        browse.clicked.connect(self._browse)
+        self.original = QRadioButton(tr("Original names"))
+        self.renamed = QRadioButton(tr("Renamed by task and date"))
+        self.renamed.setToolTip("{task}/{YYYYMMDD_HHMMSS}_{lens}_{name}")
+        self.original.setChecked(True)
+        self.summary = QLabel(tr("Export {n} file(s) to {folder}").format(n=count, folder=""))
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        where = QHBoxLayout()
+        where.addWidget(self.folder, 1)
+        where.addWidget(browse)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.summary)
+        layout.addLayout(where)
+        layout.addWidget(QLabel(tr("Export names")))
+        layout.addWidget(self.original)
+        layout.addWidget(self.renamed)
+        layout.addWidget(buttons)
+
+    def _browse(self) -> None:
+        chosen = QFileDialog.getExistingDirectory(self, tr("Export to folder"), self.folder.text())
+        if chosen:
+            self.folder.setText(chosen)
+
+
 class MediaPanel(QWidget):
     """The media browser."""
+
+    #: Photos to put on the map: a list of dicts (id, name, lat, lng, heading or None,
+    #: thumbnail URL or ""), connected to the map panel by the main window.
+    show_on_map_requested = Signal(list)
+    prioritized = Signal(object)  # the outcome or the error
+    exported = Signal(int, list)  # how many were handled, errors
 
     def __init__(self, bridge: StationBridge, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -274,6 +449,10 @@ class MediaPanel(QWidget):
         self.model.loaded.connect(self._update_count)
         self.model.rowsInserted.connect(self._update_count)
         self.model.rowsRemoved.connect(self._update_count)
+        self.viewer: MediaViewer | None = None
+        self.export_dialog: ExportDialog | None = None
+        self.export_progress: QProgressDialog | None = None
+        self.map_status = ""
 
         self.device = QComboBox()
         self.flight = QLineEdit()
@@ -284,8 +463,23 @@ class MediaPanel(QWidget):
         self.kind.addItems([tr("All types"), tr("Photos"), tr("Videos"), tr("Tracks (SRT)")])
         self.lens = QComboBox()
         self.lens.addItems([tr("All lenses"), *[tr(x.capitalize()) for x in LENSES[1:]]])
+        self.sort = QComboBox()
+        self.sort.addItems([tr(label) for label, _ in SORTS])
+        self.use_dates = QCheckBox(tr("Dates"))
+        self.use_dates.setToolTip(tr("Only media taken between these dates"))
+        today = QDate.currentDate()
+        self.date_from = QDateEdit(today.addDays(-7))
+        self.date_to = QDateEdit(today)
+        for edit in (self.date_from, self.date_to):
+            edit.setCalendarPopup(True)
+            edit.setDisplayFormat("yyyy-MM-dd")
+            edit.setEnabled(False)
+            edit.dateChanged.connect(self.refresh)
+        self.use_dates.toggled.connect(self.date_from.setEnabled)
+        self.use_dates.toggled.connect(self.date_to.setEnabled)
+        self.use_dates.toggled.connect(self.refresh)
         refresh = QPushButton(tr("Refresh"))
-        for w in (self.device, self.kind, self.lens):
+        for w in (self.device, self.kind, self.lens, self.sort):
             w.currentIndexChanged.connect(self.refresh)
         self.flight.editingFinished.connect(self.refresh)
         self.name.editingFinished.connect(self.refresh)
@@ -303,20 +497,29 @@ class MediaPanel(QWidget):
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.view.setModel(self.model)
         self.view.selectionModel().selectionChanged.connect(self._on_selection)
+        self.view.activated.connect(self._on_activated)  # double-click or Enter
 
         self.count = QLabel()
         self.details = QLabel()
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.export_button = QPushButton(tr("Export…"))
         self.delete_button = QPushButton(tr("Delete…"))
+        self.map_button = QPushButton(tr("Show on map"))
+        self.map_button.setToolTip(
+            tr(
+                "Put the selected photos (or all shown) on the map, "
+                "pointing where the camera looked"
+            )
+        )
+        self.map_button.clicked.connect(self.show_on_map)
         self.priority_button = QPushButton(tr("Upload this task first"))
         self.priority_button.setToolTip(
             tr("Ask the dock to upload this flight task's media before any other")
         )
         self.priority_button.clicked.connect(self.prioritize_selected)
         self.task_counts = QLabel()
-        self.export_button.clicked.connect(self.export_selected)
-        self.delete_button.clicked.connect(self.delete_selected)
+        self.export_button.clicked.connect(lambda: self.export_selected())
+        self.delete_button.clicked.connect(lambda: self.delete_selected())
 
         filters = QHBoxLayout()
         widgets: tuple[QWidget, ...] = (
@@ -325,6 +528,10 @@ class MediaPanel(QWidget):
             self.name,
             self.kind,
             self.lens,
+            self.use_dates,
+            self.date_from,
+            self.date_to,
+            self.sort,
             refresh,
         )
         for widget in widgets:
@@ -333,6 +540,7 @@ class MediaPanel(QWidget):
         actions.addWidget(self.count, 1)
         actions.addWidget(self.task_counts)
         actions.addWidget(self.priority_button)
+        actions.addWidget(self.map_button)
         actions.addWidget(self.export_button)
         actions.addWidget(self.delete_button)
         layout = QVBoxLayout(self)
@@ -356,9 +564,19 @@ class MediaPanel(QWidget):
         self.device.setCurrentIndex(max(0, at))
         self.device.blockSignals(False)
 
+    def date_range(self) -> tuple[int | None, int | None]:
+        """(from, to) in epoch ms for the chosen local dates (whole days), or (None, None)."""
+        if not self.use_dates.isChecked():
+            return None, None
+        first, last = sorted((self.date_from.date(), self.date_to.date()))
+        since = QDateTime(first, QTime(0, 0)).toMSecsSinceEpoch()
+        until = QDateTime(last.addDays(1), QTime(0, 0)).toMSecsSinceEpoch() - 1
+        return since, until
+
     @Slot()
     def refresh(self) -> None:
         sn = self.device.currentData() or ""
+        since, until = self.date_range()
         self.model.reset(
             MediaQuery(
                 device_sns=(sn,) if sn else (),
@@ -366,6 +584,9 @@ class MediaPanel(QWidget):
                 name=self.name.text().strip(),
                 kind=KINDS[self.kind.currentIndex()],
                 lens=LENSES[self.lens.currentIndex()],
+                since_ms=since,
+                until_ms=until,
+                order_by=SORTS[max(0, self.sort.currentIndex())][1],
                 limit=PAGE,
             )
         )
@@ -379,6 +600,66 @@ class MediaPanel(QWidget):
             for ix in sorted(self.view.selectionModel().selectedIndexes(), key=lambda i: i.row())
             if ix.row() < len(self.model.rows)
         ]
+
+    # -- viewer --------------------------------------------------------------------------
+
+    @Slot(QModelIndex)
+    def _on_activated(self, index: QModelIndex) -> None:
+        if index.isValid() and index.row() < len(self.model.rows):
+            self.open_item(self.model.rows[index.row()])
+
+    def open_item(self, row: MediaRow) -> MediaViewer:
+        """Show `row` in the viewer window (made once, then reused)."""
+        if self.viewer is None:
+            self.viewer = MediaViewer(self.model, self)
+        self.viewer.show_item(row)
+        self.viewer.show()
+        self.viewer.raise_()
+        self.viewer.activateWindow()
+        return self.viewer
+
+    def open_media_id(self, media_id: int) -> None:
+        """Open an item by id (a click on a photo on the map): from the rows shown, else
+        fetched from the station."""
+        at = self.model.position(media_id)
+        if at is not None:
+            self.open_item(self.model.rows[at])
+            return
+
+        def done(row: MediaRow | None, _error: Any) -> None:
+            if row is not None:
+                self.open_item(row)
+
+        self.access.get(media_id, done)
+
+    # -- show on map ---------------------------------------------------------------------
+
+    @Slot()
+    def show_on_map(self) -> None:
+        """Photos of the selection (or, with nothing selected, of the current filter) to the
+        map at their shoot positions, each pointing where the camera looked."""
+        rows = self.selected()
+        if rows:
+            self._send_to_map(rows)
+            return
+        query = replace(self.model.query, kind="photo", offset=0, limit=MAP_LIMIT)
+
+        def done(result: tuple[list[MediaRow], int] | None, error: Any) -> None:
+            if result is None:
+                QMessageBox.warning(self, tr("Show on map"), str(error))
+                return
+            self._send_to_map(result[0])
+
+        self.access.query(query, done)
+
+    def _send_to_map(self, rows: list[MediaRow]) -> None:
+        photos = [p for p in map(map_photo, rows) if p is not None]
+        self.map_status = "" if photos else tr("No photo with a position to show on the map")
+        if not photos:
+            self.details.setText(self.map_status)
+        self.show_on_map_requested.emit(photos)
+
+    # -- selection, priority -----------------------------------------------------------------
 
     def _on_selection(self, *_: Any) -> None:
         rows = self.selected()
@@ -406,8 +687,6 @@ class MediaPanel(QWidget):
 
             self.access.flight_counts(flight_id, done)
 
-    prioritized = Signal(object)  # the outcome or the error
-
     @Slot()
     def prioritize_selected(self) -> None:
         rows = self.selected()
@@ -422,50 +701,79 @@ class MediaPanel(QWidget):
 
         self.access.prioritize(row.device_sn, row.flight_id, done)
 
-    @Slot()
-    def export_selected(self, folder: str | None = None) -> None:
+    # -- export --------------------------------------------------------------------------
+
+    def export_selected(self, folder: str | None = None, renamed: bool = False) -> None:
+        """Copy the selected files to a folder, under their original names or renamed by task
+        and date (`export_name`), never overwriting; a progress dialog that can cancel.
+        Without `folder` the operator chooses the folder and the names (`ExportDialog`)."""
         rows = [r for r in self.selected() if r.status == "ok"]
         if not rows:
             return
-        folder = folder or QFileDialog.getExistingDirectory(self, tr("Export to folder"))
-        if not folder:
-            return
+        if folder is None:
+            dialog = ExportDialog(len(rows), "", self)
+            dialog.renamed.setChecked(renamed)
+            self.export_dialog = dialog
+            try:
+                if dialog.exec() != QDialog.DialogCode.Accepted or not dialog.folder.text():
+                    return
+                folder, renamed = dialog.folder.text(), dialog.renamed.isChecked()
+            finally:
+                self.export_dialog = None
+                dialog.deleteLater()
+        target_folder = Path(folder)
+        flight_ids = sorted({r.flight_id for r in rows if r.flight_id})
+        if renamed and flight_ids:
+            self.access.task_names(
+                flight_ids,
+                lambda names, _e: self._export(rows, target_folder, True, names or {}),
+            )
+        else:
+            self._export(rows, target_folder, bool(renamed), {})
+
+    def _export(
+        self, rows: list[MediaRow], folder: Path, renamed: bool, task_names: dict[str, str]
+    ) -> None:
         progress = QProgressDialog(tr("Exporting…"), tr("Cancel"), 0, len(rows), self)
         progress.setWindowModality(Qt.WindowModality.WindowModal)
         progress.setMinimumDuration(300)
+        progress.setAutoClose(False)
+        progress.setAutoReset(False)
+        self.export_progress = progress
         errors: list[str] = []
-        used: set[str] = set()
+        used: set[Path] = set()
+        running: list[concurrent.futures.Future[int]] = []
+        progress.canceled.connect(lambda: [f.cancel() for f in running])
 
-        def target_of(r: MediaRow) -> Path:
-            name = Path(r.name).name or f"media-{r.id}"
-            stem, suffix = Path(name).stem, Path(name).suffix
-            n = 1
-            while name in used or (Path(folder) / name).exists():
-                n += 1
-                name = f"{stem} ({n}){suffix}"
-            used.add(name)
-            return Path(folder) / name
+        def finish(handled: int) -> None:
+            progress.setValue(len(rows))
+            progress.close()
+            progress.deleteLater()
+            self.export_progress = None
+            self.exported.emit(handled, errors)
+            if errors:
+                QMessageBox.warning(self, tr("Export"), "\n".join(errors[:20]))
 
         def step(i: int) -> None:
+            running.clear()
             if i >= len(rows) or progress.wasCanceled():
-                progress.setValue(len(rows))
-                self.exported.emit(i, errors)
-                if errors:
-                    QMessageBox.warning(self, tr("Export"), "\n".join(errors[:20]))
+                finish(i)
                 return
             progress.setValue(i)
+            progress.setLabelText(tr("Exported {n} of {total}").format(n=i, total=len(rows)))
             row = rows[i]
+            target = unique_target(folder, export_name(row, renamed, task_names), used)
 
             def done(_size: int | None, error: Any) -> None:
-                if error is not None:
+                if error is not None and not progress.wasCanceled():
                     errors.append(f"{row.name}: {error}")
                 step(i + 1)
 
-            self.access.export(row, target_of(row), done)
+            running.append(self.access.export(row, target, done))
 
         step(0)
 
-    exported = Signal(int, list)  # how many were handled, errors
+    # -- delete --------------------------------------------------------------------------
 
     @Slot()
     def delete_selected(self, confirmed: bool = False) -> None:
@@ -489,5 +797,35 @@ class MediaPanel(QWidget):
             self.access.delete(row, done)
 
     def closeEvent(self, event: Any) -> None:
+        if self.viewer is not None:
+            self.viewer.close()
         self.access.close()
         super().closeEvent(event)
+
+
+#: The most photos "show on map" puts on the map from a filter (a selection has no limit).
+MAP_LIMIT = 5000
+
+
+def heading_of(row: MediaRow) -> float | None:
+    """Where the camera looked, degrees clockwise from north: the gimbal's yaw, else the
+    aircraft's (DJI writes both relative to north), else None."""
+    for value in (row.gimbal_yaw, row.aircraft_yaw):
+        if value is not None:
+            return value % 360
+    return None
+
+
+def map_photo(row: MediaRow) -> dict[str, Any] | None:
+    """What the map's photo layer needs of a photo (None without a position)."""
+    if row.kind != "photo" or row.lat is None or row.lng is None:
+        return None
+    return {
+        "id": row.id,
+        "name": row.name,
+        "lat": row.lat,
+        "lng": row.lng,
+        "heading": heading_of(row),
+        "time": local_time(row.create_time),
+        "lens": row.lens,
+    }
