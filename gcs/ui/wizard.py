@@ -36,6 +36,7 @@ from gcs.ui.i18n import tr
 log = logging.getLogger(__name__)
 
 
+
 def qr_pixmap(text: str, scale: int = 5) -> QPixmap:
     """A QR code of `text` as a pixmap (segno; an empty pixmap if segno is missing)."""
     try:
