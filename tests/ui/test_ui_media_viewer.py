@@ -19,7 +19,7 @@ import pytest
 from command_peers import DOCK, RawDock, wait_for
 from PySide6.QtCore import QPoint, QPointF, QRect, Qt
 from PySide6.QtGui import QPainter, QWheelEvent
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QDialog, QWidget
 from station_harness import SHARED_DATA
 from test_ui_media import PHOTOS, upload_and_report
 
@@ -30,6 +30,7 @@ from gcs.ui.bridge import StationBridge
 from gcs.ui.i18n import set_language
 from gcs.ui.media_panel import (
     SORTS,
+    ExportDialog,
     MediaPanel,
     export_name,
     heading_of,
@@ -112,7 +113,7 @@ def test_photo_viewer(
     qtbot.waitUntil(lambda: [r.name for r in panel.model.rows] == sorted(NAMES, key=str.lower))
     # double-click on the H20T thermal R-JPEG opens the viewer with the full picture
     at = by_name(panel, "DJI_H20T.jpg")
-    rect = panel.view.visualRect(panel.model.index(at))
+    rect = panel.view.visualRect(panel.model.index(at, 0))
     # a double-click as the system delivers it: press, release, double-click
     qtbot.mouseClick(panel.view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     qtbot.mouseDClick(panel.view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
@@ -269,7 +270,7 @@ def test_video_player(
     idle(ui_runtime)
     at = next(i for i, r in enumerate(panel.model.rows) if r.kind == "video")
     panel.view.setFocus()
-    panel.view.setCurrentIndex(panel.model.index(at))
+    panel.view.setCurrentIndex(panel.model.index(at, 0))
     qtbot.keyClick(panel.view, Qt.Key.Key_Return)  # Enter opens it
     qtbot.waitUntil(lambda: panel.viewer is not None and panel.viewer.isVisible())
     viewer = panel.viewer
@@ -386,7 +387,12 @@ def test_export_never_overwrites(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_renamed_export(
-    qtbot: Any, ui_runtime: ThreadedRuntime, dock: RawDock, panel: MediaPanel, tmp_path: Path
+    qtbot: Any,
+    ui_runtime: ThreadedRuntime,
+    dock: RawDock,
+    panel: MediaPanel,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     catalogue(ui_runtime, dock, NAMES)
     qtbot.waitUntil(lambda: len(panel.model.rows) == len(NAMES))
@@ -398,7 +404,16 @@ def test_renamed_export(
     panel.view.selectAll()
     done: list[Any] = []
     panel.exported.connect(lambda n, errors: done.append((n, errors)))
-    panel.export_selected(str(out), renamed=True)
+
+    # the operator picks the folder and "renamed by task and date" in the export dialog
+    def answer(dialog: ExportDialog) -> int:
+        assert dialog.original.isChecked()  # original names unless asked otherwise
+        dialog.folder.setText(str(out))
+        dialog.renamed.setChecked(True)
+        return QDialog.DialogCode.Accepted.value
+
+    monkeypatch.setattr(ExportDialog, "exec", answer)
+    panel.export_button.click()
     qtbot.waitUntil(lambda: bool(done), timeout=20_000)
     assert done[0] == (len(NAMES), [])
     assert (out / clash).read_bytes() == b"keep me"
@@ -453,7 +468,7 @@ def test_show_on_map(
     chosen = [by_name(panel, "DJI_H20T.jpg"), by_name(panel, "H20T.JPG")]
     for i in chosen:
         panel.view.selectionModel().select(
-            panel.model.index(i), panel.view.selectionModel().SelectionFlag.Select
+            panel.model.index(i, 0), panel.view.selectionModel().SelectionFlag.Select
         )
     panel.map_button.click()
     qtbot.waitUntil(lambda: js(qtbot, win.map, "GcsMedia.state().count") == 2, timeout=10_000)
@@ -485,3 +500,45 @@ def test_show_on_map(
     assert viewer.current is not None and viewer.current.id == target.id
     qtbot.waitUntil(viewer.photo.has_image, timeout=10_000)
     viewer.close()
+
+
+# -- 6. a grid that stays smooth ---------------------------------------------------------------
+
+
+def test_grid_paints_without_python_and_loads_what_is_on_screen(
+    qtbot: Any, ui_runtime: ThreadedRuntime, panel: MediaPanel
+) -> None:
+    """The view paints from C++ items (no Python `data()`/`rowCount()` per cell and frame),
+    and thumbnails are fetched for the rows on screen (and one screen ahead) only."""
+    from gcs.ui.media_panel import MediaModel
+
+    assert "data" not in MediaModel.__dict__ and "rowCount" not in MediaModel.__dict__
+    station = ui_runtime.runtime.station
+    store = station.store
+    assert store is not None
+    thumb = "thumbnails/test/shared.jpg"
+    body = (PHOTOS / "DJI_XT2.jpg").read_bytes()
+    assert ui_runtime.submit(station.capability(Media)._s3("PUT", thumb, body)).result(10) == 200
+
+    def fill(db: Any) -> None:
+        for i in range(600):
+            q.insert(db, MediaRow(0, "ws", f"k/{i}", f"IMG_{i:04d}.JPG", "dock", i, i,
+                                  kind="photo", create_time=i, thumbnail_key=thumb))  # fmt: skip
+
+    store.call_sync(fill)
+    panel.refresh()
+    qtbot.waitUntil(lambda: len(panel.model.rows) == 200)
+    first, last = panel.visible_rows()
+    qtbot.waitUntil(lambda: panel.model.thumbnails_loaded >= last - first + 1, timeout=15_000)
+    assert panel.model.thumbnails_loaded <= last - first + 1  # not the whole page
+    placeholder = panel.model._placeholder.cacheKey()
+
+    def has_picture(row: int) -> bool:
+        icon = panel.model.item(row).data(Qt.ItemDataRole.DecorationRole)
+        return icon is not None and icon.cacheKey() != placeholder
+
+    assert has_picture(first) and not has_picture(199)
+    panel.view.scrollToBottom()  # pages in the next 200 rows, then their thumbnails
+    qtbot.waitUntil(lambda: len(panel.model.rows) >= 400, timeout=10_000)
+    panel.view.scrollToBottom()
+    qtbot.waitUntil(lambda: has_picture(panel.visible_rows()[0]), timeout=15_000)
