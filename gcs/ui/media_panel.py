@@ -238,9 +238,11 @@ class MediaModel(QStandardItemModel):
         generation = self._generation
 
         def done(image: QImage | None, _error: Any) -> None:
-            self._asked.discard(row.id)
-            if image is None or generation != self._generation:
+            if generation != self._generation:
                 return
+            if image is None:
+                return  # stays "asked": a thumbnail that cannot be read is not asked again
+            self._asked.discard(row.id)
             at = self.position(row.id)
             if at is None:
                 return
