@@ -42,11 +42,20 @@ from gcs.station.capability import Capability, EventHandler
 from gcs.station.commands import CommandSpec
 from gcs.store import media as q
 from gcs.store.db import Store
-from gcs.store.media import MediaQuery, MediaRow
+from gcs.store.media import ORDER_COLUMNS, MediaQuery, MediaRow, order_clause
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Media", "MediaChanged", "MediaPriority", "MediaQuery", "MediaRefused", "MediaRow"]
+__all__ = [
+    "ORDER_COLUMNS",
+    "Media",
+    "MediaChanged",
+    "MediaPriority",
+    "MediaQuery",
+    "MediaRefused",
+    "MediaRow",
+    "order_clause",
+]
 
 PHOTO_EXT = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".dng"}
 VIDEO_EXT = {".mp4", ".mov", ".m4v"}
@@ -429,6 +438,19 @@ class Media(Capability):
             log.warning("thumbnail of %s: %s", row.object_key, exc)
             return None
 
+    async def content(self, row: MediaRow, limit: int = MAX_READ_BYTES) -> bytes:
+        """The file's bytes, for a viewer (at most `limit`).
+
+        Raises:
+            OSError: the item is not in the store, the store refused, or the file is larger
+                than `limit` (the message says which).
+        """
+        if row.status != "ok":
+            raise OSError(f"{row.name} is not in the store: {row.note or row.status}")
+        if row.size is not None and row.size > limit:
+            raise OSError(f"{row.name} is {row.size} bytes, too large to show (> {limit})")
+        return await self._get(row.object_key, limit)
+
     async def export(self, row: MediaRow, target: Path) -> int:
         """Copy the file to `target` (streamed: a 4 GB video never sits in memory); returns
         its size. A partial file is removed on failure.
@@ -439,6 +461,7 @@ class Media(Capability):
         loop = asyncio.get_running_loop()
         tmp = target.with_name(target.name + ".part")
         size = 0
+        await loop.run_in_executor(None, lambda: target.parent.mkdir(parents=True, exist_ok=True))
         try:
             f = await loop.run_in_executor(None, tmp.open, "wb")
             try:

@@ -183,10 +183,55 @@ class MediaQuery:
     status: str = ""
     offset: int = 0
     limit: int = 100
+    #: DJI's `order_by` form (as the wayline list, protocol §8.2 #11): comma-joined
+    #: "<column> asc|desc", column one of `ORDER_COLUMNS`; newest first by default.
+    order_by: str = "create_time desc"
+
+
+#: Sortable columns of a listing (wire name → SQL); capture time falls back to reception.
+ORDER_COLUMNS = {
+    "create_time": "coalesce(create_time, received_at)",
+    "name": "name COLLATE NOCASE",
+    "size": "coalesce(size, -1)",
+    "device_sn": "device_sn",
+    "update_time": "updated_at",
+}
+
+
+def order_clause(order_by: str) -> str:
+    """SQL ORDER BY terms for DJI-style `order_by` (ties broken by id, in the last term's
+    direction, so paging is stable).
+
+    Raises:
+        ValueError: an unknown column or direction (the message names them).
+    """
+    terms: list[str] = []
+    direction = "DESC"
+    for part in (p.strip() for p in (order_by or "create_time desc").split(",")):
+        if not part:
+            continue
+        words = part.split()
+        column = words[0].lower()
+        direction = words[1].upper() if len(words) > 1 else "ASC"
+        if column not in ORDER_COLUMNS or direction not in ("ASC", "DESC") or len(words) > 2:
+            raise ValueError(
+                f"cannot sort by {part!r}: use one of {', '.join(ORDER_COLUMNS)} "
+                "followed by asc or desc"
+            )
+        terms.append(f"{ORDER_COLUMNS[column]} {direction}")
+    if not terms:
+        terms.append(f"{ORDER_COLUMNS['create_time']} DESC")
+        direction = "DESC"
+    return ", ".join([*terms, f"id {direction}"])
 
 
 def query(db: Database, q: MediaQuery) -> tuple[list[MediaRow], int]:
-    """(rows newest first, total matching) of a filtered, paged listing."""
+    """(rows in `q.order_by` order, total matching) of a filtered, paged listing.
+
+    Raises:
+        ValueError: `q.order_by` names an unknown column or direction.
+    """
+    order = order_clause(q.order_by)
     where: list[str] = []
     args: list[Any] = []
     if q.workspace_id is not None:
@@ -216,8 +261,7 @@ def query(db: Database, q: MediaQuery) -> tuple[list[MediaRow], int]:
     rows = [
         _row(r)
         for r in db.query(
-            f"SELECT {_COLUMNS} FROM media_files{clause} "
-            "ORDER BY coalesce(create_time, received_at) DESC, id DESC LIMIT ? OFFSET ?",
+            f"SELECT {_COLUMNS} FROM media_files{clause} ORDER BY {order} LIMIT ? OFFSET ?",
             [*args, q.limit, q.offset],
         )
     ]

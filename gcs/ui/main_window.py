@@ -210,6 +210,10 @@ class MainWindow(QMainWindow):
         if draw_area is not None:
             self.flight_areas.draw_requested.connect(draw_area)
             self.map.flight_area_drawn.connect(self.flight_areas.create_from_drawing)  # type: ignore[union-attr]
+        show_photos = getattr(self.map, "show_photos", None)
+        if show_photos is not None:  # media: photos on the map; a click opens the viewer
+            self.media.show_on_map_requested.connect(self._show_photos_on_map)
+            self.map.photo_clicked.connect(self.media.open_media_id)  # type: ignore[union-attr]
         if self.plots is not None:
             self._add("plots", "Plots", self.plots, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._default_layout()
@@ -223,6 +227,11 @@ class MainWindow(QMainWindow):
         self.selection.changed.connect(self._show_device_tab)
         self.retranslate()
         self.restore_layout()
+
+    def _show_photos_on_map(self, photos: list[dict[str, Any]]) -> None:
+        self.map.show_photos(photos)  # type: ignore[union-attr]
+        self.docks["map"].show()
+        self.docks["map"].raise_()
 
     # -- layout --------------------------------------------------------------------------
 

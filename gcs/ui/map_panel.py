@@ -43,7 +43,7 @@ import folium
 import shiboken6
 from branca.element import MacroElement
 from folium.template import Template
-from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal, SignalInstance, Slot
 from PySide6.QtWebChannel import QWebChannel
 from PySide6.QtWebEngineCore import (
     QWebEnginePage,
@@ -286,6 +286,7 @@ def build_page(
             ("gcs_map", url(PAGE_DIR / "station_map.js")),
             ("gcs_flight_areas", url(PAGE_DIR / "flight_areas.js")),  # issue 14: area drawing
             *[(name, url(path)) for name, path in extra_js or []],
+            ("gcs_media", url(PAGE_DIR / "media_layer.js")),  # the media library's photos
         ]
         default_css = [  # noqa: RUF012
             ("leaflet_css", url(leaflet / "leaflet.css")),
@@ -358,6 +359,12 @@ class _PageBridge(QObject):
     @Slot()
     def pageReady(self) -> None:
         self.ready.emit()
+
+    photo_clicked = Signal(int)  # media id (media_layer.js)
+
+    @Slot(int)
+    def photoClicked(self, media_id: int) -> None:
+        self.photo_clicked.emit(media_id)
 
 
 class _Page(QWebEnginePage):
@@ -897,6 +904,26 @@ class MapPanel(QWidget):
             self.run_js("GcsMap.clearRoute()")
         else:
             self.run_js(f"GcsMap.showRoute({_js(route)})")
+
+    # -- the media library's photos (media_layer.js) ----------------------------------------
+
+    def show_photos(self, photos: list[dict[str, Any]], fit: bool = True) -> None:
+        """Put photos on the map (replacing those shown): dicts of `id`, `name`, `lat`, `lng`,
+        `heading` (degrees from north, or None), `time`, `lens` (`media_panel.map_photo`).
+        A click on one emits `photo_clicked(id)`. Shown again after a page reload."""
+        self._photos = photos
+        if self._ready:
+            self.run_js(f"GcsMedia.show({_js(photos)}, {_js(fit)})")
+        else:
+            self.page_ready.connect(self._reshow_photos, Qt.ConnectionType.SingleShotConnection)
+
+    @property
+    def photo_clicked(self) -> SignalInstance:
+        """A photo on the map was clicked (its media id)."""
+        return self._page_bridge.photo_clicked
+
+    def _reshow_photos(self) -> None:
+        self.run_js(f"GcsMedia.show({_js(getattr(self, '_photos', []))}, true)")
 
     def page_state(self, callback: Callable[[dict[str, Any]], None]) -> None:
         """Ask the page for its state; `callback` gets a dict (Qt thread) with `markers` (SNs),

@@ -7,6 +7,7 @@ itself works from what these calls return and the `MediaChanged` events they rel
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,9 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
+from gcs.station.flight_rules import MissionError
 from gcs.station.media import Media, MediaChanged, MediaQuery, MediaRow
+from gcs.station.missions import Missions
 from gcs.ui.bridge import StationBridge
 
 
@@ -111,8 +114,68 @@ class MediaAccess(QObject):
 
     def export(
         self, row: MediaRow, target: Path, on_done: Callable[[int | None, Any], None]
-    ) -> None:
+    ) -> concurrent.futures.Future[int]:
+        """Copy the file to `target` (its folder made if needed); cancelling the returned
+        future stops the copy and removes the partial file."""
+
         async def run() -> int:
             return await self._media().export(row, target)
+
+        return self.bridge.run(run(), on_done)
+
+    def get(self, media_id: int, on_done: Callable[[MediaRow | None, Any], None]) -> None:
+        async def run() -> MediaRow | None:
+            return await self._media().get(media_id)
+
+        self.bridge.run(run(), on_done)
+
+    def task_names(
+        self, flight_ids: list[str], on_done: Callable[[dict[str, str] | None, Any], None]
+    ) -> None:
+        """The names of these flight tasks (flight_id → name), those the station knows."""
+        station = self.bridge.threaded_runtime.runtime.station
+
+        async def run() -> dict[str, str]:
+            try:
+                missions = station.capability(Missions)
+            except LookupError:
+                return {}
+            names: dict[str, str] = {}
+            for flight_id in flight_ids:
+                try:
+                    task = await missions.task(flight_id)
+                except MissionError:
+                    continue
+                if task.name:
+                    names[flight_id] = task.name
+            return names
+
+        self.bridge.run(run(), on_done)
+
+    def image(
+        self,
+        row: MediaRow,
+        decode: Callable[[bytes], QImage | None],
+        on_done: Callable[[QImage | None, Any], None],
+    ) -> None:
+        """The full picture for the viewer: fetched by the station, decoded by `decode` in an
+        executor (never on the GUI thread); `on_done(image, error)` on the Qt thread, image
+        None when the bytes are not a picture Qt can read."""
+
+        async def run() -> QImage | None:
+            data = await self._media().content(row)
+            return await asyncio.get_running_loop().run_in_executor(None, decode, data)
+
+        self.bridge.run(run(), on_done)
+
+    def play_url(
+        self, row: MediaRow, on_done: Callable[[str | None, Any], None], ttl_s: int = 900
+    ) -> None:
+        """A short-lived presigned GET of the file, for the video player (valid `ttl_s`)."""
+
+        async def run() -> str:
+            if row.status != "ok":
+                raise OSError(f"{row.name} is not in the store: {row.note or row.status}")
+            return self._media().download_url(row, ttl_s)
 
         self.bridge.run(run(), on_done)

@@ -9,8 +9,10 @@ Pilot:
 * `POST /media/api/v1/workspaces/{ws}/group-upload-callback` — end of a media group.
 
 Integrators:
-* `GET /media/api/v1/files/{ws}/files` — paging (`page`, `page_size`) and filters (`device_sn`,
-  `flight_id`, `begin_time`/`end_time` ms, `type` photo/video, `lens`, `name`).
+* `GET /media/api/v1/files/{ws}/files` — paging (`page`, `page_size`), filters (`device_sn`,
+  `flight_id`, `begin_time`/`end_time` ms, `type` photo/video, `lens`, `name`) and `order_by`
+  in DJI's form (as the wayline list, §8.2 #11: `create_time desc`, `name asc`, `size desc`,
+  `device_sn asc`, comma-joined; newest first by default).
 * `GET /media/api/v1/files/{ws}/file/{file_id}/url` — 302 to a presigned GET valid 5 minutes.
 * `DELETE /media/api/v1/files/{ws}/file/{file_id}` — the object, its thumbnail and its row
   (administrators only).
@@ -28,7 +30,15 @@ from typing import Any
 from aiohttp import web
 
 from gcs.station.core import Station
-from gcs.station.media import Media, MediaChanged, MediaPriority, MediaQuery, MediaRefused, MediaRow
+from gcs.station.media import (
+    Media,
+    MediaChanged,
+    MediaPriority,
+    MediaQuery,
+    MediaRefused,
+    MediaRow,
+    order_clause,
+)
 from gcs.web.auth import Caller, caller
 from gcs.web.envelope import ApiError, json_body, ok
 from gcs.web.keys import STATION
@@ -197,7 +207,12 @@ async def list_files(request: web.Request) -> web.Response:
         name=request.query.get("name", ""),
         offset=(page - 1) * size,
         limit=size,
+        order_by=request.query.get("order_by", "") or "create_time desc",
     )
+    try:
+        order_clause(query.order_by)
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from exc
     rows, total = await _media(request).query(query)
     return ok(
         {

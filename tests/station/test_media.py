@@ -15,6 +15,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -574,3 +575,66 @@ def test_only_an_administrator_deletes(runtime: ThreadedRuntime, dock: RawDock, 
     assert by_key(runtime, key) is not None
     listing = _call(runtime, "GET", f"/media/api/v1/files/{ws}/files?name=DJI_0100", token)
     assert listing["data"]["pagination"]["total"] == 1  # a pilot may still list and download
+
+
+def _listing_rows() -> list[MediaRow]:
+    base = MediaRow(0, "ws", "", "", "dock", 0, 0, kind="photo")
+    return [
+        replace(base, object_key="k/b", name="b.jpg", size=30, device_sn="S2", create_time=3000),
+        replace(base, object_key="k/a", name="A.jpg", size=10, device_sn="S1", create_time=1000),
+        replace(base, object_key="k/c", name="c.jpg", size=None, device_sn="S3", received_at=2000),
+        replace(base, object_key="k/d", name="d.jpg", size=20, device_sn="S1", create_time=4000),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("order_by", "names"),
+    [
+        ("", ["d.jpg", "b.jpg", "c.jpg", "A.jpg"]),  # newest first (c: time of reception)
+        ("create_time asc", ["A.jpg", "c.jpg", "b.jpg", "d.jpg"]),
+        ("name asc", ["A.jpg", "b.jpg", "c.jpg", "d.jpg"]),
+        ("size desc", ["b.jpg", "d.jpg", "A.jpg", "c.jpg"]),
+        ("device_sn asc, create_time desc", ["d.jpg", "A.jpg", "b.jpg", "c.jpg"]),
+    ],
+)
+def test_listing_order_and_date_range(tmp_path: Path, order_by: str, names: list[str]) -> None:
+    store = Store(tmp_path / "gcs.db")
+    try:
+        for row in _listing_rows():
+            store.call_sync(q.insert, row)
+        rows, total = store.call_sync(q.query, MediaQuery(order_by=order_by))
+        assert [r.name for r in rows] == names and total == 4
+        # a date range keeps the order and cuts by capture time (reception time if none)
+        ranged, total = store.call_sync(
+            q.query, MediaQuery(order_by=order_by, since_ms=1500, until_ms=3000)
+        )
+        assert [r.name for r in ranged] == [n for n in names if n in ("b.jpg", "c.jpg")]
+        assert total == 2
+    finally:
+        store.close()
+
+
+def test_listing_refuses_an_unknown_order(tmp_path: Path) -> None:
+    store = Store(tmp_path / "gcs.db")
+    try:
+        with pytest.raises(ValueError, match="cannot sort by 'fingerprint asc'"):
+            store.call_sync(q.query, MediaQuery(order_by="fingerprint asc"))
+        with pytest.raises(ValueError, match="cannot sort"):
+            store.call_sync(q.query, MediaQuery(order_by="name; DROP TABLE media_files"))
+    finally:
+        store.close()
+
+
+def test_http_listing_order_and_dates(runtime: ThreadedRuntime) -> None:
+    token, ws = _login(runtime)
+    store = runtime.runtime.station.store
+    assert store is not None
+    for row in _listing_rows():
+        store.call_sync(q.insert, replace(row, workspace_id=ws, object_key=f"order/{row.name}"))
+    path = f"/media/api/v1/files/{ws}/files?name=.jpg&device_sn=S1,S2,S3"
+    by_name = _call(runtime, "GET", path + "&order_by=name%20asc", token)
+    assert [f["file_name"] for f in by_name["data"]["list"]] == ["A.jpg", "b.jpg", "c.jpg", "d.jpg"]
+    oldest = _call(runtime, "GET", path + "&order_by=create_time%20asc&begin_time=1500", token)
+    assert [f["file_name"] for f in oldest["data"]["list"]] == ["c.jpg", "b.jpg", "d.jpg"]
+    bad = _call(runtime, "GET", path + "&order_by=secret%20asc", token)
+    assert bad["code"] == 400 and "cannot sort by 'secret asc'" in bad["message"]

@@ -128,7 +128,7 @@ def test_media_browser(
         assert (out / r.name).read_bytes() == (PHOTOS / r.name).read_bytes()
     # one item of the dock's task: its counts, and "upload this task first" sent to the dock
     panel.view.clearSelection()
-    panel.view.setCurrentIndex(panel.model.index(0))
+    panel.view.setCurrentIndex(panel.model.index(0, 0))
     victim = panel.selected()[0]
     assert "Position" in panel.details.text()
     qtbot.waitUntil(lambda: "Task ui-task: 5 of ? files" in panel.task_counts.text())
