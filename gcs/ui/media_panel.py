@@ -565,21 +565,18 @@ class MediaPanel(QWidget):
         self.export_button.clicked.connect(lambda: self.export_selected())
         self.delete_button.clicked.connect(lambda: self.delete_selected())
 
-        filters = QHBoxLayout()
-        widgets: tuple[QWidget, ...] = (
-            self.device,
-            self.flight,
-            self.name,
-            self.kind,
-            self.lens,
-            self.use_dates,
-            self.date_from,
-            self.date_to,
-            self.sort,
-            refresh,
-        )
-        for widget in widgets:
-            filters.addWidget(widget)
+        # Two rows of filters, so the panel stays narrow enough to share the window's middle
+        # column with the map (one row made the window's minimum width about 1,300 px).
+        filters = QVBoxLayout()
+        what = QHBoxLayout()
+        for widget in (self.device, self.flight, self.name, self.kind, self.lens):
+            what.addWidget(widget)
+        when = QHBoxLayout()
+        for widget in (self.use_dates, self.date_from, self.date_to, self.sort, refresh):
+            when.addWidget(widget)
+        when.addStretch(1)
+        filters.addLayout(what)
+        filters.addLayout(when)
         actions = QHBoxLayout()
         actions.addWidget(self.count, 1)
         actions.addWidget(self.task_counts)
