@@ -569,10 +569,24 @@ class MediaPanel(QWidget):
         # column with the map (one row made the window's minimum width about 1,300 px).
         filters = QVBoxLayout()
         what = QHBoxLayout()
-        for widget in (self.device, self.flight, self.name, self.kind, self.lens):
+        what_widgets: tuple[QWidget, ...] = (
+            self.device,
+            self.flight,
+            self.name,
+            self.kind,
+            self.lens,
+        )
+        for widget in what_widgets:
             what.addWidget(widget)
         when = QHBoxLayout()
-        for widget in (self.use_dates, self.date_from, self.date_to, self.sort, refresh):
+        when_widgets: tuple[QWidget, ...] = (
+            self.use_dates,
+            self.date_from,
+            self.date_to,
+            self.sort,
+            refresh,
+        )
+        for widget in when_widgets:
             when.addWidget(widget)
         when.addStretch(1)
         filters.addLayout(what)

@@ -77,6 +77,8 @@ register(
         "Fit": "适应窗口",
         "Play": "播放",
         "Pause": "暂停",
+        "Mute": "静音",
+        "Unmute": "取消静音",
         "Loading…": "加载中…",
         "Media viewer": "媒体查看器",
         "The picture cannot be shown": "无法显示该图片",
@@ -254,13 +256,19 @@ class VideoPlayer(QWidget):
         self.slider.setRange(0, 0)
         self.slider.sliderMoved.connect(self.seek)
         self.time = QLabel(self._time_text(0, 0))
+        self.mute_button = QToolButton()
+        self.mute_button.setCheckable(True)
+        self.mute_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaVolume))
+        self.mute_button.setToolTip(tr("Mute"))
+        self.mute_button.toggled.connect(self.set_muted)
+        self.audio: Any = None
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         try:
-            from PySide6.QtMultimedia import QMediaPlayer
+            from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
             from PySide6.QtMultimediaWidgets import QVideoWidget
         except ImportError:  # a build without QtMultimedia
             self.video: QWidget = QLabel()
@@ -269,6 +277,9 @@ class VideoPlayer(QWidget):
             self.video = QVideoWidget()
             self.player = QMediaPlayer(self)
             self.player.setVideoOutput(self.video)
+            # the sound of videos that have it (the system's default output)
+            self.audio = QAudioOutput(self)
+            self.player.setAudioOutput(self.audio)
             self.player.durationChanged.connect(self._on_duration)
             self.player.positionChanged.connect(self._on_position)
             self.player.playbackStateChanged.connect(self._on_state)
@@ -280,6 +291,7 @@ class VideoPlayer(QWidget):
         controls.addWidget(self.play_button)
         controls.addWidget(self.slider, 1)
         controls.addWidget(self.time)
+        controls.addWidget(self.mute_button)
         layout.addLayout(controls)
 
     @staticmethod
@@ -319,6 +331,15 @@ class VideoPlayer(QWidget):
             self.player.pause()
         else:
             self.player.play()
+
+    @Slot(bool)
+    def set_muted(self, muted: bool) -> None:
+        if self.audio is not None:
+            self.audio.setMuted(muted)
+        pixmaps = QStyle.StandardPixmap
+        icon = pixmaps.SP_MediaVolumeMuted if muted else pixmaps.SP_MediaVolume
+        self.mute_button.setIcon(self.style().standardIcon(icon))
+        self.mute_button.setToolTip(tr("Unmute") if muted else tr("Mute"))
 
     @Slot(int)
     def seek(self, position_ms: int) -> None:

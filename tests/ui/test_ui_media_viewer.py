@@ -287,6 +287,12 @@ def test_video_player(
     player.seek(1500)
     qtbot.waitUntil(lambda: player.time.text() == "00:01 / 00:02", timeout=5000)
     assert player.error == ""
+    # the sound goes to the system's output, and can be muted
+    assert player.player is not None and player.player.audioOutput() is player.audio
+    player.mute_button.click()
+    assert player.audio.isMuted()
+    player.mute_button.click()
+    assert not player.audio.isMuted()
     qtbot.waitUntil(lambda: viewer.field("Duration") == "0:00:02")  # read by the station
     assert viewer.field("Codec") in ("h264", "mpeg4")
     qtbot.waitUntil(lambda: not player.current_frame().isNull(), timeout=5000)
