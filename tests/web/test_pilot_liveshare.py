@@ -71,6 +71,10 @@ async def test_pilot_shares_live_video_to_the_station(station: PilotStation) -> 
         thing = await page.wait_for(
             "(JSON.parse(sessionStorage.getItem('standin.loaded') || '{}')).thing"
         )
+        # the page loads liveshare after thing (with ws, map, ...): wait for it too
+        await page.wait_for(
+            "(JSON.parse(sessionStorage.getItem('standin.loaded') || '{}')).liveshare"
+        )
         # video-on-demand (the station's live_start_push by MQTT) + manual (the pilot's button)
         params = dict(loads(await calls(page)))["liveshare"]
         assert params == {
