@@ -119,7 +119,9 @@ def test_bundle_carries_its_pages_assets_and_licences_and_no_tests(bundle: Path)
     dangling = [str(p) for p in bundle.rglob("*") if p.is_symlink() and not p.exists()]
     assert not dangling, dangling[:5]
     size = sum(p.stat().st_size for p in bundle.rglob("*") if p.is_file() and not p.is_symlink())
-    assert size <= 450 * 1024**2, f"the bundle is {size / 1024**2:.0f} MiB"
+    # 479 MiB on 2026-12-03: QtWebEngine is 195 MB of it; QtMultimedia with Qt's LGPL FFmpeg
+    # (the media viewer's video playback) added 23 MB.
+    assert size <= 500 * 1024**2, f"the bundle is {size / 1024**2:.0f} MiB"
     ldd = shutil.which("ldd")
     if ldd:
         binaries = [
