@@ -165,3 +165,51 @@ def test_send_to_agora_from_the_aircraft_panel(
     qtbot.waitUntil(lambda: "Agora is not set up" in panel.send_note.text(), timeout=10000)
     assert len(capacity_dock.sent("live_start_push")) == n
     panel.close()
+
+
+def test_the_live_button_of_a_dock3_asks_for_whip(
+    qtbot: Any, bridge: StationBridge, ui_runtime: ThreadedRuntime
+) -> None:
+    """The desktop's Live button sends a literal Dock 3 url_type 4 with the station's WHIP URL
+    (a Dock 2 keeps RTMP: tests/station/test_live_external.py)."""
+    pytest.importorskip("av")
+    pytest.importorskip("aiortc", reason="aiortc (WHIP in the media server) is not installed")
+    from gcs.ui.aircraft_panel import AircraftPanel
+
+    station = ui_runtime.runtime.station
+    s = station.settings
+    dock3, m4d = "8UUXN3D00A0002", "1581F8HHD24B0002"
+    d = RawDock(station.mqtt_port, s.mqtt.device_username, s.mqtt.device_password, dock3)
+    try:
+        d.online(m4d, dock_type=3, aircraft_type=100)
+        wait_for(lambda: (v := station.registry.view(dock3)) is not None and v.online)
+        cap = copy.deepcopy(CAPACITY)
+        cap["device_list"][0]["sn"] = m4d
+        d.publish(
+            "state",
+            {
+                "tid": "t",
+                "bid": "b",
+                "timestamp": now_ms(),
+                "gateway": dock3,
+                "data": {"live_capacity": cap},
+            },
+        )
+        d.script = lambda dd, cmd: dd.reply(cmd, {"result": 0})
+        selection = Selection()
+        panel = AircraftPanel(bridge, selection)
+        qtbot.addWidget(panel)
+        qtbot.waitUntil(lambda: bridge.device(m4d) is not None, timeout=5000)
+        selection.select(m4d)
+        panel.show()
+        qtbot.waitUntil(lambda: panel.live_button.isVisible(), timeout=10000)
+        panel.open_live()
+        qtbot.waitUntil(lambda: bool(d.sent("live_start_push")), timeout=15000)
+        data = d.sent("live_start_push")[-1]["data"]
+        assert data["url_type"] == 4, data
+        assert f"/rtc/v1/whip/?app=live&stream={m4d}-39-0-7&secret=" in data["url"]
+        for win in list(panel.video_windows.values()):
+            win.close()
+        panel.close()
+    finally:
+        d.close()
