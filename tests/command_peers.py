@@ -110,9 +110,16 @@ class RawDock:
     def publish(self, kind: str, body: dict[str, Any], *, prefix: str = "thing") -> None:
         self.c.publish(f"{prefix}/product/{self.sn}/{kind}", json.dumps(body), qos=1)
 
-    def online(self, aircraft: str = AIRCRAFT, aircraft_sub_type: int = 0) -> None:
+    def online(
+        self,
+        aircraft: str = AIRCRAFT,
+        aircraft_sub_type: int = 0,
+        *,
+        dock_type: int = 2,
+        aircraft_type: int = 91,
+    ) -> None:
         """update_topo for the dock (Dock 2, 3-2-0) with its aircraft (M3D 0-91-0; M3TD with
-        `aircraft_sub_type` 1)."""
+        `aircraft_sub_type` 1); a Dock 3 with its M4D is `dock_type=3, aircraft_type=100`."""
         self.publish(
             "status",
             {
@@ -122,7 +129,7 @@ class RawDock:
                 "method": "update_topo",
                 "data": {
                     "domain": "3",
-                    "type": 2,
+                    "type": dock_type,
                     "sub_type": 0,
                     "device_secret": "secret",
                     "nonce": "nonce",
@@ -131,7 +138,7 @@ class RawDock:
                         {
                             "sn": aircraft,
                             "domain": "0",
-                            "type": 91,
+                            "type": aircraft_type,
                             "sub_type": aircraft_sub_type,
                             "index": "A",
                             "device_secret": "secret",
@@ -152,6 +159,7 @@ class RawDock:
         workspace_id: str,
         aircraft: str = AIRCRAFT,
         aircraft_model_key: str = "0-91-0",
+        dock_model_key: str = "3-2-0",
     ) -> None:
         """airport_organization_bind for the dock and its aircraft (what Pilot's dock wizard
         makes the dock send); the station's answer arrives on requests_reply."""
@@ -170,7 +178,7 @@ class RawDock:
                             "organization_id": workspace_id,
                             "device_callsign": "Dock North",
                             "sn": self.sn,
-                            "device_model_key": "3-2-0",
+                            "device_model_key": dock_model_key,
                         },
                         {
                             "device_binding_code": binding_code,

@@ -4,6 +4,8 @@ A started stream appears in `live_status` (what a station shows), with the resul
 dock answers when a request does not fit (513xxx); an RTMP stream also pushes a real H.264
 picture to the URL it was given (`gcs.sim.video`, when PyAV is installed), and a WHIP stream
 (url_type 4, Dock 3 / Matrice 4) pushes it over WebRTC (`gcs.sim.whip`, when aiortc is too).
+An Agora (0) or GB28181 (3) stream is accepted when its url has the keys of §7.3, reported in
+`live_status`, and pushed nowhere (the simulator reaches no external service).
 """
 
 from __future__ import annotations
@@ -43,6 +45,35 @@ def _video_id(value: Any) -> tuple[str, str, str] | None:
 def _quality(value: Any) -> int | None:
     ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 4
     return value if ok else None
+
+
+#: The keys of the `url` of url_types that are key=value lists (protocol §7.3).
+URL_KEYS = {
+    0: ("channel", "sn", "token", "uid"),
+    2: ("userName", "password", "port"),
+    3: (
+        "serverIP",
+        "serverPort",
+        "serverID",
+        "agentID",
+        "agentPassword",
+        "localPort",
+        "channel",
+    ),
+}
+_NUMERIC_KEYS = ("uid", "port", "serverPort", "localPort")
+
+
+def url_fits(url_type: int, url: str) -> bool:
+    """Whether a key=value `url` has every key of its url_type, each with a value (numbers
+    where numbers go); other url_types are full URLs and always fit here."""
+    keys = URL_KEYS.get(url_type)
+    if keys is None:
+        return True
+    fields = dict(p.split("=", 1) for p in url.split("&") if "=" in p)
+    if any(not fields.get(k) for k in keys):
+        return False
+    return all(fields[k].isdigit() for k in keys if k in _NUMERIC_KEYS)
 
 
 def rtsp_url(params: str) -> str:
@@ -138,6 +169,8 @@ class LiveStreams:
             return codes.LIVE_BAD_PARAMETERS, None
         if url_type not in self.url_types:
             return codes.LIVE_PROTOCOL_UNSUPPORTED, None
+        if not url_fits(url_type, url):
+            return codes.LIVE_BAD_PARAMETERS, None
         if quality is None:
             return codes.LIVE_BAD_QUALITY, None
         sn, camera_index, video_index = parsed

@@ -67,7 +67,17 @@ class Endpoint:
 
 
 #: Settings the running station applies at once; any other change needs a restart.
-LIVE_SETTINGS = frozenset({("dji", "app_id"), ("dji", "app_key"), ("dji", "app_license")})
+LIVE_SETTINGS = frozenset(
+    {
+        ("dji", "app_id"),
+        ("dji", "app_key"),
+        ("dji", "app_license"),
+        # read by gcs.station.live at each start (external services, WHIP preference)
+        ("live", "agora"),
+        ("live", "gb28181"),
+        ("live", "prefer_whip"),
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)

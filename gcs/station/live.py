@@ -15,6 +15,12 @@ restarted. Quality, lens and dock camera changes go to the running stream; `stop
 
 The media server that receives the pushes asks `authorize(name, secret)`: a push to an unknown
 stream or with a wrong secret is refused.
+
+Agora (url_type 0) and GB28181 (url_type 3) are passed through: the url is built from the
+operator's `[live.agora]` / `[live.gb28181]` settings (`gcs.station.live_external`), refused
+before sending when they are missing, and the stream is kept (state, who started it, where it
+goes) but never played nor reaped by the station. With no url_type asked for, a Dock 3 (and its
+Matrice 4D/4TD) streams by WHIP when the media server serves it, every other device by RTMP.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from gcs.aio import spawn
 from gcs.protocol.envelope import Message
 from gcs.protocol.errors import StationCode, describe
 from gcs.protocol.topics import TopicKind
+from gcs.station import live_external
 from gcs.station.bus import Event, LogEntry
 from gcs.station.capability import Capability, PropertyHandler
 from gcs.station.commands import (
@@ -60,6 +67,12 @@ URL_TYPES = {0: "Agora", 1: "RTMP", 2: "RTSP", 3: "GB28181", 4: "WHIP"}
 #: WHIP (WebRTC, aiortc in the media server: Dock 3 / Matrice 4). Agora and GB28181 need
 #: external services.
 OWN_URL_TYPES = (1, 2, 4)
+#: url_types sent on to a service the operator set up (gcs.station.live_external).
+EXTERNAL_URL_TYPES = live_external.EXTERNAL_URL_TYPES
+#: Gateways that stream by WHIP by default (protocol §2.2 model keys: DJI Dock 3), and the
+#: aircraft that come with them (Matrice 4D / 4TD).
+WHIP_GATEWAYS = frozenset({"3-3-0"})
+WHIP_AIRCRAFT = frozenset({"0-100-0", "0-100-1"})
 LENSES = ("normal", "wide", "zoom", "ir", "thermal")
 
 _VIDEO_ID = re.compile(r"^([A-Za-z0-9]{1,64})/(\d{1,3}-\d{1,3}-\d{1,3})/([a-z]{1,16}-\d{1,3})$")
@@ -208,10 +221,19 @@ class Stream:
     #: Pilot's own live share (H5 `liveshare`, `gcs.station.liveshare`): the pilot starts and
     #: stops it on the RC, so the station neither reaps it nor sends `live_stop_push` for it.
     share: bool = False
+    #: Who asked for it (`actor` of the command), and for Agora/GB28181 where it goes (EN/ZH).
+    actor: str = ""
+    destination: str = ""
+    destination_zh: str = ""
 
     @property
     def key(self) -> str:
         return stream_key(self.video_id)
+
+    @property
+    def external(self) -> bool:
+        """Sent to an external service (Agora, GB28181): the station cannot play it."""
+        return self.url_type in EXTERNAL_URL_TYPES
 
 
 @dataclass(frozen=True, slots=True)
@@ -476,6 +498,9 @@ class Live(Capability):
                 stream.idle_since = time.monotonic()
 
     def playback_url(self, stream: Stream) -> str:
+        """Where a player reads the stream from the station ("" when it goes elsewhere)."""
+        if stream.external:
+            return ""
         assert self.ingest is not None
         return self.ingest.playback(stream.name, stream.token)
 
@@ -527,9 +552,47 @@ class Live(Capability):
     def authorize(self, name: str, secret: str) -> Stream | None:
         """The stream a media server may accept a push for (name and secret must match)."""
         for s in self.streams.values():
+            if s.external or not s.secret:
+                continue
             if s.name == name and secrets.compare_digest(s.secret, secret):
                 return s
         return None
+
+    def status_of(self, stream: Stream) -> StatusEntry | None:
+        """What the stream's gateway last reported about it in `live_status`."""
+        g = self.gateways.get(stream.gateway_sn)
+        if g is None:
+            return None
+        return next((e for e in g.status if stream_key(e.video_id) == stream.key), None)
+
+    def prefers_whip(self, gateway_sn: str, video_id: str) -> bool:
+        """Whether this device streams by WHIP by default: a Dock 3, or a Matrice 4D/4TD
+        under a dock (model keys of the registry, §2.2)."""
+        registry = self.station.registry
+        gw = registry.view(gateway_sn)
+        if gw is not None and gw.model_key in WHIP_GATEWAYS:
+            return True
+        parsed = parse_video_id(video_id)
+        source = registry.view(parsed[0]) if parsed is not None else None
+        return (
+            source is not None
+            and source.model_key in WHIP_AIRCRAFT
+            and gw is not None
+            and gw.domain == 3
+        )
+
+    async def choose_url_type(self, gateway_sn: str, video_id: str, asked: int | None) -> int:
+        """The url_type to use: WHIP (4) for a Dock 3 when nothing was asked for (or RTMP
+        was, with `[live] prefer_whip` on) and the media server serves WHIP; else RTMP (1)
+        when nothing was asked for; else what was asked."""
+        cfg = self.station.settings.live
+        if asked is None or (asked == 1 and cfg.prefer_whip):
+            if self.prefers_whip(gateway_sn, video_id):
+                media = await self.ensure_media()
+                if media is not None and media.whip:
+                    return 4
+            return 1
+        return asked
 
     # -- commands --------------------------------------------------------------------------
 
@@ -552,15 +615,25 @@ class Live(Capability):
         return gw
 
     async def start_stream(
-        self, video_id: str, *, url_type: int = 1, video_quality: int = 0, actor: str = "operator"
+        self,
+        video_id: str,
+        *,
+        url_type: int | None = None,
+        video_quality: int = 0,
+        actor: str = "operator",
     ) -> Stream:
         """Start (or reuse) the stream of `video_id`; returns it once the device accepted.
+        `url_type` None: WHIP for a Dock 3 when served, else RTMP (`choose_url_type`).
 
         Raises:
-            CommandRefused: bad parameters, unknown video, url_type not served, device offline.
+            CommandRefused: bad parameters, unknown video, url_type not served or its external
+                service not set up, device offline.
             CommandFailed: the device refused or did not answer.
         """
         gw = self._gateway(video_id, actor, "live_start_push")
+        url_type = await self.choose_url_type(gw, video_id, url_type)
+        if url_type in EXTERNAL_URL_TYPES:
+            return await self._send_external(gw, video_id, url_type, video_quality, actor)
         if url_type not in OWN_URL_TYPES:
             name = URL_TYPES.get(url_type, str(url_type))
             exc = CommandRefused(
@@ -576,6 +649,8 @@ class Live(Capability):
             raise exc
         async with self._lock:
             existing = self.stream(video_id)
+            if existing is not None and existing.external:
+                self._refuse_busy(gw, existing)
             if existing is not None:
                 existing.reused = True
                 return existing
@@ -595,7 +670,7 @@ class Live(Capability):
                 "video_id": video_id,
                 "video_quality": video_quality,
             }
-            stream = Stream(video_id, gw, name, secret, url_type, video_quality, url)
+            stream = Stream(video_id, gw, name, secret, url_type, video_quality, url, actor=actor)
             stream.token = secrets.token_urlsafe(16)
             if media is not None and url_type in (1, 4):
                 media.add(name, secret, stream.token)
@@ -622,6 +697,87 @@ class Live(Capability):
         self.station.bus.publish(LiveChanged(_now_ms(), gw, video_id, "started"))
         return stream
 
+    def _refuse_busy(self, gw: str, existing: Stream) -> None:
+        """The camera already streams somewhere else than asked (one stream per camera)."""
+        where = existing.destination or URL_TYPES.get(existing.url_type, "")
+        where_zh = existing.destination_zh or where
+        exc = CommandRefused(
+            StationCode.PRECONDITION_FAILED,
+            f"{existing.video_id} is already being sent to {where}; stop that stream first",
+            f"{existing.video_id} 正在推送到{where_zh}；请先停止该直播",
+            method="live_start_push",
+            sn=gw,
+        )
+        self._say(gw, "warning", f"live_start_push refused: {exc.en}")
+        raise exc
+
+    async def _send_external(
+        self, gw: str, video_id: str, url_type: int, video_quality: int, actor: str
+    ) -> Stream:
+        """Agora / GB28181: build the §7.3 url from the operator's settings and send it."""
+        name = URL_TYPES[url_type]
+        parsed = parse_video_id(video_id)
+        cfg = self.station.settings.live
+        try:
+            url = live_external.external_url(url_type, cfg, parsed[0] if parsed else "")
+        except live_external.NotSetUp as err:
+            exc = CommandRefused(
+                StationCode.PRECONDITION_FAILED, err.en, err.zh, method="live_start_push", sn=gw
+            )
+            self._say(gw, "warning", f"live_start_push refused: {exc.en}")
+            raise exc from None
+        where_en, where_zh = live_external.destination(url_type, cfg)
+        async with self._lock:
+            existing = self.stream(video_id)
+            if existing is not None and existing.url_type == url_type:
+                existing.reused = True
+                return existing
+            if existing is not None:
+                self._refuse_busy(gw, existing)
+            other = next((s for s in self.streams.values() if s.url_type == url_type), None)
+            if other is not None:  # one device identity (uid / agent + channel) per setting
+                exc = CommandRefused(
+                    StationCode.PRECONDITION_FAILED,
+                    f"{name} already carries {other.video_id} ({other.destination}); the "
+                    f"{name} settings name one sender, so stop that stream first",
+                    f"{name} 正在传输 {other.video_id}（{other.destination_zh}）；"
+                    f"{name} 设置只对应一个发送端，请先停止该直播",
+                    method="live_start_push",
+                    sn=gw,
+                )
+                self._say(gw, "warning", f"live_start_push refused: {exc.en}")
+                raise exc
+            data = {
+                "url_type": url_type,
+                "url": url,
+                "video_id": video_id,
+                "video_quality": video_quality,
+            }
+            stream = Stream(
+                video_id,
+                gw,
+                stream_name(video_id) if parsed else "invalid",
+                "",
+                url_type,
+                video_quality,
+                url,
+                actor=actor,
+                destination=where_en,
+                destination_zh=where_zh,
+            )
+            try:
+                outcome = await self.station.commands.run(gw, "live_start_push", data, actor=actor)
+                stream.device_output = outcome.output
+            except CommandFailed as exc:
+                if not is_already_live(exc.outcome.result):
+                    raise
+                stream.reused = True
+            stream.started_ms = _now_ms()
+            self.streams[stream.key] = stream
+        self._say(gw, "info", f"live video {video_id} goes to {where_en} (not played here)")
+        self.station.bus.publish(LiveChanged(_now_ms(), gw, video_id, "started"))
+        return stream
+
     def _whip_served(self, media: MediaProcess | None, gw: str) -> None:
         """Refuse url_type 4 when the media server has no WebRTC stack (aiortc) or is down."""
         if media is not None and media.whip:
@@ -641,7 +797,7 @@ class Live(Capability):
         """Stop the stream: `live_stop_push`, and its ingest secret is forgotten either way."""
         gw = self._gateway(video_id, actor, "live_stop_push")
         stream = self.streams.pop(stream_key(video_id), None)
-        if stream is not None:
+        if stream is not None and not stream.external:
             self._forget(stream)
         if stream is not None and stream.share:  # the pilot's share: no service to send
             self.station.bus.publish(LiveChanged(_now_ms(), gw, video_id, "stopped"))
@@ -711,6 +867,7 @@ class Live(Capability):
             s
             for s in list(self.streams.values())
             if not s.share
+            and not s.external  # watched elsewhere: the operator stops it
             and s.viewers == 0
             and s.remote_viewers == 0
             and now - s.idle_since >= self.idle_stop_s

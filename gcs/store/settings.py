@@ -169,6 +169,29 @@ class PilotSettings:
 
 
 @dataclass
+class AgoraSettings:
+    """An external Agora project live video can be sent to (url_type 0, protocol §7.3)."""
+
+    app_id: str = ""  # the project's App ID (32 hex digits): where viewers join, not sent
+    token: str = ""  # a token of the project for `channel` and `uid`
+    channel: str = ""
+    uid: int = 0
+
+
+@dataclass
+class Gb28181Settings:
+    """An external GB28181 platform live video can be sent to (url_type 3, protocol §7.3)."""
+
+    server_ip: str = ""
+    server_port: int = 5060
+    server_id: str = ""  # 20-digit GB/T 28181 code of the platform
+    agent_id: str = ""  # 20-digit code of the device (the dock/RC) at the platform
+    agent_password: str = ""
+    local_port: int = 5060  # the device's own SIP port
+    channel: str = ""  # 20-digit code of the video channel
+
+
+@dataclass
 class LiveSettings:
     # The bundled media server (gcs.video): RTMP ingest and HTTP playback (MPEG-TS).
     enabled: bool = True
@@ -176,6 +199,12 @@ class LiveSettings:
     http_port: int = 8090
     # A stream nobody watches is stopped after this many seconds.
     idle_stop_s: float = 120.0
+    # A Dock 3 (and its Matrice 4D/4TD) streams by WHIP when no url_type is asked for; with
+    # this on, an RTMP request (url_type 1) for it is sent as WHIP too.
+    prefer_whip: bool = False
+    # External services the operator can send a stream to (`gcs.station.live_external`).
+    agora: AgoraSettings = field(default_factory=AgoraSettings)
+    gb28181: Gb28181Settings = field(default_factory=Gb28181Settings)
 
 
 @dataclass
@@ -222,6 +251,11 @@ def _merge(section: Any, values: dict[str, Any], where: str) -> None:
             continue
         current = getattr(section, f.name)
         value = values[f.name]
+        if dataclasses.is_dataclass(current):  # a sub-table such as [live.agora]
+            if not isinstance(value, dict):
+                raise SettingsError(f"[{where}.{f.name}] must be a table, got {value!r}")
+            _merge(current, value, f"{where}.{f.name}")
+            continue
         if isinstance(current, bool) or not isinstance(value, type(current)):
             if isinstance(current, float) and isinstance(value, int):
                 value = float(value)
@@ -302,9 +336,21 @@ def _typed(raw: dict[str, Any], path: Path) -> tuple[Settings, bool]:
         if not isinstance(values, dict):
             raise SettingsError(f"{path}: [{f.name}] must be a table")
         _merge(section, values, f.name)
-        if any(sf.name not in values for sf in dataclasses.fields(section)):
+        if _lacks(section, values):
             missing = True
     return settings, missing
+
+
+def _lacks(section: Any, values: dict[str, Any]) -> bool:
+    """Whether `values` misses a key of `section` (or of one of its sub-tables)."""
+    for sf in dataclasses.fields(section):
+        if sf.name not in values:
+            return True
+        sub = getattr(section, sf.name)
+        if dataclasses.is_dataclass(sub) and isinstance(values[sf.name], dict):
+            if _lacks(sub, values[sf.name]):
+                return True
+    return False
 
 
 def _established(data_dir: Path) -> str | None:

@@ -1,4 +1,9 @@
-"""Common wiring of the dock and aircraft panels: follow the selection, refresh on telemetry."""
+"""Common wiring of the dock and aircraft panels: follow the selection, refresh on telemetry.
+
+Next to the Live button, "Send to…" sends the device's camera to the operator's external
+service (Agora, GB28181; Settings → Live video) or stops that; the line under the header says
+where the stream goes (the station does not play it).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPushButton,
     QStackedWidget,
     QVBoxLayout,
@@ -18,7 +24,18 @@ from PySide6.QtWidgets import (
 
 from gcs.station.devices import DeviceView
 from gcs.ui.bridge import Selection, StationBridge
-from gcs.ui.i18n import i18n, tr
+from gcs.ui.i18n import i18n, register, tr
+
+register(
+    {
+        "Send to…": "推送到…",
+        "Send {video} to {where}": "将 {video} 推送到{where}",
+        "Stop sending {video} to {where}": "停止将 {video} 推送到{where}",
+        "{video} goes to {where} (not played here)": "{video} 正推送到{where}（本机不播放）",
+        "sending {video} to {where}…": "正在将 {video} 推送到{where}…",
+        "{video} no longer goes to {where}": "{video} 已停止推送到{where}",
+    }
+)
 
 
 class DevicePanel(QWidget):
@@ -54,12 +71,24 @@ class DevicePanel(QWidget):
         self.live_button.setVisible(False)
         self.live_button.clicked.connect(self.open_live)
         self.video_windows: dict[str, QWidget] = {}
+        self.send_menu = QMenu(self)
+        self.send_menu.aboutToShow.connect(self.fill_send_menu)
+        self.send_button = QPushButton()
+        self.send_button.setObjectName("live_send")
+        self.send_button.setMenu(self.send_menu)
+        self.send_button.setVisible(False)
+        self.send_note = QLabel()  # where a stream sent elsewhere goes, or why it did not
+        self.send_note.setObjectName("live_send_note")
+        self.send_note.setWordWrap(True)
+        self.send_note.setVisible(False)
         top = QHBoxLayout()
         top.addWidget(self.header, 1)
         top.addWidget(self.live_button)
+        top.addWidget(self.send_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
+        layout.addWidget(self.send_note)
         layout.addWidget(self.stack, 1)
         bridge.telemetry_changed.connect(self._on_telemetry)
         bridge.devices_changed.connect(self._on_devices)
@@ -94,6 +123,8 @@ class DevicePanel(QWidget):
     def _on_selection(self, selected: str) -> None:
         sn = self._choose(selected)
         if sn != self.sn or not sn:
+            if sn != self.sn:
+                self._say("")  # the last note was about another device
             self.sn = sn
             self._refresh_now()
 
@@ -131,8 +162,72 @@ class DevicePanel(QWidget):
         win.window().show()  # the video wall, when the window is docked in it
         win.window().raise_()
 
+    # -- sending to an external service --------------------------------------------------
+
+    def _access(self) -> Any:
+        from gcs.ui.live_bridge import LiveAccess
+
+        return LiveAccess.of(self.bridge)
+
+    def fill_send_menu(self) -> None:
+        """The choices for this device's first camera: send it to each external service
+        (greyed out with the reason when not set up), or stop a stream sent elsewhere."""
+        self.send_menu.clear()
+        videos = self.bridge.live_videos(self.sn) if self.sn else []
+        access = self._access()
+        for video_id, where in access.external_streams(self.sn):
+            action = self.send_menu.addAction(
+                tr("Stop sending {video} to {where}").format(video=video_id, where=where)
+            )
+            action.triggered.connect(lambda _=False, v=video_id, w=where: self._stop_sending(v, w))
+        if not videos:
+            return
+        if not self.send_menu.isEmpty():
+            self.send_menu.addSeparator()
+        for url_type, (where, problem) in access.destinations().items():
+            action = self.send_menu.addAction(
+                tr("Send {video} to {where}").format(video=videos[0], where=where)
+            )
+            action.setData(url_type)
+            if problem is not None:
+                action.setEnabled(False)
+                action.setToolTip(problem)
+                action.setStatusTip(problem)
+            action.triggered.connect(
+                lambda _=False, v=videos[0], t=url_type, w=where: self.send_to(v, t, w)
+            )
+
+    def send_to(self, video_id: str, url_type: int, where: str) -> None:
+        """Ask the station to send `video_id` to external service `url_type`."""
+        self._say(tr("sending {video} to {where}…").format(video=video_id, where=where))
+
+        def done(stream: Any, error: BaseException | None) -> None:
+            if error is not None or stream is None:
+                self._say(_words(error))
+                return
+            where_now = stream.destination_zh if i18n.lang == "zh" else stream.destination
+            self._say(
+                tr("{video} goes to {where} (not played here)").format(
+                    video=stream.video_id, where=where_now
+                )
+            )
+
+        self._access().send(video_id, url_type, done)
+
+    def _stop_sending(self, video_id: str, where: str) -> None:
+        def done(_: None, error: BaseException | None) -> None:
+            stopped = tr("{video} no longer goes to {where}").format(video=video_id, where=where)
+            self._say(_words(error) if error is not None else stopped)
+
+        self._access().stop_sending(video_id, done)
+
+    def _say(self, text: str) -> None:
+        self.send_note.setText(text)
+        self.send_note.setVisible(bool(text))
+
     def retranslate(self) -> None:
         self.live_button.setText(tr("Live video"))
+        self.send_button.setText(tr("Send to…"))
         self.placeholder.setText(tr(self.placeholder_text))
         self.retranslate_body()
         self._refresh_now()
@@ -141,6 +236,7 @@ class DevicePanel(QWidget):
         view = self.bridge.device(self.sn) if self.sn else None
         if view is None:
             self.live_button.setVisible(False)
+            self.send_button.setVisible(False)
             self.stack.setCurrentWidget(self.placeholder)
             self.header.setText(f"<b>{tr('No device selected')}</b>")
             return
@@ -154,9 +250,23 @@ class DevicePanel(QWidget):
             f"<span style='color:{color}'>● {online}</span>"
         )
         self.shown_state = self.bridge.state(self.sn)
-        self.live_button.setVisible(bool(self.bridge.live_videos(self.sn)))
+        streams = bool(self.bridge.live_videos(self.sn))
+        self.live_button.setVisible(streams)
+        self.send_button.setVisible(streams)
         self.refresh(view, self.shown_state)
         self.last_refresh = time.monotonic()
+
+
+def _words(error: BaseException | None) -> str:
+    """A refusal or failure as the operator reads it, in the desktop's language."""
+    if error is None:
+        return ""
+    outcome = getattr(error, "outcome", None)
+    if outcome is not None:
+        message = outcome.message_zh if i18n.lang == "zh" else outcome.message_en
+        return f"{outcome.method}: {message}"
+    text = getattr(error, "zh", "") if i18n.lang == "zh" else getattr(error, "en", "")
+    return str(text or error)
 
 
 def _esc(text: str) -> str:

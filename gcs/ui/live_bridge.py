@@ -4,6 +4,7 @@ bridge (like `gcs.ui.media_bridge`, the only place the video windows reach `Live
 One `LiveAccess` per `StationBridge` (`LiveAccess.of(bridge)`), a child of it: it relays the
 station's `RecordingChanged` events to the Qt thread as `changed`, so every window showing a
 camera follows its recording state, whoever started it (a window, the wall, the HTTP API).
+It also sends a camera to the operator's external service (Agora, GB28181) and says where.
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from gcs.station import live_external
+from gcs.station.live import Live, Stream, parse_video_id
 from gcs.station.live_record import ActiveRecording, LiveRecording, RecordingChanged
 from gcs.station.media import MediaRow
 from gcs.ui.bridge import StationBridge
+from gcs.ui.i18n import language
 
 __all__ = ["LiveAccess"]
 
@@ -89,3 +93,46 @@ class LiveAccess(QObject):
             video_id, picture, width, height, taken_ms=taken_ms, actor="desktop"
         )
         self.bridge.run(coro, on_done)
+
+    # -- sending to an external service (Agora, GB28181) -----------------------------------
+
+    def _live(self) -> Live:
+        return self.bridge.threaded_runtime.runtime.station.capability(Live)
+
+    def destinations(self) -> dict[int, tuple[str, str | None]]:
+        """{url_type: (where it goes, what is missing or None)} of Agora (0) and GB28181 (3),
+        in the desktop's language, from the settings in force."""
+        cfg = self.bridge.threaded_runtime.runtime.station.settings.live
+        zh = language() == "zh"
+        out: dict[int, tuple[str, str | None]] = {}
+        for url_type in live_external.EXTERNAL_URL_TYPES:
+            try:
+                live_external.external_url(url_type, cfg, "")
+            except live_external.NotSetUp as err:
+                out[url_type] = (live_external.NAMES[url_type], err.zh if zh else err.en)
+                continue
+            en, zh_text = live_external.destination(url_type, cfg)
+            out[url_type] = (zh_text if zh else en, None)
+        return out
+
+    def external_streams(self, sn: str) -> list[tuple[str, str]]:
+        """(video id, where it goes) of the streams of device `sn` (its cameras, or any camera
+        of the gateway `sn`) sent to an external service."""
+        zh = language() == "zh"
+        found: list[tuple[str, str]] = []
+        for s in list(self._live().streams.values()):
+            parsed = parse_video_id(s.video_id)
+            if s.external and sn in (s.gateway_sn, parsed[0] if parsed else ""):
+                found.append((s.video_id, s.destination_zh if zh else s.destination))
+        return sorted(found)
+
+    def send(
+        self, video_id: str, url_type: int, on_done: Callable[[Stream | None, Any], None]
+    ) -> None:
+        """Ask the device to send `video_id` to external service `url_type` (0 Agora,
+        3 GB28181); `on_done(stream, error)` on the Qt thread."""
+        coro = self._live().start_stream(video_id, url_type=url_type, actor="desktop")
+        self.bridge.run(coro, on_done)
+
+    def stop_sending(self, video_id: str, on_done: Callable[[None, Any], None]) -> None:
+        self.bridge.run(self._live().stop_stream(video_id, actor="desktop"), on_done)

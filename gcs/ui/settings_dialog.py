@@ -3,7 +3,8 @@
 Values are read from and written to the file in the data directory (command-line overrides of
 the running station are not saved). The DJI licence is applied to the running station at once
 (docks read it on their next `config` request); other changes take effect after a restart,
-and the dialog says which.
+and the dialog says which. The external live-video services (Agora, GB28181: sub-tables
+`[live.agora]`, `[live.gb28181]`) apply at once and are checked before saving.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from PySide6.QtCore import QSettings, Signal, Slot
+from PySide6.QtCore import QRegularExpression, QSettings, Signal, Slot
+from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -36,9 +38,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gcs.station import live_external
 from gcs.station.records import SETTINGS_FILE, Settings
 from gcs.ui.bridge import StationBridge
-from gcs.ui.i18n import LANGUAGES, tr
+from gcs.ui.i18n import LANGUAGES, language, register, tr
 
 #: How long the dialog waits for the station to write gcs.toml.
 SAVE_TIMEOUT_S = 10.0
@@ -54,10 +57,39 @@ RUNNING_ENDPOINT = {
 
 @dataclass(frozen=True)
 class Field:
-    section: str
+    section: str  # a table of gcs.toml; a dotted name for a sub-table ("live.agora")
     name: str
     label: str
-    kind: str = "str"  # str, secret, text, port, int, float, bool, code
+    kind: str = "str"  # str, secret, text, port, int, uint32, float, bool, code
+
+
+def section_of(settings: Any, dotted: str) -> Any:
+    """The settings object of table `dotted` ("live.agora" → settings.live.agora), or None."""
+    obj: Any = settings
+    for part in dotted.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return None
+    return obj
+
+
+register(
+    {
+        "Live video": "直播",
+        "Dock 3: RTMP requests go by WHIP too": "机场 3：RTMP 请求也使用 WHIP",
+        "Agora App ID": "声网 App ID",
+        "Agora token": "声网 Token",
+        "Agora channel": "声网频道",
+        "Agora uid": "声网 uid",
+        "GB28181 server IP": "GB28181 服务器 IP",
+        "GB28181 server port": "GB28181 服务器端口",
+        "GB28181 server ID (20 digits)": "GB28181 服务器编号（20 位）",
+        "GB28181 agent ID (20 digits)": "GB28181 设备编号（20 位）",
+        "GB28181 agent password": "GB28181 设备密码",
+        "GB28181 local port": "GB28181 本地端口",
+        "GB28181 channel ID (20 digits)": "GB28181 通道编号（20 位）",
+    }
+)
 
 
 TABS: list[tuple[str, list[Field]]] = [
@@ -127,6 +159,23 @@ TABS: list[tuple[str, list[Field]]] = [
             Field("telemetry", "retention_days", "History retention (days)", "float"),
             Field("telemetry", "history_interval_s", "History interval (s)", "float"),
             Field("telemetry", "history_max_mb", "History size cap (MB)", "float"),
+        ],
+    ),
+    (
+        "Live video",
+        [
+            Field("live", "prefer_whip", "Dock 3: RTMP requests go by WHIP too", "bool"),
+            Field("live.agora", "app_id", "Agora App ID"),
+            Field("live.agora", "token", "Agora token", "secret"),
+            Field("live.agora", "channel", "Agora channel"),
+            Field("live.agora", "uid", "Agora uid", "uint32"),
+            Field("live.gb28181", "server_ip", "GB28181 server IP"),
+            Field("live.gb28181", "server_port", "GB28181 server port", "port"),
+            Field("live.gb28181", "server_id", "GB28181 server ID (20 digits)"),
+            Field("live.gb28181", "agent_id", "GB28181 agent ID (20 digits)"),
+            Field("live.gb28181", "agent_password", "GB28181 agent password", "secret"),
+            Field("live.gb28181", "local_port", "GB28181 local port", "port"),
+            Field("live.gb28181", "channel", "GB28181 channel ID (20 digits)"),
         ],
     ),
 ]
@@ -204,10 +253,10 @@ class SettingsDialog(QDialog):
 
     def _known(self, f: Field) -> bool:
         """Whether this version of the settings has the field (sections come and go)."""
-        return hasattr(getattr(self.original, f.section, None), f.name)
+        return hasattr(section_of(self.original, f.section), f.name)
 
     def _editor(self, f: Field) -> QWidget:
-        value = getattr(getattr(self.original, f.section), f.name)
+        value = getattr(section_of(self.original, f.section), f.name)
         editor: QWidget
         if f.kind == "bool":
             check = QCheckBox()
@@ -218,6 +267,10 @@ class SettingsDialog(QDialog):
             ispin.setRange(0, 2_000_000_000)
             ispin.setValue(int(value))
             editor = ispin
+        elif f.kind == "uint32":  # beyond a QSpinBox's range: digits in a line
+            digits = QLineEdit(str(value))
+            digits.setValidator(QRegularExpressionValidator(QRegularExpression(r"\d{0,10}")))
+            editor = digits
         elif f.kind == "port":
             spin = QSpinBox()
             spin.setRange(0, 65535)
@@ -297,6 +350,8 @@ class SettingsDialog(QDialog):
         if isinstance(editor, QPlainTextEdit):
             return editor.toPlainText().strip()
         assert isinstance(editor, QLineEdit)
+        if f.kind == "uint32":
+            return int(editor.text() or 0)
         return editor.text().strip()
 
     def edited(self) -> tuple[Settings, list[Field]]:
@@ -305,7 +360,7 @@ class SettingsDialog(QDialog):
         changed = []
         for _title, fields in self.fields:
             for f in fields:
-                section = getattr(new, f.section)
+                section = section_of(new, f.section)
                 value = self._read(f)
                 if value != getattr(section, f.name):
                     setattr(section, f.name, value)
@@ -317,7 +372,21 @@ class SettingsDialog(QDialog):
             return tr("Binding code") + ": " + tr("Failed")
         if not new.mqtt.device_username or not new.mqtt.device_password:
             return tr("Device username") + " / " + tr("Device password") + ": " + tr("Failed")
-        return None
+        return self._live_problems(new)
+
+    def _live_problems(self, new: Settings) -> str | None:
+        """What is wrong with an external live-video service the operator set up (EN or ZH,
+        one line each); a service left empty is fine."""
+        live = getattr(new, "live", None)
+        if live is None or not hasattr(live, "agora"):
+            return None
+        zh = language() == "zh"
+        lines: list[str] = []
+        for url_type in live_external.EXTERNAL_URL_TYPES:
+            section = live.agora if url_type == live_external.AGORA else live.gb28181
+            if live_external.is_set_up(url_type, section):
+                lines += [p.zh if zh else p.en for p in live_external.problems(url_type, live)]
+        return "\n".join(lines) or None
 
     @Slot()
     def save(self) -> None:

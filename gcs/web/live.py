@@ -6,7 +6,10 @@
   `error_status` in words.
 * `POST /manage/api/v1/live/streams/start` — `{url_type, video_id, video_quality}`: starts the
   stream (a camera already live is reused) and answers `{url, url_type, video_id, ...}`, `url`
-  being where a player reads it from the station.
+  being where a player reads it from the station. Without `url_type`, a Dock 3 streams by WHIP
+  (4) when the media server serves it and every other device by RTMP (1). url_type 0 (Agora)
+  and 3 (GB28181) send the stream to the service set up in `[live.agora]` / `[live.gb28181]`:
+  `url` is then empty and `destination` says where it goes.
 * `POST /manage/api/v1/live/streams/stop` — `{video_id}`.
 * `POST /manage/api/v1/live/streams/update` — `{video_id, video_quality}`.
 * `POST /manage/api/v1/live/streams/switch` — `{video_id, video_type}` (lens) or
@@ -74,6 +77,7 @@ def _int_field(body: dict[str, Any], name: str, default: int | None = None) -> i
 
 
 def stream_json(live: Live, s: Stream) -> dict[str, Any]:
+    status = live.status_of(s)
     return {
         "video_id": s.video_id,
         "gateway_sn": s.gateway_sn,
@@ -86,6 +90,14 @@ def stream_json(live: Live, s: Stream) -> dict[str, Any]:
         "viewers": s.viewers,
         "publishing": s.publishing,
         "share": s.share,
+        "external": s.external,
+        "destination": s.destination,
+        "destination_zh": s.destination_zh,
+        "actor": s.actor,
+        "status": int(status.live) if status is not None else None,
+        "error_status": status.error_status if status is not None else 0,
+        "message": status.error_en if status is not None else "",
+        "message_zh": status.error_zh if status is not None else "",
     }
 
 
@@ -198,7 +210,7 @@ async def streams(request: web.Request) -> web.Response:
         if action == "start":
             stream = await live.start_stream(
                 vid,
-                url_type=_int_field(body, "url_type", 1),
+                url_type=None if body.get("url_type") is None else _int_field(body, "url_type"),
                 video_quality=_int_field(body, "video_quality", 0),
                 actor=actor,
             )

@@ -230,3 +230,39 @@ def test_live_stream_rules() -> None:
     assert live.stop({"video_id": "AC/53-0-0/normal-0"}) == (513011, None)
     assert live.stop({"video_id": "DOCK/165-0-7/normal-0"}) == (0, None)
     assert live.status() == []
+
+
+def test_live_agora_and_gb28181_are_accepted_like_a_device() -> None:
+    """url_type 0/3: a url with every §7.3 key is accepted and reported live, and nothing is
+    pushed; a url lacking a key (or with a word where a number goes) is 513014."""
+    from gcs.sim.live import LiveStreams
+
+    live = LiveStreams(
+        lambda: {"AC": [("98-0-0", ["normal", "wide"])], "DOCK": [("165-0-7", ["normal"])]},
+        frozenset({0, 1, 3, 4}),
+    )
+    agora = "channel=ops&sn=AC&token=006a%2Bb%3D&uid=654321"
+    gb = (
+        "serverIP=192.168.1.10&serverPort=5060&serverID=34020000002000000001"
+        "&agentID=34020000001320000001&agentPassword=pw&localPort=5060"
+        "&channel=34020000001310000001"
+    )
+
+    def start(video_id: str, url_type: int, url: str) -> tuple[int, object]:
+        return live.start(
+            {"video_id": video_id, "url_type": url_type, "url": url, "video_quality": 0}
+        )
+
+    assert start("AC/98-0-0/normal-0", 0, agora.replace("&uid=654321", "")) == (513014, None)
+    assert start("AC/98-0-0/normal-0", 0, agora.replace("uid=654321", "uid=x")) == (513014, None)
+    assert start("AC/98-0-0/normal-0", 3, gb.replace("&agentPassword=pw", "")) == (513014, None)
+    assert start("AC/98-0-0/normal-0", 0, agora) == (0, None)
+    assert start("DOCK/165-0-7/normal-0", 3, gb) == (0, None)
+    assert [(s["video_id"], s["status"]) for s in live.status()] == [
+        ("AC/98-0-0/normal-0", 1),
+        ("DOCK/165-0-7/normal-0", 1),
+    ]
+    assert live.pushes == {}
+    assert live.stop({"video_id": "AC/98-0-0/normal-0"}) == (0, None)
+    assert live.stop({"video_id": "DOCK/165-0-7/normal-0"}) == (0, None)
+    assert live.status() == []
