@@ -19,13 +19,13 @@ from typing import Any
 
 import aiohttp
 import pytest
-from command_peers import AIRCRAFT, DOCK, RawDock, now_ms, wait_for
+from command_peers import AIRCRAFT, DOCK, RawDock, wait_for
+from live_peers import bound_live_dock, live_runtime
 from station_harness import free_port
 
-from gcs.runtime import Runtime, ThreadedRuntime
+from gcs.runtime import ThreadedRuntime
 from gcs.station.bus import LogEntry
 from gcs.station.live import Live
-from gcs.store.settings import load_settings
 
 DOCK_CAM = f"{DOCK}/165-0-7/normal-0"
 ZOOM = f"{AIRCRAFT}/39-0-7/normal-0"
@@ -72,15 +72,7 @@ CAPACITY = {
 
 @pytest.fixture(scope="module")
 def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedRuntime]:
-    data_dir: Path = tmp_path_factory.mktemp("live")
-    s = load_settings(data_dir)
-    s.station.host = "127.0.0.1"
-    s.mqtt.port = free_port()
-    s.ntp.port = s.ntp.fallback_port = 0
-    s.http.port, s.http.https_port, s.storage.port = free_port(), free_port(), free_port()
-    s.live.rtmp_port, s.live.http_port = free_port(), free_port()
-    rt = ThreadedRuntime(Runtime(s, data_dir))
-    rt.start()
+    rt = live_runtime(tmp_path_factory, "live")
     yield rt
     rt.stop()
 
@@ -93,35 +85,18 @@ def http_base(rt: ThreadedRuntime) -> str:
 
 @pytest.fixture(scope="module")
 def dock(runtime: ThreadedRuntime) -> Iterator[RawDock]:
-    s = runtime.runtime.settings
-    d = RawDock(runtime.runtime.station.mqtt_port, s.mqtt.device_username, s.mqtt.device_password)
-    d.online()
-    d.bind(s.station.binding_code, s.station.workspace_id)
-    registry = runtime.runtime.station.registry
-    wait_for(lambda: (v := registry.view(DOCK)) is not None and v.bound and v.online, what="bound")
-    d.publish(
-        "state",
-        {
-            "tid": "t",
-            "bid": "b",
-            "timestamp": now_ms(),
-            "gateway": DOCK,
-            "data": {
-                "live_capacity": CAPACITY,
-                "live_status": [
-                    {
-                        "video_id": DOCK_CAM,
-                        "video_type": "normal",
-                        "video_quality": 0,
-                        "status": 0,
-                        "error_status": 513010,
-                    }
-                ],
-            },
-        },
+    status = {
+        "video_id": DOCK_CAM,
+        "video_type": "normal",
+        "video_quality": 0,
+        "status": 0,
+        "error_status": 513010,
+    }
+    d = bound_live_dock(
+        runtime,
+        {"live_capacity": CAPACITY, "live_status": [status]},
+        until=lambda live: DOCK in live.gateways and bool(live.gateways[DOCK].status),
     )
-    live = runtime.runtime.station.capability(Live)
-    wait_for(lambda: DOCK in live.gateways and live.gateways[DOCK].status, what="live state")
     wait_for(
         lambda: runtime.runtime.station.telemetry.current(DOCK).get("live_capacity"),
         what="capacity in telemetry",

@@ -11,11 +11,11 @@ from typing import Any
 
 import aiohttp
 import pytest
-from command_peers import AIRCRAFT, DOCK, RawDock, now_ms, wait_for
-from station_harness import free_port
+from command_peers import AIRCRAFT, DOCK, RawDock, wait_for
+from live_peers import bound_live_dock, live_runtime, publish_state
 from test_live import CAPACITY, ZOOM, _answer, http_base, run
 
-from gcs.runtime import Runtime, ThreadedRuntime
+from gcs.runtime import ThreadedRuntime
 from gcs.station.bus import LogEntry
 from gcs.station.commands import CommandRefused
 from gcs.station.live import Live
@@ -62,36 +62,14 @@ def _capacity(sn: str, camera: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedRuntime]:
-    data_dir: Path = tmp_path_factory.mktemp("live-external")
-    s = load_settings(data_dir)
-    s.station.host = "127.0.0.1"
-    s.mqtt.port = free_port()
-    s.ntp.port = s.ntp.fallback_port = 0
-    s.http.port, s.http.https_port, s.storage.port = free_port(), free_port(), free_port()
-    s.live.rtmp_port, s.live.http_port = free_port(), free_port()
-    rt = ThreadedRuntime(Runtime(s, data_dir))
-    rt.start()
+    rt = live_runtime(tmp_path_factory, "live-external")
     yield rt
     rt.stop()
 
 
-def _state(d: RawDock, data: dict[str, Any]) -> None:
-    d.publish(
-        "state", {"tid": "t", "bid": "b", "timestamp": now_ms(), "gateway": d.sn, "data": data}
-    )
-
-
 @pytest.fixture(scope="module")
 def dock(runtime: ThreadedRuntime) -> Iterator[RawDock]:
-    s = runtime.runtime.settings
-    d = RawDock(runtime.runtime.station.mqtt_port, s.mqtt.device_username, s.mqtt.device_password)
-    d.online()
-    d.bind(s.station.binding_code, s.station.workspace_id)
-    registry = runtime.runtime.station.registry
-    wait_for(lambda: (v := registry.view(DOCK)) is not None and v.bound and v.online, what="bound")
-    _state(d, {"live_capacity": CAPACITY, "live_status": []})
-    live = runtime.runtime.station.capability(Live)
-    wait_for(lambda: DOCK in live.gateways and live.gateways[DOCK].sources, what="capacity")
+    d = bound_live_dock(runtime, {"live_capacity": CAPACITY, "live_status": []})
     d.script = lambda dd, cmd: _answer(dd, cmd, {})
     yield d
     d.close()
@@ -115,7 +93,7 @@ def dock3(runtime: ThreadedRuntime) -> Iterator[RawDock]:
     wait_for(
         lambda: (v := registry.view(DOCK3)) is not None and v.bound and v.online, what="dock 3"
     )
-    _state(d, {"live_capacity": _capacity(M4D, "98-0-0"), "live_status": []})
+    publish_state(d, {"live_capacity": _capacity(M4D, "98-0-0"), "live_status": []})
     live = runtime.runtime.station.capability(Live)
     wait_for(lambda: DOCK3 in live.gateways and live.gateways[DOCK3].sources, what="capacity")
     d.script = lambda dd, cmd: _answer(dd, cmd, {})
@@ -187,7 +165,7 @@ async def test_agora_url_is_built_from_the_settings_with_the_token_encoded(
     assert TOKEN not in str(data)
 
     # listed as live at the external service, with who asked and the device's error in words
-    _state(
+    publish_state(
         dock,
         {
             "live_status": [
@@ -229,7 +207,7 @@ async def test_agora_url_is_built_from_the_settings_with_the_token_encoded(
     await _stop(api, ZOOM)
     assert dock.sent("live_stop_push")[-1]["data"] == {"video_id": ZOOM}
     assert live.stream(ZOOM) is None
-    _state(dock, {"live_status": []})
+    publish_state(dock, {"live_status": []})
 
 
 async def test_gb28181_url_has_the_documented_keys_in_order(

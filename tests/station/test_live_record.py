@@ -15,14 +15,14 @@ from typing import Any
 import aiohttp
 import pytest
 from command_peers import AIRCRAFT, DOCK, RawDock, now_ms, wait_for
-from station_harness import free_port
+from live_peers import bound_live_dock, live_runtime
 
 from gcs.runtime import Runtime, ThreadedRuntime
 from gcs.station.bus import LogEntry
 from gcs.station.live import Live
 from gcs.station.live_record import LiveRecording, RecordingChanged
 from gcs.station.media import Media, MediaQuery
-from gcs.store.settings import load_settings
+from gcs.store.settings import Settings, load_settings
 
 av = pytest.importorskip("av")
 if shutil.which("ffprobe") is None:
@@ -66,39 +66,19 @@ CAPACITY = {
 
 @pytest.fixture(scope="module")
 def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedRuntime]:
-    data_dir: Path = tmp_path_factory.mktemp("liverec")
-    s = load_settings(data_dir)
-    s.station.host = s.station.public_host = "127.0.0.1"
-    s.mqtt.port = free_port()
-    s.ntp.port = s.ntp.fallback_port = 0
-    s.http.port, s.http.https_port, s.storage.port = free_port(), free_port(), free_port()
-    s.live.rtmp_port, s.live.http_port = free_port(), free_port()
-    rt = ThreadedRuntime(Runtime(s, data_dir))
-    rt.start()
+    def public_loopback(s: Settings) -> None:
+        s.station.public_host = "127.0.0.1"
+
+    rt = live_runtime(tmp_path_factory, "liverec", public_loopback)
     yield rt
     rt.stop()
 
 
 @pytest.fixture(scope="module")
 def dock(runtime: ThreadedRuntime) -> Iterator[RawDock]:
-    s = runtime.runtime.settings
-    d = RawDock(runtime.runtime.station.mqtt_port, s.mqtt.device_username, s.mqtt.device_password)
-    d.online()
-    d.bind(s.station.binding_code, s.station.workspace_id)
-    registry = runtime.runtime.station.registry
-    wait_for(lambda: (v := registry.view(DOCK)) is not None and v.bound and v.online, what="bound")
-    d.publish(
-        "state",
-        {
-            "tid": "t",
-            "bid": "b",
-            "timestamp": now_ms(),
-            "gateway": DOCK,
-            "data": {"live_capacity": CAPACITY},
-        },
+    d = bound_live_dock(
+        runtime, {"live_capacity": CAPACITY}, until=lambda live: DOCK in live.gateways
     )
-    live = runtime.runtime.station.capability(Live)
-    wait_for(lambda: DOCK in live.gateways, what="live capacity")
     yield d
     d.close()
 

@@ -10,19 +10,17 @@ import shutil
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from command_peers import AIRCRAFT, DOCK, RawDock, now_ms, wait_for
-from station_harness import free_port
+from command_peers import AIRCRAFT, RawDock, wait_for
+from live_peers import bound_live_dock, live_runtime
 from test_live import CAPACITY, _answer, _ffprobe, run
 
-from gcs.runtime import Runtime, ThreadedRuntime
+from gcs.runtime import ThreadedRuntime
 from gcs.station.bus import LogEntry
 from gcs.station.commands import CommandRefused
 from gcs.station.live import Live
-from gcs.store.settings import load_settings
 
 pytestmark = pytest.mark.slow
 ZOOM = f"{AIRCRAFT}/39-0-7/normal-0"
@@ -30,39 +28,14 @@ ZOOM = f"{AIRCRAFT}/39-0-7/normal-0"
 
 @pytest.fixture(scope="module")
 def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedRuntime]:
-    data_dir: Path = tmp_path_factory.mktemp("live-whip")
-    s = load_settings(data_dir)
-    s.station.host = "127.0.0.1"
-    s.mqtt.port = free_port()
-    s.ntp.port = s.ntp.fallback_port = 0
-    s.http.port, s.http.https_port, s.storage.port = free_port(), free_port(), free_port()
-    s.live.rtmp_port, s.live.http_port = free_port(), free_port()
-    rt = ThreadedRuntime(Runtime(s, data_dir))
-    rt.start()
+    rt = live_runtime(tmp_path_factory, "live-whip")
     yield rt
     rt.stop()
 
 
 @pytest.fixture(scope="module")
 def dock(runtime: ThreadedRuntime) -> Iterator[RawDock]:
-    s = runtime.runtime.settings
-    d = RawDock(runtime.runtime.station.mqtt_port, s.mqtt.device_username, s.mqtt.device_password)
-    d.online()
-    d.bind(s.station.binding_code, s.station.workspace_id)
-    registry = runtime.runtime.station.registry
-    wait_for(lambda: (v := registry.view(DOCK)) is not None and v.bound and v.online, what="bound")
-    d.publish(
-        "state",
-        {
-            "tid": "t",
-            "bid": "b",
-            "timestamp": now_ms(),
-            "gateway": DOCK,
-            "data": {"live_capacity": CAPACITY, "live_status": []},
-        },
-    )
-    live = runtime.runtime.station.capability(Live)
-    wait_for(lambda: DOCK in live.gateways and live.gateways[DOCK].sources, what="capacity")
+    d = bound_live_dock(runtime, {"live_capacity": CAPACITY, "live_status": []})
     d.script = lambda dd, cmd: _answer(dd, cmd, {})
     yield d
     d.close()
