@@ -10,7 +10,13 @@
     station-side handler on its bus measures), with the station in this process.
 (c) `gcs serve` as a subprocess: time to `ready`, idle RSS, and CPU/RSS under the load of (b).
 
+(d) with --compare REV: only an A/B of (c)'s station CPU, this tree against REV (a commit, put in
+    a temporary detached worktree, or the directory of another tree), alternating A/B/A/B for
+    --rounds, each run a fresh data dir, --warmup s of load then --seconds measured; CPU time
+    (user+sys) of the station process and of its broker child, medians and spread.
+
 Usage: python tests/bench/ingest.py [--gateways 200] [--flood 20000] [--seconds 20]
+       python tests/bench/ingest.py --compare 56088dd --gateways 100 --seconds 30 [--rounds 4]
 """
 
 from __future__ import annotations
@@ -296,10 +302,8 @@ def latency(gateways: int, seconds: float, tmp: Path) -> dict[str, Any]:
     }
 
 
-def serve_figures(gateways: int, seconds: float, tmp: Path) -> dict[str, Any]:
-    data = tmp / "serve"
-    mport = free_port()
-    cmd = [
+def serve_cmd(data: Path, mport: int) -> list[str]:
+    return [
         sys.executable,
         "-m",
         "gcs",
@@ -319,19 +323,41 @@ def serve_figures(gateways: int, seconds: float, tmp: Path) -> dict[str, Any]:
         "--s3-port",
         str(free_port()),
     ]
-    # first start creates the data dir; measure the second (normal) start
-    results = {}
+
+
+def start_serve(
+    data: Path, mport: int, tree: Path = REPO, results: dict[str, Any] | None = None
+) -> subprocess.Popen[str]:
+    """`gcs serve` from `tree` (its own code through PYTHONPATH), started twice: the first start
+    creates the data dir, the second (normal) start is the one returned."""
+    env = {**os.environ, "PYTHONPATH": str(tree)}
     for attempt in ("first", "second"):
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        proc = subprocess.Popen(
+            serve_cmd(data, mport),
+            cwd=tree,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         assert proc.stdout is not None
         for line in proc.stdout:
             if line.strip() == "ready":
                 break
-        results[f"ready_s_{attempt}_start"] = round(time.perf_counter() - t0, 2)
+        if results is not None:
+            results[f"ready_s_{attempt}_start"] = round(time.perf_counter() - t0, 2)
         if attempt == "first":
             proc.terminate()
             proc.wait(15)
+    return proc
+
+
+def serve_figures(gateways: int, seconds: float, tmp: Path) -> dict[str, Any]:
+    data = tmp / "serve"
+    mport = free_port()
+    results: dict[str, Any] = {}
+    proc = start_serve(data, mport, results=results)
     p = psutil.Process(proc.pid)
     time.sleep(5)
 
@@ -361,14 +387,112 @@ def serve_figures(gateways: int, seconds: float, tmp: Path) -> dict[str, Any]:
     return results
 
 
+def serve_cpu(
+    tree: Path, gateways: int, seconds: float, warmup: float, tmp: Path
+) -> dict[str, Any]:
+    """CPU time (user+sys, psutil) of `gcs serve` from `tree` under `gateways` at DJI rates,
+    over `seconds` after `warmup`, as percent of one core; the station process and its broker
+    child separately. CPU time is less disturbed by other load on the machine than wall percent."""
+    data = Path(tempfile.mkdtemp(dir=tmp))
+    mport = free_port()
+    proc = start_serve(data, mport, tree)
+    p = psutil.Process(proc.pid)
+    s = load_settings(data)
+    stop = threading.Event()
+    clients = gateway_load(
+        mport, s.mqtt.device_username, s.mqtt.device_password, gateways, seconds, stop
+    )
+    try:
+        time.sleep(warmup)
+        procs = [p, *p.children(recursive=True)]
+
+        def cpu() -> list[float]:
+            return [sum(x.cpu_times()[:2]) for x in procs]
+
+        c0, t0 = cpu(), time.perf_counter()
+        time.sleep(seconds)
+        c1, t1 = cpu(), time.perf_counter()
+    finally:
+        stop.set()
+        for c in clients:
+            c.loop_stop()
+            c.disconnect()
+        proc.terminate()
+        proc.wait(15)
+    pct = [100 * (b - a) / (t1 - t0) for a, b in zip(c0, c1, strict=True)]
+    return {
+        "station_cpu_percent": round(pct[0], 2),
+        "broker_cpu_percent": round(sum(pct[1:]), 2),
+    }
+
+
+def compare(
+    rev: str, rounds: int, gateways: int, seconds: float, warmup: float, tmp: Path
+) -> dict[str, Any]:
+    """A/B of `serve_cpu`: this tree against `rev` (a commit, checked out in a temporary detached
+    worktree, or a directory holding another tree), alternating A/B/A/B in one run."""
+    other = Path(rev)
+    made = not other.is_dir()
+    if made:
+        other = tmp / "compare-tree"
+        subprocess.run(
+            ["git", "-C", str(REPO), "worktree", "add", "--detach", str(other), rev],
+            check=True,
+            capture_output=True,
+        )
+    runs: dict[str, list[dict[str, Any]]] = {"this": [], "other": []}
+    try:
+        for _ in range(rounds):
+            for name, tree in (("this", REPO), ("other", other)):
+                runs[name].append(serve_cpu(tree, gateways, seconds, warmup, tmp))
+    finally:
+        if made:
+            subprocess.run(
+                ["git", "-C", str(REPO), "worktree", "remove", "--force", str(other)],
+                check=False,
+                capture_output=True,
+            )
+
+    def summary(rs: list[dict[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key in ("station_cpu_percent", "broker_cpu_percent"):
+            xs = sorted(r[key] for r in rs)
+            out[key] = {"median": round(statistics.median(xs), 2), "min": xs[0], "max": xs[-1]}
+        return out
+
+    this_rev = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    return {
+        "gateways": gateways,
+        "seconds_each": seconds,
+        "rounds": rounds,
+        "this": {"tree": str(REPO), "rev": this_rev, "runs": runs["this"], **summary(runs["this"])},
+        "other": {"tree": str(other), "rev": rev, "runs": runs["other"], **summary(runs["other"])},
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--gateways", type=int, default=200)
     ap.add_argument("--flood", type=int, default=20000)
     ap.add_argument("--seconds", type=float, default=15)
+    ap.add_argument("--compare", metavar="REV", help="only the A/B station CPU against REV")
+    ap.add_argument("--rounds", type=int, default=4, help="A/B rounds for --compare")
+    ap.add_argument(
+        "--warmup", type=float, default=10, help="seconds of load before --compare measures"
+    )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
+        if args.compare:
+            cmp = compare(args.compare, args.rounds, args.gateways, args.seconds, args.warmup, tmp)
+            print(
+                json.dumps(
+                    {"machine": {"cpus": os.cpu_count()}, "serve_cpu_compare": cmp}, indent=2
+                )
+            )
+            return
         out = {
             "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
             "flood": flood(args.flood, tmp),
