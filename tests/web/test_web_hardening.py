@@ -315,7 +315,7 @@ async def test_only_the_stations_own_pages_may_call_across_origins(running: Runn
             assert r.status == 200 and "Access-Control-Allow-Origin" not in r.headers
 
 
-def test_an_operator_allowed_origin_may_call_the_api() -> None:
+async def test_an_operator_allowed_origin_may_call_the_api() -> None:
     """A web console served elsewhere (DJI's demo front end) works once the operator lists its
     origin in `[http] allowed_origins`; other sites stay refused."""
     from aiohttp.test_utils import make_mocked_request
