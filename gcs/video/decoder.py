@@ -48,11 +48,17 @@ class Decoder(threading.Thread):
     def stop(self) -> None:
         self._stop.set()
 
+    def _state(self, state: str, text: str) -> None:
+        try:
+            self.on_state(state, text)
+        except RuntimeError:  # the window listening is gone (Qt deleted the signal's source)
+            self._stop.set()
+
     def run(self) -> None:
         try:
             import av  # noqa: F401
         except ImportError:
-            self.on_state("error", "this build has no video engine (PyAV)")
+            self._state("error", "this build has no video engine (PyAV)")
             return
         while not self._stop.is_set():
             self._play_once()
@@ -65,12 +71,12 @@ class Decoder(threading.Thread):
         try:
             container: Any = av.open(self.url, options=options, timeout=(5.0, 10.0))
         except Exception as exc:
-            self.on_state("waiting", f"waiting for the picture ({exc})")
+            self._state("waiting", f"waiting for the picture ({exc})")
             return
         try:
             stream = container.streams.video[0]
             stream.thread_type = "SLICE"  # frame threading adds a frame of latency per thread
-            self.on_state("playing", "")
+            self._state("playing", "")
             frames, t0 = 0, time.monotonic()
             window: list[tuple[float, int]] = []
             arrivals: dict[int | None, float | None] = {}
@@ -98,9 +104,9 @@ class Decoder(threading.Thread):
                     )
                     self.on_frame(frame.to_ndarray(format="rgb24"), info)
             if not self._stop.is_set():
-                self.on_state("waiting", f"the stream stopped after {frames} pictures; waiting")
+                self._state("waiting", f"the stream stopped after {frames} pictures; waiting")
             log.info("decoded %d frames in %.1f s", frames, time.monotonic() - t0)
         except Exception as exc:  # a corrupt or cut stream ends this attempt only
-            self.on_state("waiting", f"the stream broke ({exc}); waiting")
+            self._state("waiting", f"the stream broke ({exc}); waiting")
         finally:
             container.close()
