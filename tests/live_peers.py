@@ -9,12 +9,56 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from command_peers import RawDock, now_ms, wait_for
+from command_peers import AIRCRAFT, DOCK, RawDock, now_ms, wait_for
 from station_harness import free_port
 
 from gcs.runtime import Runtime, ThreadedRuntime
 from gcs.station.live import Live
 from gcs.store.settings import Settings, load_settings
+
+#: The literal dock's camera and its aircraft's (video ids of §7.2) and the `live_capacity` that
+#: offers them (the aircraft's lens switchable to wide/zoom/ir).
+DOCK_CAM = f"{DOCK}/165-0-7/normal-0"
+ZOOM = f"{AIRCRAFT}/39-0-7/normal-0"
+
+CAPACITY = {
+    "available_video_number": 2,
+    "coexist_video_number_max": 2,
+    "device_list": [
+        {
+            "sn": DOCK,
+            "available_video_number": 1,
+            "coexist_video_number_max": 1,
+            "camera_list": [
+                {
+                    "camera_index": "165-0-7",
+                    "available_video_number": 1,
+                    "coexist_video_number_max": 1,
+                    "video_list": [{"video_index": "normal-0", "video_type": "normal"}],
+                }
+            ],
+        },
+        {
+            "sn": AIRCRAFT,
+            "available_video_number": 1,
+            "coexist_video_number_max": 1,
+            "camera_list": [
+                {
+                    "camera_index": "39-0-7",
+                    "available_video_number": 1,
+                    "coexist_video_number_max": 1,
+                    "video_list": [
+                        {
+                            "video_index": "normal-0",
+                            "video_type": "normal",
+                            "switchable_video_types": ["wide", "zoom", "ir"],
+                        }
+                    ],
+                }
+            ],
+        },
+    ],
+}
 
 
 def live_runtime(

@@ -20,54 +20,12 @@ from typing import Any
 import aiohttp
 import pytest
 from command_peers import AIRCRAFT, DOCK, RawDock, wait_for
-from live_peers import bound_live_dock, live_runtime
+from live_peers import CAPACITY, DOCK_CAM, ZOOM, bound_live_dock, live_runtime
 from station_harness import free_port
 
 from gcs.runtime import ThreadedRuntime
 from gcs.station.bus import LogEntry
 from gcs.station.live import Live
-
-DOCK_CAM = f"{DOCK}/165-0-7/normal-0"
-ZOOM = f"{AIRCRAFT}/39-0-7/normal-0"
-
-CAPACITY = {
-    "available_video_number": 2,
-    "coexist_video_number_max": 2,
-    "device_list": [
-        {
-            "sn": DOCK,
-            "available_video_number": 1,
-            "coexist_video_number_max": 1,
-            "camera_list": [
-                {
-                    "camera_index": "165-0-7",
-                    "available_video_number": 1,
-                    "coexist_video_number_max": 1,
-                    "video_list": [{"video_index": "normal-0", "video_type": "normal"}],
-                }
-            ],
-        },
-        {
-            "sn": AIRCRAFT,
-            "available_video_number": 1,
-            "coexist_video_number_max": 1,
-            "camera_list": [
-                {
-                    "camera_index": "39-0-7",
-                    "available_video_number": 1,
-                    "coexist_video_number_max": 1,
-                    "video_list": [
-                        {
-                            "video_index": "normal-0",
-                            "video_type": "normal",
-                            "switchable_video_types": ["wide", "zoom", "ir"],
-                        }
-                    ],
-                }
-            ],
-        },
-    ],
-}
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 import pytest
 from command_peers import AIRCRAFT, DOCK, RawDock, now_ms, wait_for
-from live_peers import bound_live_dock, live_runtime
+from live_peers import CAPACITY, DOCK_CAM, ZOOM, bound_live_dock, live_runtime
 
 from gcs.runtime import Runtime, ThreadedRuntime
 from gcs.station.bus import LogEntry
@@ -27,41 +27,6 @@ from gcs.store.settings import Settings, load_settings
 av = pytest.importorskip("av")
 if shutil.which("ffprobe") is None:
     pytest.skip("Debian's ffprobe (apt package ffmpeg) is not installed", allow_module_level=True)
-
-ZOOM = f"{AIRCRAFT}/39-0-7/normal-0"
-DOCK_CAM = f"{DOCK}/165-0-7/normal-0"
-CAPACITY = {
-    "available_video_number": 2,
-    "coexist_video_number_max": 2,
-    "device_list": [
-        {
-            "sn": DOCK,
-            "available_video_number": 1,
-            "coexist_video_number_max": 1,
-            "camera_list": [
-                {
-                    "camera_index": "165-0-7",
-                    "available_video_number": 1,
-                    "coexist_video_number_max": 1,
-                    "video_list": [{"video_index": "normal-0", "video_type": "normal"}],
-                }
-            ],
-        },
-        {
-            "sn": AIRCRAFT,
-            "available_video_number": 1,
-            "coexist_video_number_max": 1,
-            "camera_list": [
-                {
-                    "camera_index": "39-0-7",
-                    "available_video_number": 1,
-                    "coexist_video_number_max": 1,
-                    "video_list": [{"video_index": "normal-0", "video_type": "normal"}],
-                }
-            ],
-        },
-    ],
-}
 
 
 @pytest.fixture(scope="module")
