@@ -339,8 +339,10 @@ def test_recordings_a_previous_run_could_not_store_are_saved_at_start(tmp_path: 
         assert row.path == f"{AIRCRAFT}/39-0-7" and row.name == mp4.name
         assert row.create_time == 1796292900250  # 2026-12-03 10:15:00.250 UTC, from the name
         wait_for(lambda: not mp4.exists(), 10, "the local copy removed")
-        assert not part.exists()
-        assert (folder / "LIVE_20261203102000000_39-0-7.mp4.unfinished").exists()
+        # the .part comes after the .mp4 (oldest first): wait for it too, never race it
+        unfinished = folder / "LIVE_20261203102000000_39-0-7.mp4.unfinished"
+        wait_for(lambda: not part.exists(), 10, "the .part renamed")
+        assert unfinished.exists()
         wait_for(  # said to the operator (the events panel's history)
             lambda: any(
                 "could not finish" in e.message and e.level == "warning"
