@@ -286,40 +286,47 @@ def read_video(source: str, timeout_s: float = 20.0) -> VideoFacts:
 
     `source` is a URL (a presigned GET): FFmpeg reads only what it needs with ranged requests
     (the `moov` box, wherever it is, and the first frames), so a 4 GB video is never fetched.
-    PyAV (FFmpeg's libraries, in wheels for every platform) reads every container and codec
-    DJI aircraft record (MP4/MOV, H.264/H.265).
+    FFmpeg (`gcs.video.ffmpeg`, the libraries Qt ships) reads every container and codec DJI
+    aircraft record (MP4/MOV, H.264/H.265).
     """
+    from PIL import Image
+
+    from gcs.video import ffmpeg
+
     try:
-        import av  # optional: the installers leave PyAV out (its wheels carry GPL codecs)
-    except ImportError:
-        return VideoFacts(
-            problem="video metadata needs PyAV, which this build of the station does not include"
-        )
-    try:
-        with av.open(source, timeout=(timeout_s, timeout_s)) as container:
-            if not container.streams.video:
+        with ffmpeg.Input(source, open_timeout=timeout_s, read_timeout=timeout_s) as container:
+            stream = container.video
+            if stream is None:
                 return VideoFacts(problem="the file has no video stream")
-            stream = container.streams.video[0]
-            duration = container.duration
-            if duration is None and stream.duration is not None and stream.time_base:
-                duration = int(stream.duration * stream.time_base * 1_000_000)
+            seconds = container.duration_s or stream.duration_s
             facts = VideoFacts(
-                width=stream.codec_context.width or None,
-                height=stream.codec_context.height or None,
-                duration_ms=None if duration is None else int(duration // 1000),
-                codec=stream.codec_context.name or "",
-                create_time_ms=parse_time(container.metadata.get("creation_time")),
+                width=stream.width or None,
+                height=stream.height or None,
+                duration_ms=None if seconds is None else int(seconds * 1000),
+                codec=stream.codec,
+                create_time_ms=parse_time(
+                    container.metadata.get("creation_time") or stream.metadata.get("creation_time")
+                ),
             )
             thumb = None
-            for frame in container.decode(video=0):
-                image = frame.to_image()  # type: ignore[no-untyped-call]
-                image.thumbnail((mediafile.THUMB_SIZE, mediafile.THUMB_SIZE))
-                out = io.BytesIO()
-                image.convert("RGB").save(out, "JPEG", quality=80)
-                thumb = out.getvalue()
-                break
+            decoder = ffmpeg.Decoder(stream)
+            try:
+                for packet in container.packets(stream):
+                    pictures = decoder.decode(packet)
+                    if pictures:
+                        pic = pictures[0]
+                        image = Image.frombytes("RGB", (pic.width, pic.height), pic.rgb)
+                        image.thumbnail((mediafile.THUMB_SIZE, mediafile.THUMB_SIZE))
+                        out = io.BytesIO()
+                        image.save(out, "JPEG", quality=80)
+                        thumb = out.getvalue()
+                        break
+            finally:
+                decoder.close()
             return replace(facts, thumbnail=thumb)
-    except (av.FFmpegError, OSError, ValueError) as exc:
+    except ffmpeg.Unavailable as exc:
+        return VideoFacts(problem=f"video metadata cannot be read: {exc}")
+    except (ffmpeg.FFmpegError, OSError, ValueError) as exc:
         return VideoFacts(problem=f"not a readable video: {exc}")
 
 

@@ -1,7 +1,7 @@
-"""Decoding a live stream off the GUI thread: `Decoder` reads a playback URL with PyAV on its
-own thread and hands each decoded picture (an RGB array) to a callback, with its frame rate and
-bitrate. Only the newest picture matters to a window, so a slow consumer costs nothing here: the
-callback is expected to keep the latest and drop the rest.
+"""Decoding a live stream off the GUI thread: `Decoder` reads a playback URL with FFmpeg
+(`gcs.video.ffmpeg`) on its own thread and hands each decoded picture (an RGB array) to a
+callback, with its frame rate and bitrate. Only the newest picture matters to a window, so a
+slow consumer costs nothing here: the callback is expected to keep the latest and drop the rest.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from gcs.video import stamp
+from gcs.video import ffmpeg, stamp
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,6 @@ class Decoder(threading.Thread):
         self.on_frame = on_frame
         self.on_state = on_state
         self._stop = threading.Event()
-        self._container: Any = None
 
     def stop(self) -> None:
         self._stop.set()
@@ -55,58 +54,67 @@ class Decoder(threading.Thread):
             self._stop.set()
 
     def run(self) -> None:
-        try:
-            import av  # noqa: F401
-        except ImportError:
-            self._state("error", "this build has no video engine (PyAV)")
+        missing = ffmpeg.unavailable()
+        if missing is not None:
+            self._state("error", missing)
             return
         while not self._stop.is_set():
             self._play_once()
             self._stop.wait(1.0)  # the device may (re)start pushing: try again
 
     def _play_once(self) -> None:
-        import av
-
         options = {"fflags": "nobuffer", "analyzeduration": "200000", "probesize": "32768"}
         try:
-            container: Any = av.open(self.url, options=options, timeout=(5.0, 10.0))
+            container = ffmpeg.Input(
+                self.url, options, open_timeout=5.0, read_timeout=10.0, stop=self._stop
+            )
         except Exception as exc:
             self._state("waiting", f"waiting for the picture ({exc})")
             return
+        decoder: ffmpeg.Decoder | None = None
         try:
-            stream = container.streams.video[0]
-            stream.thread_type = "SLICE"  # frame threading adds a frame of latency per thread
+            stream = container.video
+            if stream is None:
+                self._state("waiting", "the stream has no video; waiting")
+                return
+            # slice threads only: frame threading adds a frame of latency per thread
+            decoder = ffmpeg.Decoder(stream)
             self._state("playing", "")
             frames, t0 = 0, time.monotonic()
             window: list[tuple[float, int]] = []
             arrivals: dict[int | None, float | None] = {}
-            for packet in container.demux(stream):
+            for packet in container.packets(stream):
                 if self._stop.is_set():
                     break
-                if packet.size:
-                    arrivals[packet.pts] = stamp.arrival_time(memoryview(packet))
+                size = packet.size
+                arrival = stamp.arrival_time(packet.head(256)) if size else None
+                if size:
+                    arrivals[packet.pts] = arrival
                     if len(arrivals) > 64:  # frames the decoder never gave back
                         arrivals.pop(next(iter(arrivals)))
-                for frame in packet.decode():
+                for picture in decoder.decode(packet):
                     now = time.monotonic()
                     frames += 1
-                    window.append((now, packet.size))
+                    window.append((now, size))
                     while window and now - window[0][0] > 2.0:
                         window.pop(0)
                     span = max(1e-3, now - window[0][0]) if len(window) > 1 else 1.0
                     info = FrameInfo(
-                        frame.width,
-                        frame.height,
+                        picture.width,
+                        picture.height,
                         round((len(window) - 1) / span, 1),
                         round(sum(s for _, s in window) * 8 / 1000 / span, 1),
                         frames,
-                        arrivals.pop(frame.pts, None),
+                        arrivals.pop(picture.pts, arrival),
                     )
-                    self.on_frame(frame.to_ndarray(format="rgb24"), info)
+                    self.on_frame(picture.to_ndarray(), info)
+                packet.free()
             if not self._stop.is_set():
                 self._state("waiting", f"the stream stopped after {frames} pictures; waiting")
             log.info("decoded %d frames in %.1f s", frames, time.monotonic() - t0)
         except Exception as exc:  # a corrupt or cut stream ends this attempt only
             self._state("waiting", f"the stream broke ({exc}); waiting")
         finally:
+            if decoder is not None:
+                decoder.close()
             container.close()

@@ -1,13 +1,13 @@
 """Recording a live stream to MP4 without re-encoding.
 
 Theory of operation. A `Recorder` is one more viewer of the media server: it reads the stream's
-playback URL (MPEG-TS over HTTP) with PyAV on its own thread and copies the H.264 packets into
-an MP4 muxer whose stream is made from the input stream as a template — nothing is decoded or
-encoded, so the file has the device's own resolution, profile and bitrate. The file starts at
-a key frame (packets before the first one are dropped) and its timestamps are moved to start at
-zero; a packet whose decoding time does not advance (a device glitch the MP4 muxer refuses) is
-dropped and counted. `stop()` ends the recording; a stream that ends by itself ends it too.
-Either way the muxer is closed, so the MP4 index is written and the file plays.
+playback URL (MPEG-TS over HTTP) with FFmpeg (`gcs.video.ffmpeg`) on its own thread and copies
+the H.264 packets into an MP4 muxer whose stream is made from the input stream as a template —
+nothing is decoded or encoded, so the file has the device's own resolution, profile and bitrate.
+The file starts at a key frame (packets before the first one are dropped) and its timestamps are
+moved to start at zero; a packet whose decoding time does not advance (a device glitch the MP4
+muxer refuses) is dropped and counted. `stop()` ends the recording; a stream that ends by itself
+ends it too. Either way the muxer is closed, so the MP4 index is written and the file plays.
 
 The result (`Recording`) says where the file is, how long it is and how it ended; `on_done` is
 called with it on the recorder's thread when it has finished (the caller moves it on).
@@ -21,7 +21,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+from gcs.video import ffmpeg
 
 log = logging.getLogger(__name__)
 
@@ -32,15 +33,11 @@ READ_TIMEOUT_S = 10.0
 
 
 class NoVideoEngine(RuntimeError):
-    """This build has no PyAV: nothing can be recorded."""
+    """This installation has no video engine: nothing can be recorded."""
 
 
 def have_engine() -> bool:
-    try:
-        import av  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return ffmpeg.unavailable() is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,12 +124,10 @@ class Recorder(threading.Thread):
         )
 
     def _record(self) -> Recording:
-        try:
-            import av
-        except ImportError:
-            msg = "recording needs the video engine (PyAV), which this build does not include"
-            return self._result(0.0, 0, 0, "", "error", msg, 0, 0.0)
-        src: Any = None
+        missing = ffmpeg.unavailable()
+        if missing is not None:
+            return self._result(0.0, 0, 0, "", "error", f"cannot record: {missing}", 0, 0.0)
+        src: ffmpeg.Input | None = None
         while src is None:  # the device may not push yet: wait for it until stopped
             if self.publishing is not None and not self.publishing():
                 if self._halt.wait(0.1):
@@ -140,10 +135,12 @@ class Recorder(threading.Thread):
                     return self._result(0.0, 0, 0, "", "stop", why, 0, 0.0)
                 continue
             try:
-                src = av.open(
+                src = ffmpeg.Input(
                     self.url,
-                    options={"fflags": "nobuffer", "analyzeduration": "500000"},
-                    timeout=(OPEN_TIMEOUT_S, READ_TIMEOUT_S),
+                    {"fflags": "nobuffer", "analyzeduration": "500000"},
+                    open_timeout=OPEN_TIMEOUT_S,
+                    read_timeout=READ_TIMEOUT_S,
+                    stop=self._halt,
                 )
             except Exception as exc:
                 log.info("recording %s: no stream yet: %s", self.path.name, exc)
@@ -151,21 +148,19 @@ class Recorder(threading.Thread):
                     why = f"no picture arrived before the recording was stopped ({exc})"
                     return self._result(0.0, 0, 0, "", "stop", why, 0, 0.0)
         try:
-            if not src.streams.video:
+            if src.video is None:
                 return self._result(0.0, 0, 0, "", "error", "the stream has no video", 0, 0.0)
-            return self._copy(src, src.streams.video[0])
+            return self._copy(src, src.video)
         finally:
             src.close()
 
-    def _copy(self, src: Any, vs: Any) -> Recording:
-        import av
-
+    def _copy(self, src: ffmpeg.Input, vs: ffmpeg.Stream) -> Recording:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         part = self.path.with_name(self.path.name + ".part")
-        out: Any = av.open(str(part), "w", format="mp4", options={"movflags": "+faststart"})
-        ostream = out.add_stream_from_template(vs)
-        width, height = vs.codec_context.width, vs.codec_context.height
-        codec = vs.codec_context.name or ""
+        out = ffmpeg.Output(part, "mp4", {"movflags": "+faststart"})
+        index = out.add_stream_from(vs)
+        width, height = vs.width, vs.height
+        codec = vs.codec
         origin: int | None = None
         last_dts = -1
         first_t = last_t = 0.0
@@ -173,7 +168,7 @@ class Recorder(threading.Thread):
         dropped = 0
         ended_by, problem = "stream ended", ""
         try:
-            for packet in src.demux(vs):
+            for packet in src.packets(vs):
                 if self._halt.is_set():
                     ended_by = "stop"
                     break
@@ -194,8 +189,7 @@ class Recorder(threading.Thread):
                 t = float(dts * packet.time_base)
                 first_t = t if self.frames == 0 else first_t
                 last_t = t
-                packet.stream = ostream
-                out.mux(packet)
+                out.mux(packet, index, interleave=True)
                 self.frames += 1
                 if self.frames == 1:
                     self._first_key.set()

@@ -1,6 +1,7 @@
 """The station's media server, run as a child process (`gcs media`): RTMP ingest and MPEG-TS
-playback over HTTP, on FFmpeg through PyAV (no home-made RTMP: FFmpeg's own RTMP server, its
-FLV demuxer and MPEG-TS muxer; packets are copied, never re-encoded).
+playback over HTTP, on FFmpeg's own libraries (`gcs.video.ffmpeg`, the LGPL build Qt ships; no
+home-made RTMP: FFmpeg's own RTMP server, its FLV demuxer and MPEG-TS muxer; packets are copied,
+never re-encoded).
 
 Theory of operation. The parent (`gcs.video.process.MediaProcess`) writes one JSON object per
 line on our standard input — `{"op": "add", "name", "secret", "token"}` (a push to accept),
@@ -11,7 +12,7 @@ line on our standard input — `{"op": "add", "name", "secret", "token"}` (a pus
 closing means the parent is gone: we exit.
 
 RTMP: one listening port, ours. Each device connection gets a fresh FFmpeg RTMP listener (listen
-mode accepts one connection per `av.open`) on a loopback port of its own, and the device's bytes
+mode accepts one connection per open) on a loopback port of its own, and the device's bytes
 are passed through to it unchanged, so any number of devices may connect at once. FFmpeg is told
 to expect a name no device can know, so it logs the name the device actually publishes
 ("Unexpected stream NAME?secret=S, expecting …"); the ingest thread reads it from that log
@@ -43,7 +44,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from gcs.video import stamp
+from gcs.video import ffmpeg, stamp
 
 log = logging.getLogger("gcs.video.server")
 
@@ -130,11 +131,15 @@ class Slot:
 
 
 class _Fanout:
-    """The file the MPEG-TS muxer writes into: each flush is one packet's TS bytes."""
+    """What the MPEG-TS muxer writes into: each flush is one packet's TS bytes (a WHIP relay
+    also writes through `write`)."""
 
     def __init__(self, slot: Slot) -> None:
         self.slot = slot
         self.key = False
+
+    def __call__(self, data: bytes) -> None:
+        self.slot.send(data, self.key)
 
     def write(self, data: bytes) -> int:
         self.slot.send(bytes(data), self.key)
@@ -144,17 +149,20 @@ class _Fanout:
         pass
 
 
-class _NameCatcher(logging.Handler):
-    """Reads the published name out of FFmpeg's "Unexpected stream" warning, per thread."""
+_libav_log = logging.getLogger("libav")
 
-    def __init__(self, server: MediaServer) -> None:
-        super().__init__(logging.WARNING)
-        self.server = server
 
-    def emit(self, record: logging.LogRecord) -> None:
-        m = _UNEXPECTED.search(record.getMessage())
-        if m and record.thread is not None:
-            self.server.published_name(record.thread, m.group(1))
+def _on_ffmpeg_log(server: MediaServer, level: int, text: str) -> None:
+    """FFmpeg's warnings and errors: logged; the published name is read out of the RTMP
+    server's "Unexpected stream" warning, for the thread that logged it."""
+    m = _UNEXPECTED.search(text)
+    if m:
+        server.published_name(threading.get_ident(), m.group(1))
+    _libav_log.log(
+        logging.ERROR if level < ffmpeg.LOG_WARNING else logging.WARNING,
+        "%s",
+        _SECRETS.sub(r"\1=***", text),
+    )
 
 
 class MediaServer:
@@ -199,18 +207,16 @@ class MediaServer:
         threading.Thread(target=self._pull, args=(slot, url), name="pull", daemon=True).start()
 
     def _pull(self, slot: Slot, url: str) -> None:
-        import av
-
         options = {"rtsp_transport": "tcp", "fflags": "nobuffer", "analyzeduration": "300000"}
         while not slot.closed.is_set():
             try:
-                container: Any = av.open(url, options=options, timeout=(10.0, 10.0))
+                container = ffmpeg.Input(url, options, stop=slot.closed)
             except Exception as exc:
                 emit("pull_failed", name=slot.name, message=f"cannot read {slot.name}: {exc}")
                 slot.closed.wait(2.0)
                 continue
             try:
-                if container.streams.video:
+                if container.video is not None:
                     self._relay(container, slot, "pull")
             finally:
                 container.close()
@@ -280,8 +286,6 @@ class MediaServer:
         back.join(5.0)
 
     def _ingest(self, port: int) -> None:
-        import av
-
         me = threading.get_ident()
         options = {
             "listen": "1",
@@ -289,11 +293,9 @@ class MediaServer:
             "analyzeduration": "300000",
             "probesize": "65536",
         }
-        container: Any = None
+        container: ffmpeg.Input | None = None
         try:
-            container = av.open(
-                f"rtmp://127.0.0.1:{port}/live/{SENTINEL}", options=options, timeout=(10.0, 10.0)
-            )
+            container = ffmpeg.Input(f"rtmp://127.0.0.1:{port}/live/{SENTINEL}", options)
         except Exception as exc:  # a connection that broke before its stream was known
             log.info("rtmp: a connection ended before publishing: %s", exc)
         with self._lock:
@@ -305,7 +307,7 @@ class MediaServer:
         finally:
             container.close()
 
-    def _serve(self, container: Any, published: str | None) -> None:
+    def _serve(self, container: ffmpeg.Input, published: str | None) -> None:
         name, _, query = (published or "").partition("?")
         secret = parse_qs(query).get("secret", [""])[0]
         with self._lock:
@@ -318,37 +320,35 @@ class MediaServer:
         if slot.publishing:
             emit("refused", name=name, message=f"RTMP push to {name!r} refused: already pushed")
             return
-        if not container.streams.video:
+        if container.video is None:
             emit("refused", name=name, message=f"RTMP push to {name!r} has no video")
             return
         self._relay(container, slot, "rtmp")
 
-    def _relay(self, container: Any, slot: Slot, how: str) -> None:
+    def _relay(self, container: ffmpeg.Input, slot: Slot, how: str) -> None:
         """Copy the container's video packets to the slot's viewers as MPEG-TS."""
-        import av
-
         name = slot.name
         slot.publishing = True
         emit("publishing", name=name)
         log.info("%s: %s publishing", how, name)
-        vs = container.streams.video[0]
+        vs = container.video
+        assert vs is not None
         fan = _Fanout(slot)
-        out = av.open(fan, "w", format="mpegts", options=TS_OPTIONS)
+        out = ffmpeg.Output(fan, "mpegts", TS_OPTIONS)
         try:
-            ostream = out.add_stream_from_template(vs)
+            index = out.add_stream_from(vs)
             # issue 12: each H.264 packet carries its arrival time, for the latency shown
-            nal_size = stamp.nal_length_size(vs.codec_context.extradata)
-            stamping = vs.codec_context.name == "h264"
-            for packet in container.demux(vs):
+            nal_size = stamp.nal_length_size(vs.extradata)
+            stamping = vs.codec == "h264"
+            for packet in container.packets(vs):
                 if slot.closed.is_set():
                     break
                 if packet.dts is None:
                     continue
                 if stamping:
                     packet = stamp.stamp_packet(packet, nal_size, time.time())
-                fan.key = bool(packet.is_keyframe)
-                packet.stream = ostream
-                out.mux(packet)
+                fan.key = packet.is_keyframe
+                out.mux(packet, index)
                 slot.packets += 1
         except Exception as exc:  # a broken or corrupt push ends this stream only
             log.warning("%s: %s ended: %s", how, name, exc)
@@ -481,17 +481,13 @@ def run(host: str, rtmp_port: int, http_port: int) -> int:
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"
     )
     try:
-        import av
-        import av.logging
-    except ImportError as exc:
-        emit("failed", message=f"this build has no video engine (PyAV): {exc}")
+        engine = ffmpeg.engine()
+    except ffmpeg.Unavailable as exc:
+        emit("failed", message=str(exc))
         return 2
-    av.logging.set_level(av.logging.WARNING)
-    # every message at once, in the thread that logged it (PyAV otherwise holds back a repeated
-    # message and tallies it later, from whichever thread logs next)
-    av.logging.set_skip_repeated(False)
     server = MediaServer(host, rtmp_port, http_port)
-    logging.getLogger("libav").addHandler(_NameCatcher(server))
+    # every message at once, on the thread that logged it (the published name is read there)
+    engine.set_log_handler(lambda level, text: _on_ffmpeg_log(server, level, text))
     try:
         server.start_http()
     except OSError as exc:

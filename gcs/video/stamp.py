@@ -13,7 +13,7 @@ length-prefixed (AVCC, as FLV/RTMP carries H.264) or start codes (Annex B, as MP
 
 from __future__ import annotations
 
-from typing import Any
+from gcs.video import ffmpeg
 
 #: Ours: chosen with no zero byte (see the module docstring).
 UUID = bytes.fromhex("6763732d61727269a1b2c3d4e5f61728")
@@ -58,12 +58,6 @@ def arrival_time(data: bytes | memoryview) -> float | None:
     return int(digits) / 1_000_000
 
 
-def stamp_packet(packet: Any, length_size: int, arrival_s: float) -> Any:
-    """A copy of an H.264 PyAV packet with the SEI in front (timing and key flag kept)."""
-    import av
-
-    out = av.Packet(framed(arrival_s, length_size) + bytes(packet))
-    out.pts, out.dts, out.time_base = packet.pts, packet.dts, packet.time_base
-    out.duration = packet.duration
-    out.is_keyframe = packet.is_keyframe
-    return out
+def stamp_packet(packet: ffmpeg.Packet, length_size: int, arrival_s: float) -> ffmpeg.Packet:
+    """A copy of an H.264 packet with the SEI in front (timing and key flag kept)."""
+    return ffmpeg.Packet.new(framed(arrival_s, length_size) + bytes(packet), packet)
