@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from waits import wait_until
 
 from gcs.video import ffmpeg
-from waits import wait_until
 
 av = pytest.importorskip("av")
 np = pytest.importorskip("numpy")
