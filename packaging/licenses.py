@@ -25,7 +25,7 @@ HERE = Path(__file__).resolve().parent
 # Installed with the gui extra but never imported by the product: excluded from the bundle by
 # the spec (kept here so the licence list and the bundle agree).
 # PyAV ("av"): PyPI's wheels carry a GPL build of FFmpeg (libx264, libx265); the spec leaves it
-# out of the bundle (THIRD-PARTY.md, "Left out").
+# out of the bundle (THIRD-PARTY.md, "Left out"); live video uses Qt's LGPL FFmpeg instead.
 # aiortc and the packages only it needs (WHIP ingest): aiortc imports PyAV, so they stay out
 # with it (THIRD-PARTY.md, "Left out").
 WEBRTC = ("aiortc", "aioice", "pylibsrtp", "pyopenssl", "google-crc32c", "pyee", "dnspython")
