@@ -284,3 +284,84 @@ def test_bundled_desktop_window_opens_offscreen_and_shows_the_fleet(
     # No --data-dir: the station made its data folder in the OS's usual per-user place.
     data = home / ".local" / "share" / "gcs"
     assert (data / "gcs.toml").is_file() and (data / "gcs.db").is_file()
+
+
+def test_bundled_media_server_takes_an_rtmp_push_and_plays_it_back(
+    bundle: Path, tmp_path: Path
+) -> None:
+    """Live video in the installer: the bundle's own `gcs media` (Qt's LGPL FFmpeg, no PyAV in
+    the bundle) accepts a push with the stream's secret, refuses one without it, and plays the
+    pictures back as MPEG-TS (the test's publisher and player are PyAV, outside the bundle)."""
+    av = pytest.importorskip("av")
+    from live_push import Pusher, read_number
+
+    assert not list((bundle / "_internal").glob("av/")), "PyAV (GPL FFmpeg) is in the bundle"
+    proc = subprocess.Popen(
+        [
+            str(bundle / "gcs"),
+            "media",
+            "--host",
+            "127.0.0.1",
+            "--rtmp-port",
+            "0",
+            "--http-port",
+            "0",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=bundle_env(tmp_path / "home"),
+    )
+    lines: list[str] = []
+    _read_lines(proc, lines)
+    pushers: list[Pusher] = []
+
+    def events(kind: str) -> list[dict[str, Any]]:
+        found = []
+        for line in list(lines):
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if event.get("event") == kind:
+                found.append(event)
+        return found
+
+    try:
+        _wait(lambda: events("ready") or events("failed"), 60, lambda: f"ready: {lines}")
+        assert not events("failed"), lines
+        ready = events("ready")[0]
+        assert proc.stdin is not None
+        proc.stdin.write(json.dumps({"op": "add", "name": "cam", "secret": "s3", "token": "t"}))
+        proc.stdin.write("\n")
+        proc.stdin.flush()
+        rtmp = f"rtmp://127.0.0.1:{ready['rtmp_port']}/live"
+        intruder = Pusher(f"{rtmp}/cam?secret=wrong", seconds=20)
+        pushers.append(intruder)
+        intruder.start()
+        _wait(lambda: events("refused"), 30, lambda: f"the refusal: {lines}")
+        assert "wrong secret" in events("refused")[0]["message"]
+        pusher = Pusher(f"{rtmp}/cam?secret=s3", seconds=60, size=(320, 180))
+        pushers.append(pusher)
+        pusher.start()
+        _wait(lambda: events("publishing"), 30, lambda: f"publishing: {lines}, {pusher.error}")
+        url = f"http://127.0.0.1:{ready['http_port']}/live/cam.ts?token=t"
+        numbers: list[int] = []
+        with av.open(url, timeout=(10.0, 10.0)) as player:
+            for frame in player.decode(video=0):
+                numbers.append(read_number(frame.to_ndarray(format="rgb24")))
+                if len(numbers) == 30:
+                    break
+        assert (frame.width, frame.height) == (320, 180)
+        assert numbers == sorted(numbers) and numbers[-1] - numbers[0] >= 25, numbers
+    finally:
+        for p in pushers:
+            p.stop.set()
+        if proc.stdin is not None:
+            proc.stdin.close()  # the parent is gone: the media server exits
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)

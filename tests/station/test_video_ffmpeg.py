@@ -4,6 +4,7 @@ files PyAV (the tests' encoder, never shipped) writes and reads."""
 from __future__ import annotations
 
 import fractions
+import itertools
 import socket
 import threading
 from pathlib import Path
@@ -77,6 +78,10 @@ def test_streams_metadata_and_pictures_of_a_file(clip: Path) -> None:
         pictures += dec.decode(None)
         dec.close()
     assert len(pictures) == FRAMES
+    # each picture keeps its packet's time (the live window matches arrival stamps by it)
+    times = [p.pts or 0 for p in pictures]
+    steps = {(b - a) * v.time_base for a, b in itertools.pairwise(times)}
+    assert steps == {fractions.Fraction(1, 30)}
     for n in (0, 17, FRAMES - 1):
         rgb = pictures[n].to_ndarray()
         assert rgb.shape == (H, W, 3)
