@@ -55,6 +55,7 @@ MEDIA_VIDEO = 0
 PIX_FMT_RGB24 = 2
 SWS_BILINEAR = 2
 AVIO_FLAG_WRITE = 2
+LOG_ERROR = 16
 LOG_WARNING = 24
 
 # Structure offsets (64-bit; the option check in `_verify` proves them for the loaded build).
@@ -183,6 +184,8 @@ class Engine:
         #: FFmpeg's own statement of its licence ("LGPL version 2.1 or later" for Qt's build)
         self.licence = (self.avcodec_license() or b"").decode()
         self._log_cb: Any = None
+        # FFmpeg's own messages go to stderr: errors only, unless a handler is set
+        self.av_log_set_level(LOG_ERROR)
         self.avformat_network_init()
 
     def __getattr__(self, name: str) -> Any:  # the bound functions (set in __init__)
