@@ -329,7 +329,7 @@ def _load() -> Engine:
             problems.append(f"{d}: a function is missing ({exc})")
             continue
         _verify(eng)
-        if "GPL" in eng.licence and "LGPL" not in eng.licence or "nonfree" in eng.licence:
+        if ("GPL" in eng.licence and "LGPL" not in eng.licence) or "nonfree" in eng.licence:
             # a GPL or non-free FFmpeg placed beside Qt: the installers must never ship one
             log.warning("the FFmpeg in %s is %s, not LGPL", d, eng.licence)
         log.info("video engine: FFmpeg libavformat %s from %s", ".".join(map(str, eng.version)), d)
