@@ -3,9 +3,12 @@
 The picture is a moving bar on a background whose colour says the lens (wide blue, zoom green,
 IR grey, normal dark), with the sending time drawn across the top as 32 black/white blocks
 (milliseconds of the wall clock, modulo 2³²) so a receiver can measure latency: see
-`read_time_ms`. Resolution follows `video_quality` (§7.2). Encoding uses PyAV's libx264 (GPL):
-fine in the simulator of a development install; PyAV is not in the installers (THIRD-PARTY.md),
-where the simulated cameras are silent (`available()` is False) but still answer every method.
+`read_time_ms`. Resolution follows `video_quality` (§7.2). Encoding uses PyAV's libx264 (GPL)
+where it is installed (a development install). The installers have no PyAV (THIRD-PARTY.md):
+there the camera writes lossless H.264 of its own (`gcs.sim.pcm264`: I_PCM macroblocks, only
+those that changed, 640x360 at 15 fps) and pushes it with the station's video engine (Qt's
+LGPL FFmpeg, `gcs.video.ffmpeg`). With neither, `available()` is False and the simulated
+cameras are silent but still answer every method.
 """
 
 from __future__ import annotations
@@ -31,13 +34,31 @@ LENS_COLOURS = {
 FPS = 30
 
 
-def available() -> bool:
+#: The lossless fallback's picture size and rate (`gcs.sim.pcm264`: ~20 KB a picture).
+PCM_SIZE = (640, 360)
+PCM_FPS = 15
+
+
+def encoder() -> str | None:
+    """ "x264" (PyAV), "pcm" (`gcs.sim.pcm264` pushed through the station's video engine) or
+    None when this installation can push no video."""
     try:
-        import av  # noqa: F401
         import numpy  # noqa: F401
     except ImportError:
-        return False
-    return True
+        return None
+    try:
+        import av  # noqa: F401
+
+        return "x264"
+    except ImportError:
+        pass
+    from gcs.video import ffmpeg
+
+    return "pcm" if ffmpeg.unavailable() is None else None
+
+
+def available() -> bool:
+    return encoder() is not None
 
 
 def draw_time_ms(img: Any, ms: int) -> None:
@@ -85,10 +106,12 @@ class CameraPush(threading.Thread):
     """Push until `stop()`; a refused or broken connection is retried every 2 s (as devices
     do). `lens` may change while it runs; a new quality needs a new push."""
 
-    def __init__(self, url: str, quality: int, lens: str) -> None:
+    def __init__(self, url: str, quality: int, lens: str, *, kind: str | None = None) -> None:
+        """`kind`: the encoder ("x264" or "pcm"; default: the best installed)."""
         super().__init__(name="sim-camera", daemon=True)
         self.url = url
-        self.size = SIZES.get(quality, SIZES[0])
+        self.kind = kind or encoder() or "x264"
+        self.size = SIZES.get(quality, SIZES[0]) if self.kind == "x264" else PCM_SIZE
         self.lens = lens
         self.frames = 0
         self.connections = 0
@@ -108,6 +131,9 @@ class CameraPush(threading.Thread):
             self._stop.wait(2.0)
 
     def _push(self) -> None:
+        if self.kind == "pcm":
+            self._push_pcm()
+            return
         import av
 
         w, h = self.size
@@ -127,6 +153,37 @@ class CameraPush(threading.Thread):
                 n += 1
                 self.frames += 1
                 delay = t0 + n / FPS - time.monotonic()
+                if delay > 0:
+                    self._stop.wait(delay)
+        finally:
+            out.close()
+
+    def _push_pcm(self) -> None:
+        """The installers' camera: lossless H.264 of our own, muxed and pushed by FFmpeg."""
+        from gcs.sim.pcm264 import Encoder
+        from gcs.video import ffmpeg
+
+        w, h = self.size
+        enc = Encoder(w, h, gop=PCM_FPS * 2)
+        tb = fractions.Fraction(1, PCM_FPS)
+        out = ffmpeg.Output(
+            self.url,
+            "flv",
+            io_options={"rw_timeout": "5000000"},
+            open_timeout=5.0,
+            stop=self._stop,
+        )
+        self.connections += 1
+        try:
+            index = out.add_video_stream("h264", w, h, enc.extradata, tb)
+            t0 = time.monotonic()
+            n = 0
+            while not self._stop.is_set():
+                au, key = enc.encode(picture(n, self.size, self.lens))
+                out.mux(ffmpeg.Packet.new(au, time_base=tb, pts=n, key=key), index)
+                n += 1
+                self.frames += 1
+                delay = t0 + n / PCM_FPS - time.monotonic()
                 if delay > 0:
                     self._stop.wait(delay)
         finally:

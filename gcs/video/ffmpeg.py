@@ -52,6 +52,7 @@ EOF_ERROR = -0x20464F45  # AVERROR_EOF: -MKTAG('E','O','F',' ')
 EXIT_ERROR = -0x54495845  # AVERROR_EXIT: -MKTAG('E','X','I','T')
 PKT_FLAG_KEY = 1
 MEDIA_VIDEO = 0
+CODEC_H264 = 27  # AV_CODEC_ID_H264
 PIX_FMT_RGB24 = 2
 SWS_BILINEAR = 2
 AVIO_FLAG_WRITE = 2
@@ -75,6 +76,8 @@ PK_PTS, PK_DTS, PK_DATA, PK_SIZE, PK_STREAM, PK_FLAGS, PK_DURATION = 8, 16, 24, 
 FR_DATA, FR_LINESIZE, FR_WIDTH, FR_HEIGHT, FR_FORMAT, FR_PTS = 0, 64, 104, 108, 116, 136
 # AVIOContext
 IO_BUFFER = 8
+# AVCodec (name, long_name, type, id)
+CODEC_ID = 20
 
 
 class Unavailable(RuntimeError):
@@ -98,6 +101,13 @@ class _Rational(ctypes.Structure):
     _fields_ = [("num", ctypes.c_int), ("den", ctypes.c_int)]
 
 
+class _InterruptCB(ctypes.Structure):
+    _fields_ = [("callback", ctypes.c_void_p), ("opaque", ctypes.c_void_p)]
+
+    def __init__(self, callback: Any, opaque: Any) -> None:
+        super().__init__(ctypes.cast(callback, ctypes.c_void_p).value, opaque)
+
+
 _P = ctypes.c_void_p
 _PP = ctypes.POINTER(ctypes.c_void_p)
 _I = ctypes.c_int
@@ -113,6 +123,7 @@ _SIGNATURES: dict[str, tuple[str, Any, list[Any]]] = {
     "avformat_license": ("format", _S, []),
     "av_strerror": ("util", _I, [_I, ctypes.c_char_p, ctypes.c_size_t]),
     "av_malloc": ("util", _P, [ctypes.c_size_t]),
+    "av_mallocz": ("util", _P, [ctypes.c_size_t]),
     "av_free": ("util", None, [_P]),
     "av_freep": ("util", None, [_P]),
     "av_dict_set": ("util", _I, [_PP, _S, _S, _I]),
@@ -134,6 +145,7 @@ _SIGNATURES: dict[str, tuple[str, Any, list[Any]]] = {
     "av_packet_rescale_ts": ("codec", None, [_P, _Rational, _Rational]),
     "avcodec_get_name": ("codec", _S, [_I]),
     "avcodec_find_decoder": ("codec", _P, [_I]),
+    "avcodec_find_decoder_by_name": ("codec", _P, [_S]),
     "avcodec_alloc_context3": ("codec", _P, [_P]),
     "avcodec_free_context": ("codec", None, [_PP]),
     "avcodec_parameters_to_context": ("codec", _I, [_P, _P]),
@@ -155,7 +167,7 @@ _SIGNATURES: dict[str, tuple[str, Any, list[Any]]] = {
     "av_interleaved_write_frame": ("format", _I, [_P, _P]),
     "av_write_frame": ("format", _I, [_P, _P]),
     "av_write_trailer": ("format", _I, [_P]),
-    "avio_open2": ("format", _I, [_PP, _S, _I, _P, _PP]),
+    "avio_open2": ("format", _I, [_PP, _S, _I, _P, _PP]),  # (…, AVIOInterruptCB *, …)
     "avio_closep": ("format", _I, [_PP]),
     "avio_alloc_context": ("format", _P, [_P, _I, _I, _P, _P, _WRITE, _P]),
     "avio_context_free": ("format", None, [_PP]),
@@ -393,6 +405,9 @@ def _verify(eng: Engine) -> None:
             raise Unavailable("FFmpeg's layout is not the one expected (disposition)")
     finally:
         eng.avformat_free_context(ctx)
+    h264 = eng.avcodec_find_decoder_by_name(b"h264")
+    if not h264 or _i32(h264 + CODEC_ID) != CODEC_H264:
+        raise Unavailable("FFmpeg's layout is not the one expected (codec), or it lacks H.264")
     pkt = eng.av_packet_alloc()
     try:
         if eng.av_new_packet(pkt, 100) < 0 or _i32(pkt + PK_SIZE) != 100:
@@ -440,18 +455,31 @@ class Packet:
         self.time_base = time_base
 
     @classmethod
-    def new(cls, data: bytes, like: Packet | None = None) -> Packet:
-        """A packet holding `data`, with the timing and flags of `like`."""
+    def new(
+        cls,
+        data: bytes,
+        like: Packet | None = None,
+        *,
+        time_base: Fraction | None = None,
+        pts: int | None = None,
+        key: bool = False,
+    ) -> Packet:
+        """A packet holding `data`, with the timing and flags of `like`, or else timed `pts`
+        (decoding time the same) in `time_base`."""
         eng = engine()
         ptr = eng.av_packet_alloc()
         if not ptr:
             raise MemoryError("av_packet_alloc")
-        pkt = cls(eng, ptr, like.time_base if like else Fraction(1, 1000))
+        base = like.time_base if like else (time_base or Fraction(1, 1000))
+        pkt = cls(eng, ptr, base)
         eng.check(eng.av_new_packet(ptr, len(data)), "av_new_packet")  # resets the props
         ctypes.memmove(_ptr(ptr + PK_DATA), data, len(data))
         if like is not None:
             eng.check(eng.av_packet_copy_props(ptr, like.ptr), "av_packet_copy_props")
             ctypes.c_int32.from_address(ptr + PK_STREAM).value = like.stream_index
+        else:
+            pkt.pts = pkt.dts = pts
+            ctypes.c_int32.from_address(ptr + PK_FLAGS).value = PKT_FLAG_KEY if key else 0
         return pkt
 
     def free(self) -> None:
@@ -718,10 +746,20 @@ class Output:
         target: str | Path | Callable[[bytes], None],
         fmt: str,
         options: dict[str, str] | None = None,
+        *,
+        io_options: dict[str, str] | None = None,
+        open_timeout: float = 10.0,
+        stop: threading.Event | None = None,
     ) -> None:
+        """`io_options` and `open_timeout` are for a URL (e.g. `rw_timeout` for RTMP); a set
+        `stop` interrupts a blocking connect or write."""
         self._eng = eng = engine()
+        self._deadline = _Deadline(stop)
+        self._cb = _INTERRUPT(self._deadline)
+        self._interrupt = _InterruptCB(self._cb, None)
         self._options = dict(options or {})
         self._ctx = ctypes.c_void_p(None)
+        self._closed = False
         name = str(target).encode() if not callable(target) else None
         eng.check(
             eng.avformat_alloc_output_context2(ctypes.byref(self._ctx), None, fmt.encode(), name),
@@ -733,7 +771,6 @@ class Output:
         self._custom = False
         self._tb: dict[int, tuple[Fraction, Any]] = {}  # out index → (input time base, out st)
         self._header = False
-        self._closed = False
         if self._sink is not None:
             sink = self._sink
 
@@ -754,11 +791,62 @@ class Output:
             self._pb = ctypes.c_void_p(pb)
             self._custom = True
         else:
-            eng.check(
-                eng.avio_open2(ctypes.byref(self._pb), name, AVIO_FLAG_WRITE, None, None),
-                f"cannot write {target}",
-            )
-        ctypes.c_void_p.from_address((self._ctx.value or 0) + FC_PB).value = self._pb.value
+            io = _dict(eng, io_options)
+            self._deadline.until = time.monotonic() + open_timeout
+            try:
+                eng.check(
+                    eng.avio_open2(
+                        ctypes.byref(self._pb),
+                        name,
+                        AVIO_FLAG_WRITE,
+                        ctypes.byref(self._interrupt),
+                        ctypes.byref(io),
+                    ),
+                    f"cannot write {_safe(str(target))}",
+                )
+            except BaseException:
+                eng.avformat_free_context(self._ctx)
+                self._ctx = ctypes.c_void_p(None)
+                self._closed = True
+                raise
+            finally:
+                eng.av_dict_free(ctypes.byref(io))
+                self._deadline.until = float("inf")
+        ctx = self._ctx.value or 0
+        ctypes.c_void_p.from_address(ctx + FC_PB).value = self._pb.value
+        ctypes.c_void_p.from_address(ctx + FC_INTERRUPT).value = ctypes.cast(
+            self._cb, ctypes.c_void_p
+        ).value
+
+    def add_video_stream(
+        self, codec: str, width: int, height: int, extradata: bytes, time_base: Fraction
+    ) -> int:
+        """A video stream described by hand (the packets come from an encoder of ours):
+        `codec` is FFmpeg's decoder name ("h264"). Returns its index."""
+        eng = self._eng
+        dec = eng.avcodec_find_decoder_by_name(codec.encode())
+        if not dec:
+            raise FFmpegError(-1, "a stream", f"FFmpeg does not know the codec {codec}")
+        st = eng.avformat_new_stream(self._ctx, None)
+        if not st:
+            raise MemoryError("avformat_new_stream")
+        par = _ptr(st + ST_CODECPAR)
+        ctypes.c_int32.from_address(par + CP_TYPE).value = MEDIA_VIDEO
+        ctypes.c_int32.from_address(par + CP_ID).value = _i32(dec + CODEC_ID)
+        ctypes.c_int32.from_address(par + CP_WIDTH).value = width
+        ctypes.c_int32.from_address(par + CP_HEIGHT).value = height
+        if extradata:
+            buf = eng.av_mallocz(len(extradata) + 64)  # AV_INPUT_BUFFER_PADDING_SIZE
+            if not buf:
+                raise MemoryError("av_mallocz")
+            ctypes.memmove(buf, extradata, len(extradata))
+            ctypes.c_void_p.from_address(par + CP_EXTRADATA).value = buf
+            ctypes.c_int32.from_address(par + CP_EXTRADATA_SIZE).value = len(extradata)
+        ctypes.c_int32.from_address(st + ST_TIME_BASE).value = time_base.numerator
+        ctypes.c_int32.from_address(st + ST_TIME_BASE + 4).value = time_base.denominator
+        index = _i32(st + ST_INDEX)
+        self._tb[index] = (time_base, st)
+        return index
 
     def add_stream_from(self, stream: Stream) -> int:
         """A stream copying `stream`'s codec parameters; returns its index."""
