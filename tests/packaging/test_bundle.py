@@ -365,3 +365,83 @@ def test_bundled_media_server_takes_an_rtmp_push_and_plays_it_back(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(10)
+
+
+def test_bundled_simulated_camera_streams_without_pyav(
+    bundle: Path, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """`gcs demo` from an installer: the bundled simulator has no PyAV, so its camera pushes
+    lossless H.264 of its own through the bundled video engine; a stream started through the
+    bundled station's HTTP API plays back with the sending time drawn in it."""
+    av = pytest.importorskip("av")
+    from gcs.sim.video import read_time_ms
+    from gcs.store.settings import load_settings, save_settings
+
+    for k, v in bundle_env(tmp_path / "home").items():
+        monkeypatch.setenv(k, v)
+    for k in list(os.environ):
+        if k.startswith(("PYTHON", "VIRTUAL_ENV", "GCS_")):
+            monkeypatch.delenv(k)
+    data_dir = tmp_path / "station"
+    settings = load_settings(data_dir)
+    settings.live.rtmp_port, settings.live.http_port = free_port(), free_port()
+    save_settings(data_dir, settings)
+    serve = start_serve(data_dir, timeout=60, program=(str(bundle / "gcs"),))
+    cred = serve.credentials()
+    cred["mqtt_host"] = "127.0.0.1"
+    (tmp_path / "cred.json").write_text(json.dumps(cred))
+    sim = subprocess.Popen(
+        [str(bundle / "gcs"), "sim", "--credentials", str(tmp_path / "cred.json"), "--docks", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    _read_lines(sim, lines)
+    try:
+        _wait(lambda: any(x.startswith("fleet ready") for x in lines), 90, lambda: lines)
+        http = next(x.split(" ", 1)[1] for x in serve.lines if x.startswith("http: "))
+        base = http.rstrip("/")
+
+        def call(path: str, body: dict[str, Any] | None = None, token: str = "") -> Any:
+            data = json.dumps(body).encode() if body is not None else None
+            req = urllib.request.Request(base + path, data=data, method="POST" if data else "GET")
+            req.add_header("Content-Type", "application/json")
+            if token:
+                req.add_header("x-auth-token", token)
+            with urllib.request.urlopen(req, timeout=20) as r:
+                return json.loads(r.read())
+
+        login = {
+            "username": settings.pilot.default_user,
+            "password": settings.pilot.default_password,
+            "flag": 1,
+        }
+        token = call("/manage/api/v1/login", login)["data"]["access_token"]
+        devices: list[dict[str, Any]] = []
+
+        def dock_listed() -> bool:
+            devices[:] = call("/manage/api/v1/live/capacity", token=token)["data"]
+            return any(d["cameras_list"] for d in devices)
+
+        _wait(dock_listed, 60, lambda: f"a camera in the capacity: {devices}")
+        camera = next(d for d in devices if d["cameras_list"])["cameras_list"][0]
+        video_id = camera["videos_list"][0]["id"]
+        answer = call(
+            "/manage/api/v1/live/streams/start", {"url_type": 1, "video_id": video_id}, token
+        )
+        assert answer["code"] == 0, answer
+        times = []
+        with av.open(answer["data"]["url"], timeout=(20.0, 20.0)) as player:
+            for frame in player.decode(video=0):
+                img = frame.to_ndarray(format="rgb24")
+                times.append(read_time_ms(img))
+                if len(times) == 10:
+                    break
+        assert img.shape == (360, 640, 3)
+        now = int(time.time() * 1000) & 0xFFFFFFFF
+        assert times == sorted(times) and 0 <= (now - times[-1]) & 0xFFFFFFFF < 10_000, times
+    finally:
+        sim.terminate()
+        sim.wait(15)
+        serve.stop()
