@@ -36,7 +36,7 @@ from gcs.station.capability import Capability
 from gcs.station.commands import CommandRefused
 from gcs.station.live import Live, parse_video_id, stream_key
 from gcs.station.media import Media, MediaRow
-from gcs.video.recorder import Recorder, Recording, have_engine
+from gcs.video.recorder import Recorder, Recording, have_engine, salvage
 
 log = logging.getLogger(__name__)
 
@@ -174,14 +174,20 @@ class LiveRecording(Capability):
     async def save_leftovers(self) -> list[MediaRow]:
         """Recordings a previous run finished but could not store (the station was stopping:
         the object store goes first) go into the media library now; a `.part` file (the station
-        died while recording; MP4 keeps its index at the end) is said, and kept for a person
-        to look at. Returns the rows added."""
+        died while recording) is salvaged up to its last complete fragment and saved the same
+        way, or, if nothing in it is readable, said and kept for a person to look at. Returns
+        the rows added."""
         folder = self.station.data_dir / "recordings"
         loop = asyncio.get_running_loop()
         found = await loop.run_in_executor(None, _leftovers, folder)
         rows: list[MediaRow] = []
         for path in found:
             sn = path.parent.name
+            salvaged = False
+            if path.suffix == ".part":
+                recovered = await loop.run_in_executor(None, salvage, path)
+                if recovered is not None:
+                    path, salvaged = recovered, True
             if path.suffix == ".part":
                 kept = path.with_name(path.name[: -len(".part")] + ".unfinished")
                 await loop.run_in_executor(None, path.replace, kept)
@@ -200,7 +206,15 @@ class LiveRecording(Capability):
             )
             if row is not None:
                 await loop.run_in_executor(None, path.unlink)
-                self._say("info", f"recording {path.name} of a previous run saved", sn)
+                if salvaged:
+                    self._say(
+                        "warning",
+                        f"recording {path.name} was cut short (the station stopped while "
+                        "recording); what was written is saved",
+                        sn,
+                    )
+                else:
+                    self._say("info", f"recording {path.name} of a previous run saved", sn)
                 rows.append(row)
         return rows
 

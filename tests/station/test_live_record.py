@@ -353,3 +353,94 @@ def test_recordings_a_previous_run_could_not_store_are_saved_at_start(tmp_path: 
         )
     finally:
         rt.stop()
+
+
+def _cut_recording(folder: Path, name: str) -> tuple[Path, int]:
+    """A recording as the recorder writes it (fragmented MP4, key frame every 15 pictures),
+    copied while still being written: what a crash leaves. Returns the `.part` and how many
+    pictures its complete fragments hold at least."""
+    import fractions
+    import shutil
+
+    import numpy as np
+
+    from gcs.video import ffmpeg
+    from gcs.video.recorder import MP4_OPTIONS
+
+    folder.mkdir(parents=True, exist_ok=True)
+    clip = folder.parent / "clip.mp4"
+    enc: Any = av.open(str(clip), "w", format="mp4")
+    s: Any = enc.add_stream("libx264", rate=30)
+    s.width, s.height, s.pix_fmt = 320, 180, "yuv420p"
+    s.options = {"preset": "ultrafast", "tune": "zerolatency", "g": "15"}
+    for n in range(90):
+        frame = av.VideoFrame.from_ndarray(np.full((180, 320, 3), n, np.uint8), format="rgb24")
+        frame.pts, frame.time_base = n, fractions.Fraction(1, 30)
+        for p in s.encode(frame):
+            enc.mux(p)
+    for p in s.encode(None):
+        enc.mux(p)
+    enc.close()
+    writing = folder.parent / "writing.mp4"
+    part = folder / f"{name}.part"
+    with ffmpeg.Input(str(clip)) as src:
+        v = src.video
+        assert v is not None
+        out = ffmpeg.Output(writing, "mp4", MP4_OPTIONS)
+        index = out.add_stream_from(v)
+        for n, packet in enumerate(src.packets(v)):
+            out.mux(packet, index, interleave=True)
+            if n == 50:  # mid-fragment: the crash
+                shutil.copy(writing, part)
+        out.close()
+    clip.unlink()
+    writing.unlink()
+    return part, 45
+
+
+def test_a_recording_cut_by_a_crash_is_salvaged(tmp_path: Path) -> None:
+    from gcs.video.recorder import salvage
+
+    part, at_least = _cut_recording(tmp_path / "rec", "LIVE_1_39-0-7_W.mp4")
+    garbage = tmp_path / "rec" / "LIVE_2_39-0-7_W.mp4.part"
+    garbage.write_bytes(b"\x00\x00\x00\x18ftypisom" + bytes(200))
+    assert salvage(garbage) is None and garbage.exists()  # kept for a person to look at
+    saved = salvage(part)
+    assert saved == tmp_path / "rec" / "LIVE_1_39-0-7_W.mp4" and not part.exists()
+    with av.open(str(saved)) as c:
+        frames = sum(1 for _ in c.decode(video=0))
+    assert at_least <= frames < 90
+
+
+def test_a_recording_cut_by_a_crash_reaches_the_media_library_at_start(tmp_path: Path) -> None:
+    data_dir = tmp_path / "station"
+    folder = data_dir / "recordings" / AIRCRAFT
+    part, _ = _cut_recording(folder, "LIVE_20261203103000000_39-0-7_W.mp4")
+    settings = load_settings(data_dir)
+    settings.station.host = settings.station.public_host = "127.0.0.1"
+    settings.mqtt.port = settings.http.port = settings.http.https_port = 0
+    settings.storage.port = settings.ntp.port = settings.ntp.fallback_port = 0
+    settings.live.rtmp_port = settings.live.http_port = 0
+    rt = ThreadedRuntime(Runtime(settings, data_dir))
+    rt.start()
+    try:
+        station = rt.runtime.station
+        media = station.capability(Media)
+
+        def saved() -> Any:
+            rows, _ = rt.submit(media.query(MediaQuery(device_sns=(AIRCRAFT,)))).result(10)
+            return rows
+
+        [row] = wait_for(saved, 30, "the salvaged recording in the media library")
+        assert row.kind == "video" and row.name == "LIVE_20261203103000000_39-0-7_W.mp4"
+        assert not part.exists() and not list(folder.glob("*.unfinished"))
+        wait_for(
+            lambda: any(
+                "cut short" in e.message and e.level == "warning"
+                for e in rt.submit(station.recent_events()).result(10)
+            ),
+            10,
+            "the salvage in the events",
+        )
+    finally:
+        rt.stop()
