@@ -231,6 +231,64 @@ async def test_a_stream_that_ends_while_recording_still_gives_a_playable_file(
         await session.post(f"{base}/manage/api/v1/live/streams/stop", json={"video_id": DOCK_CAM})
 
 
+async def _snapshot(session: aiohttp.ClientSession, base: str, video_id: str) -> Any:
+    async with session.post(
+        f"{base}/manage/api/v1/live/streams/snapshot", json={"video_id": video_id}
+    ) as r:
+        return r.status, await r.json()
+
+
+@pytest.mark.slow
+async def test_the_station_takes_a_snapshot_over_http(
+    runtime: ThreadedRuntime, dock: RawDock, pushers: Pushers, api: tuple[Any, str]
+) -> None:
+    """The desktop's Snapshot button as an HTTP request: the station starts the stream, decodes
+    its first picture and saves it in the media library with the camera's position."""
+    session, base = api
+    station = runtime.runtime.station
+    aircraft_osd(dock, latitude=22.5432, longitude=113.9594, height=120.0, elevation=70.5)
+    telemetry = station.telemetry
+    wait_for(lambda: telemetry.current(AIRCRAFT).get("elevation") == 70.5, what="aircraft OSD")
+    try:
+        status, body = await _snapshot(session, base, ZOOM)
+        assert status == 200 and body["code"] == 0, body
+        media = body["data"]["media"]
+        assert media["kind"] == "photo" and media["name"].endswith(".jpg"), media
+        assert media["device_sn"] == AIRCRAFT
+        live = station.capability(Live)
+        stream = live.stream(ZOOM)
+        assert stream is not None and stream.viewers == 0  # the snapshot gave its lease back
+        lib = station.capability(Media)
+        runtime.submit(lib.wait_idle()).result(30)
+        row = runtime.submit(lib.get(media["id"])).result(10)
+        assert row is not None and row.path == ZOOM
+        assert row.lat == pytest.approx(22.5432) and row.relative_altitude == pytest.approx(70.5)
+        assert station.storage is not None
+        probe = ffprobe(station.storage.presign_get(row.object_key, 300))
+        assert probe["streams"][0]["codec_name"] == "mjpeg"
+        assert (probe["streams"][0]["width"], probe["streams"][0]["height"]) == (640, 360)
+    finally:
+        await session.post(f"{base}/manage/api/v1/live/streams/stop", json={"video_id": ZOOM})
+
+
+async def test_a_snapshot_of_a_camera_that_never_pushes_says_so(
+    runtime: ThreadedRuntime, dock: RawDock, api: tuple[Any, str]
+) -> None:
+    session, base = api
+    recordings = runtime.runtime.station.capability(LiveRecording)
+    dock.script = lambda d, cmd: d.reply(cmd, {"result": 0})  # accepts, never pushes
+    recordings.snapshot_wait_s = 0.5
+    try:
+        status, body = await _snapshot(session, base, DOCK_CAM)
+        assert status == 200 and body["code"] == 211001, body
+        assert "no picture" in body["message"]
+        status, body = await _snapshot(session, base, "nope")
+        assert body["code"] == 210002, body
+    finally:
+        recordings.snapshot_wait_s = 20.0
+        await session.post(f"{base}/manage/api/v1/live/streams/stop", json={"video_id": DOCK_CAM})
+
+
 async def test_record_refusals_are_clear_and_shown(
     runtime: ThreadedRuntime, dock: RawDock, api: tuple[Any, str], monkeypatch: Any
 ) -> None:
@@ -247,14 +305,19 @@ async def test_record_refusals_are_clear_and_shown(
             session, base, {"video_id": f"{AIRCRAFT}/99-0-0/normal-0", "action": "start"}
         )
         assert status == 200 and body["code"] == 201404
-        # a build without the video engine (the installers leave PyAV out) says so
+        # an installation without the video engine (no FFmpeg beside Qt) says so
         import gcs.station.live_record as live_record
 
         monkeypatch.setattr(live_record, "have_engine", lambda: False)
         sent_before = len(dock.sent("live_start_push"))
         status, body = await _record(session, base, {"video_id": ZOOM, "action": "start"})
-        assert status == 200 and body["code"] == 210005 and "PyAV" in body["message"]
-        wait_for(lambda: any("PyAV" in e.message and e.level == "warning" for e in seen))
+        assert status == 200 and body["code"] == 210005 and "video engine" in body["message"]
+        wait_for(lambda: any("video engine" in e.message and e.level == "warning" for e in seen))
+        async with session.post(
+            f"{base}/manage/api/v1/live/streams/snapshot", json={"video_id": ZOOM}
+        ) as r:
+            body = await r.json()
+        assert body["code"] == 210005, body
         assert len(dock.sent("live_start_push")) == sent_before  # nothing asked of the device
     finally:
         off()
