@@ -36,7 +36,8 @@ from gcs.station.capability import Capability
 from gcs.station.commands import CommandRefused
 from gcs.station.live import Live, parse_video_id, stream_key
 from gcs.station.media import Media, MediaRow
-from gcs.video.recorder import Recorder, Recording, have_engine
+from gcs.video.decoder import first_picture
+from gcs.video.recorder import Recorder, Recording, have_engine, salvage
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +50,12 @@ STORE_WAIT_S = 60
 #: Lens suffix of the file name, as DJI names its files (`lens_of` reads it back).
 LENS_SUFFIX = {"wide": "_W", "zoom": "_Z", "ir": "_T", "thermal": "_T"}
 NO_ENGINE_EN = (
-    "live video needs the video engine (PyAV), which this build of the station does not "
-    "include: recording and snapshots are not available"
+    "live video needs the video engine (the FFmpeg libraries that come with Qt), which this "
+    "installation does not have: recording and snapshots are not available"
 )
-NO_ENGINE_ZH = "直播视频需要视频引擎（PyAV），本版本地面站未包含：无法录像和截图"
+NO_ENGINE_ZH = "直播视频需要视频引擎（Qt 附带的 FFmpeg 库），本安装中没有：无法录像和截图"
+#: How long the station's own snapshot waits for the camera's first picture.
+SNAPSHOT_WAIT_S = 20.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +146,7 @@ class LiveRecording(Capability):
         super().__init__(station)
         self.recordings: dict[str, ActiveRecording] = {}  # by stream key
         self.first_picture_wait_s = FIRST_PICTURE_WAIT_S
+        self.snapshot_wait_s = SNAPSHOT_WAIT_S
         self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
@@ -174,14 +178,20 @@ class LiveRecording(Capability):
     async def save_leftovers(self) -> list[MediaRow]:
         """Recordings a previous run finished but could not store (the station was stopping:
         the object store goes first) go into the media library now; a `.part` file (the station
-        died while recording; MP4 keeps its index at the end) is said, and kept for a person
-        to look at. Returns the rows added."""
+        died while recording) is salvaged up to its last complete fragment and saved the same
+        way, or, if nothing in it is readable, said and kept for a person to look at. Returns
+        the rows added."""
         folder = self.station.data_dir / "recordings"
         loop = asyncio.get_running_loop()
         found = await loop.run_in_executor(None, _leftovers, folder)
         rows: list[MediaRow] = []
         for path in found:
             sn = path.parent.name
+            salvaged = False
+            if path.suffix == ".part":
+                recovered = await loop.run_in_executor(None, salvage, path)
+                if recovered is not None:
+                    path, salvaged = recovered, True
             if path.suffix == ".part":
                 kept = path.with_name(path.name[: -len(".part")] + ".unfinished")
                 await loop.run_in_executor(None, path.replace, kept)
@@ -200,7 +210,15 @@ class LiveRecording(Capability):
             )
             if row is not None:
                 await loop.run_in_executor(None, path.unlink)
-                self._say("info", f"recording {path.name} of a previous run saved", sn)
+                if salvaged:
+                    self._say(
+                        "warning",
+                        f"recording {path.name} was cut short (the station stopped while "
+                        "recording); what was written is saved",
+                        sn,
+                    )
+                else:
+                    self._say("info", f"recording {path.name} of a previous run saved", sn)
                 rows.append(row)
         return rows
 
@@ -353,6 +371,45 @@ class LiveRecording(Capability):
         )
 
     # -- snapshots -----------------------------------------------------------------------
+
+    async def grab_snapshot(self, video_id: str, *, actor: str = "operator") -> MediaRow:
+        """A snapshot the station takes itself (the HTTP API's): the camera's stream is
+        started or reused, its first picture decoded and saved as `snapshot` saves one.
+
+        Raises:
+            CommandRefused: no video engine, a malformed video id, the live module's refusals,
+                or no picture within `snapshot_wait_s` (the device does not push).
+            CommandFailed: the device refused to stream.
+        """
+        parsed = parse_video_id(video_id)
+        sn = parsed[0] if parsed else ""
+        if not have_engine():
+            raise self._refuse(StationCode.NOT_SUPPORTED, NO_ENGINE_EN, NO_ENGINE_ZH, sn)
+        live = self.station.capability(Live)
+        stream = await live.start_stream(video_id, actor=actor)
+        unwatch = live.watch(video_id)
+        loop = asyncio.get_running_loop()
+        try:
+            picture = await loop.run_in_executor(
+                None,
+                first_picture,
+                live.playback_url(stream),
+                lambda: stream.publishing,
+                self.snapshot_wait_s,
+            )
+        finally:
+            unwatch()
+        if picture is None:
+            wait = round(self.snapshot_wait_s)
+            raise self._refuse(
+                StationCode.TIMEOUT,
+                f"no picture from {video_id} within {wait} s: the device has not pushed its stream",
+                f"{wait} 秒内没有收到 {video_id} 的画面：设备没有推流",
+                sn,
+            )
+        return await self.snapshot(
+            video_id, picture.rgb, picture.width, picture.height, actor=actor
+        )
 
     async def snapshot(
         self,

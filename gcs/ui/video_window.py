@@ -53,7 +53,7 @@ QUALITIES = ["auto", "smooth 540p", "standard 720p", "high 720p", "ultra 1080p"]
 #: Pictures the latency figure is the median of.
 LATENCY_WINDOW = 30
 DOCK_DOMAIN = 3
-NO_ENGINE = "This build has no video engine (PyAV): no picture, recording or snapshot."
+NO_ENGINE = "This installation has no video engine: no picture, recording or snapshot."
 OVERLAY_STYLE = (
     "QLabel { background: rgba(20, 20, 20, 160); color: #f0f0f0; border-radius: 4px;"
     " border: 1px solid rgba(255, 255, 255, 70); padding: 4px 6px;"
@@ -82,7 +82,7 @@ register(
         "recording…": "录像中…",
         "saved in the media library": "已存入媒体库",
         "nothing to save yet: no picture shown": "尚无画面，无法截图",
-        NO_ENGINE: "本版本没有视频引擎（PyAV）：无法显示画面、录像或截图。",
+        NO_ENGINE: "本安装没有视频引擎：无法显示画面、录像或截图。",
     }
 )
 
@@ -206,7 +206,7 @@ class VideoWindow(QWidget):
         self._record_timer.setInterval(500)
         self._record_timer.timeout.connect(self._show_record_state)
         self._refresh_overlay()
-        if not have_engine():  # the installers leave PyAV out: say so instead of failing
+        if not have_engine():  # no FFmpeg beside Qt: say so instead of failing
             for button in (self.record, self.snap):
                 button.setEnabled(False)
                 button.setToolTip(tr(NO_ENGINE))

@@ -118,3 +118,36 @@ class Decoder(threading.Thread):
             if decoder is not None:
                 decoder.close()
             container.close()
+
+
+def first_picture(
+    url: str, publishing: Callable[[], bool], timeout_s: float
+) -> ffmpeg.Picture | None:
+    """The first picture decoded from `url` once `publishing()` says the device pushes, or
+    None if none came within `timeout_s` (blocking: for an executor)."""
+    deadline = time.monotonic() + timeout_s
+    options = {"fflags": "nobuffer", "analyzeduration": "500000"}
+    while time.monotonic() < deadline:
+        if not publishing():
+            time.sleep(0.1)
+            continue
+        left = max(0.5, deadline - time.monotonic())
+        try:
+            with ffmpeg.Input(url, options, open_timeout=left, read_timeout=left) as src:
+                stream = src.video
+                if stream is None:
+                    return None
+                decoder = ffmpeg.Decoder(stream)
+                try:
+                    for packet in src.packets(stream):
+                        pictures = decoder.decode(packet)
+                        if pictures:
+                            return pictures[0]
+                        if time.monotonic() > deadline:
+                            return None
+                finally:
+                    decoder.close()
+        except ffmpeg.FFmpegError as exc:
+            log.info("first picture of %s: %s", url.split("?", 1)[0], exc)
+            time.sleep(0.2)
+    return None

@@ -4,10 +4,13 @@ Theory of operation. A `Recorder` is one more viewer of the media server: it rea
 playback URL (MPEG-TS over HTTP) with FFmpeg (`gcs.video.ffmpeg`) on its own thread and copies
 the H.264 packets into an MP4 muxer whose stream is made from the input stream as a template —
 nothing is decoded or encoded, so the file has the device's own resolution, profile and bitrate.
-The file starts at a key frame (packets before the first one are dropped) and its timestamps are
-moved to start at zero; a packet whose decoding time does not advance (a device glitch the MP4
-muxer refuses) is dropped and counted. `stop()` ends the recording; a stream that ends by itself
-ends it too. Either way the muxer is closed, so the MP4 index is written and the file plays.
+The file is fragmented MP4 written fragment by fragment (`MP4_OPTIONS`), so a recording the
+station could not finish still plays up to its last second (`salvage` turns it into a plain MP4
+at the next start). The file starts at a key frame (packets before the first one are dropped)
+and its timestamps are moved to start at zero; a packet whose decoding time does not advance (a
+device glitch the MP4 muxer refuses) is dropped and counted. `stop()` ends the recording; a
+stream that ends by itself ends it too. Either way the muxer is closed, so the MP4 index is
+written and the file plays.
 
 The result (`Recording`) says where the file is, how long it is and how it ended; `on_done` is
 called with it on the recorder's thread when it has finished (the caller moves it on).
@@ -30,6 +33,14 @@ log = logging.getLogger(__name__)
 OPEN_TIMEOUT_S = 10.0
 #: How long a stream may be silent before the recording is ended.
 READ_TIMEOUT_S = 10.0
+#: Fragmented MP4: the index travels with each fragment (one per key frame, at most a second
+#: long) and every fragment reaches the disk when written, so a recording cut short by a crash
+#: or a power cut keeps everything up to its last second (`salvage`).
+MP4_OPTIONS = {
+    "movflags": "+frag_keyframe+empty_moov+default_base_moof",
+    "frag_duration": "1000000",
+    "flush_packets": "1",
+}
 
 
 class NoVideoEngine(RuntimeError):
@@ -157,7 +168,7 @@ class Recorder(threading.Thread):
     def _copy(self, src: ffmpeg.Input, vs: ffmpeg.Stream) -> Recording:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         part = self.path.with_name(self.path.name + ".part")
-        out = ffmpeg.Output(part, "mp4", {"movflags": "+faststart"})
+        out = ffmpeg.Output(part, "mp4", MP4_OPTIONS)
         index = out.add_stream_from(vs)
         width, height = vs.width, vs.height
         codec = vs.codec
@@ -214,3 +225,35 @@ class Recorder(threading.Thread):
         fps = self.frames / max(1e-3, last_t - first_t) if self.frames > 1 else 30.0
         duration = last_t - first_t + 1.0 / fps
         return self._result(duration, width, height, codec, ended_by, problem, dropped, started_at)
+
+
+def salvage(part: Path) -> Path | None:
+    """A recording cut short (the station stopped while writing `NAME.mp4.part`): its complete
+    fragments copied into a plain `NAME.mp4` beside it, and the `.part` removed. None when
+    nothing in it can be read (the `.part` is left alone). Blocking."""
+    target = part.with_name(part.name.removesuffix(".part"))
+    scratch = target.with_name(target.name + ".salvage")
+    frames = 0
+    try:
+        with ffmpeg.Input(str(part)) as src:
+            vs = src.video
+            if vs is None:
+                return None
+            out = ffmpeg.Output(scratch, "mp4", {"movflags": "+faststart"})
+            index = out.add_stream_from(vs)
+            try:
+                for packet in src.packets(vs):
+                    out.mux(packet, index, interleave=True)
+                    frames += 1
+            except ffmpeg.FFmpegError as exc:  # the fragment the crash cut
+                log.info("salvaging %s: the end is cut: %s", part.name, exc)
+            out.close()
+    except (ffmpeg.FFmpegError, ffmpeg.Unavailable, OSError) as exc:
+        log.info("salvaging %s: %s", part.name, exc)
+        frames = 0
+    if frames == 0:
+        scratch.unlink(missing_ok=True)
+        return None
+    scratch.replace(target)
+    part.unlink()
+    return target

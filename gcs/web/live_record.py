@@ -10,6 +10,11 @@
   recording: false, media: {id, object_key, name, size, ...}}` (`media` null when no picture
   was recorded).
 
+`POST /manage/api/v1/live/streams/snapshot` — `{video_id}`: the station starts (or reuses) the
+camera's stream, decodes its first picture and saves it as a JPEG in the media library, with
+the position of the camera's device, as the desktop's Snapshot button does; answers `{video_id,
+media: {...}}`. No picture within 20 s (the device does not push): 211001.
+
 Refusals answer the station's 2xxxxx code (no video engine in this build: 210005; not being
 recorded: 201404 with HTTP 404), a device's refusal its own code, as the other live endpoints.
 """
@@ -84,3 +89,19 @@ async def record(request: web.Request) -> web.Response:
     except CommandFailed as exc:
         raise failed_error(exc) from exc
     return ok({"video_id": vid, "recording": False, "media": _media(row)})
+
+
+@routes.post("/manage/api/v1/live/streams/snapshot")
+async def snapshot(request: web.Request) -> web.Response:
+    who = await caller(request)
+    station = request.app[STATION]
+    body = await json_body(request)
+    vid = _video_id(station, who, body)
+    recordings = station.capability(LiveRecording)
+    try:
+        row = await recordings.grab_snapshot(vid, actor=f"api:{who.user.username}")
+    except CommandRefused as exc:
+        raise refused_error(exc) from exc
+    except CommandFailed as exc:
+        raise failed_error(exc) from exc
+    return ok({"video_id": vid, "media": _media(row)})

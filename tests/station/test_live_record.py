@@ -231,6 +231,64 @@ async def test_a_stream_that_ends_while_recording_still_gives_a_playable_file(
         await session.post(f"{base}/manage/api/v1/live/streams/stop", json={"video_id": DOCK_CAM})
 
 
+async def _snapshot(session: aiohttp.ClientSession, base: str, video_id: str) -> Any:
+    async with session.post(
+        f"{base}/manage/api/v1/live/streams/snapshot", json={"video_id": video_id}
+    ) as r:
+        return r.status, await r.json()
+
+
+@pytest.mark.slow
+async def test_the_station_takes_a_snapshot_over_http(
+    runtime: ThreadedRuntime, dock: RawDock, pushers: Pushers, api: tuple[Any, str]
+) -> None:
+    """The desktop's Snapshot button as an HTTP request: the station starts the stream, decodes
+    its first picture and saves it in the media library with the camera's position."""
+    session, base = api
+    station = runtime.runtime.station
+    aircraft_osd(dock, latitude=22.5432, longitude=113.9594, height=120.0, elevation=70.5)
+    telemetry = station.telemetry
+    wait_for(lambda: telemetry.current(AIRCRAFT).get("elevation") == 70.5, what="aircraft OSD")
+    try:
+        status, body = await _snapshot(session, base, ZOOM)
+        assert status == 200 and body["code"] == 0, body
+        media = body["data"]["media"]
+        assert media["kind"] == "photo" and media["name"].endswith(".jpg"), media
+        assert media["device_sn"] == AIRCRAFT
+        live = station.capability(Live)
+        stream = live.stream(ZOOM)
+        assert stream is not None and stream.viewers == 0  # the snapshot gave its lease back
+        lib = station.capability(Media)
+        runtime.submit(lib.wait_idle()).result(30)
+        row = runtime.submit(lib.get(media["id"])).result(10)
+        assert row is not None and row.path == ZOOM
+        assert row.lat == pytest.approx(22.5432) and row.relative_altitude == pytest.approx(70.5)
+        assert station.storage is not None
+        probe = ffprobe(station.storage.presign_get(row.object_key, 300))
+        assert probe["streams"][0]["codec_name"] == "mjpeg"
+        assert (probe["streams"][0]["width"], probe["streams"][0]["height"]) == (640, 360)
+    finally:
+        await session.post(f"{base}/manage/api/v1/live/streams/stop", json={"video_id": ZOOM})
+
+
+async def test_a_snapshot_of_a_camera_that_never_pushes_says_so(
+    runtime: ThreadedRuntime, dock: RawDock, api: tuple[Any, str]
+) -> None:
+    session, base = api
+    recordings = runtime.runtime.station.capability(LiveRecording)
+    dock.script = lambda d, cmd: d.reply(cmd, {"result": 0})  # accepts, never pushes
+    recordings.snapshot_wait_s = 0.5
+    try:
+        status, body = await _snapshot(session, base, DOCK_CAM)
+        assert status == 200 and body["code"] == 211001, body
+        assert "no picture" in body["message"]
+        status, body = await _snapshot(session, base, "nope")
+        assert body["code"] == 210002, body
+    finally:
+        recordings.snapshot_wait_s = 20.0
+        await session.post(f"{base}/manage/api/v1/live/streams/stop", json={"video_id": DOCK_CAM})
+
+
 async def test_record_refusals_are_clear_and_shown(
     runtime: ThreadedRuntime, dock: RawDock, api: tuple[Any, str], monkeypatch: Any
 ) -> None:
@@ -247,14 +305,19 @@ async def test_record_refusals_are_clear_and_shown(
             session, base, {"video_id": f"{AIRCRAFT}/99-0-0/normal-0", "action": "start"}
         )
         assert status == 200 and body["code"] == 201404
-        # a build without the video engine (the installers leave PyAV out) says so
+        # an installation without the video engine (no FFmpeg beside Qt) says so
         import gcs.station.live_record as live_record
 
         monkeypatch.setattr(live_record, "have_engine", lambda: False)
         sent_before = len(dock.sent("live_start_push"))
         status, body = await _record(session, base, {"video_id": ZOOM, "action": "start"})
-        assert status == 200 and body["code"] == 210005 and "PyAV" in body["message"]
-        wait_for(lambda: any("PyAV" in e.message and e.level == "warning" for e in seen))
+        assert status == 200 and body["code"] == 210005 and "video engine" in body["message"]
+        wait_for(lambda: any("video engine" in e.message and e.level == "warning" for e in seen))
+        async with session.post(
+            f"{base}/manage/api/v1/live/streams/snapshot", json={"video_id": ZOOM}
+        ) as r:
+            body = await r.json()
+        assert body["code"] == 210005, body
         assert len(dock.sent("live_start_push")) == sent_before  # nothing asked of the device
     finally:
         off()
@@ -350,6 +413,97 @@ def test_recordings_a_previous_run_could_not_store_are_saved_at_start(tmp_path: 
             ),
             10,
             "the unfinished recording in the events",
+        )
+    finally:
+        rt.stop()
+
+
+def _cut_recording(folder: Path, name: str) -> tuple[Path, int]:
+    """A recording as the recorder writes it (fragmented MP4, key frame every 15 pictures),
+    copied while still being written: what a crash leaves. Returns the `.part` and how many
+    pictures its complete fragments hold at least."""
+    import fractions
+    import shutil
+
+    import numpy as np
+
+    from gcs.video import ffmpeg
+    from gcs.video.recorder import MP4_OPTIONS
+
+    folder.mkdir(parents=True, exist_ok=True)
+    clip = folder.parent / "clip.mp4"
+    enc: Any = av.open(str(clip), "w", format="mp4")
+    s: Any = enc.add_stream("libx264", rate=30)
+    s.width, s.height, s.pix_fmt = 320, 180, "yuv420p"
+    s.options = {"preset": "ultrafast", "tune": "zerolatency", "g": "15"}
+    for n in range(90):
+        frame = av.VideoFrame.from_ndarray(np.full((180, 320, 3), n, np.uint8), format="rgb24")
+        frame.pts, frame.time_base = n, fractions.Fraction(1, 30)
+        for p in s.encode(frame):
+            enc.mux(p)
+    for p in s.encode(None):
+        enc.mux(p)
+    enc.close()
+    writing = folder.parent / "writing.mp4"
+    part = folder / f"{name}.part"
+    with ffmpeg.Input(str(clip)) as src:
+        v = src.video
+        assert v is not None
+        out = ffmpeg.Output(writing, "mp4", MP4_OPTIONS)
+        index = out.add_stream_from(v)
+        for n, packet in enumerate(src.packets(v)):
+            out.mux(packet, index, interleave=True)
+            if n == 50:  # mid-fragment: the crash
+                shutil.copy(writing, part)
+        out.close()
+    clip.unlink()
+    writing.unlink()
+    return part, 45
+
+
+def test_a_recording_cut_by_a_crash_is_salvaged(tmp_path: Path) -> None:
+    from gcs.video.recorder import salvage
+
+    part, at_least = _cut_recording(tmp_path / "rec", "LIVE_1_39-0-7_W.mp4")
+    garbage = tmp_path / "rec" / "LIVE_2_39-0-7_W.mp4.part"
+    garbage.write_bytes(b"\x00\x00\x00\x18ftypisom" + bytes(200))
+    assert salvage(garbage) is None and garbage.exists()  # kept for a person to look at
+    saved = salvage(part)
+    assert saved == tmp_path / "rec" / "LIVE_1_39-0-7_W.mp4" and not part.exists()
+    with av.open(str(saved)) as c:
+        frames = sum(1 for _ in c.decode(video=0))
+    assert at_least <= frames < 90
+
+
+def test_a_recording_cut_by_a_crash_reaches_the_media_library_at_start(tmp_path: Path) -> None:
+    data_dir = tmp_path / "station"
+    folder = data_dir / "recordings" / AIRCRAFT
+    part, _ = _cut_recording(folder, "LIVE_20261203103000000_39-0-7_W.mp4")
+    settings = load_settings(data_dir)
+    settings.station.host = settings.station.public_host = "127.0.0.1"
+    settings.mqtt.port = settings.http.port = settings.http.https_port = 0
+    settings.storage.port = settings.ntp.port = settings.ntp.fallback_port = 0
+    settings.live.rtmp_port = settings.live.http_port = 0
+    rt = ThreadedRuntime(Runtime(settings, data_dir))
+    rt.start()
+    try:
+        station = rt.runtime.station
+        media = station.capability(Media)
+
+        def saved() -> Any:
+            rows, _ = rt.submit(media.query(MediaQuery(device_sns=(AIRCRAFT,)))).result(10)
+            return rows
+
+        [row] = wait_for(saved, 30, "the salvaged recording in the media library")
+        assert row.kind == "video" and row.name == "LIVE_20261203103000000_39-0-7_W.mp4"
+        assert not part.exists() and not list(folder.glob("*.unfinished"))
+        wait_for(
+            lambda: any(
+                "cut short" in e.message and e.level == "warning"
+                for e in rt.submit(station.recent_events()).result(10)
+            ),
+            10,
+            "the salvage in the events",
         )
     finally:
         rt.stop()
