@@ -25,6 +25,7 @@ from gcs.runtime import Runtime, ThreadedRuntime
 from gcs.station.ports import busy_port_advice
 from gcs.station.records import SETTINGS_FILE, Settings
 from gcs.ui.bridge import StationBridge
+from gcs.ui.gc_guard import MainThreadCollector
 from gcs.ui.i18n import install_qt_translator, set_language, system_language, tr
 from gcs.ui.main_window import MainWindow, qsettings
 
@@ -139,6 +140,7 @@ def run_desktop(
 
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
+    collector = MainThreadCollector(app)  # Qt objects die on this thread, never the station's
     bridge = StationBridge(runtime)
     window = MainWindow(bridge, data_dir, ui_settings=ui)
     window.show()
@@ -163,6 +165,7 @@ def run_desktop(
         window.save_layout()
         bridge.close()
         runtime.stop()
+        collector.stop()
     return 0
 
 

@@ -7,6 +7,7 @@ here fails if it leaves a Qt window open (`no_leaked_windows`, autouse, in qt_le
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,6 +25,25 @@ from gcs.runtime import Runtime, ThreadedRuntime
 from gcs.store.settings import Settings, load_settings
 
 __all__ = ["no_leaked_windows"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _gc_on_the_gui_thread() -> Iterator[None]:
+    """As in the desktop app (`gcs.ui.gc_guard`): no automatic garbage collection, which could
+    free a Qt object on a station thread and deadlock with the GUI thread; the main thread
+    collects after every desktop test (below) and between the others (tests/conftest.py)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    yield
+    gc.collect()
+    if was_enabled:
+        gc.enable()
+
+
+@pytest.fixture(autouse=True)
+def _collect_after_each_desktop_test() -> Iterator[None]:
+    yield
+    gc.collect()
 
 
 def loopback_settings(data_dir: Path) -> Settings:
