@@ -160,7 +160,7 @@ def test_without_the_video_engine_the_tools_say_why(
     qtbot.addWidget(win)
     try:
         assert not win.record.isEnabled() and not win.snap.isEnabled()
-        assert "PyAV" in win.record.toolTip() and "PyAV" in win.status.text()
+        assert "video engine" in win.record.toolTip() and "video engine" in win.status.text()
     finally:
         win.close()
         bridge.close()
