@@ -176,14 +176,36 @@ def _wait(predicate: Any, timeout: float, what: Any) -> None:
     raise AssertionError(f"timed out waiting for {what() if callable(what) else what}")
 
 
-@pytest.fixture
-def bundled_serve(bundle: Path, tmp_path: Path, monkeypatch: Any) -> Iterator[ServeProcess]:
-    home = tmp_path / "home"
+def _as_a_user(monkeypatch: Any, home: Path) -> None:
+    """This process's environment becomes a user's with an empty home (`bundle_env`)."""
     for k, v in bundle_env(home).items():
         monkeypatch.setenv(k, v)
     for k in list(os.environ):
         if k.startswith(("PYTHON", "VIRTUAL_ENV", "GCS_")):
             monkeypatch.delenv(k)
+
+
+def _start_bundled_sim(
+    bundle: Path, serve: ServeProcess, folder: Path
+) -> tuple[subprocess.Popen[str], list[str]]:
+    """The bundle's `gcs sim` (one dock) against `serve`; its output lines, as they come."""
+    cred = serve.credentials()
+    cred["mqtt_host"] = "127.0.0.1"  # the station listens on loopback in tests
+    (folder / "cred.json").write_text(json.dumps(cred))
+    sim = subprocess.Popen(
+        [str(bundle / "gcs"), "sim", "--credentials", str(folder / "cred.json"), "--docks", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    _read_lines(sim, lines)
+    return sim, lines
+
+
+@pytest.fixture
+def bundled_serve(bundle: Path, tmp_path: Path, monkeypatch: Any) -> Iterator[ServeProcess]:
+    _as_a_user(monkeypatch, tmp_path / "home")
     sp = start_serve(tmp_path / "station", timeout=60, program=(str(bundle / "gcs"),))
     yield sp
     sp.stop()
@@ -206,17 +228,7 @@ def test_bundled_serve_gets_ready_and_a_bundled_simulated_dock_comes_online(
     with urllib.request.urlopen(http.rstrip("/") + "/pilot/config.json", timeout=10) as r:
         assert json.loads(r.read())["data"]["version"] == version()
 
-    cred = serve.credentials()
-    cred["mqtt_host"] = "127.0.0.1"  # the station listens on loopback in tests
-    (tmp_path / "cred.json").write_text(json.dumps(cred))
-    sim = subprocess.Popen(
-        [str(bundle / "gcs"), "sim", "--credentials", str(tmp_path / "cred.json"), "--docks", "1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: list[str] = []
-    _read_lines(sim, lines)
+    sim, lines = _start_bundled_sim(bundle, serve, tmp_path)
     try:
         _wait(
             lambda: any(line.startswith("fleet ready") for line in lines),
@@ -377,27 +389,13 @@ def test_bundled_simulated_camera_streams_without_pyav(
     from gcs.sim.video import read_time_ms
     from gcs.store.settings import load_settings, save_settings
 
-    for k, v in bundle_env(tmp_path / "home").items():
-        monkeypatch.setenv(k, v)
-    for k in list(os.environ):
-        if k.startswith(("PYTHON", "VIRTUAL_ENV", "GCS_")):
-            monkeypatch.delenv(k)
+    _as_a_user(monkeypatch, tmp_path / "home")
     data_dir = tmp_path / "station"
     settings = load_settings(data_dir)
     settings.live.rtmp_port, settings.live.http_port = free_port(), free_port()
     save_settings(data_dir, settings)
     serve = start_serve(data_dir, timeout=60, program=(str(bundle / "gcs"),))
-    cred = serve.credentials()
-    cred["mqtt_host"] = "127.0.0.1"
-    (tmp_path / "cred.json").write_text(json.dumps(cred))
-    sim = subprocess.Popen(
-        [str(bundle / "gcs"), "sim", "--credentials", str(tmp_path / "cred.json"), "--docks", "1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: list[str] = []
-    _read_lines(sim, lines)
+    sim, lines = _start_bundled_sim(bundle, serve, tmp_path)
     try:
         _wait(lambda: any(x.startswith("fleet ready") for x in lines), 90, lambda: lines)
         http = next(x.split(" ", 1)[1] for x in serve.lines if x.startswith("http: "))

@@ -9,6 +9,7 @@ import json
 import shutil
 import subprocess
 from collections.abc import AsyncIterator, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -357,31 +358,29 @@ async def test_a_device_that_never_pushes_ends_in_a_clear_state(
         await session.post(f"{base}/manage/api/v1/live/streams/stop", json={"video_id": DOCK_CAM})
 
 
-def test_recordings_a_previous_run_could_not_store_are_saved_at_start(tmp_path: Path) -> None:
-    """Stopping the station while recording: the object store stops first, the MP4 stays in
-    recordings/; the next start puts it into the media library. A crash leaves a `.part`,
-    which is said and kept."""
+def _encode_clip(path: Path, frames: int, gop: int | None = None) -> None:
+    """An H.264 MP4 of `frames` 320x180 pictures at 30 fps (grey level = picture number)."""
     import fractions
 
     import numpy as np
 
-    data_dir = tmp_path / "station"
-    folder = data_dir / "recordings" / AIRCRAFT
-    folder.mkdir(parents=True)
-    mp4 = folder / "LIVE_20261203101500250_39-0-7_W.mp4"
-    out: Any = av.open(str(mp4), "w", format="mp4")
+    out: Any = av.open(str(path), "w", format="mp4")
     s: Any = out.add_stream("libx264", rate=30)
     s.width, s.height, s.pix_fmt = 320, 180, "yuv420p"
-    for n in range(15):
-        frame = av.VideoFrame.from_ndarray(np.zeros((180, 320, 3), np.uint8), format="rgb24")
+    if gop is not None:
+        s.options = {"preset": "ultrafast", "tune": "zerolatency", "g": str(gop)}
+    for n in range(frames):
+        frame = av.VideoFrame.from_ndarray(np.full((180, 320, 3), n, np.uint8), format="rgb24")
         frame.pts, frame.time_base = n, fractions.Fraction(1, 30)
         for p in s.encode(frame):
             out.mux(p)
     for p in s.encode(None):
         out.mux(p)
     out.close()
-    part = folder / "LIVE_20261203102000000_39-0-7.mp4.part"
-    part.write_bytes(b"\x00\x00\x00\x18ftypisom")
+
+
+def _restarted_station(data_dir: Path) -> ThreadedRuntime:
+    """The station started again on `data_dir` (loopback, any free ports)."""
     settings = load_settings(data_dir)
     settings.station.host = settings.station.public_host = "127.0.0.1"
     settings.mqtt.port = settings.http.port = settings.http.https_port = 0
@@ -389,14 +388,35 @@ def test_recordings_a_previous_run_could_not_store_are_saved_at_start(tmp_path: 
     settings.live.rtmp_port = settings.live.http_port = 0
     rt = ThreadedRuntime(Runtime(settings, data_dir))
     rt.start()
+    return rt
+
+
+def _aircraft_rows(rt: ThreadedRuntime) -> Any:
+    media = rt.runtime.station.capability(Media)
+    rows, _ = rt.submit(media.query(MediaQuery(device_sns=(AIRCRAFT,)))).result(10)
+    return rows
+
+
+def _said(rt: ThreadedRuntime, words: str) -> bool:
+    """A warning with `words` is in the operator's events."""
+    events = rt.submit(rt.runtime.station.recent_events()).result(10)
+    return any(words in e.message and e.level == "warning" for e in events)
+
+
+def test_recordings_a_previous_run_could_not_store_are_saved_at_start(tmp_path: Path) -> None:
+    """Stopping the station while recording: the object store stops first, the MP4 stays in
+    recordings/; the next start puts it into the media library. A crash leaves a `.part`,
+    which is said and kept."""
+    data_dir = tmp_path / "station"
+    folder = data_dir / "recordings" / AIRCRAFT
+    folder.mkdir(parents=True)
+    mp4 = folder / "LIVE_20261203101500250_39-0-7_W.mp4"
+    _encode_clip(mp4, 15)
+    part = folder / "LIVE_20261203102000000_39-0-7.mp4.part"
+    part.write_bytes(b"\x00\x00\x00\x18ftypisom")
+    rt = _restarted_station(data_dir)
     try:
-        station = rt.runtime.station
-        media = station.capability(Media)
-
-        def saved() -> Any:
-            rows, _ = rt.submit(media.query(MediaQuery(device_sns=(AIRCRAFT,)))).result(10)
-            return rows
-
+        saved = partial(_aircraft_rows, rt)
         [row] = wait_for(saved, 30, "the leftover recording in the media library")
         assert row.device_sn == AIRCRAFT and row.kind == "video" and row.lens == "wide"
         assert row.path == f"{AIRCRAFT}/39-0-7" and row.name == mp4.name
@@ -406,13 +426,9 @@ def test_recordings_a_previous_run_could_not_store_are_saved_at_start(tmp_path: 
         unfinished = folder / "LIVE_20261203102000000_39-0-7.mp4.unfinished"
         wait_for(lambda: not part.exists(), 10, "the .part renamed")
         assert unfinished.exists()
-        wait_for(  # said to the operator (the events panel's history)
-            lambda: any(
-                "could not finish" in e.message and e.level == "warning"
-                for e in rt.submit(station.recent_events()).result(10)
-            ),
-            10,
-            "the unfinished recording in the events",
+        # said to the operator (the events panel's history)
+        wait_for(
+            lambda: _said(rt, "could not finish"), 10, "the unfinished recording in the events"
         )
     finally:
         rt.stop()
@@ -422,28 +438,14 @@ def _cut_recording(folder: Path, name: str) -> tuple[Path, int]:
     """A recording as the recorder writes it (fragmented MP4, key frame every 15 pictures),
     copied while still being written: what a crash leaves. Returns the `.part` and how many
     pictures its complete fragments hold at least."""
-    import fractions
     import shutil
-
-    import numpy as np
 
     from gcs.video import ffmpeg
     from gcs.video.recorder import MP4_OPTIONS
 
     folder.mkdir(parents=True, exist_ok=True)
     clip = folder.parent / "clip.mp4"
-    enc: Any = av.open(str(clip), "w", format="mp4")
-    s: Any = enc.add_stream("libx264", rate=30)
-    s.width, s.height, s.pix_fmt = 320, 180, "yuv420p"
-    s.options = {"preset": "ultrafast", "tune": "zerolatency", "g": "15"}
-    for n in range(90):
-        frame = av.VideoFrame.from_ndarray(np.full((180, 320, 3), n, np.uint8), format="rgb24")
-        frame.pts, frame.time_base = n, fractions.Fraction(1, 30)
-        for p in s.encode(frame):
-            enc.mux(p)
-    for p in s.encode(None):
-        enc.mux(p)
-    enc.close()
+    _encode_clip(clip, 90, gop=15)
     writing = folder.parent / "writing.mp4"
     part = folder / f"{name}.part"
     with ffmpeg.Input(str(clip)) as src:
@@ -479,31 +481,12 @@ def test_a_recording_cut_by_a_crash_reaches_the_media_library_at_start(tmp_path:
     data_dir = tmp_path / "station"
     folder = data_dir / "recordings" / AIRCRAFT
     part, _ = _cut_recording(folder, "LIVE_20261203103000000_39-0-7_W.mp4")
-    settings = load_settings(data_dir)
-    settings.station.host = settings.station.public_host = "127.0.0.1"
-    settings.mqtt.port = settings.http.port = settings.http.https_port = 0
-    settings.storage.port = settings.ntp.port = settings.ntp.fallback_port = 0
-    settings.live.rtmp_port = settings.live.http_port = 0
-    rt = ThreadedRuntime(Runtime(settings, data_dir))
-    rt.start()
+    rt = _restarted_station(data_dir)
     try:
-        station = rt.runtime.station
-        media = station.capability(Media)
-
-        def saved() -> Any:
-            rows, _ = rt.submit(media.query(MediaQuery(device_sns=(AIRCRAFT,)))).result(10)
-            return rows
-
+        saved = partial(_aircraft_rows, rt)
         [row] = wait_for(saved, 30, "the salvaged recording in the media library")
         assert row.kind == "video" and row.name == "LIVE_20261203103000000_39-0-7_W.mp4"
         assert not part.exists() and not list(folder.glob("*.unfinished"))
-        wait_for(
-            lambda: any(
-                "cut short" in e.message and e.level == "warning"
-                for e in rt.submit(station.recent_events()).result(10)
-            ),
-            10,
-            "the salvage in the events",
-        )
+        wait_for(lambda: _said(rt, "cut short"), 10, "the salvage in the events")
     finally:
         rt.stop()
